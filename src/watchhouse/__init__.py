@@ -1,0 +1,3 @@
+"""Watchhouse: a network security office for web platforms."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Pure domain model: events, findings, alerts, detectors, taxonomy. No I/O lives here."""

@@ -1,0 +1,1 @@
+"""Test support shipped with the package so plug-in authors can use it too."""
