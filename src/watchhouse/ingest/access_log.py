@@ -1,0 +1,226 @@
+"""nginx/Apache access logs ("combined" and "common") at about a million lines a second.
+
+Each chunk goes through Arrow's C++ CSV reader with space as delimiter and double quote as quote
+character: that tokenises the quoted request, referrer and user agent without any per-line
+Python. Validation and mapping are then vectorised in Polars; only rejected lines touch Python.
+
+Escapes: Apache writes ``\\"`` and ``\\\\`` inside quoted fields; those two are decoded. Every
+other backslash sequence (Apache ``\\x16``, nginx ``\\x22``) is kept as logged text, because
+decoding them would let binary junk or a forged quote through to detectors unnoticed.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from watchhouse.core.events import TIMESTAMP_FIELD, Dataset
+from watchhouse.ingest.base import ParseResult, dash_to_null, ensure_utf8, frame_with_provenance, normalise_newlines
+from watchhouse.ingest.options import COMBINED, COMMON
+from watchhouse.ingest.source import LineChunk
+
+_COLUMNS = {
+    COMBINED: ("ip", "ident", "user", "ts", "tz", "request", "status", "bytes", "referrer", "agent"),
+    COMMON: ("ip", "ident", "user", "ts", "tz", "request", "status", "bytes"),
+}
+_ESCAPE = re.compile(rb"\\(.?)", re.DOTALL)
+_STATUS = re.compile(r"[0-9]{3}")
+_TS_FORMAT = "[%d/%b/%Y:%H:%M:%S"
+
+
+def _keep_escape(match: re.Match[bytes]) -> bytes:
+    """Arrow decodes every ``\\X``; double the backslash unless X is a quote or a backslash."""
+    follower = match.group(1)
+    if follower in (b'"', b"\\"):
+        return match.group(0)
+    return b"\\\\" + follower
+
+
+def prepare(data: bytes) -> bytes:
+    data = ensure_utf8(normalise_newlines(data))
+    if b"\\" in data:
+        data = _ESCAPE.sub(_keep_escape, data)
+    return data
+
+
+def _reasons(failed: pl.DataFrame) -> list[str]:
+    """Why each failed row was rejected, naming the offending value (cut short: the raw line has it)."""
+    reasons = []
+    for row in failed.select(TIMESTAMP_FIELD, "ts", "tz", "status", "bytes").iter_rows():
+        stamp, ts, tz, status, size = row
+        if stamp is None:
+            reasons.append(f"invalid timestamp {ts[:40] + ' ' + tz[:10]!r}")
+        elif not _STATUS.fullmatch(status):
+            reasons.append(f"invalid status code {status[:40]!r}")
+        else:
+            reasons.append(f"invalid byte count {size[:40]!r}")
+    return reasons
+
+
+def _balanced(line: bytes) -> bool:
+    """An even number of unescaped quotes: the line cannot swallow the next one."""
+    return line.replace(b"\\\\", b"").replace(b'\\"', b"").count(b'"') % 2 == 0
+
+
+class AccessLogParser:
+    """Parses one access-log flavour; the flavour is fixed per source after sniffing."""
+
+    def __init__(self, fmt: str) -> None:
+        if fmt not in _COLUMNS:
+            raise ValueError(f"not an access-log format: {fmt}")
+        self.fmt = fmt
+        self._names = list(_COLUMNS[fmt])
+        self._read_options_types = {name: pa.string() for name in self._names}
+
+    def parse(self, chunk: LineChunk) -> ParseResult:
+        result = ParseResult()
+        n = chunk.n_lines
+        if n == 0:
+            return result
+        all_rows = np.arange(n, dtype=np.int64)
+        table, invalid = self._tokenise(prepare(chunk.data))
+        if invalid is None or table.num_rows + len(invalid) != n:
+            # A quote opened and never closed made Arrow join lines: drop the unbalanced lines,
+            # then tokenise the rest again so numbering stays exact.
+            lines = chunk.lines()
+            keep = np.array([_balanced(line) for line in lines], dtype=bool)
+            for i in np.flatnonzero(~keep):
+                result.reject(chunk, int(i), "unbalanced quotes")
+            all_rows = np.flatnonzero(keep).astype(np.int64)
+            kept = b"\n".join(lines[i] for i in all_rows) + b"\n" if len(all_rows) else b""
+            table, invalid = self._tokenise(prepare(kept)) if kept else (self._empty(), [])
+            if invalid is None or table.num_rows + len(invalid) != len(all_rows):
+                for i in all_rows:
+                    result.reject(chunk, int(i), "could not be tokenised")
+                return result
+        bad = np.zeros(len(all_rows), dtype=bool)
+        for number, expected, actual, text in invalid:
+            bad[number - 1] = True
+            row = int(all_rows[number - 1])
+            if text.strip():
+                result.reject(chunk, row, f"expected {expected} fields, got {actual}")
+            else:
+                result.blank += 1
+        self._validate(chunk, table, all_rows[~bad], result)
+        return result
+
+    def _empty(self) -> pa.Table:
+        return pa.table({name: pa.array([], pa.string()) for name in self._names})
+
+    def _tokenise(self, data: bytes) -> tuple[pa.Table, list[tuple[int, int, int, str]] | None]:
+        try:
+            # 1 MiB blocks keep Arrow's working set in cache (twice as fast as one 8 MiB block);
+            # a line longer than a block needs one block for the whole chunk.
+            return self._tokenise_blocks(data, 1 << 20)
+        except pa.ArrowInvalid:
+            return self._tokenise_blocks(data, len(data) + 1)
+
+    def _tokenise_blocks(self, data: bytes, block_size: int) -> tuple[pa.Table, list[tuple[int, int, int, str]] | None]:
+        invalid: list[tuple[int, int, int, str]] = []
+        unnumbered = False
+
+        def handler(row: pacsv.InvalidRow) -> str:
+            nonlocal unnumbered
+            if row.number is None or "\n" in row.text:
+                unnumbered = True
+            else:
+                invalid.append((row.number, row.expected_columns, row.actual_columns, row.text))
+            return "skip"
+
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=self._names, use_threads=False, block_size=block_size),
+            parse_options=pacsv.ParseOptions(
+                delimiter=" ",
+                quote_char='"',
+                escape_char="\\",
+                ignore_empty_lines=False,
+                invalid_row_handler=handler,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=self._read_options_types, strings_can_be_null=False, quoted_strings_can_be_null=False
+            ),
+        )
+        return table, (None if unnumbered else invalid)
+
+    def _validate(self, chunk: LineChunk, table: pa.Table, rows: npt.NDArray[np.int64], result: ParseResult) -> None:
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        tz = pl.col("tz")
+        offset_minutes = (
+            tz.str.slice(1, 2).cast(pl.Int32, strict=False) * 60 + tz.str.slice(3, 2).cast(pl.Int32, strict=False)
+        ) * pl.when(tz.str.starts_with("-")).then(-1).otherwise(1)
+        # Parsing "%z" costs four times more than the plain clock time, so the offset is applied
+        # as arithmetic on the tiny "+0000]" token instead.
+        local = pl.col("ts").str.to_datetime(_TS_FORMAT, strict=False, time_unit="us")
+        request = pl.col("request").str.splitn(" ", 3)
+        checked = (
+            frame.lazy()
+            .with_columns(
+                pl.when(tz.str.contains(r"^[+-][0-9]{4}\]$"))
+                .then(local - pl.duration(minutes=offset_minutes))
+                .otherwise(None)
+                .dt.replace_time_zone("UTC")
+                .alias(TIMESTAMP_FIELD),
+                request.struct.field("field_0").alias("_method"),
+                request.struct.field("field_1").alias("_url"),
+                request.struct.field("field_2").alias("_version"),
+            )
+            .with_columns(
+                pl.all_horizontal([pl.col(c) == "" for c in self._names]).alias("_blank"),
+                (
+                    pl.col(TIMESTAMP_FIELD).is_not_null()
+                    & pl.col("status").str.contains(r"^[0-9]{3}$")
+                    & pl.col("bytes").str.contains(r"^(?:[0-9]{1,18}|-)$")
+                ).alias("_ok"),
+                (
+                    pl.col("_method").str.contains(r"^[A-Za-z][A-Za-z0-9_-]*$")
+                    & pl.col("_version").str.contains(r"^[A-Za-z]+/[0-9][0-9.]*$")
+                )
+                .fill_null(False)
+                .alias("_split"),
+            )
+            .collect()
+        )
+        ok = checked.get_column("_ok") & ~checked.get_column("_blank")
+        if not ok.all():
+            failed = checked.filter(~ok)
+            for i, (blank, reason) in enumerate(
+                zip(failed.get_column("_blank").to_list(), _reasons(failed), strict=True)
+            ):
+                if blank:
+                    result.blank += 1
+                else:
+                    result.reject(chunk, int(rows[~ok.to_numpy()][i]), reason)
+            rows = rows[ok.to_numpy()]
+            checked = checked.filter(ok)
+        split = pl.col("_split")
+        out = checked.select(
+            pl.col(TIMESTAMP_FIELD),
+            pl.col("ip").alias("source.ip"),
+            dash_to_null("user").alias("user.name"),
+            pl.when(split).then(pl.col("_method")).otherwise(None).alias("http.request.method"),
+            pl.when(split).then(pl.col("_url")).otherwise(pl.col("request")).alias("url.original"),
+            pl.when(split).then(pl.col("_version")).otherwise(None).alias("http.version"),
+            pl.col("status").cast(pl.Int32).alias("http.response.status_code"),
+            pl.when(pl.col("bytes") == "-")
+            .then(None)
+            .otherwise(pl.col("bytes"))
+            .cast(pl.Int64)
+            .alias("http.response.body.bytes"),
+            *(
+                (
+                    dash_to_null("referrer").alias("http.request.referrer"),
+                    dash_to_null("agent").alias("user_agent.original"),
+                )
+                if self.fmt == COMBINED
+                else ()
+            ),
+        )
+        result.tables.append((Dataset.HTTP, frame_with_provenance(out, chunk, rows)))

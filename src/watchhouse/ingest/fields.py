@@ -1,0 +1,141 @@
+"""Field handling shared by the record-shaped formats (JSON lines and CSV).
+
+Converts loosely typed source values to the fixed schema types and infers a row's dataset from
+the fields it carries, so a mixed ECS export lands in the right typed batches.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import pyarrow as pa
+
+from watchhouse.core.events import SCHEMAS, TIMESTAMP_FIELD, Dataset
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+# Epoch values above this are milliseconds: 1e11 seconds is the year 5138.
+_MILLIS_THRESHOLD = 100_000_000_000
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+DATASET_VALUES: frozenset[str] = frozenset(d.value for d in Dataset)
+
+# field -> (arrow type kind) for every dataset, so conversion needs one dict lookup per value.
+FIELD_KINDS: dict[Dataset, dict[str, str]] = {
+    d: {
+        f.name: (
+            "ts"
+            if pa.types.is_timestamp(f.type)
+            else "int"
+            if pa.types.is_integer(f.type)
+            else "float"
+            if pa.types.is_floating(f.type)
+            else "str"
+        )
+        for f in SCHEMAS[d]
+    }
+    for d in Dataset
+}
+PROVENANCE = frozenset({"log.file.path", "log.file.line", "log.offset"})
+
+
+class FieldError(ValueError):
+    """A value that cannot be converted; the message is the quarantine reason."""
+
+
+def parse_timestamp(value: object) -> int:
+    """Microseconds since the epoch from ISO-8601 text (Z, offset or naive = UTC) or epoch s/ms."""
+    if isinstance(value, bool):
+        raise FieldError(f"invalid {TIMESTAMP_FIELD} {value!r}")
+    if isinstance(value, int | float):
+        seconds = value / 1000 if abs(value) >= _MILLIS_THRESHOLD else value
+        return round(seconds * 1_000_000)
+    if isinstance(value, str):
+        text = value.strip()
+        if _NUMBER.fullmatch(text):
+            return parse_timestamp(float(text) if "." in text else int(text))
+        try:
+            stamp = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+        except ValueError:
+            raise FieldError(f"invalid {TIMESTAMP_FIELD} {value[:60]!r}") from None
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=UTC)
+        return (stamp - _EPOCH) // _MICRO
+    if value is None:
+        raise FieldError(f"missing {TIMESTAMP_FIELD}")
+    raise FieldError(f"invalid {TIMESTAMP_FIELD} of type {type(value).__name__}")
+
+
+def convert(name: str, kind: str, value: object) -> object:
+    """One value to its schema kind; containers become compact JSON text (e.g. request headers)."""
+    if value is None:
+        return None
+    if kind == "str":
+        if isinstance(value, str):
+            return value
+        if isinstance(value, dict | list):
+            return orjson.dumps(value).decode()
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+    if kind == "int":
+        if isinstance(value, int) and not isinstance(value, bool):
+            if -(2**63) <= value < 2**63:
+                return value
+        elif (isinstance(value, float) and value.is_integer()) or (
+            isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value.strip()) < 19
+        ):
+            return int(value)
+        raise FieldError(f"field {name}: cannot convert {_show(value)} to an integer")
+    if kind == "float":
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise FieldError(f"field {name}: cannot convert {_show(value)} to a number")
+    return parse_timestamp(value)
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def infer_dataset(fields: Collection[str]) -> Dataset | None:
+    """Guess the dataset from the fields present; the order puts the most specific signals first."""
+    if "transaction.amount" in fields:
+        return Dataset.TRANSACTION
+    if any(f.startswith("file.hash.") for f in fields):
+        return Dataset.MEDIA
+    if "data.record.type" in fields:
+        return Dataset.DATA_ACCESS
+    if "http.request.method" in fields or "url.original" in fields or "http.response.status_code" in fields:
+        return Dataset.HTTP
+    if "message" in fields and "user.target.name" in fields:
+        return Dataset.MESSAGE
+    if "event.outcome" in fields and "user.name" in fields:
+        return Dataset.AUTH
+    if "process.name" in fields or ("host.name" in fields and "message" in fields):
+        return Dataset.HOST
+    return None
+
+
+def dataset_of(flat: Mapping[str, object], forced: Dataset | None) -> Dataset | None:
+    named = flat.get("event.dataset")
+    if isinstance(named, str) and named in DATASET_VALUES:
+        return Dataset(named)
+    if forced is not None:
+        return forced
+    found = infer_dataset(flat.keys())
+    if found is Dataset.AUTH or found is None:
+        category = flat.get("event.category")
+        action = flat.get("event.action")
+        is_auth = category == "authentication" or (isinstance(category, list) and "authentication" in category)
+        if found is None and "event.outcome" in flat and (is_auth or action == "login"):
+            return Dataset.AUTH
+    return found

@@ -1,0 +1,77 @@
+"""Guessing a source's format from its first ~64 KiB.
+
+Each candidate is scored by the share of sampled non-blank lines it accepts; the first format
+that fits most lines wins. Comment lines ('#') are ignored, because annotated sample logs
+(fail2ban's, ours) start with them.
+"""
+
+from __future__ import annotations
+
+import re
+
+import orjson
+
+from watchhouse.core.errors import UsageError
+from watchhouse.ingest.options import COMBINED, COMMON, CSV, JSONL, SYSLOG
+
+_SAMPLE_LINES = 50
+_THRESHOLD = 0.6
+_QUOTED = r'"(?:[^"\\]|\\.)*"'
+_ACCESS_HEAD = r"\S+ \S+ \S+ \[[^\]]+ [+-][0-9]{4}\] " + _QUOTED + r" [0-9]{3} (?:[0-9]+|-)"
+_COMBINED = re.compile(_ACCESS_HEAD + " " + _QUOTED + " " + _QUOTED + r"\s*")
+_COMMON = re.compile(_ACCESS_HEAD + r"\s*")
+_SYSLOG = re.compile(
+    r"(?:<[0-9]{1,3}>)?(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) {1,2}[0-9]{1,2} "
+    r"[0-9]{2}:[0-9]{2}:[0-9]{2}"
+    r"|1 [0-9]{4}-[0-9]{2}-[0-9]{2}T\S+|[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}\S*) \S+"
+)
+_CSV_NAME = re.compile(r"[\w@.\- ]{1,64}")
+
+
+def _is_json_object(line: str) -> bool:
+    if not line.startswith("{"):
+        return False
+    try:
+        return isinstance(orjson.loads(line), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
+def _looks_like_csv(lines: list[str]) -> bool:
+    header = lines[0].split(",")
+    if len(header) < 2 or not all(_CSV_NAME.fullmatch(h.strip().strip('"')) for h in header):
+        return False
+    rows = lines[1:] or [lines[0]]
+    return sum(1 for r in rows if r.count(",") >= len(header) - 1) >= _THRESHOLD * len(rows)
+
+
+def detect_format(sample: bytes) -> str:
+    """The format of a decompressed sample; raises UsageError naming what was tried."""
+    text = sample.decode("utf-8", "replace")
+    raw_lines = text.split("\n")
+    if len(sample) >= 64 * 1024 and len(raw_lines) > 1:
+        raw_lines.pop()  # the sample probably cut the last line in half
+    lines = [ln.strip("\r") for ln in raw_lines if ln.strip() and not ln.startswith("#")][:_SAMPLE_LINES]
+    if not lines:
+        raise UsageError("cannot detect the format of an empty input; pass --format explicitly")
+    need = _THRESHOLD * len(lines)
+
+    def share(test: re.Pattern[str]) -> int:
+        return sum(1 for ln in lines if test.match(ln))
+
+    if sum(1 for ln in lines if _is_json_object(ln)) >= need:
+        return JSONL
+    combined, common = sum(1 for ln in lines if _COMBINED.fullmatch(ln)), share(_COMMON)
+    if combined >= need:
+        return COMBINED
+    if common >= need:
+        return COMBINED if combined >= common - combined and combined else COMMON
+    if share(_SYSLOG) >= need:
+        return SYSLOG
+    if _looks_like_csv(lines):
+        return CSV
+    first = lines[0][:80]
+    raise UsageError(
+        f"cannot detect the log format (tried jsonl, combined, common, syslog, csv; first line: {first!r}); "
+        "pass --format explicitly"
+    )

@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from tests.ingest.helpers import PSEUDO, quarantined, read_bytes
+
+from watchhouse.core.events import Dataset
+
+LINE = (
+    b'203.0.113.9 - alice [10/Oct/2026:13:55:36 -0700] "GET /a?b=1 HTTP/1.1" 200 2326 '
+    b'"http://ref.example/" "Mozilla/5.0 (X11)"\n'
+)
+
+
+def test_combined_fields(tmp_path: Path) -> None:
+    out = read_bytes(tmp_path, LINE)
+    assert out.reader.fmt == "combined"
+    row = out.frame(Dataset.HTTP).row(0, named=True)
+    assert row["@timestamp"] == datetime(2026, 10, 10, 20, 55, 36, tzinfo=UTC)
+    assert row["source.ip"] == "203.0.113.9"
+    assert row["user.name"] == PSEUDO.pseudonym("alice")
+    assert (row["http.request.method"], row["url.original"], row["http.version"]) == ("GET", "/a?b=1", "HTTP/1.1")
+    assert (row["http.response.status_code"], row["http.response.body.bytes"]) == (200, 2326)
+    assert row["http.request.referrer"] == "http://ref.example/"
+    assert row["user_agent.original"] == "Mozilla/5.0 (X11)"
+    assert (row["log.file.line"], row["log.offset"]) == (1, 0)
+    assert row["log.file.path"] == out.reader.stats.path and row["log.file.path"].startswith(str(tmp_path))
+
+
+def test_nasty_lines(tmp_path: Path) -> None:
+    data = b"".join(
+        [
+            LINE,  # 1
+            b"\r\n",  # 2 blank (CRLF)
+            b'::1 - - [10/Oct/2026:13:55:36 +0000] "\\x16\\x03\\x01" 400 - "-" "-"\r\n',  # 3 TLS junk, IPv6
+            b'1.2.3.4 - - [10/Oct/2026:13:55:36 +0000] "GET /q=\\"x\\" HTTP/1.1" 200 1 "-" "ua \\x22n\\x22"\n',  # 4
+            b"garbage line\n",  # 5
+            b'1.2.3.4 - - [10/Oct/2026:13:55:36 +0000] "GET /\rx HTTP/1.1" 200 1 "-" "a\xff"\n',  # 6 lone CR, bad utf8
+            b'1.2.3.4 - - [99/Foo/2026:13:55:36 +0000] "GET / HTTP/1.1" 200 1 "-" "-"\n',  # 7 bad timestamp
+            b'1.2.3.4 - - [10/Oct/2026:13:55:36 +0000] "GET / HTTP/1.1" 2000 1 "-" "-"\n',  # 8 bad status
+            b'1.2.3.4 - - [10/Oct/2026:13:55:36 +0000] "GET /open HTTP/1.1 200 1 "-" "-"\n',  # 9 unbalanced quote
+            b'1.2.3.4 - - [10/Oct/2026:13:55:36 +0000] "-" 408 0 "-" "-"',  # 10 no newline at the end
+        ]
+    )
+    out = read_bytes(tmp_path, data, fmt="combined")
+    frame = out.frame(Dataset.HTTP)
+    by_line = {r["log.file.line"]: r for r in frame.iter_rows(named=True)}
+    assert sorted(by_line) == [1, 3, 4, 6, 10]
+    assert by_line[3]["url.original"] == "\\x16\\x03\\x01" and by_line[3]["http.request.method"] is None
+    assert by_line[3]["source.ip"] == "::1"
+    assert by_line[4]["url.original"] == '/q="x"' and by_line[4]["user_agent.original"] == "ua \\x22n\\x22"
+    assert by_line[6]["url.original"] == "/\ufffdx" and by_line[6]["user_agent.original"] == "a\ufffd"
+    assert by_line[10]["url.original"] == "-" and by_line[10]["http.response.status_code"] == 408
+    assert by_line[10]["log.offset"] == data.rindex(b"\n") + 1
+    assert out.stats.blank == 1
+    entries = quarantined(out)
+    assert [(e["line"], e["reason"].split(" '")[0]) for e in entries[:3]] == [
+        (5, "expected 10 fields, got 2"),
+        (7, "invalid timestamp"),
+        (8, "invalid status code"),
+    ]
+    assert entries[3]["line"] == 9
+    assert entries[0]["offset"] == data.index(b"garbage")
+    assert entries[0]["raw"] == "garbage line"
+
+
+def test_common_format(tmp_path: Path) -> None:
+    data = b'10.0.0.1 - bob [01/Jan/2026:00:00:00 +0100] "POST /login HTTP/1.0" 302 -\n' * 3
+    out = read_bytes(tmp_path, data)
+    assert out.reader.fmt == "common"
+    frame = out.frame(Dataset.HTTP)
+    assert frame.height == 3 and frame["http.response.body.bytes"].null_count() == 3
+    assert frame["@timestamp"][0] == datetime(2025, 12, 31, 23, 0, tzinfo=UTC)
+
+
+def test_small_batches_keep_line_numbers(tmp_path: Path) -> None:
+    lines = [LINE if i % 3 else b"bad\n" for i in range(200)]
+    out = read_bytes(tmp_path, b"".join(lines), batch_bytes=300)
+    frame = out.frame(Dataset.HTTP)
+    assert frame["log.file.line"].to_list() == [i + 1 for i in range(200) if i % 3]
+    assert frame["log.offset"].to_list() == [
+        i * len(LINE) - (i // 3 + 1) * (len(LINE) - 4) for i in range(200) if i % 3
+    ]
+    assert out.stats.quarantined == len(range(0, 200, 3))
+
+
+_TOKEN = st.text(st.characters(min_codepoint=33, max_codepoint=0x2FFF, exclude_characters='"\\[]'), min_size=1)
+_QUOTED = st.text(st.characters(min_codepoint=32, max_codepoint=0x2FFF, exclude_categories=("Cs",)), max_size=40)
+_STAMP = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1))
+
+
+def _quote(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(
+    ip=_TOKEN,
+    user=_TOKEN,
+    stamp=_STAMP,
+    method=st.from_regex(r"[A-Z]{3,7}", fullmatch=True),
+    url=_TOKEN,
+    status=st.integers(100, 599),
+    size=st.one_of(st.none(), st.integers(0, 10**12)),
+    referrer=_QUOTED,
+    agent=_QUOTED,
+    combined=st.booleans(),
+)
+def test_round_trip(
+    tmp_path: Path,
+    ip: str,
+    user: str,
+    stamp: datetime,
+    method: str,
+    url: str,
+    status: int,
+    size: int | None,
+    referrer: str,
+    agent: str,
+    combined: bool,
+) -> None:
+    stamp = stamp.replace(microsecond=0)
+    line = (
+        f'{ip} - {user} [{stamp.strftime("%d/%b/%Y:%H:%M:%S")} +0000] "{method} {_quote(url)} HTTP/1.1" '
+        f"{status} {'-' if size is None else size}"
+    )
+    if combined:
+        line += f' "{_quote(referrer)}" "{_quote(agent)}"'
+    out = read_bytes(tmp_path, line.encode() + b"\n", fmt="combined" if combined else "common")
+    assert out.stats.quarantined == 0, quarantined(out)
+    row = out.frame(Dataset.HTTP).row(0, named=True)
+    assert row["source.ip"] == ip
+    assert row["user.name"] == (None if user == "-" else PSEUDO.pseudonym(user))
+    assert row["@timestamp"] == stamp.replace(tzinfo=UTC)
+    assert (row["http.request.method"], row["url.original"]) == (method, url)
+    assert (row["http.response.status_code"], row["http.response.body.bytes"]) == (status, size)
+    if combined:
+        assert row["http.request.referrer"] == (None if referrer == "-" else referrer)
+        assert row["user_agent.original"] == (None if agent == "-" else agent)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(
+    kinds=st.lists(st.sampled_from(["good", "bad", "blank", "junk"]), min_size=1, max_size=60),
+    batch=st.integers(64, 4096),
+)
+def test_good_and_bad_mix(tmp_path: Path, kinds: list[str], batch: int) -> None:
+    samples = {"good": LINE, "bad": b'1.1.1.1 - - [x] "GET / HTTP/1.1" 200 1 "-" "-"\n', "blank": b"\n"}
+    samples["junk"] = b"\x00\x01 junk \xfe\n"
+    out = read_bytes(tmp_path, b"".join(samples[k] for k in kinds), fmt="combined", batch_bytes=batch)
+    frame = out.frame(Dataset.HTTP)
+    lines = frame["log.file.line"].to_list() if frame.height else []
+    assert lines == [i + 1 for i, k in enumerate(kinds) if k == "good"]
+    assert [e["line"] for e in quarantined(out)] == [i + 1 for i, k in enumerate(kinds) if k in ("bad", "junk")]
+    assert out.stats.blank == kinds.count("blank")
