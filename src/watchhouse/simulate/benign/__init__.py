@@ -1,0 +1,1 @@
+"""Benign platform activity, one module per output, each vectorised per time slice."""
