@@ -1,0 +1,283 @@
+"""``accounts.failed_login_burst``: password guessing seen as a burst of failed logins.
+
+Guessing passwords is the commonest attempt at illegal access (Budapest Convention Article 2):
+credential stuffing against the web login, dictionary attacks against ``sshd``. One failed login
+means nothing; many failures close together in time, from one address or against one account,
+mean someone is trying to get in who does not know the password. A success right after such a
+burst may mean they did get in, which is what an analyst most needs to know first.
+
+The time logic (watermark, lateness, burst segmentation, checkpoint state) lives in
+:mod:`watchhouse.detectors.accounts.windows`; this module filters the events and writes findings.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+import polars as pl
+
+from watchhouse.core.detector import Detector, DetectorFamily, DetectorInfo, JSONState
+from watchhouse.core.errors import DetectorError
+from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTAMP_FIELD, Dataset, EventBatch
+from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
+from watchhouse.core.taxonomy import CrimeCode
+from watchhouse.detectors.accounts.windows import ACCOUNT_KIND, IP_KIND, BurstTracker, ClosedBurst
+
+_US = 1_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+#: how many sample accounts or sources a finding's details list
+SAMPLE_CAP = 20
+#: successes put into evidence besides the failures (the failures themselves are never capped)
+SUCCESS_EVIDENCE_CAP = 50
+
+
+def _time(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+def _duration(us: int) -> str:
+    seconds = us // _US
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
+
+
+def _short(value: str) -> str:
+    return value if len(value) <= 12 else f"{value[:10]}..."
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _refs(rows: pl.DataFrame) -> list[tuple[int, int, EventRef]]:
+    return [
+        (ts, seq, EventRef(path=p, line=ln, offset=o))
+        for ts, seq, p, ln, o in rows.select("ts", "seq", "path", "line", "offset").iter_rows()
+    ]
+
+
+class FailedLoginBurstDetector(Detector):
+    """Reports bursts of failed logins per source address and per account.
+
+    Why both keys: one address guessing many accounts (credential stuffing, ``sshd`` dictionary
+    attacks) and many addresses guessing one account (a botnet spreading its attempts) are both
+    password guessing, and each is invisible from the other key.
+
+    Options (all times in event time, seconds):
+
+    * ``window_seconds=600`` — failures more than ten minutes apart are not one attempt; ten
+      minutes is also the lockout/observation period common in login throttling (OWASP ASVS
+      2.2.1 style) and long enough to catch slow "low and slow" guessing at a few per minute.
+    * ``ip_threshold=20`` — one address may legitimately front many users (office NAT, mobile
+      carrier CGNAT), each mistyping now and then; twenty failures in ten minutes from one address
+      is well above that noise and well below what any guessing tool produces.
+    * ``account_threshold=10`` — a person locked out of their own account gives up or resets the
+      password after a handful of tries; ten failures in ten minutes is guessing.
+    * ``allowed_lateness_seconds=60`` — log shippers and multi-host merges deliver events slightly
+      out of order; a minute covers syslog buffering without holding bursts open for long.
+    * ``large_burst_factor=10`` — an unsuccessful burst of at least this many times the threshold
+      is rated HIGH rather than MEDIUM: that volume is tooling and will likely continue elsewhere.
+
+    Counting choices: failures from one address are counted *together across services* (``sshd``
+    and ``web``): the same actor probing two doors is one attack, and splitting would let it
+    halve its visible rate. Failures for one account are counted *per service*, because the
+    ``sshd`` user ``admin`` and the platform account ``admin`` are different accounts.
+
+    A success for the same key within a burst or ``window_seconds`` after its last failure makes
+    the finding *completed*: HIGH, or CRITICAL when the success is for an account the address was
+    guessing (address key) or comes from an address that took part in the guessing (account key)
+    — a success from elsewhere may just be the owner logging in, and is reported as HIGH.
+    """
+
+    info: ClassVar[DetectorInfo] = DetectorInfo(
+        name="accounts.failed_login_burst",
+        version="1",
+        family=DetectorFamily.ACCOUNTS,
+        datasets=frozenset({Dataset.AUTH}),
+        default_severity=Severity.MEDIUM,
+        crime_code=CrimeCode.ILLEGAL_ACCESS,
+        summary="Bursts of failed logins from one address or against one account (password guessing).",
+    )
+
+    def __init__(
+        self,
+        *,
+        window_seconds: float = 600,
+        ip_threshold: int = 20,
+        account_threshold: int = 10,
+        allowed_lateness_seconds: float = 60,
+        large_burst_factor: int = 10,
+    ) -> None:
+        if window_seconds <= 0 or allowed_lateness_seconds < 0:
+            raise DetectorError("window_seconds must be positive and allowed_lateness_seconds not negative")
+        if ip_threshold < 2 or account_threshold < 2 or large_burst_factor < 1:
+            raise DetectorError("thresholds must be at least 2 and large_burst_factor at least 1")
+        self.window_seconds = window_seconds
+        self.ip_threshold = ip_threshold
+        self.account_threshold = account_threshold
+        self.allowed_lateness_seconds = allowed_lateness_seconds
+        self.large_burst_factor = large_burst_factor
+        self._thresholds = {IP_KIND: ip_threshold, ACCOUNT_KIND: account_threshold}
+        self._tracker = self._new_tracker()
+
+    def _new_tracker(self) -> BurstTracker:
+        return BurstTracker(
+            window=round(self.window_seconds * _US),
+            lateness=round(self.allowed_lateness_seconds * _US),
+            thresholds=self._thresholds,
+        )
+
+    # -- Detector protocol --------------------------------------------------------------------
+    def detect(self, batch: EventBatch) -> list[Finding]:
+        if batch.num_rows == 0:
+            return []
+        frame = batch.to_polars().select(
+            pl.col(TIMESTAMP_FIELD).cast(pl.Int64).alias("ts"),
+            pl.col("event.outcome").alias("outcome"),
+            pl.col("source.ip").alias("ip"),
+            pl.col("user.name").alias("user"),
+            pl.col("service.name").alias("service"),
+            pl.col(PATH_FIELD).alias("path"),
+            pl.col(LINE_FIELD).alias("line"),
+            pl.col(OFFSET_FIELD).alias("offset"),
+        )
+        return [self._finding(b) for b in self._tracker.update(frame)]
+
+    def finalize(self) -> list[Finding]:
+        return [self._finding(b) for b in self._tracker.flush()]
+
+    def checkpoint(self) -> JSONState:
+        return {"tracker": self._tracker.to_json()}
+
+    def restore(self, state: JSONState) -> None:
+        self._tracker = self._new_tracker()
+        if state:
+            self._tracker.load_json(state["tracker"])
+
+    @property
+    def open_keys(self) -> int:
+        """Keys with failures still held in state (bounded-state checks and metrics)."""
+        return self._tracker.open_keys
+
+    # -- reporting ----------------------------------------------------------------------------
+    def _finding(self, burst: ClosedBurst) -> Finding:
+        fails, succ = burst.failures, burst.successes
+        by_ip = burst.kind == IP_KIND
+        threshold = self._thresholds[burst.kind]
+        n = fails.height
+        first_ts, last_ts = int(fails["ts"][0]), int(fails["ts"][-1])
+        first_path, first_line, first_offset = fails.row(0, named=True)["path"], fails["line"][0], fails["offset"][0]
+        if by_ip:
+            subject = Subject("source.ip", burst.key)
+            others = sorted(fails["user"].drop_nulls().unique().to_list())
+        else:
+            subject = Subject("user.name", str(fails["user"][0]))
+            others = sorted(fails["ip"].drop_nulls().unique().to_list())
+        services = sorted(fails["service"].drop_nulls().unique().to_list())
+        other_set = set(others)
+        # the success that shows the guessing worked: same account (address key), same guesser (account key)
+        match_col = "user" if by_ip else "ip"
+        decisive = succ.filter(pl.col(match_col).is_in(others)) if others else succ.clear()
+        completed = succ.height > 0
+        if completed:
+            stage = Stage.COMPLETED
+            severity = Severity.CRITICAL if decisive.height else Severity.HIGH
+        else:
+            stage = Stage.ATTEMPTED
+            severity = Severity.HIGH if n >= self.large_burst_factor * threshold else Severity.MEDIUM
+        shown = decisive if decisive.height else succ.head(1)
+        shown = shown.head(SUCCESS_EVIDENCE_CAP)
+        evidence = tuple(ref for _, _, ref in sorted(_refs(fails) + _refs(shown), key=lambda r: (r[0], r[1])))
+        last_seen = max(last_ts, int(shown["ts"].max())) if shown.height else last_ts  # type: ignore[arg-type]
+        ratio = n / (n + succ.height)
+        confidence = min(0.99, 0.6 + 0.39 * math.log10(max(burst.peak / threshold, 1.0)))
+        anchor = first_line if first_line is not None else f"@{first_offset}"
+        key = f"{subject.kind}:{subject.value}:{_time(first_ts).isoformat()}:{first_path}:{anchor}"
+        span = _duration(last_ts - first_ts)
+        other_word = "account" if by_ip else "source"
+        if by_ip:
+            title = (
+                f"Brute force: {n} failed logins from {burst.key} against {_plural(len(others), 'account')} in {span}"
+            )
+        else:
+            title = (
+                f"Brute force: {n} failed logins for account {_short(subject.value)} "
+                f"from {_plural(len(others), 'source')} in {span}"
+            )
+        if completed:
+            title += " - then a successful login"
+        success_accounts = sorted(succ["user"].drop_nulls().unique().to_list())
+        success_sources = sorted(succ["ip"].drop_nulls().unique().to_list())
+        details: dict[str, Any] = {
+            "key_kind": subject.kind,
+            "key": subject.value,
+            "failures": n,
+            "threshold": threshold,
+            "window_seconds": self.window_seconds,
+            "peak_in_window": burst.peak,
+            "peak_window_start": _time(burst.peak_start).isoformat(),
+            "peak_window_end": _time(burst.peak_end).isoformat(),
+            "first_seen": _time(first_ts).isoformat(),
+            "last_failure": _time(last_ts).isoformat(),
+            f"distinct_{other_word}s": len(others),
+            f"sample_{other_word}s": others[:SAMPLE_CAP],
+            "services": services,
+            "successes": succ.height,
+            "failure_ratio": round(ratio, 4),
+            "completed": completed,
+            "success_matches_burst": decisive.height > 0,
+            "success_accounts": success_accounts[:SAMPLE_CAP],
+            "success_sources": success_sources[:SAMPLE_CAP],
+        }
+        explanation = self._explain(subject, details, other_set, services)
+        return Finding(
+            detector=self.info.name,
+            key=key,
+            crime_code=self.info.crime_code,
+            stage=stage,
+            severity=severity,
+            confidence=round(confidence, 4),
+            title=title,
+            explanation=explanation,
+            subject=subject,
+            first_seen=_time(first_ts),
+            last_seen=_time(last_seen),
+            evidence=evidence,
+            details=details,
+            tags=("brute-force", f"key:{burst.kind}", *(f"service:{s}" for s in services)),
+        )
+
+    def _explain(self, subject: Subject, d: dict[str, Any], others: set[str], services: list[str]) -> str:
+        by_ip = subject.kind == "source.ip"
+        other_word = "account" if by_ip else "source address"
+        sample = ", ".join(sorted(others)[:5]) + (", ..." if len(others) > 5 else "")
+        lines = [
+            f"{d['failures']} failed logins {'from' if by_ip else 'for'} {subject} between {d['first_seen']} and "
+            f"{d['last_failure']} (each within {d['window_seconds']:g}s of the previous one).",
+            f"Peak: {d['peak_in_window']} failures within {d['window_seconds']:g}s "
+            f"({d['peak_window_start']} to {d['peak_window_end']}); the threshold is {d['threshold']}.",
+            f"{_plural(len(others), 'distinct ' + other_word)} involved" + (f": {sample}." if others else "."),
+            f"Services: {', '.join(services) if services else 'unknown'}.",
+        ]
+        if d["completed"]:
+            who = "for an account that was being guessed" if by_ip else "from an address that took part in the guessing"
+            verdict = (
+                f"It ended in success: {d['successes']} successful login(s) within the burst or "
+                f"{d['window_seconds']:g}s after it (failure ratio {d['failure_ratio']:.0%})"
+            )
+            if d["success_matches_burst"]:
+                verdict += f", {who} - treat the account as compromised: reset credentials, review the session."
+            else:
+                verdict += " but not " + who + " - possibly the legitimate owner; confirm with them."
+            lines.append(verdict)
+        else:
+            lines.append(
+                "No successful login followed: attempted only. Consider rate-limiting or blocking the source "
+                "and checking the targeted accounts for weak passwords."
+            )
+        return " ".join(lines)

@@ -1,0 +1,166 @@
+"""Undo the encodings attackers use to slip payloads past naive pattern matching.
+
+Rules are written against *decoded* text so that one pattern covers ``' or 1=1``, ``%27%20or%201=1``,
+``%2527...`` and ``&#39; or 1=1`` alike. Every transformation that actually changed something is
+recorded by name, because an analyst reading an alert must be able to see how the raw log value
+turned into the text that matched (and judge whether the decoding was fair).
+
+Three views exist because the languages differ: :func:`decode` gives the *base* view (URL, HTML,
+Unicode, nulls, case), :func:`sql_view` additionally strips SQL comments, :func:`shell_view`
+additionally undoes word-splitting tricks of POSIX shells. All functions are total: they never
+raise, whatever the input.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+#: How many URL-decoding passes at most; real double/triple encodings stop well before this.
+MAX_URL_PASSES = 4
+#: Longest value decoded; longer ones are cut so one huge request cannot stall a worker.
+MAX_VALUE_CHARS = 16_384
+
+_PCT_U = re.compile(r"%u([0-9a-fA-F]{4})")
+_PCT_ANY = re.compile(r"%[0-9a-fA-F]{2}|%u[0-9a-fA-F]{4}")
+# Overlong / invalid UTF-8 forms of '/', '\' and '.' that old IIS/Tomcat servers accepted.
+_OVERLONG = re.compile(r"%c0%af|%e0%80%af|%c0%2f|%c1%9c|%c1%1c|%c1%af|%c0%5c|%c0%ae|%e0%80%ae", re.IGNORECASE)
+_OVERLONG_MAP = {
+    "%c0%af": "/",
+    "%e0%80%af": "/",
+    "%c0%2f": "/",
+    "%c1%af": "/",
+    "%c1%9c": "\\",
+    "%c1%1c": "\\",
+    "%c0%5c": "\\",
+    "%c0%ae": ".",
+    "%e0%80%ae": ".",
+}
+_ENTITY = re.compile(r"&(?:#[0-9]+|#x[0-9a-fA-F]+|[a-zA-Z][a-zA-Z0-9]{1,31});?")
+_SQL_VERSIONED = re.compile(r"/\*!\d{0,6}(.{0,2000}?)\*/", re.DOTALL)
+_SQL_COMMENT = re.compile(r"/\*.{0,2000}?\*/", re.DOTALL)
+_WHITESPACE = re.compile(r"\s+")
+_IFS = re.compile(r"\$\{ifs\}|\$ifs(?:\$\d|\b)", re.IGNORECASE)
+_SHELL_BREAK = re.compile(r"(?<=[\w/.-])(?:['\"\\]|\$@|\$\d)+(?=[\w/.-])")
+_SHELL_EMPTY_QUOTES = re.compile(r"''|\"\"")
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """Decoded text plus the names of the steps that changed it, in the order applied."""
+
+    text: str
+    steps: tuple[str, ...] = ()
+
+    def then(self, step: str, text: str) -> Decoded:
+        """Record ``step`` only when it changed the text, so explanations list real work only."""
+        if text == self.text:
+            return self
+        return Decoded(text, (*self.steps, step))
+
+
+def _replace_overlong(text: str) -> str:
+    return _OVERLONG.sub(lambda m: _OVERLONG_MAP[m.group(0).lower()], text)
+
+
+def _pct_u(text: str) -> str:
+    def one(m: re.Match[str]) -> str:
+        code = int(m.group(1), 16)
+        # Surrogates cannot stand alone in a str that must be encodable; drop them.
+        return "" if 0xD800 <= code <= 0xDFFF else chr(code)
+
+    return _PCT_U.sub(one, text)
+
+
+def url_decode(value: Decoded, *, plus_as_space: bool) -> Decoded:
+    """Percent-decode until stable (at most :data:`MAX_URL_PASSES` passes).
+
+    ``+`` means space only in the raw query string (form encoding), so it is replaced once,
+    before the first pass; a ``%2B`` decoded later stays a literal plus.
+    """
+    out = value
+    if plus_as_space and "+" in out.text:
+        out = out.then("plus_as_space", out.text.replace("+", " "))
+    for _ in range(MAX_URL_PASSES):
+        text = out.text
+        if "%" not in text or not _PCT_ANY.search(text):
+            break
+        text = _replace_overlong(text)
+        if text != out.text:
+            out = out.then("overlong_utf8", text)
+        text = _pct_u(text)
+        if text != out.text:
+            out = out.then("percent_u", text)
+        decoded = unquote(text, errors="replace")
+        if decoded == text:
+            break
+        out = out.then("url_decode", decoded)
+    return out
+
+
+def html_decode(value: Decoded) -> Decoded:
+    """Named and numeric character references, twice at most (``&amp;lt;`` is a known trick)."""
+    out = value
+    for _ in range(2):
+        if "&" not in out.text or not _ENTITY.search(out.text):
+            break
+        try:
+            text = html.unescape(out.text)
+        except (ValueError, OverflowError):  # pragma: no cover - html.unescape is total in practice
+            break
+        if text == out.text:
+            break
+        out = out.then("html_entities", text)
+    return out
+
+
+def decode(raw: str, *, plus_as_space: bool = False) -> Decoded:
+    """The base view: URL -> HTML entities -> NFKC -> null bytes -> lower case.
+
+    NFKC folds full-width and other compatibility characters (``＜ｓｃｒｉｐｔ＞``) onto ASCII so
+    one rule covers them; lower-casing lets every rule be written in lower case.
+    """
+    out = Decoded(raw[:MAX_VALUE_CHARS])
+    out = url_decode(out, plus_as_space=plus_as_space)
+    out = html_decode(out)
+    if not out.text.isascii():
+        out = out.then("nfkc", unicodedata.normalize("NFKC", out.text))
+    if "\x00" in out.text:
+        out = out.then("null_bytes", out.text.replace("\x00", ""))
+    return out.then("lowercase", out.text.lower())
+
+
+def collapse_whitespace(value: Decoded) -> Decoded:
+    return value.then("collapse_whitespace", _WHITESPACE.sub(" ", value.text).strip())
+
+
+def sql_view(value: Decoded) -> Decoded:
+    """Base view with SQL comments removed (MySQL ``/*!50000 ...*/`` keeps its content).
+
+    ``UN/**/ION SEL/**/ECT`` is not valid SQL, but ``UNION/**/SELECT`` is, and comments are
+    the classic way to replace spaces that a filter looks for; removing them with a space keeps
+    tokens apart.
+    """
+    out = value
+    if "/*" in out.text:
+        out = out.then("sql_versioned_comments", _SQL_VERSIONED.sub(r" \1 ", out.text))
+        out = out.then("sql_comments", _SQL_COMMENT.sub(" ", out.text))
+    return collapse_whitespace(out)
+
+
+def shell_view(value: Decoded) -> Decoded:
+    """Base view with shell word-splitting tricks undone: ``c'a't``, ``w\\hoami``, ``${IFS}``.
+
+    A shell concatenates adjacent quoted pieces and drops backslashes, so ``c'a't`` runs ``cat``;
+    ``$IFS`` expands to whitespace. Undoing both lets rules match the command name itself.
+    """
+    out = value
+    if "$" in out.text:
+        out = out.then("shell_ifs", _IFS.sub(" ", out.text))
+    if any(c in out.text for c in "'\"\\$"):
+        text = _SHELL_EMPTY_QUOTES.sub("", out.text)
+        out = out.then("shell_quotes", _SHELL_BREAK.sub("", text))
+    return collapse_whitespace(out)

@@ -1,0 +1,109 @@
+"""Turn rule hits into words an analyst can check, without leaking what must stay private.
+
+An explanation says where the payload was (parameter or header), which rules fired, what the
+value looked like after decoding and how it was decoded. Values of credential-like parameters
+(password, token, session, card ...) are replaced by ``[redacted]`` everywhere, unless that very
+value carried the attack: then it is the evidence, not a secret.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from watchhouse.detectors.web.matching import Hit, Part, display_name
+from watchhouse.detectors.web.rules import Target
+
+REDACTED = "[redacted]"
+SENSITIVE_NAME = re.compile(
+    r"pass(?:wd|word|phrase)?|pwd|token|secret|api[_-]?key|apikey|session|sessid|auth|card|cc_?num|cvv|cvc|ssn|"
+    r"cookie|credential|private[_-]?key|otp|pin\b",
+    re.IGNORECASE,
+)
+_URL_PARAM = re.compile(r"([?&;])([^=&#]{1,100})=([^&#]*)")
+
+
+def is_sensitive(name: str | None) -> bool:
+    return bool(name) and bool(SENSITIVE_NAME.search(name or ""))
+
+
+def excerpt(text: str, start: int, end: int, limit: int) -> str:
+    """At most ``limit`` characters of ``text`` around the match, with … where cut."""
+    if len(text) <= limit:
+        return text
+    lead = min(start, max(0, (limit - (end - start)) // 3))
+    begin = max(0, start - lead)
+    piece = text[begin : begin + limit]
+    return ("…" if begin > 0 else "") + piece + ("…" if begin + limit < len(text) else "")
+
+
+def steps_text(steps: tuple[str, ...]) -> str:
+    """('url_decode', 'url_decode', 'lowercase') -> 'url_decode×2, lowercase'."""
+    out: list[str] = []
+    for step in steps:
+        if out and out[-1].split("×")[0] == step:
+            base, _, count = out[-1].partition("×")
+            out[-1] = f"{base}×{int(count or 1) + 1}"
+        else:
+            out.append(step)
+    return ", ".join(out)
+
+
+def redact_url(url: str, attacked: set[str], limit: int) -> str:
+    """The raw URL with credential-like parameter values hidden, cut to ``limit`` characters."""
+
+    def one(m: re.Match[str]) -> str:
+        name = m.group(2)
+        if is_sensitive(name) and name not in attacked:
+            return f"{m.group(1)}{name}={REDACTED}"
+        return m.group(0)
+
+    return excerpt(_URL_PARAM.sub(one, url), 0, 0, limit)
+
+
+def location(part: Part) -> str:
+    name = display_name(part.name)
+    if part.is_name:
+        name = f"{name} (parameter name)"
+    if part.target is Target.QUERY:
+        return f"query parameter '{name}'" if name else "the query string"
+    if part.target is Target.BODY:
+        return f"body field '{name}'" if name else "the request body"
+    if part.target is Target.HEADERS:
+        return f"header '{name}'" if name else "the request headers"
+    return {Target.PATH: "the URL path", Target.USER_AGENT: "the User-Agent", Target.REFERRER: "the Referer"}[
+        part.target
+    ]
+
+
+def describe(hits: list[Hit], limit: int) -> tuple[str, list[dict[str, Any]]]:
+    """One sentence per inspected location that fired, and the JSON-ready hit records."""
+    sentences: list[str] = []
+    records: list[dict[str, Any]] = []
+    by_part: dict[Part, list[Hit]] = {}
+    for hit in hits:
+        by_part.setdefault(hit.part, []).append(hit)
+    for part, part_hits in by_part.items():
+        first = part_hits[0]
+        shown = excerpt(first.decoded.text, first.start, first.end, limit)
+        rules = ", ".join(f"{h.rule.id} ({h.rule.title})" for h in part_hits)
+        steps = steps_text(first.decoded.steps) or "none"
+        sentences.append(f'{location(part)} matched {rules}; decoded value: "{shown}" (decoding: {steps})')
+        for h in part_hits:
+            records.append(
+                {
+                    "rule": h.rule.id,
+                    "class": h.rule.attack_class.value,
+                    "target": part.target.value,
+                    "parameter": display_name(part.name),
+                    "matched": excerpt(h.decoded.text[h.start : h.end], 0, 0, 80),
+                    "decoded_excerpt": excerpt(h.decoded.text, h.start, h.end, limit),
+                    "decoding_steps": list(h.decoded.steps),
+                }
+            )
+    return "; ".join(sentences), records
+
+
+def attacked_names(hits: list[Hit]) -> set[str]:
+    """Raw parameter names whose values carried an attack (these are not redacted)."""
+    return {hit.part.name for hit in hits if hit.part.name}

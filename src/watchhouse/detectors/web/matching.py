@@ -1,0 +1,210 @@
+"""Per-request matching: cut a request into inspectable parts, decode each, run the rules.
+
+This is the exact half of the detector and only sees rows the vectorised prefilter let
+through; matching itself is vectorised again over all parts of a batch (:class:`Matcher`).
+Query strings are split by hand rather than with ``urllib.parse.parse_qsl`` (whose
+``keep_blank_values`` semantics we keep) because ``parse_qsl`` percent-decodes once on its own,
+and the decoding steps must be recorded by :mod:`.decoding` for the explanation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import orjson
+import polars as pl
+
+from watchhouse.detectors.web.decoding import Decoded, decode, shell_view, sql_view, url_decode
+from watchhouse.detectors.web.rules import Rule, RuleSet, Target, View
+
+# Names that look like ordinary parameter names; anything else is inspected as a value too,
+# because a payload without '=' ("?id=1&<script>...") lands in the name position.
+_PLAIN_NAME = re.compile(r"^[\w.\-\[\]%]{0,64}$")
+_FORM_BODY = re.compile(r"^[\w.\-\[\]%]{1,64}=")
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One value to inspect and where it sits in the request."""
+
+    target: Target
+    name: str | None  # raw parameter or header name; None for whole-value targets
+    raw: str
+    plus_as_space: bool = False
+    is_name: bool = False  # the value inspected is the parameter's name itself
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A rule that fired on a part, with the decoded text it fired on."""
+
+    rule: Rule
+    part: Part
+    decoded: Decoded
+    start: int
+    end: int
+
+
+def _split_form(text: str) -> Iterator[tuple[str, str, bool]]:
+    """``a=1&b&c=`` -> (a, 1, True), (b, '', False), (c, '', True); blank values kept."""
+    for piece in text.split("&"):
+        if piece:
+            name, sep, value = piece.partition("=")
+            yield name, value, bool(sep)
+
+
+def display_name(raw: str | None) -> str | None:
+    """A parameter name as shown to people: percent-decoded (decoded lazily, only for hits)."""
+    if raw is None:
+        return None
+    return url_decode(Decoded(raw), plus_as_space=True).text[:64]
+
+
+def _form_parts(target: Target, text: str) -> Iterator[Part]:
+    for name, value, has_value in _split_form(text):
+        if has_value and value:
+            yield Part(target, name, value, plus_as_space=True)
+        if not _PLAIN_NAME.match(name):
+            yield Part(target, name, name, plus_as_space=True, is_name=True)
+
+
+def request_parts(
+    url: str | None,
+    body: str | None,
+    referrer: str | None,
+    user_agent: str | None,
+    headers: str | None,
+) -> list[Part]:
+    """Every inspectable value of one request, in a stable order."""
+    parts: list[Part] = []
+    if url:
+        path, _, query = url.partition("?")
+        query = query.partition("#")[0]
+        parts.append(Part(Target.PATH, None, path))
+        if query:
+            if "=" in query:
+                parts.extend(_form_parts(Target.QUERY, query))
+            else:  # a parameterless payload: "/page?<script>..." or "/x.php?' or 1=1--"
+                parts.append(Part(Target.QUERY, None, query, plus_as_space=True))
+    if body:
+        if _FORM_BODY.match(body):
+            parts.extend(_form_parts(Target.BODY, body))
+        else:
+            parts.append(Part(Target.BODY, None, body))
+    if referrer and referrer != "-":
+        parts.append(Part(Target.REFERRER, None, referrer))
+    if user_agent and user_agent != "-":
+        parts.append(Part(Target.USER_AGENT, None, user_agent))
+    if headers:
+        parts.extend(_header_parts(headers))
+    return parts
+
+
+def _header_parts(headers: str) -> Iterator[Part]:
+    try:
+        parsed = orjson.loads(headers)
+    except orjson.JSONDecodeError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        yield Part(Target.HEADERS, None, headers)
+        return
+    for name, value in parsed.items():
+        values = value if isinstance(value, list) else [value]
+        for one in values:
+            if one is not None:
+                yield Part(Target.HEADERS, str(name).lower(), str(one))
+
+
+@dataclass(frozen=True, slots=True)
+class _Decodings:
+    base: list[Decoded]
+    sql: list[Decoded]
+    shell: list[Decoded]
+
+    def of(self, view: View, k: int) -> Decoded:
+        return {View.BASE: self.base, View.SQL: self.sql, View.SHELL: self.shell}[view][k]
+
+
+def _decode_all(parts: list[Part]) -> _Decodings:
+    out = _Decodings([], [], [])
+    for part in parts:
+        base = decode(part.raw, plus_as_space=part.plus_as_space)
+        out.base.append(base)
+        out.sql.append(sql_view(base))
+        out.shell.append(shell_view(base))
+    return out
+
+
+class Matcher:
+    """Runs a rule set over many parts at once, in Polars' linear-time (Rust) regex engine.
+
+    Three vectorised passes: the prefilter's pattern on raw values drops clean parts (``page=2``
+    beside ``q=o'brien``); one combined regex per (target, view) group finds the decoded values
+    that match anything; only those are run through each rule, extracting the matched text.
+    Python only splits requests and decodes the parts that showed a symptom.
+    """
+
+    def __init__(self, rules: RuleSet, symptoms: dict[Target, str] | None) -> None:
+        self.rules = rules
+        self.symptoms = symptoms
+        quick = pl.lit(False)
+        for target in Target:
+            for group in rules.groups(target):
+                matches = pl.col(group.view.value).str.contains("(?s)" + group.engine_pattern)
+                quick = quick | ((pl.col("target") == target.value) & matches)
+        self._quick = quick.fill_null(False)
+        self._extract = [
+            pl.when(pl.col("target").is_in(sorted(t.value for t in rule.targets)))
+            .then(pl.col(rule.view.value).str.extract(f"(?s)({rule.engine_pattern})", 1))
+            .otherwise(pl.lit(None, dtype=pl.String))
+            .alias(rule.id)
+            for rule in rules
+        ]
+        if symptoms is not None:
+            sym = pl.lit(False)
+            for target, pattern in symptoms.items():
+                sym = sym | ((pl.col("target") == target.value) & pl.col("raw").str.contains(pattern))
+            self._symptom: pl.Expr | None = sym.fill_null(False)
+        else:
+            self._symptom = None
+
+    def match(self, parts: list[Part]) -> list[tuple[int, Hit]]:
+        """``(index into parts, hit)`` for every rule firing on a part, in part then rule order."""
+        if not parts:
+            return []
+        keep = list(range(len(parts)))
+        if self._symptom is not None:
+            raw = pl.DataFrame(
+                {"raw": [p.raw for p in parts], "target": [p.target.value for p in parts]},
+                schema={"raw": pl.String, "target": pl.String},
+            )
+            keep = raw.select(self._symptom).to_series().arg_true().to_list()
+            if not keep:
+                return []
+        kept = [parts[i] for i in keep]
+        views = _decode_all(kept)
+        frame = pl.DataFrame(
+            {
+                "k": list(range(len(kept))),
+                "target": [p.target.value for p in kept],
+                "base": [d.text for d in views.base],
+                "sql": [d.text for d in views.sql],
+                "shell": [d.text for d in views.shell],
+            },
+            schema={"k": pl.Int64, "target": pl.String, "base": pl.String, "sql": pl.String, "shell": pl.String},
+        )
+        matched = frame.filter(self._quick)
+        if matched.is_empty():
+            return []
+        out: list[tuple[int, Hit]] = []
+        rules = self.rules.rules
+        for row in matched.select([pl.col("k"), *self._extract]).iter_rows():
+            k = row[0]
+            for rule, text in zip(rules, row[1:], strict=True):
+                if text:
+                    decoded = views.of(rule.view, k)
+                    start = max(decoded.text.find(text), 0)
+                    out.append((keep[k], Hit(rule, kept[k], decoded, start, start + len(text))))
+        return out

@@ -1,0 +1,226 @@
+"""Web attack rules as data, and the compiled rule set the detector runs.
+
+A rule is a frozen record (id, class, regex, targets, severity, confidence, crime) rather than
+code, so a later rule pack (a CRS-grade set, or Hyperscan-compiled patterns) can be loaded from a
+file and swapped in without touching the detector. The regexes are our own, written from public
+knowledge of attack techniques; they run against *decoded* text (see :mod:`.decoding`) in the
+view their language needs: SQL rules see comments removed, shell rules see quoting tricks undone.
+
+Patterns are written in the subset shared by Python ``re`` and Rust ``regex`` (no look-around,
+no back-references, no possessive quantifiers): the detector runs them in Polars, whose Rust
+engine guarantees linear-time matching, so no input can make a rule backtrack catastrophically
+(a later Hyperscan backend accepts the same subset). Python ``re`` compiles them too, for tools
+and tests; ``tests/detectors/web`` checks both engines accept every rule and bounds match time on
+20 KB hostile inputs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from watchhouse.core.findings import Severity
+from watchhouse.core.taxonomy import CrimeCode
+
+
+class AttackClass(StrEnum):
+    SQLI = "sqli"
+    XSS = "xss"
+    PATH_TRAVERSAL = "path_traversal"
+    CMDI = "cmdi"
+    SCANNER = "scanner"
+
+
+#: Which Budapest offence an attempt of each class is filed under. SQLi, traversal and command
+#: injection are attempts to get *into* a system (Art. 2); stored/reflected XSS alters data that
+#: other users' browsers execute (Art. 4); scanning is reconnaissance for illegal access.
+CLASS_CRIME: dict[AttackClass, CrimeCode] = {
+    AttackClass.SQLI: CrimeCode.ILLEGAL_ACCESS,
+    AttackClass.XSS: CrimeCode.DATA_INTERFERENCE,
+    AttackClass.PATH_TRAVERSAL: CrimeCode.ILLEGAL_ACCESS,
+    AttackClass.CMDI: CrimeCode.ILLEGAL_ACCESS,
+    AttackClass.SCANNER: CrimeCode.ILLEGAL_ACCESS,
+}
+
+CLASS_TITLE: dict[AttackClass, str] = {
+    AttackClass.SQLI: "SQL injection attempt",
+    AttackClass.XSS: "Cross-site scripting attempt",
+    AttackClass.PATH_TRAVERSAL: "Path traversal / file inclusion attempt",
+    AttackClass.CMDI: "OS command injection attempt",
+    AttackClass.SCANNER: "Vulnerability scanner activity",
+}
+
+
+class Target(StrEnum):
+    """Which part of a request a rule inspects."""
+
+    QUERY = "query"  # each query parameter value (and odd-looking names, and parameterless queries)
+    PATH = "path"  # the decoded URL path
+    BODY = "body"  # form fields of the request body, or the whole body when not a form
+    HEADERS = "headers"  # each request header value
+    USER_AGENT = "user_agent"
+    REFERRER = "referrer"  # the whole referrer value
+
+
+class View(StrEnum):
+    """Which decoded form of a value a rule is matched against (see :mod:`.decoding`)."""
+
+    BASE = "base"
+    SQL = "sql"
+    SHELL = "shell"
+
+
+#: The usual places a payload is injected: request parameters, the path and form bodies.
+PAYLOAD_TARGETS = frozenset({Target.QUERY, Target.PATH, Target.BODY})
+#: Parameters plus headers: for high-precision rules that also catch header injection.
+ANY_TARGET = frozenset(Target)
+
+_ID = re.compile(r"^WH-[A-Z]{2,5}-\d{3}$")
+# Constructs Rust's linear-time engine (and Hyperscan) lack, and names that clash when joined.
+_NOT_PORTABLE = re.compile(r"\\[1-9]|\(\?P?[<=!]|[*+?}]\+")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One attack signature. ``pattern`` is matched case-insensitively on decoded, lower-case text."""
+
+    id: str
+    attack_class: AttackClass
+    title: str
+    pattern: str
+    targets: frozenset[Target] = PAYLOAD_TARGETS
+    severity: Severity = Severity.HIGH
+    confidence: float = 0.9
+    view: View = View.BASE
+    regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not _ID.match(self.id):
+            raise ValueError(f"rule id {self.id!r} must look like WH-SQLI-001")
+        if not 0.0 <= self.confidence <= 1.0:
+            raise ValueError(f"rule {self.id}: confidence must lie in [0, 1]")
+        if not self.targets:
+            raise ValueError(f"rule {self.id}: no target")
+        if _NOT_PORTABLE.search(self.pattern):
+            raise ValueError(
+                f"rule {self.id}: look-around, back-references, named groups and possessive quantifiers "
+                "are not portable"
+            )
+        try:
+            compiled = re.compile(self.pattern, re.IGNORECASE | re.DOTALL)
+        except re.error as exc:
+            raise ValueError(f"rule {self.id}: bad regex: {exc}") from exc
+        object.__setattr__(self, "regex", compiled)
+
+    @property
+    def crime_code(self) -> CrimeCode:
+        return CLASS_CRIME[self.attack_class]
+
+    @property
+    def engine_pattern(self) -> str:
+        """The pattern for the vectorised (Rust) engine; see :func:`ascii_pattern`."""
+        return ascii_pattern(self.pattern)
+
+
+_ASCII_CLASSES = {"w": "0-9a-z_", "d": "0-9", "s": "\\t\\n\\x0B\\f\\r "}
+
+
+def ascii_pattern(pattern: str) -> str:
+    """Rewrite ``\\w``, ``\\d``, ``\\s`` and ``\\b`` as their ASCII forms.
+
+    Rust's engine compiles Unicode classes into automata that blow its size limit once a few
+    rules are joined; decoded text is already NFKC-folded and lower-cased, so ASCII lower-case
+    classes lose nothing that matters and keep the combined automaton small.
+    """
+    out: list[str] = []
+    in_class = False
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            if nxt in _ASCII_CLASSES:
+                body = _ASCII_CLASSES[nxt]
+                out.append(body if in_class else f"[{body}]")
+            elif nxt == "b" and not in_class:
+                out.append("(?-u:\\b)")
+            else:
+                out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if c == "[" and not in_class:
+            in_class = True
+            out.append(c)
+            # a ']' or '^]' right after '[' is literal
+            if pattern[i + 1 : i + 2] == "^":
+                out.append("^")
+                i += 1
+            if pattern[i + 1 : i + 2] == "]":
+                out.append("]")
+                i += 1
+        elif c == "]" and in_class:
+            in_class = False
+            out.append(c)
+        else:
+            out.append(c)
+        i += 1
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class RuleGroup:
+    """Rules sharing a target and a view: one combined pattern rejects most values at once."""
+
+    target: Target
+    view: View
+    rules: tuple[Rule, ...]
+
+    @property
+    def engine_pattern(self) -> str:
+        return "|".join(f"(?:{r.engine_pattern})" for r in self.rules)
+
+
+class RuleSet:
+    """An ordered, id-unique collection of rules, indexed by target and view."""
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self.rules: tuple[Rule, ...] = tuple(rules)
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.id in seen:
+                raise ValueError(f"duplicate rule id {rule.id}")
+            seen.add(rule.id)
+        self._groups: dict[Target, tuple[RuleGroup, ...]] = {}
+        for target in Target:
+            groups: list[RuleGroup] = []
+            for view in View:
+                members = tuple(r for r in self.rules if target in r.targets and r.view is view)
+                if members:
+                    groups.append(RuleGroup(target, view, members))
+            self._groups[target] = tuple(groups)
+
+    def groups(self, target: Target) -> tuple[RuleGroup, ...]:
+        return self._groups[target]
+
+    def __iter__(self) -> Iterator[Rule]:
+        return iter(self.rules)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def by_id(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+
+def default_rules() -> RuleSet:
+    """The built-in rule pack: every class module's rules, in a stable order."""
+    from watchhouse.detectors.web import rules_cmdi, rules_scanner, rules_sqli, rules_traversal, rules_xss
+
+    return RuleSet(
+        (*rules_sqli.RULES, *rules_xss.RULES, *rules_traversal.RULES, *rules_cmdi.RULES, *rules_scanner.RULES)
+    )

@@ -1,0 +1,112 @@
+"""OS command injection signatures, mostly on the shell view (quoting tricks and ``${IFS}`` undone).
+
+An injection needs two things: a way out of the intended argument (``;``, ``|``, ``&&``, a
+backtick or ``$(``) and a command worth running. Common English words that are also commands
+("cat", "type", "id") only count when followed by what a shell command would take (an option,
+a path, a separator or the end of the value), so "dogs; cat food" stays quiet.
+"""
+
+from __future__ import annotations
+
+from watchhouse.core.findings import Severity
+from watchhouse.detectors.web.rules import ANY_TARGET, AttackClass, Rule, Target, View
+
+_C = AttackClass.CMDI
+_SEP = r"(?:[;|`\n]|&&|&|\$\()"
+_BIN = r"(?:/?(?:usr/)?(?:local/)?s?bin/)?"
+# commands unusual enough in prose that a separator before them suffices
+_DISTINCT = (
+    r"(?:whoami|uname|wget|curl|ncat|netcat|bash|zsh|ksh|dash|powershell(?:\.exe)?|pwsh|nslookup|ifconfig|"
+    r"ipconfig|netstat|systeminfo|chmod|chown|tftp|telnet|useradd|passwd|base64|xterm|mkfifo|crontab|certutil|"
+    r"bitsadmin|rundll32|regsvr32|mshta|wmic|net\s(?:user|localgroup|view)|sh\s-[ci]|cmd(?:\.exe)?\s?/[ck]|nc\s-)"
+)
+# ambiguous words: need an argument-looking continuation
+_COMMON = (
+    r"(?:id|ls|cat|type|dir|echo|ping|sleep|rm|cp|mv|ps|kill|uname|head|tail|more|less|nc|sh|perl|python\d?|php|"
+    r"ruby|env|set)"
+)
+_ARGS = (
+    r"(?:\s?(?:$|[;|&`)'\"#\n])|\s-{1,2}[a-z]|\s\$|\s?[a-z]:[\\/]|\s(?:/|\.{1,2}/|~/)|"
+    r"\s[\w.-]{1,40}\.(?:txt|ini|conf|sh|php|log|exe|bat|pl|py|xml|config|passwd)\b|"
+    r"\s\d{1,3}(?:\.\d{1,3}){3}\b|\shttps?://|\s\d{1,3}\s?(?:$|[;|&`]))"
+)
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "WH-CMDI-001",
+        _C,
+        "Command separator followed by a shell command",
+        rf"{_SEP}\s?(?:{_BIN}{_DISTINCT}\b|{_BIN}{_COMMON}\b{_ARGS})|^\s?{_BIN}(?:id|whoami|uname|pwd|ls)\s?[;|&`]",
+        confidence=0.9,
+        view=View.SHELL,
+    ),
+    Rule(
+        "WH-CMDI-002",
+        _C,
+        "Command substitution (backticks or $( ))",
+        rf"`\s?{_BIN}(?:{_DISTINCT}|{_COMMON}|true|false|sleep)\b[^`]{{0,80}}`|\$\(\s?{_BIN}(?:{_DISTINCT}|{_COMMON})\b",
+        targets=ANY_TARGET,
+        confidence=0.9,
+        view=View.SHELL,
+    ),
+    Rule(
+        "WH-CMDI-003",
+        _C,
+        "Absolute path to a shell or system binary in a parameter",
+        r"(?:^|[\s;|&`'\"(=])/(?:usr/)?(?:local/)?s?bin/(?:ba|z|k|da|c|tc)?sh\b|"
+        r"(?:^|[\s;|&`'\"(=])/(?:usr/)?s?bin/(?:id|ls|cat|sleep|echo|uname|whoami|wget|curl|nc|perl|python\d?|ping)\b|"
+        r"\bcmd(?:\.exe)?\s?/[ck]\s|\bpowershell(?:\.exe)?\s-(?:e|enc|encodedcommand|c|command|nop|w)\b",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS, Target.USER_AGENT}),
+        confidence=0.85,
+        view=View.SHELL,
+    ),
+    Rule(
+        "WH-CMDI-004",
+        _C,
+        "Shell field-separator or expansion trick (${IFS}, $'\\x..')",
+        # base view: the shell view would already have turned ${IFS} into a space
+        r"\$\{ifs\}|\$ifs\$\d|\$ifs\b|\$\{[a-z_]{1,20}:-[^}]{0,20}\}|\$'\\x[0-9a-f]{2}",
+        targets=ANY_TARGET,
+        confidence=0.9,
+    ),
+    Rule(
+        "WH-CMDI-005",
+        _C,
+        "Shellshock function definition (CVE-2014-6271)",
+        r"\(\s?\)\s?\{\s?:?\s?;?\s?\}\s?;",
+        targets=ANY_TARGET,
+        severity=Severity.CRITICAL,
+        confidence=0.95,
+    ),
+    Rule(
+        "WH-CMDI-006",
+        _C,
+        "Server-side include or interpreter call executing a command",
+        r"<!--\s?#\s?(?:exec|include)\s|\b(?:system|passthru|shell_exec|exec|popen|proc_open|pcntl_exec|"
+        r"runtime\.getruntime\(\)\.exec|os\.system|subprocess\.\w{1,20})\s?\(\s?['\"`]",
+        targets=ANY_TARGET,
+        confidence=0.9,
+    ),
+    Rule(
+        "WH-CMDI-007",
+        _C,
+        "Timing probe with ping/sleep (blind command injection)",
+        r"(?:^|[\s;|&`'\"(])(?:ping(?:\.exe)?\s-[cinw]\s?\d{1,4}\s\S|sleep\s\d{1,3}\s?(?:$|[;|&`]))|"
+        r"(?:^|[\s;|&`'\"(])ping(?:\.exe)?\s[^;|&]{0,40}\b127\.0\.0\.1\b",
+        targets=frozenset({Target.QUERY, Target.BODY}),
+        confidence=0.8,
+        severity=Severity.MEDIUM,
+        view=View.SHELL,
+    ),
+    Rule(
+        "WH-CMDI-008",
+        _C,
+        "Windows directory listing of a drive (dir c:\\)",
+        # '+' too: a doubly encoded form value turns spaces into literal pluses
+        r"(?:^|[\s;|&`'\"+])dir[\s+](?:/\w[\s+])?[a-z]:(?:[\\/]|$|\s|\||\+)",
+        targets=frozenset({Target.QUERY, Target.BODY}),
+        confidence=0.8,
+        severity=Severity.MEDIUM,
+        view=View.SHELL,
+    ),
+)

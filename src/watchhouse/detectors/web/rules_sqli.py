@@ -1,0 +1,140 @@
+"""SQL injection signatures, matched on the SQL view (comments removed, whitespace collapsed).
+
+Written for Watchhouse from the techniques themselves: breaking out of a string literal and
+appending a boolean condition, UNION-based extraction, stacked statements, time delays, error
+messages that leak data, system catalogues, and encodings that avoid quotes. Ordinary words
+("select", "union", "drop", "order by") are never enough on their own: each rule needs the
+syntax around them that only an injection has.
+"""
+
+from __future__ import annotations
+
+from watchhouse.core.findings import Severity
+from watchhouse.detectors.web.rules import ANY_TARGET, AttackClass, Rule, View
+
+_S = AttackClass.SQLI
+# a string or number literal closer, possibly followed by closing parentheses
+_BREAK = r"""(?:['"`]|\d)\s?\)*"""
+_OP = r"(?:or|and|xor|\|\||&&|having|where)"
+_CMP = r"(?:=|<>|!=|<=?|>=?|\blike\b|\brlike\b|\bregexp\b|\bsounds like\b|\bin\s?\()"
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "WH-SQLI-001",
+        _S,
+        "UNION SELECT query extension",
+        r"\bunion(?:\s(?:all|distinct))?\s?\(?\s?select\b(?:\s?\(?(?:null|\d|[\w.@]{1,30}\s?[,(]|[\w.@]{1,30}\sfrom\b|'|\"|\*|char|concat|@@))",
+        targets=ANY_TARGET,
+        confidence=0.95,
+        view=View.SQL,
+    ),
+    Rule(
+        "WH-SQLI-002",
+        _S,
+        "String literal break-out followed by a boolean condition",
+        # ' or 'a'='a  |  ') or ('x'='x  |  " and 1=1  |  ' or 1 like 1
+        rf"""['"`]\s?\)*\s?{_OP}\s\(*\s?(?:['"`]?[\w@.$]{{1,30}}['"`]?|\d{{1,12}})\s?{_CMP}""",
+        confidence=0.9,
+        view=View.SQL,
+    ),
+    Rule(
+        "WH-SQLI-003",
+        _S,
+        "Numeric tautology or contradiction (e.g. AND 4711=4711)",
+        rf"(?:^|[\s'\")]){_OP}\s\(*\s?-?\d{{1,12}}\s?\)?\s?(?:=|<>|!=|<|>)\s?\(*\s?(?:-?\d{{1,12}}\b|select\b|like\s?\(|\()",
+        confidence=0.85,
+        view=View.SQL,
+    ),
+    Rule(
+        "WH-SQLI-004",
+        _S,
+        "Stacked query (statement separator followed by a new statement)",
+        r";\s?\(?\s?(?:drop\s(?:table|database|schema|function|procedure|view|user)|insert\sinto|"
+        r"update\s[\w.`\[\]]{1,60}\sset\b|delete\sfrom|truncate\s|alter\s(?:table|user|database)|"
+        r"create\s(?:table|user|or\sreplace|function|procedure)|exec(?:ute)?\s|declare\s@|shutdown\b|"
+        r"select\s|call\s|begin\s|if\s?\(|waitfor\s|grant\s)",
+        targets=ANY_TARGET,
+        confidence=0.9,
+        view=View.SQL,
+    ),
+    Rule(
+        "WH-SQLI-005",
+        _S,
+        "Time-based blind injection (deliberate delay)",
+        r"\b(?:sleep\s?\(\s?\d|benchmark\s?\(\s?\d|pg_sleep\s?\(|waitfor\s(?:delay|time)\s['\"]|"
+        r"dbms_pipe\.receive_message\s?\(|dbms_lock\.sleep\s?\(|user_lock\.sleep\s?\(|"
+        r"generate_series\s?\(\s?\d{1,3}\s?,\s?\d{5,}|randomblob\s?\(\s?\d{6,}|repeat\s?\([^)]{0,80}\d{7,}|"
+        r"sleep\s?\(\s?\(?\s?select\b)",
+        targets=ANY_TARGET,
+        confidence=0.95,
+        view=View.SQL,
+    ),
+    Rule(
+        "WH-SQLI-006",
+        _S,
+        "Error-based extraction function",
+        r"\b(?:extractvalue|updatexml|xmltype|gtid_subset|json_keys|exp\s?\(\s?~|floor\s?\(\s?rand\s?\(|"
+        r"utl_inaddr\.get_host_\w{1,10}|ctxsys\.drithsx\.sn|dbms_utility\.\w{1,30}|dbms_xdb|"
+        r"convert\s?\(\s?int\s?,|cast\s?\(\s?\(?\s?(?:select|chr|char)\b)\s?\(?",
+        targets=ANY_TARGET,
+        confidence=0.9,
+        view=View.SQL,
+    ),
+    Rule(
+        "WH-SQLI-007",
+        _S,
+        "System catalogue or metadata reference",
+        r"\b(?:information_schema\.|mysql\.(?:user|db)\b|pg_(?:catalog|shadow|user|tables|namespace)\b|"
+        r"sys\.(?:objects|tables|columns|databases|sysobjects)\b|master\.\.sys|sysobjects\b|syscolumns\b|"
+        r"sysibm\.\w|all_(?:tables|users|tab_columns)\b|user_tables\b|sqlite_master\b|msysobjects\b|"
+        r"rdb\$\w|from\sdual\b|@@(?:version|datadir|hostname|basedir)\b|\bversion\s?\(\s?\)|"
+        r"current_user\s?\(\s?\)|database\s?\(\s?\)|domain\.(?:domains|tables|columns)\b)",
+        targets=ANY_TARGET,
+        confidence=0.85,
+        view=View.SQL,
+    ),
+    Rule(
+        "WH-SQLI-008",
+        _S,
+        "Quote closed and the rest of the query commented out",
+        # base view: the comment itself is the evidence, so it must not have been stripped
+        r"""['"`]\s?\)*\s?(?:;\s?)?(?:--(?:\s|$|[^\w-])|#(?:\s|$)|/\*|;\s?$)""",
+        confidence=0.75,
+        severity=Severity.MEDIUM,
+    ),
+    Rule(
+        "WH-SQLI-009",
+        _S,
+        "Quote-free encoding of strings (CHAR()/CHR() chains, hex literals in SQL context)",
+        r"\b(?:char|chr|nchar)\s?\(\s?\d{1,3}\s?(?:\)\s?(?:\|\||\+|,)\s?(?:char|chr|nchar)\s?\(|,\s?\d{1,3})|"
+        r"\bconcat(?:_ws)?\s?\(\s?0x[0-9a-f]{2,}|(?:select|=|,|\()\s?0x[0-9a-f]{6,}\s?(?:,|\)|from\b|=)",
+        confidence=0.85,
+        view=View.SQL,
+    ),
+    Rule(
+        "WH-SQLI-010",
+        _S,
+        "ORDER BY / GROUP BY column probing after a break-out",
+        rf"""(?:{_BREAK}|^-?\d{{1,12}})\s?(?:order|group)\sby\s\d{{1,3}}\b(?:\s?(?:--|#|$|,\s?\d))""",
+        confidence=0.85,
+        view=View.SQL,
+    ),
+    Rule(
+        "WH-SQLI-011",
+        _S,
+        "Inline subquery or boolean function probe",
+        r"\(\s?select\s(?:\*|count\s?\(|null\b|\d|'|\(|case\b|char|concat|[\w.]{1,30}\sfrom\b|\w{1,30}\swhere\b|"
+        r"if\s?\(|sleep|extractvalue|updatexml)|\b(?:elt|make_set|iif|if)\s?\(\s?\d{1,12}\s?=\s?\d{1,12}\s?,|"
+        r"\bcase\swhen\s\(?\s?\d{1,12}\s?=\s?\d{1,12}|\bprocedure\sanalyse\s?\(|\bin\sboolean\smode\)",
+        confidence=0.9,
+        view=View.SQL,
+    ),
+    Rule(
+        "WH-SQLI-012",
+        _S,
+        "Break-out followed by a string operator and a subquery",
+        r"""['"`]\s?\)*\s?(?:\|\||\+|&&|\*|-)\s?\(\s?select\b|['"`]\s?\)*\s?(?:as\s\w{1,10}\s)?where\s\(?\s?\d""",
+        confidence=0.9,
+        view=View.SQL,
+    ),
+)

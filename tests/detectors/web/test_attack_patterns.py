@@ -1,0 +1,228 @@
+"""web.attack_patterns: conformance, annotated samples, explanations, redaction, severity mapping."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from watchhouse.core.events import Dataset, EventBatch
+from watchhouse.core.findings import Severity, Stage
+from watchhouse.core.taxonomy import CrimeCode
+from watchhouse.detectors.web.attack_patterns import WebAttackDetector
+from watchhouse.detectors.web.rules import AttackClass, default_rules
+from watchhouse.testing.conformance import DetectorConformance, SampleCase, run_detector
+from watchhouse.testing.factories import make_batch
+
+# -- annotated samples: a small nginx "combined" reader local to the tests (the real reader lives in
+# watchhouse.ingest and is developed separately); each row keeps its file line as log.file.line.
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "web.attack_patterns"
+
+COMBINED = re.compile(
+    r"^(?P<ip>\S+) \S+ (?P<user>\S+) \[(?P<time>[^\]]+)\] "
+    r'"(?P<method>[A-Z]+) (?P<url>\S+)(?: (?P<version>HTTP/[\d.]+))?" '
+    r'(?P<status>\d{3}) (?P<bytes>\d+|-) "(?P<referrer>[^"]*)" "(?P<agent>(?:[^"\\]|\\.)*)"'
+)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One annotated log line: the rule id or class it is about, why, and the row."""
+
+    label: str
+    why: str
+    line: int
+    batch: EventBatch
+
+
+def parse_line(text: str) -> dict[str, Any]:
+    m = COMBINED.match(text)
+    if m is None:
+        raise ValueError(f"not a combined log line: {text!r}")
+    return {
+        "@timestamp": datetime.strptime(m["time"], "%d/%b/%Y:%H:%M:%S %z"),
+        "source.ip": m["ip"],
+        "user.name": None if m["user"] == "-" else m["user"],
+        "http.request.method": m["method"],
+        "url.original": m["url"],
+        "http.version": (m["version"] or "HTTP/1.0").removeprefix("HTTP/"),
+        "http.response.status_code": int(m["status"]),
+        "http.response.body.bytes": 0 if m["bytes"] == "-" else int(m["bytes"]),
+        "http.request.referrer": m["referrer"],
+        "user_agent.original": m["agent"],
+    }
+
+
+def load(name: str) -> list[Sample]:
+    """Samples of ``positive.log`` or ``near_miss.log``; each line preceded by '# label: why'."""
+    path = SAMPLES / name
+    out: list[Sample] = []
+    label, why = "", ""
+    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not text.strip():
+            continue
+        if text.startswith("#"):
+            head, _, rest = text[1:].strip().partition(":")
+            label, why = head.strip(), rest.strip()
+            continue
+        row = parse_line(text)
+        batch = make_batch(Dataset.HTTP, [row], path=f"samples/web.attack_patterns/{name}", first_line=number)
+        out.append(Sample(label, why, number, batch))
+    return out
+
+
+POSITIVES = load("positive.log")
+NEAR_MISSES = load("near_miss.log")
+
+
+class TestWebAttackConformance(DetectorConformance):
+    detector_class = WebAttackDetector
+
+    def positive_cases(self) -> list[SampleCase]:
+        cases = [SampleCase.of(f"positive:{s.line}:{s.label}", s.batch) for s in POSITIVES]
+        mixed = EventBatch.concat([s.batch for s in POSITIVES[::3]] + [s.batch for s in NEAR_MISSES[::2]])
+        return [*cases, SampleCase.of("mixed", mixed)]
+
+    def negative_cases(self) -> list[SampleCase]:
+        return [SampleCase.of(f"near-miss:{s.line}:{s.label}", s.batch) for s in NEAR_MISSES]
+
+
+def _one(batch: EventBatch, **options: object) -> list:  # type: ignore[type-arg]
+    return WebAttackDetector(**options).detect(batch)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("sample", POSITIVES, ids=lambda s: f"{s.line}-{s.label}")
+def test_each_positive_fires_its_annotated_rule(sample) -> None:  # type: ignore[no-untyped-def]
+    findings = _one(sample.batch)
+    assert len(findings) == 1, sample.why
+    assert sample.label in findings[0].details["rules"], (sample.why, findings[0].details["rules"])
+
+
+def test_every_rule_has_a_positive_and_a_near_miss() -> None:
+    positive = {s.label for s in POSITIVES}
+    near = {s.label for s in NEAR_MISSES}
+    for rule in default_rules():
+        assert rule.id in positive, f"{rule.id} has no positive sample"
+        assert rule.id in near, f"{rule.id} has no near-miss sample"
+
+
+def test_one_finding_per_request_listing_all_rules() -> None:
+    batch = make_batch(
+        Dataset.HTTP,
+        [{"source.ip": "203.0.113.7", "url.original": "/x?id=1'+union+select+null,sleep(5)--&f=../../../etc/passwd"}],
+    )
+    (finding,) = _one(batch)
+    assert {"WH-SQLI-001", "WH-SQLI-005", "WH-PATH-001"} <= set(finding.details["rules"])
+    assert set(finding.details["classes"]) >= {"sqli", "path_traversal"}
+    assert finding.severity == Severity.HIGH
+    assert finding.stage is Stage.ATTEMPTED
+    assert finding.subject.kind == "source.ip" and finding.subject.value == "203.0.113.7"
+    assert finding.first_seen == finding.last_seen
+    assert finding.key == "samples/test.log:1:None"
+
+
+def test_explanation_names_parameter_rule_decoded_value_and_steps() -> None:
+    batch = make_batch(
+        Dataset.HTTP, [{"source.ip": "203.0.113.7", "url.original": "/s?page=2&q=%253Cscript%253Ealert(1)"}]
+    )
+    (finding,) = _one(batch)
+    text = finding.explanation
+    assert "query parameter 'q'" in text
+    assert "WH-XSS-001 (Script element)" in text
+    assert "<script>alert(1)" in text
+    assert "url_decode×2" in text
+    assert finding.title == "Cross-site scripting attempt from 203.0.113.7"
+    assert finding.crime_code is CrimeCode.DATA_INTERFERENCE
+    details = finding.details
+    assert details["parameter"] == "q"
+    assert details["decoding_steps"][:2] == ["url_decode", "url_decode"]
+    json.dumps(details)
+
+
+def test_excerpt_is_truncated() -> None:
+    payload = "%27+union+select+" + "a," * 400 + "b--"
+    batch = make_batch(Dataset.HTTP, [{"source.ip": "203.0.113.7", "url.original": f"/s?q={payload}"}])
+    (finding,) = _one(batch, excerpt_chars=100)
+    assert len(finding.details["decoded_excerpt"]) <= 102
+    assert len(finding.details["url_excerpt"]) <= 102
+
+
+def test_sensitive_values_are_redacted_unless_they_carry_the_attack() -> None:
+    url = "/login?user=admin%27--&password=hunter2&token=abc123"
+    batch = make_batch(Dataset.HTTP, [{"source.ip": "203.0.113.7", "url.original": url}])
+    (finding,) = _one(batch)
+    blob = finding.explanation + json.dumps(finding.details)
+    assert "hunter2" not in blob and "abc123" not in blob
+    assert "password=[redacted]" in finding.details["url_excerpt"]
+    attacked = "/login?user=bob&password=x%27+or+%271%27%3D%271"
+    (finding,) = _one(make_batch(Dataset.HTTP, [{"source.ip": "203.0.113.7", "url.original": attacked}]))
+    assert "or '1'='1" in finding.explanation
+    assert finding.details["parameter"] == "password"
+
+
+def test_scanner_only_hits_are_low_and_can_be_switched_off() -> None:
+    row = {
+        "source.ip": "192.0.2.60",
+        "url.original": "/",
+        "user_agent.original": "sqlmap/1.7.2#stable (https://sqlmap.org)",
+    }
+    batch = make_batch(Dataset.HTTP, [row])
+    (finding,) = _one(batch)
+    assert finding.severity == Severity.LOW
+    assert finding.title.startswith("Vulnerability scanner activity")
+    assert finding.crime_code is CrimeCode.ILLEGAL_ACCESS
+    assert _one(batch, report_scanners=False) == []
+    with_payload = make_batch(Dataset.HTTP, [{**row, "url.original": "/?id=1+and+sleep(5)"}])
+    (finding,) = _one(with_payload)
+    assert finding.severity == Severity.HIGH and "scanner" in finding.details["classes"]
+
+
+def test_min_confidence_and_min_severity_filter() -> None:
+    batch = make_batch(Dataset.HTTP, [{"source.ip": "192.0.2.1", "url.original": "/static/../x"}])  # WH-PATH-005 0.7
+    assert _one(batch)
+    assert _one(batch, min_confidence=0.8) == []
+    assert _one(batch, min_severity=Severity.HIGH) == []
+    with pytest.raises(ValueError):
+        WebAttackDetector(min_confidence=2.0)
+
+
+def test_crime_mapping_per_class() -> None:
+    for rule in default_rules():
+        expected = CrimeCode.DATA_INTERFERENCE if rule.attack_class is AttackClass.XSS else CrimeCode.ILLEGAL_ACCESS
+        assert rule.crime_code is expected
+
+
+def test_headers_and_body_are_inspected() -> None:
+    rows = [
+        {
+            "source.ip": "192.0.2.9",
+            "url.original": "/api",
+            "http.request.headers": json.dumps({"X-Api-Version": "${jndi:x}() { :; }; /bin/id"}),
+        },
+        {
+            "source.ip": "192.0.2.9",
+            "url.original": "/form",
+            "http.request.body.content": "name=x&comment=%3Cscript%3Ealert(1)%3C/script%3E",
+        },
+        {
+            "source.ip": "192.0.2.9",
+            "url.original": "/api",
+            "http.request.headers": json.dumps({"Cookie": "session=abc", "Accept": "*/*"}),
+        },
+    ]
+    findings = _one(make_batch(Dataset.HTTP, rows))
+    assert [f.evidence[0].line for f in findings] == [1, 2]
+    assert "WH-CMDI-005" in findings[0].details["rules"]
+    assert findings[1].details["parameter"] == "comment"
+
+
+def test_prefilter_loses_nothing_on_samples() -> None:
+    batches = [s.batch for s in POSITIVES + NEAR_MISSES]
+    with_pf = run_detector(WebAttackDetector(), batches)
+    without = run_detector(WebAttackDetector(use_prefilter=False), batches)
+    assert {f.key for f in with_pf} == {f.key for f in without}
