@@ -1,1 +1,1 @@
-"""Watchhouse."""
+"""The ``watchhouse`` command line: thin Typer commands over the library."""

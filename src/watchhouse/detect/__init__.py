@@ -1,1 +1,1 @@
-"""Watchhouse."""
+"""Running detectors over batches: registry, engine and alert post-processing."""

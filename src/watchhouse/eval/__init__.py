@@ -1,1 +1,1 @@
-"""Watchhouse."""
+"""Measuring detection against ground truth: simulator labels now, public corpora later."""

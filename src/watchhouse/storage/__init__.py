@@ -1,1 +1,1 @@
-"""Watchhouse."""
+"""Persistence for the office: SQLite by default, anything SQLAlchemy speaks later."""

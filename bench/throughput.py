@@ -1,0 +1,199 @@
+"""Throughput benchmark: parse + detect events/s on one core, against fail2ban-regex in the same run.
+
+What it does, in one run on this machine:
+  1. writes a 1,000,000-line access log with the simulator (and a same-sized sshd auth log);
+  2. runs Watchhouse read + detection (all built-in detectors) on each, pinned to one core with
+     POLARS_MAX_THREADS=1, in a fresh process, and records wall time and peak RSS;
+  3. installs fail2ban from Debian's packages if missing (services kept from starting by a
+     policy-rc.d that exits 101) and times `fail2ban-regex` with its stock sshd filter on the
+     same auth log;
+  4. prints lines/s for each and the ratios.
+With --memory it also scans a 10x larger access log and compares peak RSS (bounded batches mean
+it should stay flat).
+
+Usage: python bench/throughput.py [--lines 1000000] [--memory] [--skip-fail2ban]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent / "out"
+FAIL2BAN_FILTER = Path("/etc/fail2ban/filter.d/sshd.conf")
+
+
+def write_access_log(path: Path, lines: int, seed: int = 11) -> int:
+    """Simulate enough platform traffic, then keep exactly ``lines`` access-log lines."""
+    from watchhouse.simulate import SimulationConfig, estimate_events, simulate
+
+    if path.exists() and sum(1 for _ in path.open("rb")) == lines:
+        return lines
+    work = Path(tempfile.mkdtemp(prefix="wh-bench-"))
+    try:
+        probe = SimulationConfig(out_dir=work, users=1000, hours=1.0, seed=seed, outputs=frozenset({"access"}))
+        per_user_hour = max(estimate_events(probe) / 1000.0, 1e-3)
+        users = 5000
+        hours = max(1.0, lines * 1.15 / (users * per_user_hour))
+        config = SimulationConfig(out_dir=work, users=users, hours=hours, seed=seed, outputs=frozenset({"access"}))
+        simulate(config)
+        written = 0
+        with (work / "access.log").open("rb") as src, path.open("wb") as dst:
+            for line in src:
+                if written == lines:
+                    break
+                dst.write(line)
+                written += 1
+        return written
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def write_sshd(path: Path, lines: int) -> int:
+    from watchhouse.simulate import write_sshd_log
+
+    if path.exists() and sum(1 for _ in path.open("rb")) == lines:
+        return lines
+    return write_sshd_log(path, lines, seed=5)
+
+
+def measure(path: Path) -> dict[str, float]:
+    """Scan ``path`` in this process (called in a child pinned to one core)."""
+    from watchhouse.core.identity import Pseudonymizer
+    from watchhouse.detect.engine import DetectionEngine
+    from watchhouse.detect.postprocess import PostProcessor
+    from watchhouse.detect.registry import DetectorRegistry
+    from watchhouse.ingest import Quarantine, ReaderOptions
+    from watchhouse.runners.embedded import run_scan
+
+    detectors = DetectorRegistry.default(include_plugins=False).create()
+    engine = DetectionEngine(detectors, PostProcessor({d.info.name: d.info.version for d in detectors}))
+    started = time.perf_counter()
+    cpu_started = time.process_time()
+    with Quarantine(None) as quarantine:
+        summary = run_scan(
+            [str(path)],
+            reader_options=ReaderOptions(),
+            engine=engine,
+            sinks=[],
+            quarantine=quarantine,
+            pseudonymizer=Pseudonymizer(b"bench-key-bench-key-0123"),
+        )
+    return {
+        "lines": summary.lines,
+        "events": summary.events,
+        "alerts": summary.alert_count,
+        "quarantined": summary.quarantined,
+        "seconds": time.perf_counter() - started,
+        "cpu_seconds": time.process_time() - cpu_started,
+        "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def measure_in_child(path: Path) -> dict[str, float]:
+    env = dict(os.environ, POLARS_MAX_THREADS="1", OMP_NUM_THREADS="1")
+    cmd = [sys.executable, __file__, "--measure", str(path)]
+    if shutil.which("taskset"):
+        cmd = ["taskset", "-c", "0", *cmd]
+    done = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def ensure_fail2ban() -> bool:
+    if shutil.which("fail2ban-regex") and FAIL2BAN_FILTER.exists():
+        return True
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        print("fail2ban-regex missing and cannot be installed here (needs root and apt-get)", file=sys.stderr)
+        return False
+    policy = Path("/usr/sbin/policy-rc.d")
+    had_policy = policy.exists()
+    if not had_policy:
+        policy.write_text("#!/bin/sh\n# keep services from starting during package installs\nexit 101\n")
+        policy.chmod(0o755)
+    try:
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "fail2ban"], check=True, env=env)
+    finally:
+        if not had_policy:
+            policy.unlink()
+    return bool(shutil.which("fail2ban-regex"))
+
+
+def time_fail2ban(path: Path) -> dict[str, float]:
+    cmd = ["fail2ban-regex", "--print-no-missed", "--print-no-ignored", str(path), str(FAIL2BAN_FILTER)]
+    if shutil.which("taskset"):
+        cmd = ["taskset", "-c", "0", *cmd]
+    started = time.perf_counter()
+    done = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    found = re.search(r"Lines:\s*(\d+) lines, (\d+) ignored, (\d+) matched", done.stdout)
+    lines = int(found.group(1)) if found else 0
+    return {"lines": lines, "matched": int(found.group(3)) if found else 0, "seconds": seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=1_000_000)
+    parser.add_argument("--memory", action="store_true", help="also scan 10x the lines and compare peak RSS")
+    parser.add_argument("--skip-fail2ban", action="store_true")
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.measure)))
+        return
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    access, sshd = OUT / f"access-{args.lines}.log", OUT / f"sshd-{args.lines}.log"
+    print(f"preparing {args.lines:,}-line access and sshd logs in {OUT} …", flush=True)
+    write_access_log(access, args.lines)
+    write_sshd(sshd, args.lines)
+
+    ours_http = measure_in_child(access)
+    ours_sshd = measure_in_child(sshd)
+    rows = [
+        ("watchhouse access log (read + all detectors)", ours_http),
+        ("watchhouse sshd auth log (read + all detectors)", ours_sshd),
+    ]
+    f2b = None
+    if not args.skip_fail2ban and ensure_fail2ban():
+        f2b = time_fail2ban(sshd)
+        rows.append(("fail2ban-regex sshd filter, same auth log", f2b))
+
+    print(f"\n{'run':52} {'lines':>11} {'seconds':>8} {'lines/s':>12} {'peak RSS':>9}")
+    for name, r in rows:
+        rss = f"{r['max_rss_mb']:.0f} MB" if "max_rss_mb" in r else "–"
+        rate = r["lines"] / r["seconds"] if r["seconds"] else 0.0
+        print(f"{name:52} {int(r['lines']):>11,} {r['seconds']:>8.2f} {rate:>12,.0f} {rss:>9}")
+    http_rate = ours_http["lines"] / ours_http["seconds"]
+    print(f"\naccess log read + detect per core: {http_rate:,.0f} lines/s (target ≥ 300,000)")
+    if f2b is not None and f2b["seconds"]:
+        f2b_rate = f2b["lines"] / f2b["seconds"]
+        print(f"ratio, watchhouse access log vs fail2ban-regex sshd: {http_rate / f2b_rate:.1f}x")
+        sshd_rate = ours_sshd["lines"] / ours_sshd["seconds"]
+        print(f"ratio, watchhouse sshd vs fail2ban-regex sshd (like for like): {sshd_rate / f2b_rate:.1f}x")
+
+    if args.memory:
+        big = OUT / f"access-{args.lines * 10}.log"
+        print(f"\npreparing {args.lines * 10:,}-line access log …", flush=True)
+        write_access_log(big, args.lines * 10)
+        ours_big = measure_in_child(big)
+        print(
+            f"peak RSS: {ours_http['max_rss_mb']:.0f} MB at {args.lines:,} lines, "
+            f"{ours_big['max_rss_mb']:.0f} MB at {args.lines * 10:,} lines "
+            f"({ours_big['lines'] / ours_big['seconds']:,.0f} lines/s)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""``python -m watchhouse`` runs the command line."""
+
+from watchhouse.cli.main import main
+
+main()

@@ -1,0 +1,72 @@
+"""Entry point: assembles the commands and turns user mistakes into one clear line."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from watchhouse import __version__
+from watchhouse.core.errors import WatchhouseError
+
+from . import alerts_cmd, detectors_cmd, eval_cmd
+from .demo import demo_command
+from .scan import scan_command
+from .simulate_cmd import simulate_command
+
+EXIT_CODES = """Exit status: 0 success · 1 --fail-on severity reached · 2 usage or configuration error ·
+3 input cannot be read (missing file, unreadable gzip, bad labels) · 4 detector or internal error · 130 interrupted.
+Malformed lines inside readable input are not errors: they are quarantined and counted."""
+
+app = typer.Typer(
+    name="watchhouse",
+    help="Watchhouse: a network security office for web platforms. Ingest activity, detect crime as it happens, "
+    "and keep every alert explained and traceable to its input lines.",
+    epilog=EXIT_CODES,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("scan", epilog=EXIT_CODES)(scan_command)
+app.command("simulate")(simulate_command)
+app.command("demo")(demo_command)
+app.add_typer(alerts_cmd.app, name="alerts")
+app.add_typer(eval_cmd.app, name="eval")
+app.add_typer(detectors_cmd.app, name="detectors")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"watchhouse {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """Watchhouse command line."""
+
+
+def main() -> None:
+    """Run the CLI; known errors become one line on stderr with a documented exit status."""
+    try:
+        status = app(standalone_mode=False)
+    except WatchhouseError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        Console(stderr=True).print("interrupted")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(130)
+    except typer.TyperException as exc:  # usage errors surface here in non-standalone mode
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            Console(stderr=True).print(f"[bold red]error:[/bold red] {exc.format_message()}", highlight=False)
+        sys.exit(exc.exit_code)
+    sys.exit(status if isinstance(status, int) else 0)

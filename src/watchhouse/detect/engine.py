@@ -1,0 +1,61 @@
+"""The detection engine: routes each batch to the detectors that consume its dataset.
+
+Both the embedded runner and the Spark runner drive this same object, so detection behaves the
+same whatever executes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from watchhouse.core.alerts import Alert
+from watchhouse.core.detector import Detector
+from watchhouse.core.errors import DetectorError
+from watchhouse.core.events import Dataset, EventBatch
+from watchhouse.core.findings import Finding
+from watchhouse.detect.postprocess import PostProcessor
+
+
+class DetectionEngine:
+    def __init__(self, detectors: Sequence[Detector], postprocessor: PostProcessor) -> None:
+        names = [d.info.name for d in detectors]
+        duplicates = {n for n in names if names.count(n) > 1}
+        if duplicates:
+            raise DetectorError(f"detector enabled twice: {', '.join(sorted(duplicates))}")
+        self.detectors = list(detectors)
+        self.postprocessor = postprocessor
+        self._routes: dict[Dataset, list[Detector]] = {
+            ds: [d for d in detectors if ds in d.info.datasets] for ds in Dataset
+        }
+
+    def consumes(self, dataset: Dataset) -> bool:
+        return bool(self._routes[dataset])
+
+    def process(self, batch: EventBatch) -> list[Alert]:
+        findings: list[Finding] = []
+        for detector in self._routes[batch.dataset]:
+            findings.extend(_guarded(detector, "detect", lambda d=detector: d.detect(batch)))
+        return self.postprocessor.process(findings)
+
+    def finalize(self) -> list[Alert]:
+        findings: list[Finding] = []
+        for detector in self.detectors:
+            findings.extend(_guarded(detector, "finalize", detector.finalize))
+        return self.postprocessor.process(findings)
+
+    def checkpoint(self) -> dict[str, Any]:
+        return {d.info.name: d.checkpoint() for d in self.detectors}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        for detector in self.detectors:
+            detector.restore(state.get(detector.info.name, {}))
+
+
+def _guarded(detector: Detector, stage: str, call: Any) -> list[Finding]:
+    """Name the detector when it fails: a crash inside a plug-in must be attributable."""
+    try:
+        result: list[Finding] = call()
+    except Exception as exc:
+        raise DetectorError(f"detector {detector.info.name} failed in {stage}: {type(exc).__name__}: {exc}") from exc
+    return result

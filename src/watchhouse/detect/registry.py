@@ -1,0 +1,112 @@
+"""Which detectors exist: an explicit built-in list plus the ``watchhouse.detectors`` entry points.
+
+Discovery is deliberately not heuristic (no scanning of modules): built-ins are named here, and
+third-party packages declare theirs as entry points. Names are storage keys, so two detectors
+with the same name are refused outright rather than one silently shadowing the other.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Mapping
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+from watchhouse.core.detector import Detector, DetectorInfo
+from watchhouse.core.errors import DetectorError, UsageError
+
+ENTRY_POINT_GROUP = "watchhouse.detectors"
+
+BUILTIN_DETECTORS: tuple[str, ...] = (
+    "watchhouse.detectors.web.attack_patterns:WebAttackDetector",
+    "watchhouse.detectors.accounts.failed_login_burst:FailedLoginBurstDetector",
+)
+
+
+def _load(spec: str) -> type[Detector]:
+    module_name, _, attr = spec.partition(":")
+    try:
+        obj = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise DetectorError(f"cannot load detector {spec!r}: {exc}") from exc
+    return _checked(obj, spec)
+
+
+def _checked(obj: object, origin: str) -> type[Detector]:
+    if not (isinstance(obj, type) and issubclass(obj, Detector)):
+        raise DetectorError(f"{origin} is not a Detector subclass")
+    if not isinstance(getattr(obj, "info", None), DetectorInfo):
+        raise DetectorError(f"{origin} declares no DetectorInfo as `info`")
+    return obj
+
+
+def builtin_detectors() -> list[type[Detector]]:
+    return [_load(spec) for spec in BUILTIN_DETECTORS]
+
+
+def plugin_detectors(points: Iterable[EntryPoint] | None = None) -> list[type[Detector]]:
+    """Detectors other packages registered; ``points`` is injectable for tests."""
+    found = entry_points(group=ENTRY_POINT_GROUP) if points is None else points
+    classes = []
+    for point in found:
+        try:
+            obj = point.load()
+        except Exception as exc:  # a broken plug-in must name itself, not crash the scan obscurely
+            raise DetectorError(f"plug-in detector {point.name!r} ({point.value}) failed to load: {exc}") from exc
+        classes.append(_checked(obj, f"plug-in {point.name!r} ({point.value})"))
+    return classes
+
+
+class DetectorRegistry:
+    """A name -> detector class table with unique names enforced."""
+
+    def __init__(self, classes: Iterable[type[Detector]]) -> None:
+        self._classes: dict[str, type[Detector]] = {}
+        for cls in classes:
+            name = cls.info.name
+            if name in self._classes and self._classes[name] is not cls:
+                other = self._classes[name]
+                raise DetectorError(
+                    f"two detectors are named {name!r}: {other.__module__}.{other.__qualname__} "
+                    f"and {cls.__module__}.{cls.__qualname__}; detector names must be unique"
+                )
+            self._classes[name] = cls
+
+    @classmethod
+    def default(cls, *, include_plugins: bool = True) -> DetectorRegistry:
+        classes = builtin_detectors()
+        if include_plugins:
+            classes += plugin_detectors()
+        return cls(classes)
+
+    def names(self) -> list[str]:
+        return sorted(self._classes)
+
+    def infos(self) -> list[DetectorInfo]:
+        return [self._classes[name].info for name in self.names()]
+
+    def get(self, name: str) -> type[Detector]:
+        try:
+            return self._classes[name]
+        except KeyError:
+            raise UsageError(f"unknown detector {name!r}; known: {', '.join(self.names())}") from None
+
+    def create(
+        self,
+        enabled: Iterable[str] | None = None,
+        options: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> list[Detector]:
+        """Instantiate the enabled detectors (all by default) with their per-detector options."""
+        options = options or {}
+        names = self.names() if enabled is None else list(enabled)
+        unknown_options = set(options) - set(self._classes)
+        if unknown_options:
+            raise UsageError(f"options given for unknown detectors: {', '.join(sorted(unknown_options))}")
+        detectors = []
+        for name in names:
+            cls = self.get(name)
+            try:
+                detectors.append(cls(**dict(options.get(name, {}))))
+            except TypeError as exc:
+                raise UsageError(f"bad options for detector {name!r}: {exc}") from exc
+        return detectors

@@ -1,0 +1,112 @@
+"""The embedded runner: read sources in bounded batches, detect, post-process, write alerts.
+
+Memory is bounded by the batch size, not the input size: each reader yields batches of a few MiB
+and detectors keep only windowed state.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from watchhouse.core.alerts import Alert
+from watchhouse.core.events import Dataset
+from watchhouse.core.findings import Severity
+from watchhouse.core.identity import Pseudonymizer
+from watchhouse.core.taxonomy import CrimeCode
+from watchhouse.detect.engine import DetectionEngine
+from watchhouse.detect.postprocess import PostProcessStats
+from watchhouse.ingest import Quarantine, ReaderOptions, ReadStats, SourceReader
+from watchhouse.runners.sinks import AlertSink
+
+
+class ScanProgress(Protocol):
+    """What a runner reports while it works; the CLI draws it, tests can record it."""
+
+    def start(self, total_bytes: int | None) -> None: ...
+
+    def source(self, path: str) -> None: ...
+
+    def advance(self, nbytes: int) -> None: ...
+
+    def events(self, count: int) -> None: ...
+
+
+@dataclass
+class ScanSummary:
+    seconds: float = 0.0
+    sources: list[ReadStats] = field(default_factory=list)
+    alerts: Counter[tuple[CrimeCode, Severity]] = field(default_factory=Counter)
+    by_detector: Counter[str] = field(default_factory=Counter)
+    undetected_datasets: set[Dataset] = field(default_factory=set)
+    post: PostProcessStats = field(default_factory=PostProcessStats)
+    quarantine_path: str | None = None
+
+    @property
+    def events(self) -> int:
+        return sum(sum(s.events.values()) for s in self.sources)
+
+    @property
+    def lines(self) -> int:
+        return sum(s.lines for s in self.sources)
+
+    @property
+    def quarantined(self) -> int:
+        return sum(s.quarantined for s in self.sources)
+
+    @property
+    def blank(self) -> int:
+        return sum(s.blank for s in self.sources)
+
+    @property
+    def alert_count(self) -> int:
+        return sum(self.alerts.values())
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+def run_scan(
+    paths: Sequence[str],
+    *,
+    reader_options: ReaderOptions,
+    engine: DetectionEngine,
+    sinks: Sequence[AlertSink],
+    quarantine: Quarantine,
+    pseudonymizer: Pseudonymizer,
+    progress: ScanProgress | None = None,
+) -> ScanSummary:
+    """Scan every path in order; alerts are written as they are produced."""
+    summary = ScanSummary(post=engine.postprocessor.stats)
+    started = time.perf_counter()
+    readers = [SourceReader(p, reader_options, quarantine, pseudonymizer) for p in paths]
+    if progress is not None:
+        hints = [r.size_hint() for r in readers]
+        progress.start(None if any(h is None for h in hints) else sum(h or 0 for h in hints))
+
+    def emit(alerts: list[Alert]) -> None:
+        for alert in alerts:
+            summary.alerts[(alert.crime_code, alert.severity)] += 1
+            summary.by_detector[alert.detector] += 1
+        for sink in sinks:
+            sink.write(alerts)
+
+    for reader in readers:
+        if progress is not None:
+            progress.source(reader.path)
+        for batch in reader.batches(progress.advance if progress is not None else None):
+            if progress is not None:
+                progress.events(batch.num_rows)
+            if not engine.consumes(batch.dataset):
+                summary.undetected_datasets.add(batch.dataset)
+                continue
+            emit(engine.process(batch))
+        summary.sources.append(reader.stats)
+    emit(engine.finalize())
+    summary.seconds = time.perf_counter() - started
+    summary.quarantine_path = str(quarantine.path) if quarantine.path and quarantine.count else None
+    return summary

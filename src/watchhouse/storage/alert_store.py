@@ -1,0 +1,154 @@
+"""Where alerts live: an embedded SQLite office database by default.
+
+Alert ids are deterministic, so saving is an idempotent upsert: a re-scan of the same input finds
+its alerts already stored and adds none, which is what lets a runner safely replay after a crash.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, func, insert, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
+
+from watchhouse.core.alerts import Alert
+from watchhouse.core.errors import InputError
+from watchhouse.core.findings import EventRef, Severity, Stage, Subject
+from watchhouse.core.taxonomy import CrimeCode
+from watchhouse.storage.schema import alerts, metadata, scans
+
+
+@dataclass(frozen=True)
+class AlertFilter:
+    crime_code: CrimeCode | None = None
+    min_severity: Severity = Severity.INFO
+    detector: str | None = None
+    subject: str | None = None
+    limit: int = 50
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+class AlertStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        metadata.create_all(engine)
+
+    @classmethod
+    def sqlite(cls, path: Path) -> AlertStore:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(f"sqlite:///{path}")
+            return cls(engine)
+        except (OSError, SQLAlchemyError) as exc:
+            raise InputError(f"cannot open the office database: {exc}", path=str(path)) from exc
+
+    def save(self, batch: Sequence[Alert], scan_id: str | None = None) -> int:
+        """Store alerts not stored yet; returns how many were new."""
+        if not batch:
+            return 0
+        now = datetime.now(UTC)
+        rows = [_to_row(a, scan_id, now) for a in batch]
+        with self._engine.begin() as conn:
+            before = conn.execute(select(func.count()).select_from(alerts)).scalar_one()
+            if self._engine.dialect.name == "sqlite":
+                conn.execute(sqlite_insert(alerts).on_conflict_do_nothing(index_elements=["id"]), rows)
+            else:
+                existing = set(
+                    conn.execute(select(alerts.c.id).where(alerts.c.id.in_([r["id"] for r in rows]))).scalars()
+                )
+                fresh = [r for r in rows if r["id"] not in existing]
+                if fresh:
+                    conn.execute(insert(alerts), fresh)
+            after = conn.execute(select(func.count()).select_from(alerts)).scalar_one()
+        return int(after - before)
+
+    def record_scan(self, scan_id: str, started: datetime, summary: dict[str, Any]) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                insert(scans).values(id=scan_id, started_at=started, finished_at=datetime.now(UTC), summary=summary)
+            )
+
+    def count(self) -> int:
+        with self._engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(alerts)).scalar_one())
+
+    def query(self, flt: AlertFilter) -> list[Alert]:
+        query = select(alerts).where(alerts.c.severity >= int(flt.min_severity))
+        if flt.crime_code is not None:
+            query = query.where(alerts.c.crime_code == flt.crime_code.value)
+        if flt.detector is not None:
+            query = query.where(alerts.c.detector == flt.detector)
+        if flt.subject is not None:
+            query = query.where(alerts.c.subject_value == flt.subject)
+        query = query.order_by(alerts.c.severity.desc(), alerts.c.first_seen.desc()).limit(flt.limit)
+        with self._engine.connect() as conn:
+            return [_from_row(r._mapping) for r in conn.execute(query)]
+
+    def get(self, alert_id: str) -> Alert | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(alerts).where(alerts.c.id == alert_id)).first()
+        return _from_row(row._mapping) if row is not None else None
+
+    def find_prefix(self, prefix: str) -> list[str]:
+        with self._engine.connect() as conn:
+            return list(conn.execute(select(alerts.c.id).where(alerts.c.id.startswith(prefix)).limit(5)).scalars())
+
+    def all(self) -> Iterable[Alert]:
+        with self._engine.connect() as conn:
+            for row in conn.execute(select(alerts).order_by(alerts.c.first_seen)):
+                yield _from_row(row._mapping)
+
+
+def _to_row(alert: Alert, scan_id: str | None, now: datetime) -> dict[str, Any]:
+    return {
+        "id": alert.id,
+        "detector": alert.detector,
+        "detector_version": alert.detector_version,
+        "key": alert.key,
+        "crime_code": alert.crime_code.value,
+        "stage": alert.stage.value,
+        "severity": int(alert.severity),
+        "confidence": alert.confidence,
+        "title": alert.title,
+        "explanation": alert.explanation,
+        "subject_kind": alert.subject.kind,
+        "subject_value": alert.subject.value,
+        "first_seen": alert.first_seen,
+        "last_seen": alert.last_seen,
+        "evidence": [r.to_dict() for r in alert.evidence],
+        "evidence_count": len(alert.evidence),
+        "details": alert.details,
+        "tags": list(alert.tags),
+        "status": "new",
+        "scan_id": scan_id,
+        "created_at": now,
+    }
+
+
+def _from_row(row: Any) -> Alert:
+    return Alert(
+        id=row["id"],
+        detector=row["detector"],
+        detector_version=row["detector_version"],
+        key=row["key"],
+        crime_code=CrimeCode(row["crime_code"]),
+        stage=Stage(row["stage"]),
+        severity=Severity(row["severity"]),
+        confidence=row["confidence"],
+        title=row["title"],
+        explanation=row["explanation"],
+        subject=Subject(row["subject_kind"], row["subject_value"]),
+        first_seen=_utc(row["first_seen"]),
+        last_seen=_utc(row["last_seen"]),
+        evidence=tuple(EventRef.from_dict(r) for r in row["evidence"]),
+        details=dict(row["details"]),
+        tags=tuple(row["tags"]),
+    )
