@@ -105,14 +105,28 @@ def _pct(rate: Rate) -> str:
 
 
 def eval_tables(report: EvalReport) -> list[Table]:
-    scenarios = Table(title="Recall per injected scenario", title_justify="left")
-    for column in ("scenario", "labelled lines", "detected", "line recall", "incidents", "incident recall"):
-        scenarios.add_column(column, justify="left" if column == "scenario" else "right")
+    scenarios = Table(title="Recall per injected scenario", title_justify="left", caption_justify="left")
+    scenarios.add_column("scenario", no_wrap=True)
+    for column in ("lines", "found", "recall", "incidents", "found", "recall"):
+        scenarios.add_column(column, justify="right", no_wrap=True, min_width=len(column))
     for name in sorted(report.scenario_lines):
         lines, incidents = report.scenario_lines[name], report.scenario_incidents[name]
         scenarios.add_row(
-            name, f"{lines.total:,}", f"{lines.hits:,}", _pct(lines), f"{incidents.total:,}", _pct(incidents)
+            name,
+            f"{lines.total:,}",
+            f"{lines.hits:,}",
+            _pct(lines),
+            f"{incidents.total:,}",
+            f"{incidents.hits:,}",
+            _pct(incidents),
         )
+    caption = "lines: labelled input lines; incidents: injected attack instances (found: any of its lines detected)."
+    if any(rate.hits == 0 for rate in report.scenario_lines.values()):
+        caption += (
+            " A scenario with nothing detected was either missed or has no enabled detector looking for it yet"
+            " (`watchhouse detectors list` shows what runs)."
+        )
+    scenarios.caption = caption
 
     crimes = Table(title="Per crime code", title_justify="left")
     for column in ("crime code", "labelled lines", "recall", "alerts", "precision"):

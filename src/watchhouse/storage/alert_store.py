@@ -50,6 +50,10 @@ class AlertStore:
         except (OSError, SQLAlchemyError) as exc:
             raise InputError(f"cannot open the office database: {exc}", path=str(path)) from exc
 
+    def close(self) -> None:
+        """Release pooled connections (SQLite keeps the file open otherwise)."""
+        self._engine.dispose()
+
     def save(self, batch: Sequence[Alert], scan_id: str | None = None) -> int:
         """Store alerts not stored yet; returns how many were new."""
         if not batch:

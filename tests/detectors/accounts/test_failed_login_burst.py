@@ -314,7 +314,9 @@ def test_state_stays_bounded_with_many_one_off_failures() -> None:
         assert detector.detect(piece) == []
     # only keys whose last failure is within window + lateness of the newest event remain
     assert detector.open_keys <= 2 * (600 + 60 + 1)
-    detector.detect(make_batch(Dataset.AUTH, [ok(n + 86_400, ip="192.0.2.1", user="p-x")], path="later"))
+    # a much later event in the same file moves its watermark past every open window
+    later = [ok(n + 86_400, ip="192.0.2.1", user="p-x")]
+    detector.detect(make_batch(Dataset.AUTH, later, path="synthetic", first_line=n + 1))
     assert detector.open_keys == 0
     state = detector.checkpoint()["tracker"]
     assert len(state["failures"]["key"]) == 0 and len(state["successes"]["key"]) <= 2
@@ -353,3 +355,15 @@ def test_loghub_openssh_top_failing_source_is_reported(corpora: Path) -> None:
     top = [f for f in findings if f.subject.kind == "source.ip" and f.subject.value == "183.62.140.253"]
     assert top, [f.title for f in findings]
     assert top[0].severity >= Severity.HIGH and top[0].details["failures"] >= 500
+
+
+def test_each_file_keeps_its_own_clock() -> None:
+    """A day of web logins read first must not make a morning sshd log read next look late."""
+    detector = FailedLoginBurstDetector(ip_threshold=5)
+    web_day = [ok(3600 * h, ip=f"198.51.100.{h}", user=f"p-{h}") for h in range(24)]
+    assert detector.detect(make_batch(Dataset.AUTH, web_day, path="auth.jsonl")) == []
+    guesses = [fail(60 + i, ip="203.0.113.7", user=f"p-guess{i}") for i in range(8)]
+    findings = detector.detect(make_batch(Dataset.AUTH, guesses, path="sshd.log")) + detector.finalize()
+    assert [(f.subject.value, len(f.evidence)) for f in findings if f.subject.kind == "source.ip"] == [
+        ("203.0.113.7", 8)
+    ]

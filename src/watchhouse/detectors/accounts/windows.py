@@ -5,13 +5,17 @@ wording); this module decides *when* a burst exists and is finished, in a way th
 on how the input was cut into batches or whether the process restarted in between. Everything is
 defined on event time and on the position of each row in the whole input stream:
 
-* Every row gets a stream sequence number (``seq``). The watermark before a row is the largest
-  ``@timestamp`` of all rows before it in the stream, minus the allowed lateness. A row older than
-  that watermark is *late* and ignored. Because this is a property of the stream, not of the
-  batch, splitting the input differently drops exactly the same rows.
+* Every row gets a stream sequence number (``seq``). Each input file (``log.file.path``) is its
+  own event-time stream with its own watermark: the largest ``@timestamp`` of all rows before it
+  *from the same file*, minus the allowed lateness. A row older than its file's watermark is
+  *late* and ignored. Per-file watermarks matter because files are read one after another: a
+  day of web logins read first must not make the morning of ``sshd.log`` read next look late.
+  Because this is a property of the stream, not of the batch, splitting the input differently
+  drops exactly the same rows.
 * Per key, the admitted failures sorted by ``(ts, seq)`` form bursts: maximal runs in which each
-  failure lies within ``window`` of the previous one. A burst is *closed* once the watermark after
-  a batch passes ``last + window``; no admitted row can then extend it (it would be late).
+  failure lies within ``window`` of the previous one. A burst is *closed* once the watermark of
+  every file that contributed to it passes ``last + window``; no admitted row from those files
+  can then extend it (it would be late).
 * Successes are kept while they could still fall into some burst's range
   ``[first, last + window]``: those at or after the watermark (a later out-of-order failure may
   still precede them) and those of keys with an open burst that starts no later than them.
@@ -62,7 +66,14 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
 _ROW_COLUMNS = list(ROW_SCHEMA)
 _SORT = ["kind", "key", "ts", "seq"]
 _ADMITTED_SUCCESS = pl.col("admitted") & (pl.col("outcome") == "success")
-STATE_VERSION = 1
+STATE_VERSION = 2
+
+
+def _watermark(watermarks: Mapping[str, int]) -> pl.Expr:
+    """Each row's file watermark (microseconds); null for a file not seen yet."""
+    if not watermarks:
+        return pl.lit(None, dtype=pl.Int64)
+    return pl.col("path").fill_null("").replace_strict(dict(watermarks), default=None, return_dtype=pl.Int64)
 
 
 def empty_rows() -> pl.DataFrame:
@@ -114,7 +125,7 @@ class BurstTracker:
         self.window = window
         self.lateness = lateness
         self.thresholds = dict(thresholds)
-        self.max_seen: int | None = None
+        self.max_seen: dict[str, int] = {}  # per input file: largest event time admitted so far
         self.seq = 0
         self.failures = empty_rows()
         self.successes = empty_rows()
@@ -125,24 +136,24 @@ class BurstTracker:
         n = frame.height
         if n == 0:
             return []
-        prior = self.max_seen
         ts = pl.col("ts")
-        # max timestamp of every row before this one in the stream (batch-independent)
-        before = ts.cum_max().forward_fill().shift(1)
-        if prior is not None:
-            before = pl.max_horizontal(before, pl.lit(prior, dtype=pl.Int64))
+        frame = frame.with_columns(pl.col("path").fill_null(""))
+        # max timestamp of every row before this one in the same file (batch-independent)
+        before = ts.cum_max().forward_fill().shift(1).over("path")
+        if self.max_seen:
+            before = pl.max_horizontal(before, _watermark(self.max_seen))
         flagged = frame.with_columns(
             seq=pl.int_range(self.seq, self.seq + n, dtype=pl.Int64),
             admitted=ts.is_not_null() & (before.is_null() | (ts >= before - self.lateness)),
         )
         self.seq += n
-        batch_max = frame["ts"].max()
-        if batch_max is not None:
-            self.max_seen = int(batch_max) if prior is None else max(prior, int(batch_max))  # type: ignore[arg-type]
-        watermark = None if self.max_seen is None else self.max_seen - self.lateness
+        for path, batch_max in frame.group_by("path").agg(ts.max()).iter_rows():
+            if batch_max is not None:
+                self.max_seen[path] = max(self.max_seen.get(path, batch_max), batch_max)
+        watermarks = {path: seen - self.lateness for path, seen in self.max_seen.items()}
         new_failures = flagged.filter(pl.col("admitted") & (pl.col("outcome") == "failure"))
         failures = pl.concat([self.failures, _keyed(new_failures)])
-        return self._advance(failures, flagged, watermark)
+        return self._advance(failures, flagged, watermarks)
 
     def flush(self) -> list[ClosedBurst]:
         """Close every open burst (end of input) and forget all state but the stream position."""
@@ -150,17 +161,17 @@ class BurstTracker:
 
     # -- closing ------------------------------------------------------------------------------
     def _advance(
-        self, failures: pl.DataFrame, new_successes: pl.DataFrame | None, watermark: int | None
+        self, failures: pl.DataFrame, new_successes: pl.DataFrame | None, watermark: Mapping[str, int] | None
     ) -> list[ClosedBurst]:
         """Segment failures into bursts, emit the closed ones that qualify, keep the rest.
 
         ``new_successes`` is this batch (flagged rows, not yet keyed) whose admitted successes are
-        considered; ``watermark`` None
-        closes everything (finalize).
+        considered; ``watermark`` maps each file to its watermark, and None closes everything
+        (finalize).
         """
         if failures.height == 0:  # fast path: nothing to segment, only recent successes to keep
             if new_successes is not None and watermark is not None:
-                recent = _keyed(new_successes.filter(_ADMITTED_SUCCESS & (pl.col("ts") >= watermark)))
+                recent = _keyed(new_successes.filter(_ADMITTED_SUCCESS & (pl.col("ts") >= _watermark(watermark))))
                 self.successes = pl.concat([self.successes, recent])
             self.successes = self._retain(self.successes, None, watermark)
             return []
@@ -172,7 +183,8 @@ class BurstTracker:
                 | ((pl.col("ts") - pl.col("ts").shift(1)) > window)
             )
             .fill_null(True)
-            .cum_sum()
+            .cum_sum(),
+            wm=pl.lit(None, dtype=pl.Int64) if watermark is None else _watermark(watermark),
         )
         segs = failures.group_by("seg", maintain_order=True).agg(
             pl.col("kind").first(),
@@ -180,10 +192,11 @@ class BurstTracker:
             first=pl.col("ts").first(),
             last=pl.col("ts").last(),
             n=pl.len().cast(pl.Int64),
+            wm=pl.col("wm").min(),  # the slowest contributing file decides when the burst is over
         )
         # segments are contiguous in sorted order: each one's row offset is the sum of those before
         segs = segs.with_columns(start=pl.col("n").cum_sum() - pl.col("n"))
-        closing = pl.lit(True) if watermark is None else (pl.col("last") + window) < watermark
+        closing = pl.lit(True) if watermark is None else (pl.col("last") + window) < pl.col("wm")
         threshold = pl.col("kind").replace_strict(self.thresholds, return_dtype=pl.Int64)
         closed = segs.filter(closing)
         emit = closed.filter(pl.col("n") >= threshold)
@@ -194,13 +207,17 @@ class BurstTracker:
         bursts = self._emit(failures, successes, emit) if emit.height else []
         if closed.height:
             failures = failures.filter(~pl.col("seg").is_in(closed["seg"].implode()))
-        self.failures = failures.drop("seg")
+        self.failures = failures.drop("seg", "wm")
         self.successes = self._retain(successes, open_segs, watermark)
         return bursts
 
     @staticmethod
     def _key_successes(
-        new: pl.DataFrame, failures: pl.DataFrame, emit: pl.DataFrame, open_segs: pl.DataFrame, watermark: int | None
+        new: pl.DataFrame,
+        failures: pl.DataFrame,
+        emit: pl.DataFrame,
+        open_segs: pl.DataFrame,
+        watermark: Mapping[str, int] | None,
     ) -> pl.DataFrame:
         """Key only the successes that can matter: those of bursts being emitted or still open,
         and recent ones a late failure may yet precede. Most logins are successes of keys with no
@@ -211,7 +228,7 @@ class BurstTracker:
         users = rows.filter(pl.col("kind") == ACCOUNT_KIND)["user"].unique()
         keep = pl.col("ip").is_in(ips.implode()) | pl.col("user").is_in(users.implode())
         if watermark is not None:
-            keep = keep | (pl.col("ts") >= watermark)
+            keep = keep | (pl.col("ts") >= _watermark(watermark))
         return _keyed(new.filter(_ADMITTED_SUCCESS & keep))
 
     def _emit(self, failures: pl.DataFrame, successes: pl.DataFrame, emit: pl.DataFrame) -> list[ClosedBurst]:
@@ -245,11 +262,13 @@ class BurstTracker:
             )
         return out
 
-    def _retain(self, successes: pl.DataFrame, open_segs: pl.DataFrame | None, watermark: int | None) -> pl.DataFrame:
+    def _retain(
+        self, successes: pl.DataFrame, open_segs: pl.DataFrame | None, watermark: Mapping[str, int] | None
+    ) -> pl.DataFrame:
         """Successes that a future or still-open burst may yet include; drop the rest."""
         if watermark is None or successes.height == 0:
             return successes.clear() if watermark is None else successes
-        keep = pl.col("ts") >= watermark
+        keep = (pl.col("ts") >= _watermark(watermark)).fill_null(True)
         if open_segs is not None and open_segs.height:
             starts = open_segs.group_by("kind", "key").agg(open_first=pl.col("first").min())
             joined = successes.join(starts, on=["kind", "key"], how="left")
@@ -270,8 +289,7 @@ class BurstTracker:
     def load_json(self, state: Mapping[str, Any]) -> None:
         if state.get("version") != STATE_VERSION:
             raise ValueError(f"unsupported burst state version {state.get('version')!r}")
-        max_seen = state["max_seen"]
-        self.max_seen = None if max_seen is None else int(max_seen)
+        self.max_seen = {str(path): int(seen) for path, seen in state["max_seen"].items()}
         self.seq = int(state["seq"])
         self.failures = pl.DataFrame(state["failures"], schema=ROW_SCHEMA)
         self.successes = pl.DataFrame(state["successes"], schema=ROW_SCHEMA)

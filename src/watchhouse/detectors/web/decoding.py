@@ -43,6 +43,31 @@ _ENTITY = re.compile(r"&(?:#[0-9]+|#x[0-9a-fA-F]+|[a-zA-Z][a-zA-Z0-9]{1,31});?")
 _SQL_VERSIONED = re.compile(r"/\*!\d{0,6}(.{0,2000}?)\*/", re.DOTALL)
 _SQL_COMMENT = re.compile(r"/\*.{0,2000}?\*/", re.DOTALL)
 _WHITESPACE = re.compile(r"\s+")
+_SQL_SPLIT_WORD = re.compile(r"([a-z_]{1,20})/\*\*/([a-z_]{1,20})")
+_SHELL_NEWLINE = re.compile(r"[\r\n]+")
+#: keywords that evasion splits with empty comments (``UN/**/ION``) to slip past word filters
+SPLIT_SQL_KEYWORDS = frozenset(
+    {
+        "union",
+        "select",
+        "from",
+        "where",
+        "insert",
+        "update",
+        "delete",
+        "drop",
+        "order",
+        "group",
+        "sleep",
+        "benchmark",
+        "concat",
+        "information_schema",
+        "table_name",
+        "column_name",
+        "having",
+        "waitfor",
+    }
+)
 _IFS = re.compile(r"\$\{ifs\}|\$ifs(?:\$\d|\b)", re.IGNORECASE)
 _SHELL_BREAK = re.compile(r"(?<=[\w/.-])(?:['\"\\]|\$@|\$\d)+(?=[\w/.-])")
 _SHELL_EMPTY_QUOTES = re.compile(r"''|\"\"")
@@ -145,10 +170,19 @@ def sql_view(value: Decoded) -> Decoded:
     tokens apart.
     """
     out = value
+    if "/**/" in out.text:
+        joined = _SQL_SPLIT_WORD.sub(_join_split_keyword, out.text)
+        if joined != out.text:
+            out = out.then("sql_split_keywords", joined)
     if "/*" in out.text:
         out = out.then("sql_versioned_comments", _SQL_VERSIONED.sub(r" \1 ", out.text))
         out = out.then("sql_comments", _SQL_COMMENT.sub(" ", out.text))
     return collapse_whitespace(out)
+
+
+def _join_split_keyword(match: re.Match[str]) -> str:
+    joined = match.group(1) + match.group(2)
+    return joined if joined in SPLIT_SQL_KEYWORDS else match.group(0)
 
 
 def shell_view(value: Decoded) -> Decoded:
@@ -158,6 +192,8 @@ def shell_view(value: Decoded) -> Decoded:
     ``$IFS`` expands to whitespace. Undoing both lets rules match the command name itself.
     """
     out = value
+    if "\n" in out.text or "\r" in out.text:  # a newline ends a shell command like ";" does
+        out = out.then("shell_newline_separator", _SHELL_NEWLINE.sub(" ; ", out.text))
     if "$" in out.text:
         out = out.then("shell_ifs", _IFS.sub(" ", out.text))
     if any(c in out.text for c in "'\"\\$"):

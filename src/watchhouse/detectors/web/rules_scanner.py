@@ -63,7 +63,9 @@ RULES: tuple[Rule, ...] = (
         "WH-SCAN-001",
         _T,
         "Vulnerability scanner or exploit tool user agent",
-        r"(?:^|[^\w-])(?:" + "|".join(a.replace("-", r"\-") for a in SCANNER_AGENTS) + r")(?:[^\w-]|$)",
+        r"(?:^|[^\w-])(?:"
+        + "|".join(a.replace("-", r"\-") for a in SCANNER_AGENTS)
+        + r")(?:[^\w-]|-\d|$)",  # "DirBuster-1.0-RC1": a version may follow a hyphen
         targets=frozenset({Target.USER_AGENT}),
         severity=Severity.LOW,
         confidence=0.9,

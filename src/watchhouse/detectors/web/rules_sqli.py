@@ -137,4 +137,13 @@ RULES: tuple[Rule, ...] = (
         confidence=0.9,
         view=View.SQL,
     ),
+    Rule(
+        "WH-SQLI-013",
+        _S,
+        "Quoted-literal tautology without a visible break-out (e.g. OR '5'='5)",
+        # the break-out quote may sit in the application's own query around the parameter
+        rf"""(?:^|[\s)]){_OP}\s\(?\s?['"]\w{{1,20}}['"]?\s?(?:=|<>|!=|\blike\b)\s?['"]\w""",
+        confidence=0.85,
+        view=View.SQL,
+    ),
 )
