@@ -35,7 +35,7 @@ bench: $(STAMP)
 
 # Re-pin every dependency (needs `uv`: pip install uv).
 lock:
-	uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+	uv pip compile pyproject.toml --extra dev --python-version 3.11 --universal -o requirements.lock
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache

@@ -81,3 +81,16 @@ def test_bad_label_lines_are_named(tmp_path: Path) -> None:
         load_labels(path)
     with pytest.raises(InputError, match="cannot read labels"):
         load_labels(tmp_path / "missing.jsonl")
+
+
+def test_scenario_precision_counts_alerts_by_their_scenario(labels_file: Path) -> None:
+    base = labels_file.parent
+    access, auth = base / "access.log", base / "auth.jsonl"
+    alerts = [
+        alert("web.x", CrimeCode.ILLEGAL_ACCESS, [(access, 10), (access, 11)]),
+        alert("acc.y", CrimeCode.ILLEGAL_ACCESS, [(auth, 100), (auth, 7), (auth, 8)]),  # 1/3 labelled: FP of bf
+        alert("acc.y", CrimeCode.ILLEGAL_ACCESS, [(auth, 9)]),  # nothing labelled: FP for every scenario
+    ]
+    report = evaluate(load_labels(labels_file), alerts)
+    assert (report.scenario_precision["web"].hits, report.scenario_precision["web"].total) == (1, 2)
+    assert (report.scenario_precision["bf"].hits, report.scenario_precision["bf"].total) == (0, 2)

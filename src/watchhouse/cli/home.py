@@ -36,6 +36,16 @@ class Home:
     def key_file(self) -> Path:
         return self.root / "pseudonym.key"
 
+    @property
+    def audit_signing_key(self) -> Path:
+        """Ed25519 key (PEM, 0600) that signs audit checkpoints; its public half can be shared."""
+        return self.root / "audit-signing.key"
+
+    @property
+    def evidence_dir(self) -> Path:
+        """Content-addressed, read-only evidence blobs (see ``office.evidence.vault``)."""
+        return self.root / "evidence"
+
     def quarantine_file(self, started: datetime) -> Path:
         return self.root / "quarantine" / f"{started.astimezone(UTC):%Y%m%dT%H%M%SZ}.jsonl"
 

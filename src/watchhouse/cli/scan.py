@@ -45,8 +45,12 @@ class ScanRequest:
     suppressions: Path | None = None
     detectors: list[str] | None = None
     config: Path | None = None
+    sigma: list[Path] = field(default_factory=list)
     quarantine: Path | None = None
     progress: bool = True
+
+
+SIGMA_DETECTOR = "sigma.rules"
 
 
 def _detector_options(config: Path | None) -> tuple[list[str] | None, dict[str, dict[str, Any]]]:
@@ -67,8 +71,13 @@ def execute_scan(req: ScanRequest, console: Console) -> ScanSummary:
     """The composition root of a scan: every dependency is built here and passed down."""
     started = datetime.now(UTC)
     enabled, options = _detector_options(req.config)
+    names = req.detectors or enabled
+    if req.sigma:
+        options.setdefault(SIGMA_DETECTOR, {})["paths"] = [str(p) for p in req.sigma]
+        if names is not None and SIGMA_DETECTOR not in names:
+            names = [*names, SIGMA_DETECTOR]
     registry = DetectorRegistry.default()
-    detectors = registry.create(req.detectors or enabled, options)
+    detectors = registry.create(names, options)
     rules = load_suppressions(req.suppressions) if req.suppressions else []
     active, expired = active_suppressions(rules, started)
     for rule in expired:
@@ -188,6 +197,10 @@ def scan_command(
         list[str] | None, typer.Option("--detector", "-d", help="Run only these detectors (repeatable).")
     ] = None,
     config: Annotated[Path | None, typer.Option(help="TOML file with [detectors.<name>] options.")] = None,
+    sigma: Annotated[
+        list[Path] | None,
+        typer.Option(help="Also run the Sigma rules in this file or folder (repeatable), e.g. a SigmaHQ checkout."),
+    ] = None,
     quarantine: Annotated[
         Path | None, typer.Option(help="Where malformed lines go (JSON lines). Default: HOME/quarantine/<time>.jsonl")
     ] = None,
@@ -210,6 +223,8 @@ def scan_command(
       watchhouse scan /var/log/nginx/access.log.1.gz /var/log/auth.log
 
       cat events.jsonl | watchhouse scan - --format jsonl --out alerts.jsonl
+
+      watchhouse scan Security.evtx --sigma sigma/rules/windows
 
       watchhouse scan logins.csv --dataset auth --map ip=source.ip --map login=user.name --map ts=@timestamp
     """
@@ -234,6 +249,7 @@ def scan_command(
         suppressions=suppressions,
         detectors=detector,
         config=config,
+        sigma=sigma or [],
         quarantine=quarantine,
         progress=progress,
     )

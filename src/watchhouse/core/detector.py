@@ -40,6 +40,10 @@ class DetectorInfo:
     default_severity: Severity
     crime_code: CrimeCode
     summary: str
+    #: opt-in detectors run only when named (``--detector``, a config's ``enabled`` list, or an
+    #: option that needs them such as ``scan --sigma``): e.g. rule engines whose packs the user
+    #: chooses, which would otherwise duplicate the built-in detectors' alerts
+    opt_in: bool = False
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):

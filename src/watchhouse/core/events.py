@@ -31,6 +31,7 @@ class Dataset(StrEnum):
     MEDIA = "media"
     DATA_ACCESS = "data_access"
     HOST = "host"
+    WINLOG = "winlog"
 
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -133,6 +134,19 @@ _DATASET_FIELDS: dict[Dataset, tuple[tuple[str, pa.DataType], ...]] = {
         ("source.ip", _S),
         ("event.action", _S),
         ("message", _S),
+    ),
+    # Windows event log records (EVTX, evtx_dump/Winlogbeat JSON). The System part is fixed;
+    # EventData/UserData is open-ended (hundreds of providers), so it is kept as one JSON object
+    # text whose values are all strings, and Sigma projects only the keys its rules name
+    # (docs/adr/0003-open-ended-event-fields.md).
+    Dataset.WINLOG: (
+        ("host.name", _S),  # System/Computer
+        ("winlog.channel", _S),
+        ("winlog.provider_name", _S),
+        ("winlog.event_id", _I64),
+        ("winlog.record_id", _I64),
+        ("winlog.user.identifier", _S),  # System/Security/@UserID (a SID)
+        ("winlog.event_data", _S),
     ),
 }
 

@@ -20,6 +20,10 @@ ENTRY_POINT_GROUP = "watchhouse.detectors"
 BUILTIN_DETECTORS: tuple[str, ...] = (
     "watchhouse.detectors.web.attack_patterns:WebAttackDetector",
     "watchhouse.detectors.accounts.failed_login_burst:FailedLoginBurstDetector",
+    "watchhouse.detectors.accounts.password_spraying:PasswordSprayingDetector",
+    "watchhouse.detectors.accounts.credential_stuffing:CredentialStuffingDetector",
+    "watchhouse.detectors.accounts.takeover:AccountTakeoverDetector",
+    "watchhouse.detectors.sigma.rules:SigmaRulesDetector",
 )
 
 
@@ -96,9 +100,16 @@ class DetectorRegistry:
         enabled: Iterable[str] | None = None,
         options: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> list[Detector]:
-        """Instantiate the enabled detectors (all by default) with their per-detector options."""
+        """Instantiate the enabled detectors with their per-detector options.
+
+        By default every detector that is not opt-in runs; an opt-in detector also runs when
+        options are given for it (configuring one is asking for it).
+        """
         options = options or {}
-        names = self.names() if enabled is None else list(enabled)
+        if enabled is None:
+            names = [n for n in self.names() if not self._classes[n].info.opt_in or n in options]
+        else:
+            names = list(enabled)
         unknown_options = set(options) - set(self._classes)
         if unknown_options:
             raise UsageError(f"options given for unknown detectors: {', '.join(sorted(unknown_options))}")

@@ -51,6 +51,9 @@ class EvalReport:
     crime_recall: dict[str, Rate] = field(default_factory=dict)
     crime_precision: dict[str, Rate] = field(default_factory=dict)
     detector_precision: dict[str, Rate] = field(default_factory=dict)
+    #: alerts attributed to the scenario most of their labelled evidence belongs to; an alert with
+    #: no labelled evidence counts against every scenario of its crime code
+    scenario_precision: dict[str, Rate] = field(default_factory=dict)
     labels: int = 0
     alerts: int = 0
     unlabelled_alert_paths: int = 0
@@ -67,6 +70,7 @@ class EvalReport:
             "crime_recall": table(self.crime_recall),
             "crime_precision": table(self.crime_precision),
             "detector_precision": table(self.detector_precision),
+            "scenario_precision": table(self.scenario_precision),
         }
 
 
@@ -95,6 +99,7 @@ def load_labels(path: Path) -> dict[tuple[str, int], Label]:
 def evaluate(labels: dict[tuple[str, int], Label], alerts: Iterable[Alert]) -> EvalReport:
     report = EvalReport(labels=len(labels))
     detected: set[tuple[str, int]] = set()
+    unattributed: list[str] = []  # crime codes of alerts citing no labelled line of their code
     for alert in alerts:
         report.alerts += 1
         refs = [(str(Path(r.path).resolve()), r.line) for r in alert.evidence if r.line is not None]
@@ -105,6 +110,17 @@ def evaluate(labels: dict[tuple[str, int], Label], alerts: Iterable[Alert]) -> E
                 matching += 1
                 detected.add((ref[0], ref[1]))
         true_positive = bool(refs) and matching * 2 >= len(refs)
+        scenarios = Counter(
+            label.scenario
+            for label in (labels.get(ref) for ref in refs)
+            if label is not None and label.crime_code == alert.crime_code.value
+        )
+        if scenarios:
+            rate = report.scenario_precision.setdefault(scenarios.most_common(1)[0][0], Rate())
+            rate.total += 1
+            rate.hits += int(true_positive)
+        else:
+            unattributed.append(alert.crime_code.value)
         for table, key in (
             (report.crime_precision, alert.crime_code.value),
             (report.detector_precision, alert.detector),
@@ -129,6 +145,8 @@ def evaluate(labels: dict[tuple[str, int], Label], alerts: Iterable[Alert]) -> E
         rate.total += 1
         rate.hits += int(hit)
     for scenario in lines:
+        rate = report.scenario_precision.setdefault(scenario, Rate())
+        rate.total += sum(1 for code in unattributed if code == report.scenario_crime[scenario])
         report.scenario_lines[scenario] = Rate(lines_hit[scenario], lines[scenario])
         report.scenario_incidents[scenario] = Rate(len(incidents_hit[scenario]), len(incidents[scenario]))
     return report

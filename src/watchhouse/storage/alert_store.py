@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, func, insert, select
+from sqlalchemy import Engine, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -20,7 +21,9 @@ from watchhouse.core.alerts import Alert
 from watchhouse.core.errors import InputError
 from watchhouse.core.findings import EventRef, Severity, Stage, Subject
 from watchhouse.core.taxonomy import CrimeCode
-from watchhouse.storage.schema import alerts, metadata, scans
+from watchhouse.storage.engine import open_engine, sqlite_url
+from watchhouse.storage.migrate import upgrade
+from watchhouse.storage.schema import alerts, scans
 
 
 @dataclass(frozen=True)
@@ -39,16 +42,22 @@ def _utc(value: datetime) -> datetime:
 class AlertStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        metadata.create_all(engine)
+        upgrade(engine)
 
     @classmethod
     def sqlite(cls, path: Path) -> AlertStore:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(f"sqlite:///{path}")
-            return cls(engine)
-        except (OSError, SQLAlchemyError) as exc:
+            return cls(open_engine(sqlite_url(path)))
+        except SQLAlchemyError as exc:
             raise InputError(f"cannot open the office database: {exc}", path=str(path)) from exc
+
+    @classmethod
+    def open(cls, url: str) -> AlertStore:
+        """The store behind any supported database URL (SQLite or PostgreSQL)."""
+        try:
+            return cls(open_engine(url))
+        except SQLAlchemyError as exc:
+            raise InputError(f"cannot open the office database: {exc}") from exc
 
     def close(self) -> None:
         """Release pooled connections (SQLite keeps the file open otherwise)."""
@@ -62,22 +71,15 @@ class AlertStore:
         rows = [_to_row(a, scan_id, now) for a in batch]
         with self._engine.begin() as conn:
             before = conn.execute(select(func.count()).select_from(alerts)).scalar_one()
-            if self._engine.dialect.name == "sqlite":
-                conn.execute(sqlite_insert(alerts).on_conflict_do_nothing(index_elements=["id"]), rows)
-            else:
-                existing = set(
-                    conn.execute(select(alerts.c.id).where(alerts.c.id.in_([r["id"] for r in rows]))).scalars()
-                )
-                fresh = [r for r in rows if r["id"] not in existing]
-                if fresh:
-                    conn.execute(insert(alerts), fresh)
+            upsert = postgresql_insert if self._engine.dialect.name == "postgresql" else sqlite_insert
+            conn.execute(upsert(alerts).on_conflict_do_nothing(index_elements=["id"]), rows)
             after = conn.execute(select(func.count()).select_from(alerts)).scalar_one()
         return int(after - before)
 
     def record_scan(self, scan_id: str, started: datetime, summary: dict[str, Any]) -> None:
         with self._engine.begin() as conn:
             conn.execute(
-                insert(scans).values(id=scan_id, started_at=started, finished_at=datetime.now(UTC), summary=summary)
+                scans.insert().values(id=scan_id, started_at=started, finished_at=datetime.now(UTC), summary=summary)
             )
 
     def count(self) -> int:

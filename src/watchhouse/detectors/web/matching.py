@@ -17,6 +17,13 @@ import orjson
 import polars as pl
 
 from watchhouse.detectors.web.decoding import Decoded, decode, shell_view, sql_view, url_decode
+from watchhouse.detectors.web.engines import (
+    EngineName,
+    any_matches,
+    column_scanner,
+    pattern_set,
+    resolve_engine,
+)
 from watchhouse.detectors.web.rules import Rule, RuleSet, Target, View
 
 # Names that look like ordinary parameter names; anything else is inspected as a value too,
@@ -138,17 +145,32 @@ def _decode_all(parts: list[Part]) -> _Decodings:
 
 
 class Matcher:
-    """Runs a rule set over many parts at once, in Polars' linear-time (Rust) regex engine.
+    """Runs a rule set over many parts at once.
 
-    Three vectorised passes: the prefilter's pattern on raw values drops clean parts (``page=2``
-    beside ``q=o'brien``); one combined regex per (target, view) group finds the decoded values
-    that match anything; only those are run through each rule, extracting the matched text.
-    Python only splits requests and decodes the parts that showed a symptom.
+    Three passes: the prefilter's symptom pattern on raw values drops clean parts (``page=2``
+    beside ``q=o'brien``); the survivors are decoded into their views; the rules run on those.
+    With the Hyperscan engine each view's rules are one precompiled database scanned per value;
+    with the Polars engine one combined regex per (target, view) group finds the values that
+    match anything and only those are run through each rule. Both report the same hits.
     """
 
-    def __init__(self, rules: RuleSet, symptoms: dict[Target, str] | None) -> None:
+    def __init__(
+        self, rules: RuleSet, symptoms: dict[Target, str] | None, engine: EngineName | str = EngineName.AUTO
+    ) -> None:
         self.rules = rules
         self.symptoms = symptoms
+        self.engine = resolve_engine(engine)
+        self._order = {rule.id: i for i, rule in enumerate(rules)}
+        self._symptom_scanners = (
+            {target: column_scanner(pattern, self.engine) for target, pattern in symptoms.items()}
+            if symptoms is not None
+            else None
+        )
+        if self.engine is EngineName.HYPERSCAN:
+            self._views = {view: tuple(r for r in rules if r.view is view) for view in View}
+            self._sets = {view: pattern_set(tuple(r.pattern for r in members)) for view, members in self._views.items()}
+            self._view_targets = {target: tuple(group.view for group in rules.groups(target)) for target in Target}
+            return
         quick = pl.lit(False)
         for target in Target:
             for group in rules.groups(target):
@@ -162,29 +184,53 @@ class Matcher:
             .alias(rule.id)
             for rule in rules
         ]
-        if symptoms is not None:
-            sym = pl.lit(False)
-            for target, pattern in symptoms.items():
-                sym = sym | ((pl.col("target") == target.value) & pl.col("raw").str.contains(pattern))
-            self._symptom: pl.Expr | None = sym.fill_null(False)
-        else:
-            self._symptom = None
 
     def match(self, parts: list[Part]) -> list[tuple[int, Hit]]:
         """``(index into parts, hit)`` for every rule firing on a part, in part then rule order."""
         if not parts:
             return []
-        keep = list(range(len(parts)))
-        if self._symptom is not None:
-            raw = pl.DataFrame(
-                {"raw": [p.raw for p in parts], "target": [p.target.value for p in parts]},
-                schema={"raw": pl.String, "target": pl.String},
-            )
-            keep = raw.select(self._symptom).to_series().arg_true().to_list()
-            if not keep:
-                return []
+        keep = self._with_symptoms(parts)
+        if not keep:
+            return []
         kept = [parts[i] for i in keep]
         views = _decode_all(kept)
+        if self.engine is EngineName.HYPERSCAN:
+            return [(keep[k], hit) for k, hit in self._match_hyperscan(kept, views)]
+        return [(keep[k], hit) for k, hit in self._match_polars(kept, views)]
+
+    def _with_symptoms(self, parts: list[Part]) -> list[int]:
+        if self._symptom_scanners is None:
+            return list(range(len(parts)))
+        by_target: dict[Target, list[int]] = {}
+        for i, part in enumerate(parts):
+            by_target.setdefault(part.target, []).append(i)
+        keep: list[int] = []
+        for target, indices in by_target.items():
+            scanner = self._symptom_scanners.get(target)
+            if scanner is None:
+                continue
+            flagged = any_matches(scanner, [parts[i].raw for i in indices])
+            keep.extend(indices[j] for j in flagged)
+        return sorted(keep)
+
+    def _match_hyperscan(self, kept: list[Part], views: _Decodings) -> list[tuple[int, Hit]]:
+        out: list[tuple[int, Hit]] = []
+        for k, part in enumerate(kept):
+            hits: list[Hit] = []
+            for view in self._view_targets[part.target]:
+                decoded = views.of(view, k)
+                members = self._views[view]
+                pattern_set = self._sets[view]
+                for index, end in pattern_set.matching(decoded.text):
+                    rule = members[index]
+                    if part.target in rule.targets:
+                        start, stop = pattern_set.span(index, decoded.text, end)
+                        hits.append(Hit(rule, part, decoded, start, stop))
+            hits.sort(key=lambda h: self._order[h.rule.id])
+            out.extend((k, hit) for hit in hits)
+        return out
+
+    def _match_polars(self, kept: list[Part], views: _Decodings) -> list[tuple[int, Hit]]:
         frame = pl.DataFrame(
             {
                 "k": list(range(len(kept))),
@@ -206,5 +252,5 @@ class Matcher:
                 if text:
                     decoded = views.of(rule.view, k)
                     start = max(decoded.text.find(text), 0)
-                    out.append((keep[k], Hit(rule, kept[k], decoded, start, start + len(text))))
+                    out.append((k, Hit(rule, kept[k], decoded, start, start + len(text))))
         return out

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from watchhouse.detectors.web.engines import EngineName, column_scanner, resolve_engine
 from watchhouse.detectors.web.rules import Target
 from watchhouse.detectors.web.rules_scanner import SCANNER_AGENTS
 
@@ -121,20 +122,19 @@ def part_symptoms() -> dict[Target, str]:
     }
 
 
-def column_flags(frame: pl.DataFrame) -> pl.DataFrame:
+def column_flags(frame: pl.DataFrame, engine: EngineName | str = EngineName.AUTO) -> pl.DataFrame:
     """One boolean column per inspected column (True: worth decoding), plus ``_any``.
 
     Per-column flags let the exact matcher skip the parts of a candidate row that showed no
     symptom (a row flagged for its query string need not have its user agent decoded). All-null
     columns cost nothing: they are skipped.
     """
-    exprs: list[pl.Expr] = []
-    for column, pattern in COLUMN_PATTERNS.items():
-        if frame[column].null_count() == frame.height:
-            exprs.append(pl.repeat(False, frame.height, dtype=pl.Boolean).alias(column))
-        else:
-            exprs.append(pl.col(column).str.contains(pattern).fill_null(False).alias(column))
-    flags = frame.select(exprs)
+    chosen = resolve_engine(engine)
+    columns = [
+        column_scanner(pattern, chosen).flags(frame[column]).alias(column)
+        for column, pattern in COLUMN_PATTERNS.items()
+    ]
+    flags = pl.DataFrame(columns)
     return flags.with_columns(pl.any_horizontal(list(COLUMN_PATTERNS)).alias(ANY))
 
 

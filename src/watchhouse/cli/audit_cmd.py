@@ -1,0 +1,199 @@
+"""``watchhouse audit``: check, checkpoint and prove the office's audit log.
+
+Reading the audit log itself is not audited: verification must be repeatable without changing
+what it verifies.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+
+from watchhouse.core.errors import UsageError
+from watchhouse.office.audit.entries import AuditEntry
+from watchhouse.office.audit.signing import load_public_key, public_pem
+from watchhouse.office.errors import IntegrityError
+from watchhouse.office.services import Office, OfficeLocation, open_office
+from watchhouse.storage.engine import sqlite_url
+
+from .home import Home
+
+app = typer.Typer(help="Verify, checkpoint and prove the tamper-evident audit log.", no_args_is_help=True)
+
+HomeOption = Annotated[Path | None, typer.Option(help="Watchhouse home folder. Default: ./.watchhouse")]
+DbUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db-url",
+        envvar="WATCHHOUSE_DB_URL",
+        help="Office database URL (postgresql+psycopg://...). Default: HOME/office.db",
+    ),
+]
+ActorOption = Annotated[
+    str | None, typer.Option(envvar="WATCHHOUSE_ACTOR", help="Who is acting, for the record. Default: local:<os user>")
+]
+
+
+def actor_name(given: str | None) -> str:
+    if given:
+        return given
+    try:
+        return f"local:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return f"local:uid{os.getuid()}"
+
+
+def open_local_office(home: Path | None, db_url: str | None, *, must_exist: bool = True) -> Office:
+    """The office under HOME (or at ``--db-url``); refuses to invent an empty SQLite office by accident."""
+    resolved = Home.resolve(home)
+    if db_url is None:
+        if must_exist and not resolved.database.exists():
+            raise UsageError(f"no office database at {resolved.database}; run `watchhouse scan` first (or pass --home)")
+        db_url = sqlite_url(resolved.database)
+    return open_office(OfficeLocation(db_url, resolved.audit_signing_key, resolved.evidence_dir))
+
+
+def _print_entry(console: Console, entry: AuditEntry) -> None:
+    target = entry.object_type + (f":{entry.object_id}" if entry.object_id else "")
+    purpose = f" — {entry.purpose}" if entry.purpose else ""
+    console.print(f"{entry.seq:>7}  {entry.at}  {entry.actor}  {entry.action}  {target}{purpose}", highlight=False)
+
+
+@app.command("verify")
+def verify(
+    public_key: Annotated[
+        Path | None, typer.Option(help="Check signatures with this PEM public key instead of the home's signing key.")
+    ] = None,
+    home: HomeOption = None,
+    db_url: DbUrlOption = None,
+) -> None:
+    """Check every entry, the hash chain, every signed checkpoint and consistency between them."""
+    office = open_local_office(home, db_url)
+    try:
+        report = office.audit.verify(load_public_key(public_key) if public_key else None)
+    finally:
+        office.close()
+    console = Console()
+    if report.ok:
+        console.print(f"audit log intact: {report.entries} entries, {report.checkpoints} signed checkpoint(s)")
+        return
+    for problem in report.problems:
+        console.print(f"  {problem}", highlight=False)
+    first = report.problems[0]
+    raise IntegrityError(f"audit log failed verification ({len(report.problems)} problem(s)); first: {first}")
+
+
+@app.command("checkpoint")
+def checkpoint(home: HomeOption = None, db_url: DbUrlOption = None) -> None:
+    """Sign the current tree head (after verifying the log), so later edits become provable."""
+    office = open_local_office(home, db_url)
+    try:
+        made = office.audit.checkpoint()
+    finally:
+        office.close()
+    Console().print(
+        f"checkpoint {made.id}: {made.head.tree_size} entries, root {made.head.root_hash}, key {made.head.key_id[:16]}",
+        highlight=False,
+    )
+
+
+@app.command("show")
+def show(
+    seq: Annotated[int, typer.Argument(help="Entry sequence number.")],
+    home: HomeOption = None,
+    db_url: DbUrlOption = None,
+) -> None:
+    """Print one entry in full, with the hashes that chain it."""
+    office = open_local_office(home, db_url)
+    try:
+        entry = office.audit.get(seq)
+    finally:
+        office.close()
+    Console().print_json(orjson.dumps(entry.to_dict()).decode())
+
+
+@app.command("tail")
+def tail(
+    lines: Annotated[int, typer.Option("-n", "--lines", min=1, help="How many of the newest entries.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of text.")] = False,
+    home: HomeOption = None,
+    db_url: DbUrlOption = None,
+) -> None:
+    """The newest entries, oldest first."""
+    office = open_local_office(home, db_url)
+    try:
+        entries = office.audit.tail(lines)
+    finally:
+        office.close()
+    console = Console()
+    for entry in entries:
+        if as_json:
+            print(orjson.dumps(entry.to_dict()).decode())
+        else:
+            _print_entry(console, entry)
+
+
+@app.command("prove")
+def prove(
+    first: Annotated[int, typer.Option("--from", min=0, help="Older tree size (entries).")],
+    second: Annotated[int, typer.Option("--to", min=0, help="Newer tree size (entries).")],
+    home: HomeOption = None,
+    db_url: DbUrlOption = None,
+) -> None:
+    """An RFC 9162 consistency proof that the log of FROM entries is a prefix of the log of TO entries.
+
+    When checkpoints were signed at both sizes the proof is checked against their signed roots.
+    """
+    office = open_local_office(home, db_url)
+    try:
+        proof = office.audit.prove_consistency(first, second)
+        signed = {c.head.tree_size: c for c in office.audit.checkpoints()}
+    finally:
+        office.close()
+    print(orjson.dumps(proof.to_dict(), option=orjson.OPT_INDENT_2).decode())
+    console = Console(stderr=True)
+    if not proof.verify():
+        raise IntegrityError(f"consistency proof {first} -> {second} does not verify")
+    against = "computed roots"
+    if first in signed and second in signed:
+        if (signed[first].head.root_hash, signed[second].head.root_hash) != (
+            proof.first_root.hex(),
+            proof.second_root.hex(),
+        ):
+            raise IntegrityError(f"the log's roots at {first} and {second} differ from the signed checkpoints")
+        against = f"signed checkpoints {signed[first].id} and {signed[second].id}"
+    console.print(f"consistency {first} -> {second} verified against {against}", highlight=False)
+
+
+@app.command("prove-inclusion")
+def prove_inclusion(
+    seq: Annotated[int, typer.Argument(help="Entry sequence number.")],
+    size: Annotated[int | None, typer.Option(help="Tree size to prove against. Default: the whole log.")] = None,
+    home: HomeOption = None,
+    db_url: DbUrlOption = None,
+) -> None:
+    """An RFC 9162 inclusion proof for one entry."""
+    office = open_local_office(home, db_url)
+    try:
+        proof = office.audit.prove_inclusion(seq, size)
+    finally:
+        office.close()
+    print(orjson.dumps(proof.to_dict(), option=orjson.OPT_INDENT_2).decode())
+    if not proof.verify():
+        raise IntegrityError(f"inclusion proof for entry {seq} does not verify")
+
+
+@app.command("public-key")
+def public_key_cmd(home: HomeOption = None, db_url: DbUrlOption = None) -> None:
+    """Print the PEM public key that verifies checkpoints (give it to auditors)."""
+    office = open_local_office(home, db_url, must_exist=False)
+    try:
+        print(public_pem(office.audit.public_key), end="")
+    finally:
+        office.close()

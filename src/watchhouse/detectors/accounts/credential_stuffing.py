@@ -1,0 +1,233 @@
+"""``accounts.credential_stuffing``: a leaked combo list replayed through many addresses.
+
+Stuffing spreads its attempts over a residential proxy pool, so no address and no account sees a
+burst: each address tries a few different accounts, many of which do not even exist here. What
+gives it away is what the addresses share: the kit sends one pinned client fingerprint (user
+agent) on every request, and the logins made with that fingerprint are nearly all failures, from
+many sources, against many accounts. Real browsers of the same version log in mostly with success.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import polars as pl
+
+from watchhouse.core.detector import Detector, DetectorFamily, DetectorInfo, JSONState
+from watchhouse.core.errors import DetectorError
+from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTAMP_FIELD, Dataset, EventBatch
+from watchhouse.core.findings import Finding, Severity, Stage, Subject
+from watchhouse.core.taxonomy import CrimeCode
+from watchhouse.detectors.accounts.reporting import SAMPLE_CAP, US, anchor, at, evidence, iso, plural, sample, span
+from watchhouse.detectors.accounts.tumbling import TumblingWindows
+
+#: evidence lines cited per finding; a flood of millions of lines would make one alert unreadable
+EVIDENCE_CAP = 50_000
+
+
+class CredentialStuffingDetector(Detector):
+    """Reports a client fingerprint failing logins from many sources against many accounts.
+
+    Options (event time, seconds):
+
+    * ``window_seconds=600`` — stuffing runs send a steady stream; ten minutes holds dozens of
+      sources even for a slow campaign, and keeps state small.
+    * ``min_sources=10`` and ``min_accounts=10`` — distinct failing addresses and accounts with
+      one fingerprint in a window; one household or office never reaches both.
+    * ``min_failure_ratio=0.7`` — failures over all logins with the fingerprint in the window.
+      Popular browsers carry thousands of honest, mostly successful logins.
+    * ``max_failures_per_source=10`` — mean failures per address: above it the addresses are
+      brute-forcing, a different shape reported by ``accounts.failed_login_burst``.
+    * ``continuation_sources=3`` — the bar in the window after one that fired: a campaign does
+      not stop at a window edge.
+    * ``promote_at=3`` — failures per fingerprint and window before its rows are held.
+    """
+
+    info: ClassVar[DetectorInfo] = DetectorInfo(
+        name="accounts.credential_stuffing",
+        version="1",
+        family=DetectorFamily.ACCOUNTS,
+        datasets=frozenset({Dataset.AUTH}),
+        default_severity=Severity.HIGH,
+        crime_code=CrimeCode.ILLEGAL_ACCESS,
+        summary="Many sources sharing one client fingerprint failing logins on many accounts (credential stuffing).",
+    )
+
+    def __init__(
+        self,
+        *,
+        window_seconds: float = 600,
+        min_sources: int = 10,
+        min_accounts: int = 10,
+        min_failure_ratio: float = 0.7,
+        max_failures_per_source: float = 10.0,
+        continuation_sources: int = 3,
+        allowed_lateness_seconds: float = 60,
+        promote_at: int = 3,
+        pending_seconds: float = 600,
+    ) -> None:
+        if window_seconds <= 0 or allowed_lateness_seconds < 0 or pending_seconds < 0:
+            raise DetectorError("window_seconds must be positive, lateness and pending_seconds not negative")
+        if min(min_sources, min_accounts) < 2 or not 1 <= continuation_sources <= min_sources or promote_at < 1:
+            raise DetectorError("min_sources, min_accounts >= 2; 1 <= continuation_sources <= min_sources")
+        if max_failures_per_source < 1 or not 0 <= min_failure_ratio <= 1:
+            raise DetectorError("max_failures_per_source >= 1 and min_failure_ratio in [0, 1]")
+        self.window_seconds = window_seconds
+        self.min_sources = min_sources
+        self.min_accounts = min_accounts
+        self.min_failure_ratio = min_failure_ratio
+        self.max_failures_per_source = max_failures_per_source
+        self.continuation_sources = continuation_sources
+        self.allowed_lateness_seconds = allowed_lateness_seconds
+        self.promote_at = promote_at
+        self.pending_seconds = pending_seconds
+        self._windows = self._new_windows()
+        self._active: dict[str, int] = {}  # fingerprint -> start of the last window it fired in
+
+    def _new_windows(self) -> TumblingWindows:
+        return TumblingWindows(
+            window=round(self.window_seconds * US),
+            lateness=round(self.allowed_lateness_seconds * US),
+            promote_at=self.promote_at,
+            horizon=round(self.pending_seconds * US),
+            width_bits=14,
+        )
+
+    def detect(self, batch: EventBatch) -> list[Finding]:
+        if batch.num_rows == 0:
+            return []
+        frame = batch.to_polars()
+        frame = frame.filter(pl.col("event.outcome").is_in(["failure", "success"]) & pl.col("user.name").is_not_null())
+        frame = frame.select(
+            pl.col(TIMESTAMP_FIELD).cast(pl.Int64).alias("ts"),
+            pl.col(PATH_FIELD).alias("path"),
+            pl.col(LINE_FIELD).alias("line"),
+            pl.col(OFFSET_FIELD).alias("offset"),
+            pl.col("user_agent.original").alias("key"),
+            pl.col("source.ip").alias("ip"),
+            pl.col("user.name").alias("user"),
+            pl.col("event.outcome").alias("outcome"),
+            pl.col("event.reason").alias("reason"),
+        )
+        return self._judge(self._windows.update(frame))
+
+    def finalize(self) -> list[Finding]:
+        out = self._judge(self._windows.flush())
+        self._active.clear()
+        return out
+
+    def checkpoint(self) -> JSONState:
+        return {"windows": self._windows.to_json(), "active": dict(self._active)}
+
+    def restore(self, state: JSONState) -> None:
+        self._windows = self._new_windows()
+        self._active = {}
+        if state:
+            self._windows.load_json(state["windows"])
+            self._active = {str(k): int(v) for k, v in state["active"].items()}
+
+    @property
+    def held_rows(self) -> int:
+        return self._windows.held_rows
+
+    def _judge(self, rows: pl.DataFrame) -> list[Finding]:
+        findings: list[Finding] = []
+        for win in sorted(rows["win"].unique().to_list()):
+            findings.extend(self._judge_window(int(win), rows.filter(pl.col("win") == win)))
+        return findings
+
+    def _judge_window(self, win: int, rows: pl.DataFrame) -> list[Finding]:
+        width = round(self.window_seconds * US)
+        fail = pl.col("outcome") == "failure"
+        stats = rows.group_by("key").agg(
+            failures=fail.sum(),
+            sources=pl.col("ip").filter(fail).n_unique(),
+            accounts=pl.col("user").filter(fail).n_unique(),
+            successes=pl.max_horizontal(pl.col("successes_seen").max(), (~fail).sum()),
+        )
+        continuing = [k for k, w in self._active.items() if w == win - width]
+        first_window = ~pl.col("key").is_in(continuing)
+        hits = stats.filter(
+            (pl.col("sources") >= pl.when(first_window).then(self.min_sources).otherwise(self.continuation_sources))
+            & (pl.col("accounts") >= pl.when(first_window).then(self.min_accounts).otherwise(2))
+            & (pl.col("failures") <= pl.col("sources") * self.max_failures_per_source)
+            & (pl.col("failures") >= self.min_failure_ratio * (pl.col("failures") + pl.col("successes")))
+        ).sort("key")
+        self._active = {k: w for k, w in self._active.items() if w >= win - width}
+        if hits.height == 0:
+            return []
+        chosen = rows.join(hits.select("key", "successes"), on="key", how="inner")
+        findings = []
+        for (key,), group in chosen.group_by("key", maintain_order=True):
+            findings.append(self._finding(win, str(key), group))
+            self._active[str(key)] = win
+        return findings
+
+    def _finding(self, win: int, fingerprint: str, rows: pl.DataFrame) -> Finding:
+        fails = rows.filter(pl.col("outcome") == "failure")
+        sources = sorted(fails["ip"].drop_nulls().unique().to_list())
+        accounts = sorted(fails["user"].unique().to_list())
+        wins = rows.filter((pl.col("outcome") == "success") & pl.col("ip").is_in(sources))
+        taken = sorted(wins["user"].unique().to_list())
+        n, s, k = fails.height, len(sources), len(accounts)
+        successes = int(rows["successes"][0])
+        ratio = n / (n + successes) if n + successes else 1.0
+        unknown = int((fails["reason"] == "unknown_user").sum())
+        first, last = int(rows["ts"].min()), int(rows["ts"].max())  # type: ignore[arg-type]
+        completed = bool(taken)
+        shown = pl.concat([fails, wins])
+        details: dict[str, Any] = {
+            "user_agent": fingerprint,
+            "window_start": iso(win),
+            "window_seconds": self.window_seconds,
+            "first_seen": iso(first),
+            "last_seen": iso(last),
+            "failures": n,
+            "distinct_sources": s,
+            "distinct_accounts": k,
+            "failures_per_source": round(n / max(s, 1), 3),
+            "failure_ratio": round(ratio, 4),
+            "unknown_accounts": unknown,
+            "successes_with_fingerprint": successes,
+            "sample_sources": sources[:SAMPLE_CAP],
+            "sample_accounts": accounts[:SAMPLE_CAP],
+            "accounts_logged_into": taken[:SAMPLE_CAP],
+            "completed": completed,
+            "evidence_truncated": shown.height > EVIDENCE_CAP,
+        }
+        title = (
+            f"Credential stuffing: {n} failed logins from {plural(s, 'source')} on {plural(k, 'account')} "
+            f"with one client fingerprint in {span(last - first)}"
+        )
+        if completed:
+            title += f" - {plural(len(taken), 'account')} logged into"
+        explanation = (
+            f"Between {iso(first)} and {iso(last)} (window of {self.window_seconds:g}s from {iso(win)}) the client "
+            f"fingerprint {fingerprint!r} failed {n} logins from {s} distinct sources ({n / max(s, 1):.1f} each) "
+            f"against {k} distinct accounts, failure ratio {ratio:.0%}; {unknown} attempts named accounts that do not "
+            f"exist here, typical of a leaked combo list. Sources: {sample(sources)}. "
+            + (
+                f"Logins succeeded from those sources for {sample(taken)}: reset those passwords and end their "
+                "sessions; the credentials leaked elsewhere."
+                if completed
+                else "No login from those sources succeeded: attempted only. Challenge or block the fingerprint."
+            )
+        )
+        confidence = min(0.99, 0.6 + 0.3 * math.log10(max(s / self.min_sources, 1.0)) + 0.3 * (ratio - 0.7))
+        return Finding(
+            detector=self.info.name,
+            key=f"user_agent.original:{fingerprint}:{iso(win)}:{anchor(fails)}",
+            crime_code=self.info.crime_code,
+            stage=Stage.COMPLETED if completed else Stage.ATTEMPTED,
+            severity=Severity.CRITICAL if completed else Severity.HIGH,
+            confidence=round(max(confidence, 0.5), 4),
+            title=title,
+            explanation=explanation,
+            subject=Subject("user_agent.original", fingerprint),
+            first_seen=at(first),
+            last_seen=at(last),
+            evidence=evidence(shown, EVIDENCE_CAP),
+            details=details,
+            tags=("credential-stuffing",),
+        )

@@ -1,0 +1,232 @@
+"""``accounts.password_spraying``: one or two common passwords tried against many accounts.
+
+Spraying dodges lockouts and per-account burst rules by trying each account only once or twice,
+slowly, from one address or a handful: no account sees a burst, and one address sees a trickle
+of failures spread over dozens of different accounts. The signal is the *shape* per source over a
+longer window: many distinct accounts, very few attempts each, almost nothing but failures.
+Brute force (many attempts at one account) is the other shape and is left to
+``accounts.failed_login_burst``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import polars as pl
+
+from watchhouse.core.detector import Detector, DetectorFamily, DetectorInfo, JSONState
+from watchhouse.core.errors import DetectorError
+from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTAMP_FIELD, Dataset, EventBatch
+from watchhouse.core.findings import Finding, Severity, Stage, Subject
+from watchhouse.core.taxonomy import CrimeCode
+from watchhouse.detectors.accounts.reporting import SAMPLE_CAP, US, anchor, at, evidence, iso, plural, sample, span
+from watchhouse.detectors.accounts.tumbling import TumblingWindows
+
+
+class PasswordSprayingDetector(Detector):
+    """Reports a source address that failed logins on many accounts, a few tries each.
+
+    Options (event time, seconds):
+
+    * ``window_seconds=3600`` — sprays pace themselves over tens of minutes to stay under
+      lockout counters; an hour holds enough of one to see its breadth.
+    * ``min_accounts=10`` — distinct accounts failing from the address in the window. People
+      behind one NAT do mistype, but ten different accounts failing from one address in an hour,
+      with nearly no successes, is not people.
+    * ``max_attempts_per_account=3.0`` — mean failures per targeted account; above it the source
+      is guessing accounts one by one (brute force), not spraying.
+    * ``min_failure_ratio=0.8`` — failures over all logins from the address; a shared address
+      with real users logging in shows many successes.
+    * ``continuation_accounts=3`` — once an address sprayed in one window, the next window needs
+      only this many accounts: a spray does not stop at a window edge.
+    * ``allowed_lateness_seconds=60`` — out-of-order delivery tolerated, as in the burst detector.
+    * ``promote_at=2`` — failures (per address and window, counted in a sketch) before the
+      address's rows are held for evidence; a flood of one-off addresses then costs fixed memory.
+    """
+
+    info: ClassVar[DetectorInfo] = DetectorInfo(
+        name="accounts.password_spraying",
+        version="1",
+        family=DetectorFamily.ACCOUNTS,
+        datasets=frozenset({Dataset.AUTH}),
+        default_severity=Severity.MEDIUM,
+        crime_code=CrimeCode.ILLEGAL_ACCESS,
+        summary="One address failing logins on many accounts with few attempts each (password spraying).",
+    )
+
+    def __init__(
+        self,
+        *,
+        window_seconds: float = 3600,
+        min_accounts: int = 10,
+        max_attempts_per_account: float = 3.0,
+        min_failure_ratio: float = 0.8,
+        continuation_accounts: int = 3,
+        allowed_lateness_seconds: float = 60,
+        promote_at: int = 2,
+        pending_seconds: float = 900,
+    ) -> None:
+        if window_seconds <= 0 or allowed_lateness_seconds < 0 or pending_seconds < 0:
+            raise DetectorError("window_seconds must be positive, lateness and pending_seconds not negative")
+        if min_accounts < 2 or not 1 <= continuation_accounts <= min_accounts or promote_at < 1:
+            raise DetectorError("min_accounts >= 2, 1 <= continuation_accounts <= min_accounts, promote_at >= 1")
+        if max_attempts_per_account < 1 or not 0 <= min_failure_ratio <= 1:
+            raise DetectorError("max_attempts_per_account >= 1 and min_failure_ratio in [0, 1]")
+        self.window_seconds = window_seconds
+        self.min_accounts = min_accounts
+        self.max_attempts_per_account = max_attempts_per_account
+        self.min_failure_ratio = min_failure_ratio
+        self.continuation_accounts = continuation_accounts
+        self.allowed_lateness_seconds = allowed_lateness_seconds
+        self.promote_at = promote_at
+        self.pending_seconds = pending_seconds
+        self._windows = self._new_windows()
+        self._sprayed: dict[str, int] = {}  # address -> start of the last window it sprayed in
+
+    def _new_windows(self) -> TumblingWindows:
+        return TumblingWindows(
+            window=round(self.window_seconds * US),
+            lateness=round(self.allowed_lateness_seconds * US),
+            promote_at=self.promote_at,
+            horizon=round(self.pending_seconds * US),
+            width_bits=16,
+        )
+
+    # -- Detector protocol --------------------------------------------------------------------
+    def detect(self, batch: EventBatch) -> list[Finding]:
+        if batch.num_rows == 0:
+            return []
+        frame = batch.to_polars()
+        frame = frame.filter(pl.col("event.outcome").is_in(["failure", "success"]) & pl.col("user.name").is_not_null())
+        frame = frame.select(
+            pl.col(TIMESTAMP_FIELD).cast(pl.Int64).alias("ts"),
+            pl.col(PATH_FIELD).alias("path"),
+            pl.col(LINE_FIELD).alias("line"),
+            pl.col(OFFSET_FIELD).alias("offset"),
+            pl.col("source.ip").alias("key"),
+            pl.col("source.ip").alias("ip"),
+            pl.col("user.name").alias("user"),
+            pl.col("event.outcome").alias("outcome"),
+            pl.col("event.reason").alias("reason"),
+        )
+        return self._judge(self._windows.update(frame))
+
+    def finalize(self) -> list[Finding]:
+        out = self._judge(self._windows.flush())
+        self._sprayed.clear()
+        return out
+
+    def checkpoint(self) -> JSONState:
+        return {"windows": self._windows.to_json(), "sprayed": dict(self._sprayed)}
+
+    def restore(self, state: JSONState) -> None:
+        self._windows = self._new_windows()
+        self._sprayed = {}
+        if state:
+            self._windows.load_json(state["windows"])
+            self._sprayed = {str(k): int(v) for k, v in state["sprayed"].items()}
+
+    @property
+    def held_rows(self) -> int:
+        return self._windows.held_rows
+
+    # -- judging ------------------------------------------------------------------------------
+    def _judge(self, rows: pl.DataFrame) -> list[Finding]:
+        """Findings of the closed windows in ``rows``, oldest window first (a spray that went on
+        in the previous window lowers the bar for the next one)."""
+        findings: list[Finding] = []
+        for win in sorted(rows["win"].unique().to_list()):
+            findings.extend(self._judge_window(int(win), rows.filter(pl.col("win") == win)))
+        return findings
+
+    def _judge_window(self, win: int, rows: pl.DataFrame) -> list[Finding]:
+        width = round(self.window_seconds * US)
+        fail = pl.col("outcome") == "failure"
+        stats = rows.group_by("key").agg(
+            failures=fail.sum(),
+            accounts=pl.col("user").filter(fail).n_unique(),
+            successes=pl.max_horizontal(pl.col("successes_seen").max(), (~fail).sum()),
+        )
+        continuing = [k for k, w in self._sprayed.items() if w == win - width]
+        needed = pl.when(pl.col("key").is_in(continuing)).then(self.continuation_accounts).otherwise(self.min_accounts)
+        hits = stats.filter(
+            (pl.col("accounts") >= needed)
+            & (pl.col("failures") <= pl.col("accounts") * self.max_attempts_per_account)
+            & (pl.col("failures") >= self.min_failure_ratio * (pl.col("failures") + pl.col("successes")))
+        ).sort("key")
+        self._sprayed = {k: w for k, w in self._sprayed.items() if w >= win - width}
+        if hits.height == 0:
+            return []
+        chosen = rows.join(hits.select("key", "successes"), on="key", how="inner")
+        findings = []
+        for (key,), group in chosen.group_by("key", maintain_order=True):
+            findings.append(self._finding(win, str(key), group))
+            self._sprayed[str(key)] = win
+        return findings
+
+    def _finding(self, win: int, address: str, rows: pl.DataFrame) -> Finding:
+        fails = rows.filter(pl.col("outcome") == "failure")
+        wins = rows.filter(pl.col("outcome") == "success")
+        accounts = sorted(fails["user"].unique().to_list())
+        cracked = sorted(set(wins["user"].to_list()) & set(accounts))
+        n, k = fails.height, len(accounts)
+        successes = int(rows["successes"][0])
+        first, last = int(rows["ts"].min()), int(rows["ts"].max())  # type: ignore[arg-type]
+        unknown = int((fails["reason"] == "unknown_user").sum())
+        completed = bool(cracked)
+        severity = (
+            Severity.CRITICAL if completed else (Severity.HIGH if k >= 10 * self.min_accounts else Severity.MEDIUM)
+        )
+        ratio = n / (n + successes) if n + successes else 1.0
+        details: dict[str, Any] = {
+            "source_ip": address,
+            "window_start": iso(win),
+            "window_seconds": self.window_seconds,
+            "first_seen": iso(first),
+            "last_seen": iso(last),
+            "failures": n,
+            "distinct_accounts": k,
+            "attempts_per_account": round(n / k, 3),
+            "failure_ratio": round(ratio, 4),
+            "unknown_accounts": unknown,
+            "successes_from_source": successes,
+            "sample_accounts": accounts[:SAMPLE_CAP],
+            "accounts_logged_into": cracked[:SAMPLE_CAP],
+            "completed": completed,
+        }
+        title = (
+            f"Password spraying: {address} failed on {plural(k, 'account')} ({n / k:.1f} tries each) "
+            f"in {span(last - first)}"
+        )
+        if completed:
+            title += f" - then logged into {plural(len(cracked), 'sprayed account')}"
+        explanation = (
+            f"{n} failed logins from {address} against {k} distinct accounts between {iso(first)} and {iso(last)} "
+            f"(window of {self.window_seconds:g}s from {iso(win)}), {n / k:.2f} attempts per account, failure ratio "
+            f"{ratio:.0%}; {unknown} attempt(s) named accounts that do not exist. Accounts: {sample(accounts)}. "
+            + (
+                f"It then logged into {sample(cracked)}: treat those accounts as compromised (reset, review sessions)."
+                if completed
+                else "No sprayed account was logged into: attempted only. Block or rate-limit the source and check "
+                "the accounts for weak or common passwords."
+            )
+        )
+        shown = pl.concat([fails, wins.filter(pl.col("user").is_in(cracked))])
+        confidence = min(0.99, 0.6 + 0.3 * math.log10(max(k / self.min_accounts, 1.0)) + 0.2 * (ratio - 0.8))
+        return Finding(
+            detector=self.info.name,
+            key=f"source.ip:{address}:{iso(win)}:{anchor(fails)}",
+            crime_code=self.info.crime_code,
+            stage=Stage.COMPLETED if completed else Stage.ATTEMPTED,
+            severity=severity,
+            confidence=round(max(confidence, 0.5), 4),
+            title=title,
+            explanation=explanation,
+            subject=Subject("source.ip", address),
+            first_seen=at(first),
+            last_seen=at(last),
+            evidence=evidence(shown),
+            details=details,
+            tags=("password-spraying",),
+        )

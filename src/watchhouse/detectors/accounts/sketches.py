@@ -1,0 +1,167 @@
+"""Approximate counters whose memory does not grow with the number of keys.
+
+Why: an attack spread over millions of addresses would make exact per-key state grow without
+bound, and the process would die exactly when it is most needed. A count-min sketch answers
+"how many events for this key?" with an over-estimate only (never under), so a threshold test on
+it never misses a key that crossed the threshold; a HyperLogLog answers "how many distinct
+values?" within a few percent in a few kilobytes. Both are plain numpy arrays that merge by
+element-wise ``+``/``max`` and serialise to JSON for checkpoints.
+
+Keys are hashed with Polars' vectorised 64-bit hash under fixed seeds; Polars does not promise
+that hash is stable across releases, so checkpoints record the Polars version and refuse to load
+sketches written by another one.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+U64 = npt.NDArray[np.uint64]
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+#: odd multipliers, one per sketch row (a multiply-shift hash family)
+_MULTIPLIERS = np.array(
+    [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD],
+    dtype=np.uint64,
+)
+HASH_VERSION = f"polars-{pl.__version__}"
+
+
+def hash_keys(values: pl.Series | list[str]) -> U64:
+    """64-bit hashes of string keys (nulls hash to a fixed value)."""
+    series = values if isinstance(values, pl.Series) else pl.Series(values, dtype=pl.String)
+    return series.cast(pl.String).hash(seed=0x5EED).to_numpy().astype(np.uint64, copy=False)
+
+
+def _encode(array: npt.NDArray[Any]) -> str:
+    return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
+
+
+def _decode(text: str, dtype: type[np.generic], shape: tuple[int, ...]) -> npt.NDArray[Any]:
+    return np.frombuffer(base64.b64decode(text), dtype=dtype).reshape(shape).copy()
+
+
+def _check_version(state: dict[str, Any]) -> None:
+    if state.get("hash") != HASH_VERSION:
+        raise ValueError(f"sketch hashed with {state.get('hash')!r}, this process hashes with {HASH_VERSION!r}")
+
+
+class CountMinSketch:
+    """Per-key counts in ``depth x 2**width_bits`` counters; estimates are never too low.
+
+    With width ``w`` and ``N`` events counted, each estimate exceeds the truth by more than
+    ``e * N / w`` with probability at most ``exp(-depth)``.
+    """
+
+    def __init__(self, width_bits: int = 18, depth: int = 4) -> None:
+        if not 4 <= width_bits <= 30 or not 1 <= depth <= len(_MULTIPLIERS):
+            raise ValueError("width_bits must lie in 4..30 and depth in 1..5")
+        self.width_bits = width_bits
+        self.depth = depth
+        self.table = np.zeros((depth, 1 << width_bits), dtype=np.uint32)
+        self.total = 0
+
+    def _columns(self, hashes: U64) -> npt.NDArray[np.int64]:
+        shift = np.uint64(64 - self.width_bits)
+        with np.errstate(over="ignore"):
+            mixed = (hashes[None, :] ^ (hashes[None, :] >> np.uint64(29))) * _MULTIPLIERS[: self.depth, None]
+        return (mixed >> shift).astype(np.int64)
+
+    def add(self, hashes: U64) -> None:
+        """Count each hash once (repeat a hash to count it more often)."""
+        if hashes.size == 0:
+            return
+        cols = self._columns(hashes)
+        width = 1 << self.width_bits
+        for row in range(self.depth):
+            if hashes.size * 8 >= width:
+                self.table[row] += np.bincount(cols[row], minlength=width).astype(np.uint32)
+            else:
+                np.add.at(self.table[row], cols[row], np.uint32(1))
+        self.total += int(hashes.size)
+
+    def estimate(self, hashes: U64) -> npt.NDArray[np.int64]:
+        if hashes.size == 0:
+            return np.zeros(0, dtype=np.int64)
+        cols = self._columns(hashes)
+        rows = np.arange(self.depth)[:, None]
+        found: npt.NDArray[np.int64] = self.table[rows, cols].min(axis=0).astype(np.int64)
+        return found
+
+    def merge(self, other: CountMinSketch) -> None:
+        if (other.width_bits, other.depth) != (self.width_bits, self.depth):
+            raise ValueError("only sketches of the same shape merge")
+        self.table += other.table
+        self.total += other.total
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.table.nbytes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "hash": HASH_VERSION,
+            "width_bits": self.width_bits,
+            "depth": self.depth,
+            "total": self.total,
+            "table": _encode(self.table),
+        }
+
+    @classmethod
+    def from_json(cls, state: dict[str, Any]) -> CountMinSketch:
+        _check_version(state)
+        sketch = cls(int(state["width_bits"]), int(state["depth"]))
+        sketch.table = _decode(state["table"], np.uint32, sketch.table.shape)
+        sketch.total = int(state["total"])
+        return sketch
+
+
+class HyperLogLog:
+    """Distinct-count estimate in ``2**precision`` one-byte registers (error ~1.04/sqrt(m))."""
+
+    def __init__(self, precision: int = 12) -> None:
+        if not 4 <= precision <= 18:
+            raise ValueError("precision must lie in 4..18")
+        self.precision = precision
+        self.registers = np.zeros(1 << precision, dtype=np.uint8)
+
+    def add(self, hashes: U64) -> None:
+        if hashes.size == 0:
+            return
+        with np.errstate(over="ignore"):
+            mixed = (hashes ^ (hashes >> np.uint64(31))) * _GOLDEN
+        p = self.precision
+        index = (mixed >> np.uint64(64 - p)).astype(np.int64)
+        rest = (mixed << np.uint64(p)) | np.uint64(1 << (p - 1))  # sentinel bit bounds the rank
+        # rank = leading zeros of the remaining bits + 1, via the float exponent (vectorised)
+        top_bit = np.floor(np.log2(rest.astype(np.float64))).astype(np.int64)
+        rank = np.clip(64 - top_bit, 1, 64 - p + 1).astype(np.uint8)
+        np.maximum.at(self.registers, index, rank)
+
+    def estimate(self) -> float:
+        m = float(self.registers.size)
+        alpha = 0.7213 / (1 + 1.079 / m)
+        raw = alpha * m * m / float(np.sum(np.ldexp(1.0, -self.registers.astype(np.int64))))
+        zeros = int(np.count_nonzero(self.registers == 0))
+        if raw <= 2.5 * m and zeros:
+            return m * float(np.log(m / zeros))  # linear counting for small sets
+        return raw
+
+    def merge(self, other: HyperLogLog) -> None:
+        if other.precision != self.precision:
+            raise ValueError("only sketches of the same precision merge")
+        np.maximum(self.registers, other.registers, out=self.registers)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"hash": HASH_VERSION, "precision": self.precision, "registers": _encode(self.registers)}
+
+    @classmethod
+    def from_json(cls, state: dict[str, Any]) -> HyperLogLog:
+        _check_version(state)
+        sketch = cls(int(state["precision"]))
+        sketch.registers = _decode(state["registers"], np.uint8, sketch.registers.shape)
+        return sketch

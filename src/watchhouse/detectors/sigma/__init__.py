@@ -1,0 +1,1 @@
+"""Sigma rule packs as a Watchhouse detector."""

@@ -1,0 +1,272 @@
+"""Windows event log records (EVTX files and their JSON exports) as ``winlog`` batches.
+
+Three inputs carry the same records: ``.evtx`` files (parsed by the maintained ``evtx`` package,
+a binding of the Rust evtx parser), ``evtx_dump``-style JSON (``{"Event": {"System": ...,
+"EventData": ...}}``, pretty-printed objects one after another), and Winlogbeat/ECS JSON lines
+(``{"winlog": {"channel": ..., "event_data": ...}}``). All become one row per record: the System
+part in fixed columns, EventData/UserData as a JSON object text with string values
+(docs/adr/0003-open-ended-event-fields.md). A record that cannot be read is quarantined with its
+line (JSON) or record number (EVTX) and the reason; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from watchhouse.core.errors import InputError
+from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTAMP_FIELD, Dataset, EventBatch
+from watchhouse.ingest.fields import FieldError, parse_timestamp
+from watchhouse.ingest.quarantine import Quarantine
+
+BATCH_ROWS = 8192
+_COLUMNS = (
+    "host.name",
+    "winlog.channel",
+    "winlog.provider_name",
+    "winlog.event_id",
+    "winlog.record_id",
+    "winlog.user.identifier",
+    "winlog.event_data",
+)
+
+
+def _text(value: Any) -> str | None:
+    """A leaf value as text; XML ``#text`` wrappers are unwrapped, containers become JSON."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, dict) and "#text" in value:
+        return _text(value["#text"])
+    if isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
+        return "\n".join(t for t in (_text(v) for v in value) if t is not None)
+    return orjson.dumps(value).decode()
+
+
+def _attr(node: Any, name: str) -> Any:
+    if isinstance(node, dict):
+        attrs = node.get("#attributes")
+        if isinstance(attrs, dict):
+            return attrs.get(name)
+    return None
+
+
+def _int(value: Any, what: str) -> int | None:
+    if isinstance(value, dict):
+        value = value.get("#text")
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise FieldError(f"invalid {what} {value!r}")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise FieldError(f"invalid {what} {str(value)[:40]!r}") from None
+
+
+def event_data(event: Mapping[str, Any]) -> dict[str, str]:
+    """EventData and UserData flattened to ``name -> text``, the way Sigma rules name them.
+
+    UserData wraps its fields in one provider-specific element, which is dropped. Names with
+    spaces (Defender's "Source Name") also appear without them, as Sigma rules spell them.
+    """
+    out: dict[str, str] = {}
+    for section in ("EventData", "UserData"):
+        data = event.get(section)
+        if not isinstance(data, dict):
+            continue
+        if section == "UserData" and len(data) == 1:
+            (inner,) = data.values()
+            if isinstance(inner, dict):
+                data = inner
+        for key, value in data.items():
+            if key == "#attributes":
+                continue
+            if isinstance(value, dict) and "#text" not in value:
+                for sub, subvalue in value.items():
+                    text = _text(subvalue)
+                    if text is not None and sub != "#attributes":
+                        out[sub] = text
+                continue
+            text = _text(value)
+            if text is not None:
+                out[key] = text
+                if " " in key:  # Defender names ("Source Name") are written without spaces in rules
+                    out.setdefault(key.replace(" ", ""), text)
+    return out
+
+
+def from_evtx_json(obj: Any) -> dict[str, Any]:
+    """One ``{"Event": {...}}`` object to a winlog row (without provenance)."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("Event"), dict):
+        raise FieldError('not an event record: expected an object with an "Event" object')
+    event = obj["Event"]
+    system = event.get("System")
+    if not isinstance(system, dict):
+        raise FieldError("record has no System part")
+    stamp = _attr(system.get("TimeCreated"), "SystemTime")
+    if stamp is None:
+        raise FieldError("record has no System/TimeCreated/@SystemTime")
+    return {
+        TIMESTAMP_FIELD: parse_timestamp(str(stamp)),
+        "host.name": _text(system.get("Computer")),
+        "winlog.channel": _text(system.get("Channel")),
+        "winlog.provider_name": _attr(system.get("Provider"), "Name"),
+        "winlog.event_id": _int(system.get("EventID"), "EventID"),
+        "winlog.record_id": _int(system.get("EventRecordID"), "EventRecordID"),
+        "winlog.user.identifier": _attr(system.get("Security"), "UserID"),
+        "winlog.event_data": orjson.dumps(event_data(event)).decode(),
+    }
+
+
+def from_winlogbeat(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """One Winlogbeat/ECS document (``winlog.*`` fields) to a winlog row."""
+    winlog = obj.get("winlog")
+    if not isinstance(winlog, dict):
+        raise FieldError('not a Winlogbeat record: no "winlog" object')
+    data = winlog.get("event_data") or {}
+    user_data = winlog.get("user_data") or {}
+    if not isinstance(data, dict) or not isinstance(user_data, dict):
+        raise FieldError("winlog.event_data is not an object")
+    fields = {k: t for k, t in ((k, _text(v)) for k, v in {**user_data, **data}.items()) if t is not None}
+    host = obj.get("host")
+    user = winlog.get("user")
+    return {
+        TIMESTAMP_FIELD: parse_timestamp(obj.get(TIMESTAMP_FIELD)),
+        "host.name": _text(winlog.get("computer_name") or (host.get("name") if isinstance(host, dict) else None)),
+        "winlog.channel": _text(winlog.get("channel")),
+        "winlog.provider_name": _text(winlog.get("provider_name")),
+        "winlog.event_id": _int(winlog.get("event_id"), "event_id"),
+        "winlog.record_id": _int(winlog.get("record_id"), "record_id"),
+        "winlog.user.identifier": _text(user.get("identifier")) if isinstance(user, dict) else None,
+        "winlog.event_data": orjson.dumps(fields).decode(),
+    }
+
+
+def to_row(obj: Any) -> dict[str, Any]:
+    """Either JSON shape to a winlog row; raises FieldError with the quarantine reason."""
+    if isinstance(obj, dict) and "Event" in obj:
+        return from_evtx_json(obj)
+    if isinstance(obj, dict) and "winlog" in obj:
+        return from_winlogbeat(obj)
+    raise FieldError('unknown record shape: expected "Event" (evtx_dump) or "winlog" (Winlogbeat)')
+
+
+def rows_to_batch(rows: list[dict[str, Any]], path: str) -> EventBatch:
+    columns: dict[str, pa.Array] = {
+        TIMESTAMP_FIELD: pa.array([r[TIMESTAMP_FIELD] for r in rows], type=pa.int64()).cast(
+            pa.timestamp("us", tz="UTC")
+        ),
+        PATH_FIELD: pa.array([path] * len(rows), type=pa.string()),
+        LINE_FIELD: pa.array([r.get(LINE_FIELD) for r in rows], type=pa.int64()),
+        OFFSET_FIELD: pa.array([r.get(OFFSET_FIELD) for r in rows], type=pa.int64()),
+    }
+    for name in _COLUMNS:
+        typ = pa.int64() if name in ("winlog.event_id", "winlog.record_id") else pa.string()
+        columns[name] = pa.array([r[name] for r in rows], type=typ)
+    return EventBatch.from_table(Dataset.WINLOG, pa.table(columns))
+
+
+def _batched(rows: Iterator[dict[str, Any]], path: str, batch_rows: int) -> Iterator[EventBatch]:
+    pending: list[dict[str, Any]] = []
+    for row in rows:
+        pending.append(row)
+        if len(pending) >= batch_rows:
+            yield rows_to_batch(pending, path)
+            pending = []
+    if pending:
+        yield rows_to_batch(pending, path)
+
+
+def read_evtx(path: str | Path, quarantine: Quarantine, batch_rows: int = BATCH_ROWS) -> Iterator[EventBatch]:
+    """Records of an ``.evtx`` file; ``log.offset`` holds the EVTX record number."""
+    import evtx
+
+    label = str(Path(path).resolve())
+    try:
+        parser = evtx.PyEvtxParser(str(path))
+    except (OSError, RuntimeError) as exc:
+        raise InputError(f"not a readable EVTX file ({exc})", path=label) from exc
+
+    def rows() -> Iterator[dict[str, Any]]:
+        records = parser.records_json()
+        number = 0
+        while True:
+            try:
+                record = next(records)
+            except StopIteration:
+                return
+            except (RuntimeError, OSError, ValueError) as exc:  # a corrupt chunk: skip the record
+                number += 1
+                quarantine.add(label, None, f"unreadable EVTX record: {exc}", b"", number)
+                continue
+            if not isinstance(record, dict):
+                continue
+            number = int(record.get("event_record_id") or number)
+            try:
+                row = from_evtx_json(orjson.loads(record["data"]))
+            except (FieldError, orjson.JSONDecodeError) as exc:
+                quarantine.add(label, None, str(exc), str(record.get("data", ""))[:4096], number)
+                continue
+            row[OFFSET_FIELD] = number
+            yield row
+
+    return _batched(rows(), label, batch_rows)
+
+
+def parse_json_records(text: str, label: str, quarantine: Quarantine) -> Iterator[dict[str, Any]]:
+    """JSON objects one after another (pretty-printed or one per line), with their line numbers.
+
+    A malformed object is quarantined from its first line, and parsing resumes at the next line
+    that starts with ``{`` so one bad record cannot hide the rest of the file.
+    """
+    decoder = json.JSONDecoder()
+    pos, line, size = 0, 1, len(text)
+    while pos < size:
+        while pos < size and text[pos] in " \t\r\n":
+            if text[pos] == "\n":
+                line += 1
+            pos += 1
+        if pos >= size:
+            return
+        start, start_line = pos, line
+        try:
+            obj, end = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            resume = text.find("\n{", pos + 1)
+            end = size if resume < 0 else resume + 1
+            quarantine.add(label, start_line, f"malformed JSON: {exc.msg}", text[start:end], start)
+            line += text.count("\n", start, end)
+            pos = end
+            continue
+        line += text.count("\n", start, end)
+        pos = end
+        try:
+            row = to_row(obj)
+        except FieldError as exc:
+            quarantine.add(label, start_line, str(exc), text[start:end], start)
+            continue
+        row[LINE_FIELD] = start_line
+        row[OFFSET_FIELD] = start
+        yield row
+
+
+def read_winlog_json(path: str | Path, quarantine: Quarantine, batch_rows: int = BATCH_ROWS) -> Iterator[EventBatch]:
+    """Records of an evtx_dump or Winlogbeat JSON file (the whole file is decoded in memory)."""
+    label = str(Path(path).resolve())
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(exc.strerror or str(exc), path=label) from exc
+    text = data.decode("utf-8", "replace")
+    return _batched(parse_json_records(text, label, quarantine), label, batch_rows)

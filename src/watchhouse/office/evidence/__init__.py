@@ -1,0 +1,1 @@
+"""Sealed evidence: content-addressed bytes on disk, ISO/IEC 27037 metadata, append-only custody."""

@@ -1,0 +1,52 @@
+"""Composition of the office services over one database, for the CLI today and the API later.
+
+Everything is passed in (URL, key path, evidence folder, clock): the caller — the composition
+root — decides where things live; nothing here reads environment or global settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from watchhouse.office.audit.log import AuditLog
+from watchhouse.office.audit.signing import Signer, load_or_create_private_key
+from watchhouse.office.evidence.service import EvidenceService
+from watchhouse.office.evidence.vault import Vault
+from watchhouse.storage.alert_store import AlertStore
+from watchhouse.storage.engine import open_engine
+from watchhouse.storage.migrate import upgrade
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class OfficeLocation:
+    database_url: str
+    signing_key: Path
+    evidence_dir: Path
+
+
+@dataclass(frozen=True)
+class Office:
+    engine: Engine
+    audit: AuditLog
+    evidence: EvidenceService
+    alerts: AlertStore
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_office(where: OfficeLocation, clock: Callable[[], datetime] = utc_now) -> Office:
+    engine = open_engine(where.database_url)
+    upgrade(engine)
+    audit = AuditLog(engine, Signer(load_or_create_private_key(where.signing_key)), clock)
+    evidence = EvidenceService(engine, Vault(where.evidence_dir), audit, clock)
+    return Office(engine=engine, audit=audit, evidence=evidence, alerts=AlertStore(engine))

@@ -1,0 +1,231 @@
+"""All rules of a pack, compiled once and evaluated in one pass per batch.
+
+Rules are grouped by the dataset their log source routes to. For a batch, the engine builds the
+Sigma frame (only the fields its rules reference), computes every distinct leaf predicate once
+(``with_columns``, run in parallel by Polars), then every rule's boolean expression over those
+leaves in a single ``select``; only rows where some rule fired leave the vectorised world.
+Rules whose log source no dataset carries still compile (they can run over plain records with
+:meth:`SigmaEngine.match_records`) and are reported as *unrouted* with the reason.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+import polars as pl
+from sigma.rule import SigmaRule
+
+from watchhouse.core.events import Dataset, EventBatch
+from watchhouse.sigma.compiler import (
+    LeafTable,
+    Node,
+    NullLogic,
+    PlaceholderValues,
+    RuleCompiler,
+    Unsupported,
+    all_of,
+    any_of,
+)
+from watchhouse.sigma.evaluate import LeafTruth
+from watchhouse.sigma.frames import NUMERIC, records_frame, sigma_frame
+from watchhouse.sigma.logsources import Route, Unrouted, route
+
+
+class Status(StrEnum):
+    ROUTED = "routed"  # compiled and fed by a Watchhouse dataset
+    UNROUTED = "unrouted"  # compiled, but no dataset carries its log source
+    UNSUPPORTED = "unsupported"  # cannot be compiled; reason says why
+
+
+def logsource_key(rule: SigmaRule) -> str:
+    ls = rule.logsource
+    return "/".join(v or "-" for v in (ls.product, ls.category, ls.service))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    rule_id: str
+    title: str
+    path: str
+    logsource: str
+    status: Status
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    index: int
+    rule: SigmaRule
+    rule_id: str
+    tree: Node
+
+
+@dataclass
+class _Group:
+    """Rules sharing one frame layout, with the leaves and columns they need."""
+
+    compiler: RuleCompiler
+    rules: list[CompiledRule] = field(default_factory=list)
+    fields: set[str] = field(default_factory=set)
+    lowered: set[str] = field(default_factory=set)
+
+    def evaluate(self, frame: pl.DataFrame) -> dict[int, list[int]]:
+        """rule index -> matching row numbers."""
+        if not self.rules or frame.height == 0:
+            return {}
+        truth = LeafTruth(frame, self.compiler.leaves.leaves, self.compiler.null_logic)
+        out: dict[int, list[int]] = {}
+        for rule in self.rules:
+            mask = truth.matches(rule.tree)
+            if mask.any():
+                out[rule.index] = np.flatnonzero(mask).tolist()
+        return out
+
+
+def _rule_path(rule: SigmaRule) -> str:
+    return str(rule.source.path) if rule.source is not None else ""
+
+
+class SigmaEngine:
+    """Compiled rule pack; ``match(batch)`` gives which rules fired on which rows."""
+
+    def __init__(
+        self,
+        rules: Sequence[SigmaRule],
+        *,
+        placeholders: PlaceholderValues | None = None,
+        null_logic: NullLogic = NullLogic.SIGMA,
+    ) -> None:
+        self.rules: list[SigmaRule] = list(rules)
+        self.verdicts: list[Verdict] = []
+        self._placeholders = dict(placeholders or {})
+        self._null_logic = null_logic
+        self._groups: dict[Dataset, _Group] = {}
+        self._generic: dict[str, _Group] = {}
+        for index, rule in enumerate(self.rules):
+            self.verdicts.append(self._add(index, rule))
+
+    def _group(self, dataset: Dataset) -> _Group:
+        group = self._groups.get(dataset)
+        if group is None:
+            compiler = RuleCompiler(
+                LeafTable(), NUMERIC.get(dataset, frozenset()), self._placeholders, self._null_logic
+            )
+            group = self._groups[dataset] = _Group(compiler)
+        return group
+
+    def _generic_group(self, key: str) -> _Group:
+        group = self._generic.get(key)
+        if group is None:
+            compiler = RuleCompiler(LeafTable(), frozenset(), self._placeholders, self._null_logic)
+            group = self._generic[key] = _Group(compiler)
+        return group
+
+    def _add(self, index: int, rule: SigmaRule) -> Verdict:
+        rule_id = str(rule.id) if rule.id else f"{_rule_path(rule)}#{index}"
+        base = (rule_id, rule.title, _rule_path(rule), logsource_key(rule))
+        try:
+            target: Route | None = route(rule.logsource)
+            reason = ""
+        except Unrouted as exc:
+            target, reason = None, str(exc)
+        group = self._group(target.dataset) if target is not None else self._generic_group(logsource_key(rule))
+        before = len(group.compiler.leaves.leaves)
+        try:
+            tree = self._compile(group, rule, target)
+        except Unsupported as exc:
+            del group.compiler.leaves.leaves[before:]  # drop leaves only this rule added
+            group.compiler.leaves.index = {k: v for k, v in group.compiler.leaves.index.items() if v < before}
+            return Verdict(*base, Status.UNSUPPORTED, str(exc))
+        group.rules.append(CompiledRule(index, rule, rule_id, tree))
+        for leaf in group.compiler.leaves.leaves[before:]:
+            group.fields |= leaf.columns
+            group.lowered |= leaf.lowered
+        return Verdict(*base, Status.ROUTED if target else Status.UNROUTED, reason)
+
+    def _compile(self, group: _Group, rule: SigmaRule, target: Route | None) -> Node:
+        compiler = group.compiler
+        if target is None:
+            return compiler.compile(rule)
+        branches: list[Node] = []
+        for alt in target.alternatives:
+            aliases = alt.aliases
+            detection = compiler.compile(rule, lambda f, a=aliases: a.get(f, f))  # type: ignore[misc]
+            conditions = [any_of([compiler.equals(name, v) for v in values]) for name, values in alt.conditions]
+            branches.append(all_of([*conditions, detection]))
+        return any_of(branches)
+
+    # -- evaluation ---------------------------------------------------------------------------
+    @property
+    def datasets(self) -> frozenset[Dataset]:
+        return frozenset(d for d, g in self._groups.items() if g.rules)
+
+    def compiled(self, dataset: Dataset) -> list[CompiledRule]:
+        group = self._groups.get(dataset)
+        return list(group.rules) if group else []
+
+    def match(self, batch: EventBatch) -> dict[int, list[int]]:
+        """Rule index (into ``self.rules``) -> row numbers of ``batch`` it matched."""
+        group = self._groups.get(batch.dataset)
+        if group is None or not group.rules or batch.num_rows == 0:
+            return {}
+        return group.evaluate(sigma_frame(batch, group.fields, group.lowered))
+
+    def match_records(self, records: list[dict[str, object]], logsource: str | None = None) -> dict[int, list[int]]:
+        """Evaluate rules over plain records named as rules name fields (no log-source routing).
+
+        ``logsource`` (``product/category/service`` with ``-`` for unset) limits evaluation to
+        rules of that log source; by default every compiled rule runs. Routing conditions
+        (channel, event id) are skipped, so this answers "does the detection match".
+        """
+        out: dict[int, list[int]] = {}
+        groups = self._records_groups(logsource)
+        for group in groups:
+            if group.rules:
+                out.update(group.evaluate(records_frame(records, group.fields, group.lowered)))
+        return out
+
+    def _records_groups(self, logsource: str | None) -> list[_Group]:
+        """Generic groups compiled without routing, built on first use per log source."""
+        key = f"records:{logsource or '*'}"
+        cached = self._generic.get(key)
+        if cached is not None:
+            return [cached]
+        group = _Group(RuleCompiler(LeafTable(), frozenset({"EventID"}), self._placeholders, self._null_logic))
+        for index, (rule, verdict) in enumerate(zip(self.rules, self.verdicts, strict=True)):
+            if verdict.status is Status.UNSUPPORTED or (logsource and verdict.logsource != logsource):
+                continue
+            before = len(group.compiler.leaves.leaves)
+            try:
+                tree = group.compiler.compile(rule)
+            except Unsupported:
+                continue
+            group.rules.append(CompiledRule(index, rule, verdict.rule_id, tree))
+            for leaf in group.compiler.leaves.leaves[before:]:
+                group.fields |= leaf.columns
+                group.lowered |= leaf.lowered
+        self._generic[key] = group
+        return [group]
+
+    def summary(self) -> Counter[Status]:
+        return Counter(v.status for v in self.verdicts)
+
+
+def verdict_reasons(verdicts: Sequence[Verdict]) -> Mapping[str, int]:
+    """Unsupported/unrouted reasons grouped by their stable prefix, most common first."""
+    counts: Counter[str] = Counter()
+    for v in verdicts:
+        if v.status is not Status.ROUTED:
+            counts[f"{v.status}: {_reason_kind(v.reason)}"] += 1
+    return dict(counts.most_common())
+
+
+def _reason_kind(reason: str) -> str:
+    """A reason without its specifics, so counts group (placeholder names, patterns)."""
+    if reason.startswith("placeholder "):
+        return "placeholder has no configured values"
+    return reason.split(":")[0]

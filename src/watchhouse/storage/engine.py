@@ -1,0 +1,68 @@
+"""Opening the office database the same way everywhere: SQLite embedded, PostgreSQL at scale.
+
+pysqlite's own transaction handling begins transactions lazily and never with ``IMMEDIATE``, so
+two writers can both read the audit head and then collide. We take transaction control back
+(``isolation_level=None``) and emit ``BEGIN`` ourselves: ``BEGIN IMMEDIATE`` when a caller asks
+for :data:`WRITE_LOCK` so the write lock is held from the first statement.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from watchhouse.core.errors import InputError, UsageError
+
+WRITE_LOCK = {"watchhouse_write_lock": True}
+"""Execution options for a connection whose transaction must hold the database's write lock."""
+
+_BUSY_TIMEOUT_MS = 30_000
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise UsageError(f"not a database URL: {url!r}") from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            try:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise InputError(f"cannot create the database folder: {exc.strerror}", path=parsed.database) from exc
+        engine = create_engine(parsed, connect_args={"timeout": _BUSY_TIMEOUT_MS / 1000})
+        _take_sqlite_transaction_control(engine)
+        return engine
+    if backend == "postgresql":
+        if parsed.get_driver_name() != "psycopg":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        try:
+            return create_engine(parsed, pool_pre_ping=True)
+        except SQLAlchemyError as exc:
+            raise InputError(f"cannot open the office database: {exc}") from exc
+    raise UsageError(f"unsupported database {backend!r}: use sqlite or postgresql")
+
+
+def _take_sqlite_transaction_control(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("watchhouse_write_lock", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -1,0 +1,1 @@
+"""Alembic environment and revisions for the office database (run by ``storage.migrate``)."""
