@@ -44,8 +44,14 @@ def write_access_log(path: Path, lines: int, seed: int = 11) -> int:
         per_user_hour = max(estimate_events(probe) / 1000.0, 1e-3)
         users = 5000
         hours = max(1.0, lines * 1.15 / (users * per_user_hour))
-        config = SimulationConfig(out_dir=work, users=users, hours=hours, seed=seed, outputs=frozenset({"access"}))
-        simulate(config)
+        for _ in range(4):  # the estimate is rough: grow the simulated day until it is long enough
+            config = SimulationConfig(out_dir=work, users=users, hours=hours, seed=seed, outputs=frozenset({"access"}))
+            simulate(config)
+            with (work / "access.log").open("rb") as src:
+                available = sum(1 for _ in src)
+            if available >= lines:
+                break
+            hours *= 1.2 * lines / max(available, 1)
         written = 0
         with (work / "access.log").open("rb") as src, path.open("wb") as dst:
             for line in src:

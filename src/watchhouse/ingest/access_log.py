@@ -42,8 +42,14 @@ def _keep_escape(match: re.Match[bytes]) -> bytes:
     return b"\\\\" + follower
 
 
+def clean(data: bytes) -> bytes:
+    """Newlines normalised and bytes made valid UTF-8: what both tokenisers start from."""
+    return ensure_utf8(normalise_newlines(data))
+
+
 def prepare(data: bytes) -> bytes:
-    data = ensure_utf8(normalise_newlines(data))
+    """Cleaned, with every backslash escape but the two decoded ones doubled for Arrow's reader."""
+    data = clean(data)
     if b"\\" in data:
         data = _ESCAPE.sub(_keep_escape, data)
     return data
@@ -77,6 +83,7 @@ class AccessLogParser:
         self.fmt = fmt
         self._names = list(_COLUMNS[fmt])
         self._read_options_types = {name: pa.string() for name in self._names}
+        self._quotes_per_line = 6 if fmt == COMBINED else 2  # request (and referrer, user agent)
 
     def parse(self, chunk: LineChunk) -> ParseResult:
         result = ParseResult()
@@ -84,7 +91,12 @@ class AccessLogParser:
         if n == 0:
             return result
         all_rows = np.arange(n, dtype=np.int64)
-        table, invalid = self._tokenise(prepare(chunk.data))
+        cleaned = clean(chunk.data)
+        fast = self._tokenise_fast(cleaned, n)
+        if fast is not None:
+            self._validate(chunk, fast, all_rows, result)
+            return result
+        table, invalid = self._tokenise(_ESCAPE.sub(_keep_escape, cleaned) if b"\\" in cleaned else cleaned)
         if invalid is None or table.num_rows + len(invalid) != n:
             # A quote opened and never closed made Arrow join lines: drop the unbalanced lines,
             # then tokenise the rest again so numbering stays exact.
@@ -107,11 +119,54 @@ class AccessLogParser:
                 result.reject(chunk, row, f"expected {expected} fields, got {actual}")
             else:
                 result.blank += 1
-        self._validate(chunk, table, all_rows[~bad], result)
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        self._validate(chunk, frame, all_rows[~bad], result)
         return result
 
     def _empty(self) -> pa.Table:
         return pa.table({name: pa.array([], pa.string()) for name in self._names})
+
+    def _tokenise_fast(self, data: bytes, n_lines: int) -> pl.DataFrame | None:
+        """Polars' CSV reader, four times faster than Arrow's, for chunks it reads exactly as Arrow would.
+
+        Polars has no escape character, so Apache's two decoded escapes (backslash-quote and
+        backslash-backslash) are swapped for control bytes that never occur in a log line
+        (both are escaped by Apache and nginx) and swapped back afterwards. Any sign that the
+        chunk is not plain (those bytes present, a parse error, a row count other than the line
+        count, a missing field read as null) returns None: the Arrow path then reports each bad
+        line exactly.
+        """
+        if b"\x01" in data or b"\x02" in data:
+            return None
+        # on cleaned (not Arrow-prepared) text: other backslash sequences are already kept as logged
+        escaped = b"\\" in data and (b"\\\\" in data or b'\\"' in data)  # one fast byte search first
+        if escaped:
+            data = data.replace(b"\\\\", b"\x01").replace(b'\\"', b"\x02")
+        if data.count(b'"') != self._quotes_per_line * n_lines:
+            return None  # a stray quote inside a field: the two readers resolve it differently
+        try:
+            frame = pl.read_csv(
+                io.BytesIO(data),
+                has_header=False,
+                separator=" ",
+                quote_char='"',
+                new_columns=self._names,
+                schema=dict.fromkeys(self._names, pl.String),
+                comment_prefix=None,
+                raise_if_empty=False,
+            )
+        except (pl.exceptions.PolarsError, ValueError):
+            return None
+        if frame.height != n_lines or frame.width != len(self._names) or any(frame.null_count().row(0)):
+            return None
+        if escaped:
+            frame = frame.with_columns(
+                pl.col(self._names)
+                .str.replace_all("\x01", "\\", literal=True)
+                .str.replace_all("\x02", '"', literal=True)
+            )
+        return frame
 
     def _tokenise(self, data: bytes) -> tuple[pa.Table, list[tuple[int, int, int, str]] | None]:
         try:
@@ -149,9 +204,9 @@ class AccessLogParser:
         )
         return table, (None if unnumbered else invalid)
 
-    def _validate(self, chunk: LineChunk, table: pa.Table, rows: npt.NDArray[np.int64], result: ParseResult) -> None:
-        frame = pl.from_arrow(table)
-        assert isinstance(frame, pl.DataFrame)
+    def _validate(
+        self, chunk: LineChunk, frame: pl.DataFrame, rows: npt.NDArray[np.int64], result: ParseResult
+    ) -> None:
         tz = pl.col("tz")
         offset_minutes = (
             tz.str.slice(1, 2).cast(pl.Int32, strict=False) * 60 + tz.str.slice(3, 2).cast(pl.Int32, strict=False)
