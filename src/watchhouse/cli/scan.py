@@ -224,6 +224,8 @@ def scan_command(
 
       cat events.jsonl | watchhouse scan - --format jsonl --out alerts.jsonl
 
+      tail -F /var/log/nginx/access.log | watchhouse scan - --format combined --out alerts.jsonl  (live; Ctrl-C ends)
+
       watchhouse scan Security.evtx --sigma sigma/rules/windows
 
       watchhouse scan logins.csv --dataset auth --map ip=source.ip --map login=user.name --map ts=@timestamp
@@ -255,5 +257,8 @@ def scan_command(
     )
     summary = execute_scan(req, stderr)
     print_scan_summary(summary, stdout, out=out, db=None if no_db else (db or req.home.database))
+    if summary.interrupted:
+        stderr.print("interrupted: everything read before Ctrl-C was scanned, finalised and written")
+        raise typer.Exit(130)
     if fail_severity is not None and any(sev >= fail_severity for _, sev in summary.alerts):
         raise typer.Exit(1)

@@ -52,6 +52,23 @@ class _CountingReader:
         return data
 
 
+class _Available:
+    """A pipe read that returns what has arrived instead of waiting for a full block.
+
+    ``BufferedReader.read(n)`` blocks until ``n`` bytes or end of input; on a live pipe
+    (``tail -F access.log | watchhouse scan -``) that would hold events back until megabytes
+    piled up. ``read1`` returns as soon as anything is there, so lines are detected as they come.
+    """
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+
+    def read(self, size: int = -1, /) -> bytes:
+        if size < 0:
+            return self._raw.read()
+        return self._raw.read1(size) if hasattr(self._raw, "read1") else self._raw.read(size)
+
+
 @dataclass
 class OpenedSource:
     """A decoded byte stream plus a counter of the on-disk bytes consumed so far."""
@@ -78,16 +95,16 @@ def check_path(path: str) -> None:
 def open_source(path: str) -> OpenedSource:
     """Open a file or stdin, decompressing gzip when the magic bytes say so (any extension)."""
     check_path(path)
-    raw: BinaryIO
+    raw: Readable
     if path == STDIN:
-        raw = sys.stdin.buffer
+        raw = _Available(sys.stdin.buffer)
         close: Callable[[], None] = lambda: None  # noqa: E731 - stdin is not ours to close
     else:
         try:
-            raw = Path(path).open("rb")  # noqa: SIM115 - closed by OpenedSource.closer
+            file = Path(path).open("rb")  # noqa: SIM115 - closed by OpenedSource.closer
         except OSError as exc:
             raise InputError(exc.strerror or str(exc), path=path) from exc
-        close = raw.close
+        raw, close = file, file.close
     try:
         head = raw.read(2)
     except OSError as exc:

@@ -44,6 +44,7 @@ class ScanSummary:
     undetected_datasets: set[Dataset] = field(default_factory=set)
     post: PostProcessStats = field(default_factory=PostProcessStats)
     quarantine_path: str | None = None
+    interrupted: bool = False  # stopped by Ctrl-C; everything read up to then was processed
 
     @property
     def events(self) -> int:
@@ -95,17 +96,22 @@ def run_scan(
         for sink in sinks:
             sink.write(alerts)
 
-    for reader in readers:
-        if progress is not None:
-            progress.source(reader.path)
-        for batch in reader.batches(progress.advance if progress is not None else None):
+    try:
+        for reader in readers:
             if progress is not None:
-                progress.events(batch.num_rows)
-            if not engine.consumes(batch.dataset):
-                summary.undetected_datasets.add(batch.dataset)
-                continue
-            emit(engine.process(batch))
-        summary.sources.append(reader.stats)
+                progress.source(reader.path)
+            summary.sources.append(reader.stats)
+            for batch in reader.batches(progress.advance if progress is not None else None):
+                if progress is not None:
+                    progress.events(batch.num_rows)
+                if not engine.consumes(batch.dataset):
+                    summary.undetected_datasets.add(batch.dataset)
+                    continue
+                emit(engine.process(batch))
+    except KeyboardInterrupt:
+        # Ctrl-C on a live pipe (`tail -F log | watchhouse scan -`) is how such a scan ends: what was
+        # read is still finalised and written, and the caller reports the interruption.
+        summary.interrupted = True
     emit(engine.finalize())
     summary.seconds = time.perf_counter() - started
     summary.quarantine_path = str(quarantine.path) if quarantine.path and quarantine.count else None

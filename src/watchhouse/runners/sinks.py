@@ -34,6 +34,8 @@ class JsonlAlertSink:
     def write(self, alerts: Sequence[Alert]) -> None:
         for alert in alerts:
             self._file.write(orjson.dumps(alert.to_dict()) + b"\n")
+        if alerts:
+            self._file.flush()  # a live scan's alerts must be visible to `tail -f` as they happen
         self.written += len(alerts)
 
     def close(self) -> None:
