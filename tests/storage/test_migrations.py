@@ -12,7 +12,10 @@ from sqlalchemy import create_engine, inspect
 
 from watchhouse.core.errors import UsageError
 from watchhouse.office.audit.tables import metadata as audit_metadata
+from watchhouse.office.cases.tables import metadata as case_metadata
 from watchhouse.office.evidence.tables import metadata as evidence_metadata
+from watchhouse.office.identity.tables import metadata as identity_metadata
+from watchhouse.office.triage import tables as triage_tables
 from watchhouse.storage import schema
 from watchhouse.storage.alert_store import AlertFilter, AlertStore
 from watchhouse.storage.engine import open_engine
@@ -20,7 +23,8 @@ from watchhouse.storage.migrate import current_revision, head_revision, migratio
 
 from .test_alert_store import alert
 
-RUNTIME = (schema.metadata, audit_metadata, evidence_metadata)
+RUNTIME = (schema.metadata, audit_metadata, evidence_metadata, case_metadata, identity_metadata)
+assert triage_tables.alert_history.metadata is schema.metadata  # triage tables are checked with the alerts
 
 
 def test_fresh_database_reaches_head_and_matches_the_runtime_tables(db_url: str) -> None:
@@ -54,7 +58,9 @@ def test_downgrade_to_nothing_and_back(db_url: str) -> None:
             command.downgrade(config, "base")
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
         upgrade(engine)
-        assert {"alerts", "scans", "audit_entries", "evidence_items"} <= set(inspect(engine).get_table_names())
+        assert {"alerts", "scans", "audit_entries", "evidence_items", "cases", "identity_vault"} <= set(
+            inspect(engine).get_table_names()
+        )
     finally:
         engine.dispose()
 

@@ -56,7 +56,9 @@ def open_local_office(home: Path | None, db_url: str | None, *, must_exist: bool
         if must_exist and not resolved.database.exists():
             raise UsageError(f"no office database at {resolved.database}; run `watchhouse scan` first (or pass --home)")
         db_url = sqlite_url(resolved.database)
-    return open_office(OfficeLocation(db_url, resolved.audit_signing_key, resolved.evidence_dir))
+    return open_office(
+        OfficeLocation(db_url, resolved.audit_signing_key, resolved.evidence_dir, vault_key=resolved.identity_vault_key)
+    )
 
 
 def _print_entry(console: Console, entry: AuditEntry) -> None:

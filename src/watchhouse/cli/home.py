@@ -46,6 +46,16 @@ class Home:
         """Content-addressed, read-only evidence blobs (see ``office.evidence.vault``)."""
         return self.root / "evidence"
 
+    @property
+    def identity_vault_key(self) -> Path:
+        """AES-256 key (hex, 0600) sealing the identity vault's pseudonym -> identifier rows."""
+        return self.root / "identity-vault.key"
+
+    @property
+    def suppressions_file(self) -> Path:
+        """``[[suppress]]`` TOML regenerated from the office database after every rule change."""
+        return self.root / "suppressions.toml"
+
     def quarantine_file(self, started: datetime) -> Path:
         return self.root / "quarantine" / f"{started.astimezone(UTC):%Y%m%dT%H%M%SZ}.jsonl"
 

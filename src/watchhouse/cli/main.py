@@ -10,7 +10,7 @@ from rich.console import Console
 from watchhouse import __version__
 from watchhouse.core.errors import WatchhouseError
 
-from . import alerts_cmd, audit_cmd, detectors_cmd, eval_cmd, evidence_cmd, rules_cmd
+from . import alerts_cmd, audit_cmd, case_cmd, detectors_cmd, eval_cmd, evidence_cmd, identity_cmd, rules_cmd
 from .demo import demo_command
 from .eval_accounts_cmd import eval_accounts
 from .scan import scan_command
@@ -18,7 +18,8 @@ from .simulate_cmd import simulate_command
 
 EXIT_CODES = """Exit status: 0 success · 1 --fail-on severity reached · 2 usage or configuration error ·
 3 input cannot be read (missing file, unreadable gzip, bad labels) · 4 detector or internal error ·
-5 integrity failure (audit log or evidence no longer matches its seal) · 130 interrupted.
+5 integrity failure (audit log or evidence no longer matches its seal) ·
+6 refused by office policy (need-to-know, four-eyes, rate limit) · 130 interrupted.
 Malformed lines inside readable input are not errors: they are quarantined and counted."""
 
 app = typer.Typer(
@@ -38,6 +39,8 @@ app.add_typer(detectors_cmd.app, name="detectors")
 app.add_typer(rules_cmd.app, name="rules")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(evidence_cmd.app, name="evidence")
+app.add_typer(case_cmd.app, name="case")
+app.add_typer(identity_cmd.app, name="identity")
 eval_cmd.app.command("accounts")(eval_accounts)
 
 

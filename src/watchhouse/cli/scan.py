@@ -22,6 +22,8 @@ from watchhouse.detect.postprocess import PostProcessor
 from watchhouse.detect.registry import DetectorRegistry
 from watchhouse.detect.suppression import active_suppressions, load_suppressions
 from watchhouse.ingest import FORMATS, Quarantine, ReaderOptions
+from watchhouse.office.identity.recorder import VaultRecorder
+from watchhouse.office.services import Office, OfficeLocation, open_office
 from watchhouse.runners.embedded import ScanSummary, run_scan
 from watchhouse.runners.sinks import AlertSink, JsonlAlertSink, StoreAlertSink
 from watchhouse.storage.alert_store import AlertStore
@@ -46,6 +48,7 @@ class ScanRequest:
     detectors: list[str] | None = None
     config: Path | None = None
     sigma: list[Path] = field(default_factory=list)
+    vault: bool = False
     quarantine: Path | None = None
     progress: bool = True
 
@@ -78,7 +81,9 @@ def execute_scan(req: ScanRequest, console: Console) -> ScanSummary:
             names = [*names, SIGMA_DETECTOR]
     registry = DetectorRegistry.default()
     detectors = registry.create(names, options)
-    rules = load_suppressions(req.suppressions) if req.suppressions else []
+    # the office writes verdict-based suppressions to HOME/suppressions.toml; use it unless told otherwise
+    suppressions = req.suppressions or (req.home.suppressions_file if req.home.suppressions_file.exists() else None)
+    rules = load_suppressions(suppressions) if suppressions else []
     active, expired = active_suppressions(rules, started)
     for rule in expired:
         console.print(f"[yellow]suppression expired on {rule.expires:%Y-%m-%d} and no longer applies:[/] {rule.reason}")
@@ -91,7 +96,9 @@ def execute_scan(req: ScanRequest, console: Console) -> ScanSummary:
     sinks: list[AlertSink] = [StoreAlertSink(store, scan_id)] if store is not None else []
     if req.out is not None:
         sinks.append(JsonlAlertSink(req.out))
-    pseudonymizer = Pseudonymizer(req.home.pseudonym_key())
+    office = _open_vault_office(req.home, req.db) if req.vault else None
+    recorder = VaultRecorder(office.identities) if office is not None and office.identities is not None else None
+    pseudonymizer = Pseudonymizer(req.home.pseudonym_key(), on_mapping=recorder)
     reader_options = ReaderOptions(fmt=req.fmt, dataset=req.dataset, field_map=req.field_map, year=req.year)
     quarantine_path = req.quarantine or req.home.quarantine_file(started)
     try:
@@ -119,9 +126,24 @@ def execute_scan(req: ScanRequest, console: Console) -> ScanSummary:
     finally:
         for sink in sinks:
             sink.close()
+        if recorder is not None:
+            recorder.close()
+        if office is not None:
+            office.close()
     if store is not None:
         store.record_scan(scan_id, started, _summary_record(summary))
     return summary
+
+
+def _open_vault_office(home: Home, db: Path | None) -> Office:
+    """The office with its identity vault, so ingest can record pseudonym -> identifier pairs."""
+    where = OfficeLocation(
+        database_url=f"sqlite:///{db or home.database}",
+        signing_key=home.audit_signing_key,
+        evidence_dir=home.evidence_dir,
+        vault_key=home.identity_vault_key,
+    )
+    return open_office(where)
 
 
 def _summary_record(summary: ScanSummary) -> dict[str, Any]:
@@ -191,12 +213,23 @@ def scan_command(
         str, typer.Option(help="Drop alerts below this severity: info, low, medium, high, critical.")
     ] = "info",
     suppressions: Annotated[
-        Path | None, typer.Option(help="TOML file of [[suppress]] rules (reason + expires required).")
+        Path | None,
+        typer.Option(
+            help="TOML file of [[suppress]] rules (reason + expires required). Default: HOME/suppressions.toml, "
+            "which the office writes from analysts' verdicts."
+        ),
     ] = None,
     detector: Annotated[
         list[str] | None, typer.Option("--detector", "-d", help="Run only these detectors (repeatable).")
     ] = None,
     config: Annotated[Path | None, typer.Option(help="TOML file with [detectors.<name>] options.")] = None,
+    vault: Annotated[
+        bool,
+        typer.Option(
+            help="Record each pseudonym's real identifier, encrypted, in the office's identity vault so an "
+            "investigator can reveal it later (with a purpose and a case, audited)."
+        ),
+    ] = False,
     sigma: Annotated[
         list[Path] | None,
         typer.Option(help="Also run the Sigma rules in this file or folder (repeatable), e.g. a SigmaHQ checkout."),
@@ -252,6 +285,7 @@ def scan_command(
         detectors=detector,
         config=config,
         sigma=sigma or [],
+        vault=vault,
         quarantine=quarantine,
         progress=progress,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable, Mapping
 
 import polars as pl
 import pyarrow as pa
@@ -20,12 +21,18 @@ _LENGTH = 16  # hex digits: 64 bits, ample for equality within one platform
 
 
 class Pseudonymizer:
-    """Keyed, deterministic pseudonyms; the key is given by the composition root."""
+    """Keyed, deterministic pseudonyms; the key is given by the composition root.
 
-    def __init__(self, key: bytes) -> None:
+    ``on_mapping`` (optional) receives each column's distinct ``identifier -> pseudonym`` pairs, so
+    the office's identity vault can record what it will later need to reveal; it is off unless the
+    composition root passes it, and costs nothing per row (the pairs are computed anyway).
+    """
+
+    def __init__(self, key: bytes, on_mapping: Callable[[Mapping[str, str]], None] | None = None) -> None:
         if len(key) < 16:
             raise ValueError("the pseudonymisation key must be at least 16 bytes")
         self._key = key
+        self._on_mapping = on_mapping
 
     def pseudonym(self, identifier: str) -> str:
         if identifier.startswith(PREFIX) and len(identifier) == len(PREFIX) + _LENGTH:
@@ -38,6 +45,10 @@ class Pseudonymizer:
         series = pl.Series(values=values) if not isinstance(values, pl.Series) else values
         uniques = series.drop_nulls().unique()
         mapping = {v: self.pseudonym(v) for v in uniques.to_list()}
+        if self._on_mapping is not None:
+            fresh = {v: p for v, p in mapping.items() if v != p}
+            if fresh:
+                self._on_mapping(fresh)
         mapped = series.replace_strict(mapping, default=None, return_dtype=pl.String) if mapping else series
         return mapped.to_arrow().cast(pa.string())
 

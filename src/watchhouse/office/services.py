@@ -7,7 +7,7 @@ root — decides where things live; nothing here reads environment or global set
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,8 +15,13 @@ from sqlalchemy import Engine
 
 from watchhouse.office.audit.log import AuditLog
 from watchhouse.office.audit.signing import Signer, load_or_create_private_key
+from watchhouse.office.cases.service import CaseService
 from watchhouse.office.evidence.service import EvidenceService
 from watchhouse.office.evidence.vault import Vault
+from watchhouse.office.identity.keys import load_or_create_vault_key
+from watchhouse.office.identity.vault import IdentityVault, RevealPolicy
+from watchhouse.office.triage.service import AlertService
+from watchhouse.office.triage.suppressions import SuppressionRules
 from watchhouse.storage.alert_store import AlertStore
 from watchhouse.storage.engine import open_engine
 from watchhouse.storage.migrate import upgrade
@@ -31,6 +36,9 @@ class OfficeLocation:
     database_url: str
     signing_key: Path
     evidence_dir: Path
+    vault_key: Path | None = None
+    """AES key of the identity vault; without it the office runs with no vault (reveals impossible)."""
+    reveal_policy: RevealPolicy = field(default_factory=RevealPolicy)
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,10 @@ class Office:
     audit: AuditLog
     evidence: EvidenceService
     alerts: AlertStore
+    triage: AlertService
+    suppressions: SuppressionRules
+    cases: CaseService
+    identities: IdentityVault | None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -49,4 +61,19 @@ def open_office(where: OfficeLocation, clock: Callable[[], datetime] = utc_now) 
     upgrade(engine)
     audit = AuditLog(engine, Signer(load_or_create_private_key(where.signing_key)), clock)
     evidence = EvidenceService(engine, Vault(where.evidence_dir), audit, clock)
-    return Office(engine=engine, audit=audit, evidence=evidence, alerts=AlertStore(engine))
+    suppressions = SuppressionRules(engine, audit, clock)
+    cases = CaseService(engine, audit, clock)
+    identities = None
+    if where.vault_key is not None:
+        key = load_or_create_vault_key(where.vault_key)
+        identities = IdentityVault(engine, audit, cases, key, clock, where.reveal_policy)
+    return Office(
+        engine=engine,
+        audit=audit,
+        evidence=evidence,
+        alerts=AlertStore(engine),
+        triage=AlertService(engine, audit, suppressions, clock),
+        suppressions=suppressions,
+        cases=cases,
+        identities=identities,
+    )

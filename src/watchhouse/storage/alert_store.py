@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Select, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,11 +28,69 @@ from watchhouse.storage.schema import alerts, scans
 
 @dataclass(frozen=True)
 class AlertFilter:
+    """The triage queue's filters; ``since``/``until`` bound ``first_seen`` (inclusive, exclusive)."""
+
     crime_code: CrimeCode | None = None
     min_severity: Severity = Severity.INFO
     detector: str | None = None
     subject: str | None = None
+    status: str | None = None
+    assignee: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
     limit: int = 50
+
+    def narrows(self) -> bool:
+        """Whether any criterion is set (bulk actions refuse a filter that matches everything)."""
+        return (
+            any(
+                v is not None
+                for v in (
+                    self.crime_code,
+                    self.detector,
+                    self.subject,
+                    self.status,
+                    self.assignee,
+                    self.since,
+                    self.until,
+                )
+            )
+            or self.min_severity > Severity.INFO
+        )
+
+    def to_record(self) -> dict[str, Any]:
+        """The filter as canonical-JSON-ready values, for the audit entry of a search."""
+        return {
+            "crime_code": self.crime_code.value if self.crime_code else None,
+            "min_severity": str(self.min_severity),
+            "detector": self.detector,
+            "subject": self.subject,
+            "status": self.status,
+            "assignee": self.assignee,
+            "since": self.since.isoformat() if self.since else None,
+            "until": self.until.isoformat() if self.until else None,
+            "limit": self.limit,
+        }
+
+
+def filtered(query: Select[Any], flt: AlertFilter) -> Select[Any]:
+    """Apply every criterion of ``flt`` (but not its limit or order) to a query over ``alerts``."""
+    query = query.where(alerts.c.severity >= int(flt.min_severity))
+    if flt.crime_code is not None:
+        query = query.where(alerts.c.crime_code == flt.crime_code.value)
+    if flt.detector is not None:
+        query = query.where(alerts.c.detector == flt.detector)
+    if flt.subject is not None:
+        query = query.where(alerts.c.subject_value == flt.subject)
+    if flt.status is not None:
+        query = query.where(alerts.c.status == flt.status)
+    if flt.assignee is not None:
+        query = query.where(alerts.c.assignee == flt.assignee)
+    if flt.since is not None:
+        query = query.where(alerts.c.first_seen >= flt.since)
+    if flt.until is not None:
+        query = query.where(alerts.c.first_seen < flt.until)
+    return query
 
 
 def _utc(value: datetime) -> datetime:
@@ -87,14 +145,11 @@ class AlertStore:
             return int(conn.execute(select(func.count()).select_from(alerts)).scalar_one())
 
     def query(self, flt: AlertFilter) -> list[Alert]:
-        query = select(alerts).where(alerts.c.severity >= int(flt.min_severity))
-        if flt.crime_code is not None:
-            query = query.where(alerts.c.crime_code == flt.crime_code.value)
-        if flt.detector is not None:
-            query = query.where(alerts.c.detector == flt.detector)
-        if flt.subject is not None:
-            query = query.where(alerts.c.subject_value == flt.subject)
-        query = query.order_by(alerts.c.severity.desc(), alerts.c.first_seen.desc()).limit(flt.limit)
+        query = (
+            filtered(select(alerts), flt)
+            .order_by(alerts.c.severity.desc(), alerts.c.first_seen.desc())
+            .limit(flt.limit)
+        )
         with self._engine.connect() as conn:
             return [_from_row(r._mapping) for r in conn.execute(query)]
 
@@ -137,6 +192,11 @@ def _to_row(alert: Alert, scan_id: str | None, now: datetime) -> dict[str, Any]:
         "scan_id": scan_id,
         "created_at": now,
     }
+
+
+def from_row(row: Any) -> Alert:
+    """An :class:`Alert` from an ``alerts`` row mapping (triage columns are read separately)."""
+    return _from_row(row)
 
 
 def _from_row(row: Any) -> Alert:

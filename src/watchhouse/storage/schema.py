@@ -28,10 +28,13 @@ alerts = Table(
     Column("details", JSON, nullable=False),
     Column("tags", JSON, nullable=False),
     Column("status", String(20), nullable=False, default="new"),
+    Column("assignee", String(200), nullable=True),
+    Column("verdict", String(20), nullable=True),
     Column("scan_id", String(40), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_alerts_first_seen", "first_seen"),
     Index("ix_alerts_crime_severity", "crime_code", "severity"),
+    Index("ix_alerts_status", "status"),
 )
 
 scans = Table(

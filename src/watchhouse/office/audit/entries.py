@@ -36,6 +36,7 @@ class Action(StrEnum):
     CHANGE = "change"
     DESTROY = "destroy"
     CUSTODY = "custody"
+    REFUSED = "refused"  # a policy said no (need-to-know, four-eyes, rate limit, transition table)
 
 
 class ObjectType(StrEnum):
@@ -46,6 +47,7 @@ class ObjectType(StrEnum):
     SESSION = "session"
     DISCLOSURE = "disclosure"
     AUDIT = "audit"
+    SUPPRESSION = "suppression"
 
 
 def timestamp(moment: datetime) -> str:

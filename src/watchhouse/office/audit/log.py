@@ -51,6 +51,15 @@ class AuditLog:
         with self._engine.connect().execution_options(**WRITE_LOCK) as conn, conn.begin():
             yield conn
 
+    def serialise(self, conn: Connection) -> None:
+        """Take the audit head's lock now, before reading what a change depends on.
+
+        On SQLite ``BEGIN IMMEDIATE`` already holds the lock; on PostgreSQL the head row is only
+        locked by the first append, so a feature that reads-then-writes (the next case number,
+        a reveal count) calls this first to make concurrent writers queue instead of racing.
+        """
+        conn.execute(select(audit_head.c.seq).where(audit_head.c.id == 1).with_for_update())
+
     def append(
         self,
         actor: str,

@@ -1,0 +1,1 @@
+"""Alert triage: audited reads, status, assignment, verdicts, suppression rules and clustering."""
