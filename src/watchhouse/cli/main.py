@@ -13,6 +13,7 @@ from watchhouse.core.errors import WatchhouseError
 from . import alerts_cmd, audit_cmd, case_cmd, detectors_cmd, eval_cmd, evidence_cmd, identity_cmd, rules_cmd
 from .demo import demo_command
 from .eval_accounts_cmd import eval_accounts
+from .eval_web_cmd import eval_crs, eval_params
 from .scan import scan_command
 from .simulate_cmd import simulate_command
 
@@ -42,6 +43,8 @@ app.add_typer(evidence_cmd.app, name="evidence")
 app.add_typer(case_cmd.app, name="case")
 app.add_typer(identity_cmd.app, name="identity")
 eval_cmd.app.command("accounts")(eval_accounts)
+eval_cmd.app.command("crs")(eval_crs)
+eval_cmd.app.command("params")(eval_params)
 
 
 def _version(value: bool) -> None:

@@ -14,7 +14,7 @@ import pytest
 from watchhouse.core.events import Dataset, EventBatch
 from watchhouse.core.findings import Severity, Stage
 from watchhouse.core.taxonomy import CrimeCode
-from watchhouse.detectors.web.attack_patterns import WebAttackDetector
+from watchhouse.detectors.web.attack_patterns import DEFAULT_PARANOIA, WebAttackDetector
 from watchhouse.detectors.web.rules import AttackClass, default_rules
 from watchhouse.testing.conformance import DetectorConformance, SampleCase, run_detector
 from watchhouse.testing.factories import make_batch
@@ -76,8 +76,25 @@ def load(name: str) -> list[Sample]:
     return out
 
 
-POSITIVES = load("positive.log")
-NEAR_MISSES = load("near_miss.log")
+def load_requests(kind: str) -> list[Sample]:
+    """Full-request samples (headers, bodies) from ``requests.jsonl``, for rules a log line cannot show."""
+    path = SAMPLES / "requests.jsonl"
+    out: list[Sample] = []
+    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        record = json.loads(text)
+        if record["kind"] == kind:
+            batch = make_batch(
+                Dataset.HTTP, [record["row"]], path="samples/web.attack_patterns/requests.jsonl", first_line=number
+            )
+            out.append(Sample(record["label"], record["why"], number, batch))
+    return out
+
+
+RULES = default_rules()
+ALL_POSITIVES = load("positive.log") + load_requests("positive")
+NEAR_MISSES = load("near_miss.log") + load_requests("near_miss")
+#: positives whose rule runs at the default paranoia level (the others are checked at their own level)
+POSITIVES = [s for s in ALL_POSITIVES if RULES.by_id(s.label).paranoia <= DEFAULT_PARANOIA]
 
 
 class TestWebAttackConformance(DetectorConformance):
@@ -96,15 +113,36 @@ def _one(batch: EventBatch, **options: object) -> list:  # type: ignore[type-arg
     return WebAttackDetector(**options).detect(batch)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("sample", POSITIVES, ids=lambda s: f"{s.line}-{s.label}")
+@pytest.mark.parametrize("sample", ALL_POSITIVES, ids=lambda s: f"{s.line}-{s.label}")
 def test_each_positive_fires_its_annotated_rule(sample) -> None:  # type: ignore[no-untyped-def]
-    findings = _one(sample.batch)
+    level = max(DEFAULT_PARANOIA, RULES.by_id(sample.label).paranoia)
+    findings = _one(sample.batch, paranoia_level=level)
     assert len(findings) == 1, sample.why
     assert sample.label in findings[0].details["rules"], (sample.why, findings[0].details["rules"])
 
 
+@pytest.mark.parametrize("sample", NEAR_MISSES, ids=lambda s: f"{s.line}-{s.label}")
+def test_each_near_miss_escapes_its_rule_even_at_paranoia_4(sample) -> None:  # type: ignore[no-untyped-def]
+    for finding in _one(sample.batch, paranoia_level=4):
+        assert sample.label not in finding.details["rules"], sample.why
+
+
+def test_paranoia_levels_gate_rules_and_anomaly_threshold_gates_findings() -> None:
+    paranoid = next(s for s in ALL_POSITIVES if s.label == "WH-SQLI-018")
+    assert _one(paranoid.batch, paranoia_level=1) == []
+    (finding,) = _one(paranoid.batch, paranoia_level=4)
+    assert finding.details["paranoia_level"] == 4
+    score = finding.details["anomaly_score"]
+    assert score >= 3 and f"Anomaly score {score}" in finding.explanation
+    assert _one(paranoid.batch, paranoia_level=4, anomaly_threshold=score + 1) == []
+    with pytest.raises(ValueError):
+        WebAttackDetector(paranoia_level=5)
+    with pytest.raises(ValueError):
+        WebAttackDetector(anomaly_threshold=0)
+
+
 def test_every_rule_has_a_positive_and_a_near_miss() -> None:
-    positive = {s.label for s in POSITIVES}
+    positive = {s.label for s in ALL_POSITIVES}
     near = {s.label for s in NEAR_MISSES}
     for rule in default_rules():
         assert rule.id in positive, f"{rule.id} has no positive sample"
@@ -221,8 +259,9 @@ def test_headers_and_body_are_inspected() -> None:
     assert findings[1].details["parameter"] == "comment"
 
 
-def test_prefilter_loses_nothing_on_samples() -> None:
-    batches = [s.batch for s in POSITIVES + NEAR_MISSES]
-    with_pf = run_detector(WebAttackDetector(), batches)
-    without = run_detector(WebAttackDetector(use_prefilter=False), batches)
+@pytest.mark.parametrize("level", [1, 2, 3, 4])
+def test_prefilter_loses_nothing_on_samples(level: int) -> None:
+    batches = [s.batch for s in ALL_POSITIVES + NEAR_MISSES]
+    with_pf = run_detector(WebAttackDetector(paranoia_level=level), batches)
+    without = run_detector(WebAttackDetector(use_prefilter=False, paranoia_level=level), batches)
     assert {f.key for f in with_pf} == {f.key for f in without}

@@ -14,7 +14,11 @@ from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.detectors.web import prefilter
 from watchhouse.detectors.web.explain import attacked_names, describe, excerpt, redact_url
 from watchhouse.detectors.web.matching import Hit, Matcher, Part, request_parts
-from watchhouse.detectors.web.rules import CLASS_TITLE, AttackClass, RuleSet, default_rules
+from watchhouse.detectors.web.rules import CLASS_TITLE, PARANOIA_LEVELS, AttackClass, RuleSet, default_rules
+
+#: paranoia level and anomaly threshold used when the operator sets none (see ``__init__``)
+DEFAULT_PARANOIA = 2
+DEFAULT_THRESHOLD = 2
 
 _COLUMNS = (
     TIMESTAMP_FIELD,
@@ -52,7 +56,7 @@ class WebAttackDetector(Detector):
 
     info: ClassVar[DetectorInfo] = DetectorInfo(
         name="web.attack_patterns",
-        version="1",
+        version="2",
         family=DetectorFamily.WEB,
         datasets=frozenset({Dataset.HTTP}),
         default_severity=Severity.HIGH,
@@ -69,6 +73,8 @@ class WebAttackDetector(Detector):
         report_scanners: bool = True,
         use_prefilter: bool = True,
         excerpt_chars: int = 200,
+        paranoia_level: int = DEFAULT_PARANOIA,
+        anomaly_threshold: int = DEFAULT_THRESHOLD,
     ) -> None:
         """
         :param rules: the rule pack; the built-in one by default.
@@ -78,23 +84,33 @@ class WebAttackDetector(Detector):
             no payload) become findings at all; they are always LOW.
         :param use_prefilter: turn the vectorised prefilter off only to prove it loses nothing.
         :param excerpt_chars: length of decoded value excerpts in explanations.
+        :param paranoia_level: 1-4 as in CRS; rules above this level do not run.
+        :param anomaly_threshold: a request becomes a finding only when the anomaly points of the
+            distinct rules it matched (critical 5, error 4, warning 3, notice 2) reach this; the
+            default 2 reports every rule hit, 5 behaves like CRS's default inbound threshold.
         """
         if not 0.0 <= min_confidence <= 1.0:
             raise ValueError("min_confidence must lie in [0, 1]")
-        self.rules = rules if rules is not None else default_rules()
+        if paranoia_level not in PARANOIA_LEVELS:
+            raise ValueError("paranoia_level must be one of 1-4")
+        if anomaly_threshold < 1:
+            raise ValueError("anomaly_threshold must be at least 1")
+        self.paranoia_level = paranoia_level
+        self.anomaly_threshold = anomaly_threshold
+        self.rules = (rules if rules is not None else default_rules()).at_paranoia(paranoia_level)
         self.min_confidence = min_confidence
         self.min_severity = min_severity
         self.report_scanners = report_scanners
         self.use_prefilter = use_prefilter
         self.excerpt_chars = excerpt_chars
-        self._matcher = Matcher(self.rules, prefilter.part_symptoms() if use_prefilter else None)
+        self._matcher = Matcher(self.rules, prefilter.part_symptoms(paranoia_level) if use_prefilter else None)
 
     def detect(self, batch: EventBatch) -> list[Finding]:
         if batch.num_rows == 0:
             return []
         frame = batch.to_polars()
         if self.use_prefilter:
-            flags = prefilter.column_flags(frame)
+            flags = prefilter.column_flags(frame, paranoia=self.paranoia_level)
             rows = flags[prefilter.ANY].arg_true()
             if rows.len() == 0:
                 return []
@@ -134,6 +150,10 @@ class WebAttackDetector(Detector):
         severity = max(h.rule.severity for h in hits)
         if severity < self.min_severity:
             return None
+        fired = {h.rule.id: h.rule for h in hits}
+        score = sum(rule.anomaly for rule in fired.values())
+        if score < self.anomaly_threshold:
+            return None
         confidence = max(h.rule.confidence for h in hits)
         ip = row["source.ip"] or "unknown"
         ref = EventRef(row[PATH_FIELD], row[LINE_FIELD], row[OFFSET_FIELD])
@@ -146,10 +166,16 @@ class WebAttackDetector(Detector):
         rule_ids = list(dict.fromkeys(h.rule.id for h in hits))
         classes = list(dict.fromkeys(h.rule.attack_class.value for h in hits))
         status_text = f", answered {status}" if status is not None else ""
-        explanation = f"{method or 'request'} {url_shown} from {ip}{status_text}: {where}."
+        explanation = (
+            f"{method or 'request'} {url_shown} from {ip}{status_text}: {where}. Anomaly score {score} "
+            f"(threshold {self.anomaly_threshold}, paranoia level {self.paranoia_level})."
+        )
         first = records[0]
         details: dict[str, Any] = {
             "rules": rule_ids,
+            "anomaly_score": score,
+            "anomaly_threshold": self.anomaly_threshold,
+            "paranoia_level": self.paranoia_level,
             "classes": classes,
             "parameter": first["parameter"],
             "target": first["target"],

@@ -13,6 +13,8 @@ raise, whatever the input.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import html
 import re
 import unicodedata
@@ -71,6 +73,13 @@ SPLIT_SQL_KEYWORDS = frozenset(
 _IFS = re.compile(r"\$\{ifs\}|\$ifs(?:\$\d|\b)", re.IGNORECASE)
 _SHELL_BREAK = re.compile(r"(?<=[\w/.-])(?:['\"\\]|\$@|\$\d)+(?=[\w/.-])")
 _SHELL_EMPTY_QUOTES = re.compile(r"''|\"\"")
+# Windows cmd.exe drops a caret before any character and ignores quotes inside a word:
+# ``w^h^o^a^m^i`` and ``n"e"t user`` run ``whoami`` and ``net user``.
+_CMD_CARET = re.compile(r"(?<=[\w/.\\-])\^+(?=[\w/.\\-])")
+_JS_UNICODE = re.compile(r"\\u([0-9a-fA-F]{4})")
+#: a token that may be base64: long, only the base64 alphabet, both letter cases (see base64_view)
+_B64_TOKEN = re.compile(r"[A-Za-z0-9+/_-]{12,}={0,2}")
+MAX_BASE64_TOKENS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,11 +160,48 @@ def decode(raw: str, *, plus_as_space: bool = False) -> Decoded:
     out = Decoded(raw[:MAX_VALUE_CHARS])
     out = url_decode(out, plus_as_space=plus_as_space)
     out = html_decode(out)
+    if "\\u" in out.text:  # JSON / JavaScript escapes: "$\u007bjndi:" is "${jndi:"
+        out = out.then("js_unicode_escapes", _JS_UNICODE.sub(_js_char, out.text))
     if not out.text.isascii():
         out = out.then("nfkc", unicodedata.normalize("NFKC", out.text))
     if "\x00" in out.text:
         out = out.then("null_bytes", out.text.replace("\x00", ""))
     return out.then("lowercase", out.text.lower())
+
+
+def _js_char(match: re.Match[str]) -> str:
+    code = int(match.group(1), 16)
+    return "" if 0xD800 <= code <= 0xDFFF else chr(code)
+
+
+def base64_view(raw: str, *, plus_as_space: bool = False) -> Decoded:
+    """Base64-looking tokens of a value, decoded at each of the four possible alignments.
+
+    Why four: an attacker (or a serialiser) may embed an encoded payload anywhere in a longer
+    base64 string, so the interesting bytes need not start on a 4-character boundary; decoding
+    from offsets 0-3 makes one of them line up. Only tokens of 12+ characters that mix upper and
+    lower case letters count as "clearly encoded" (plain words and hex ids do not); undecodable
+    bytes become spaces. Case is kept until after decoding, since base64 is case-sensitive.
+    """
+    text = url_decode(Decoded(raw[:MAX_VALUE_CHARS]), plus_as_space=plus_as_space).text
+    pieces: list[str] = []
+    for token in _B64_TOKEN.findall(text)[:MAX_BASE64_TOKENS]:
+        if token.lower() == token or token.upper() == token:
+            continue
+        body = token.rstrip("=").replace("-", "+").replace("_", "/")
+        for shift in range(4):
+            chunk = body[shift:]
+            chunk = chunk[: len(chunk) - len(chunk) % 4]
+            if len(chunk) < 8:
+                continue
+            try:
+                data = base64.b64decode(chunk, validate=True)
+            except (binascii.Error, ValueError):
+                continue
+            pieces.append("".join(chr(b) if 32 <= b < 127 else " " for b in data))
+    if not pieces:
+        return Decoded("")
+    return Decoded(" | ".join(pieces).lower(), ("base64", "lowercase"))
 
 
 def collapse_whitespace(value: Decoded) -> Decoded:
@@ -196,6 +242,8 @@ def shell_view(value: Decoded) -> Decoded:
         out = out.then("shell_newline_separator", _SHELL_NEWLINE.sub(" ; ", out.text))
     if "$" in out.text:
         out = out.then("shell_ifs", _IFS.sub(" ", out.text))
+    if "^" in out.text:
+        out = out.then("cmd_caret_escapes", _CMD_CARET.sub("", out.text))
     if any(c in out.text for c in "'\"\\$"):
         text = _SHELL_EMPTY_QUOTES.sub("", out.text)
         out = out.then("shell_quotes", _SHELL_BREAK.sub("", text))

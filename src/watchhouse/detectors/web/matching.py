@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import orjson
 import polars as pl
 
-from watchhouse.detectors.web.decoding import Decoded, decode, shell_view, sql_view, url_decode
+from watchhouse.detectors.web.decoding import Decoded, base64_view, decode, shell_view, sql_view, url_decode
 from watchhouse.detectors.web.engines import (
     EngineName,
     any_matches,
@@ -29,6 +29,8 @@ from watchhouse.detectors.web.rules import Rule, RuleSet, Target, View
 # Names that look like ordinary parameter names; anything else is inspected as a value too,
 # because a payload without '=' ("?id=1&<script>...") lands in the name position.
 _PLAIN_NAME = re.compile(r"^[\w.\-\[\]%]{0,64}$")
+# names that pollute JavaScript prototypes (``__proto__[admin]=1``) although made of name characters
+_POLLUTING_NAME = re.compile(r"__proto__|constructor", re.IGNORECASE)
 _FORM_BODY = re.compile(r"^[\w.\-\[\]%]{1,64}=")
 
 
@@ -73,7 +75,7 @@ def _form_parts(target: Target, text: str) -> Iterator[Part]:
     for name, value, has_value in _split_form(text):
         if has_value and value:
             yield Part(target, name, value, plus_as_space=True)
-        if not _PLAIN_NAME.match(name):
+        if not _PLAIN_NAME.match(name) or _POLLUTING_NAME.search(name):
             yield Part(target, name, name, plus_as_space=True, is_name=True)
 
 
@@ -100,6 +102,8 @@ def request_parts(
             parts.extend(_form_parts(Target.BODY, body))
         else:
             parts.append(Part(Target.BODY, None, body))
+            if body[:1] in "{[":
+                parts.extend(_json_parts(body))
     if referrer and referrer != "-":
         parts.append(Part(Target.REFERRER, None, referrer))
     if user_agent and user_agent != "-":
@@ -107,6 +111,67 @@ def request_parts(
     if headers:
         parts.extend(_header_parts(headers))
     return parts
+
+
+def _json_parts(body: str) -> Iterator[Part]:
+    """Keys and string values of a JSON body, each inspected alone (as fields of a form are).
+
+    The whole body is inspected too; single values matter for anchored rules and keep one
+    field's quotes from pairing with another's.
+    """
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return
+    stack: list[tuple[str | None, object]] = [(None, parsed)]
+    seen = 0
+    while stack and seen < _MAX_JSON_VALUES:
+        name, node = stack.pop()
+        seen += 1
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if not _PLAIN_NAME.match(str(key)):
+                    yield Part(Target.BODY, str(key), str(key), is_name=True)
+                stack.append((str(key), value))
+        elif isinstance(node, list):
+            stack.extend((name, item) for item in node)
+        elif isinstance(node, str) and node:
+            yield Part(Target.BODY, name, node)
+
+
+#: headers whose names and values are the client's own business; any other name is inspected too
+_KNOWN_HEADERS = frozenset(
+    {
+        "host",
+        "user-agent",
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "accept-charset",
+        "connection",
+        "content-type",
+        "content-length",
+        "cookie",
+        "referer",
+        "origin",
+        "cache-control",
+        "pragma",
+        "upgrade",
+        "upgrade-insecure-requests",
+        "authorization",
+        "if-modified-since",
+        "if-none-match",
+        "te",
+        "dnt",
+        "x-forwarded-for",
+        "x-real-ip",
+        "x-requested-with",
+        "keep-alive",
+        "proxy-connection",
+        "range",
+    }
+)
+_MAX_JSON_VALUES = 256
 
 
 def _header_parts(headers: str) -> Iterator[Part]:
@@ -118,10 +183,21 @@ def _header_parts(headers: str) -> Iterator[Part]:
         yield Part(Target.HEADERS, None, headers)
         return
     for name, value in parsed.items():
+        lower = str(name).lower()
+        if lower not in _KNOWN_HEADERS and not lower.startswith(("sec-", "x-")):
+            yield Part(Target.HEADERS, lower, str(name), is_name=True)
         values = value if isinstance(value, list) else [value]
         for one in values:
-            if one is not None:
-                yield Part(Target.HEADERS, str(name).lower(), str(one))
+            if one is None:
+                continue
+            yield Part(Target.HEADERS, lower, str(one))
+            if lower == "cookie":  # each cookie's name and value, like form fields
+                for piece in str(one).split(";"):
+                    cname, _, cvalue = piece.strip().partition("=")
+                    if cvalue:
+                        yield Part(Target.HEADERS, f"cookie:{cname}", cvalue)
+                    if cname and not _PLAIN_NAME.match(cname):
+                        yield Part(Target.HEADERS, f"cookie:{cname}", cname, is_name=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,18 +205,23 @@ class _Decodings:
     base: list[Decoded]
     sql: list[Decoded]
     shell: list[Decoded]
+    b64: list[Decoded]
 
     def of(self, view: View, k: int) -> Decoded:
-        return {View.BASE: self.base, View.SQL: self.sql, View.SHELL: self.shell}[view][k]
+        return {View.BASE: self.base, View.SQL: self.sql, View.SHELL: self.shell, View.BASE64: self.b64}[view][k]
 
 
-def _decode_all(parts: list[Part]) -> _Decodings:
-    out = _Decodings([], [], [])
+_NO_BASE64 = Decoded("")
+
+
+def _decode_all(parts: list[Part], with_base64: bool) -> _Decodings:
+    out = _Decodings([], [], [], [])
     for part in parts:
         base = decode(part.raw, plus_as_space=part.plus_as_space)
         out.base.append(base)
         out.sql.append(sql_view(base))
         out.shell.append(shell_view(base))
+        out.b64.append(base64_view(part.raw, plus_as_space=part.plus_as_space) if with_base64 else _NO_BASE64)
     return out
 
 
@@ -161,6 +242,7 @@ class Matcher:
         self.symptoms = symptoms
         self.engine = resolve_engine(engine)
         self._order = {rule.id: i for i, rule in enumerate(rules)}
+        self._with_base64 = any(rule.view is View.BASE64 for rule in rules)
         self._symptom_scanners = (
             {target: column_scanner(pattern, self.engine) for target, pattern in symptoms.items()}
             if symptoms is not None
@@ -193,7 +275,7 @@ class Matcher:
         if not keep:
             return []
         kept = [parts[i] for i in keep]
-        views = _decode_all(kept)
+        views = _decode_all(kept, self._with_base64)
         if self.engine is EngineName.HYPERSCAN:
             return [(keep[k], hit) for k, hit in self._match_hyperscan(kept, views)]
         return [(keep[k], hit) for k, hit in self._match_polars(kept, views)]
@@ -238,8 +320,16 @@ class Matcher:
                 "base": [d.text for d in views.base],
                 "sql": [d.text for d in views.sql],
                 "shell": [d.text for d in views.shell],
+                "base64": [d.text for d in views.b64],
             },
-            schema={"k": pl.Int64, "target": pl.String, "base": pl.String, "sql": pl.String, "shell": pl.String},
+            schema={
+                "k": pl.Int64,
+                "target": pl.String,
+                "base": pl.String,
+                "sql": pl.String,
+                "shell": pl.String,
+                "base64": pl.String,
+            },
         )
         matched = frame.filter(self._quick)
         if matched.is_empty():

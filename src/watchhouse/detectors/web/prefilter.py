@@ -26,7 +26,7 @@ _ENCODED = (
     r"%(?:2[2-57-9]|3[bce]|5c|60|7[bcd]|0[09ad]|u[0-9a-f]{4}|c[01]|e0%80|ef%b[cd]|26%23|26%26|26(?:lt|gt|quot|apos))"
 )
 _RAW = (
-    r"""['"<>`\\|^]|\$[({]|\(|&#|&&|&(?:lt|gt|quot|apos|amp);|"""
+    r"""['"<>`\\|^{}\r*]|(?:\s|%20|\+)http/\d|content-disposition|\$[({\[]|\(|&#|&&|&[a-z]{2,8};|\?\?|\?{1,3}(?:&|$|\s)|;(?:\+|%20|\s)*[a-z]|"""
     r";(?:\+|%20|\s)*[a-z/$(`]{1,12}(?:\+|%20|\s|/|;|$|%)|\.\.|\.%2e|%2e"
 )
 _SQL_WORDS = (
@@ -68,24 +68,62 @@ _CMD_WORDS = (
     r"sleep|rm|perl|python|php)(?:\+|%20|%09|%3b|%7c|%26|-|$)"
 )
 
+# keywords of the code-injection, SSRF, protocol and vulnerable-path rules that need no breakout character
+_CODE_WORDS = (
+    r"\[php\]|auto_(?:pre|ap)pend_file|allow_url_|disable_functions|open_basedir|safe_mode|suhosin|"
+    r"java\.|javax\.|org\.(?:apache|springframework|codehaus|omg|mozilla|hibernate)|com\.sun|sun\.misc|processbuilder|"
+    r"getruntime|scriptenginemanager|urlclassloader|getdeclaredmethod|defineclass|newinstance|transformer|closure|"
+    r"factory|templatesimpl|annotationinvocationhandler|lazymap|transformedmap|ro0ab|ks7qa|kztaa|cs7qa|aced0005|"
+    r"__proto__|constructor|class\.module|_memberaccess|localhost|127\.0|0\.0\.0\.0|0x7f|0177\.|2130706433|"
+    r"017700000001|169\.254|metadata|100\.100\.100\.200|instance-data|localtest|nip\.io|sslip\.io|docker\.internal|"
+    r"kubernetes\.default|ip6-l|ipv6-l|(?:/|%2f){2}\d{8}|(?:gopher|dict|ldaps?|tftp|sftp|acap|jar|netdoc|rmi|iiop|imaps?|"
+    r"pop3s?|smtps?|telnet|redis|mysql|postgres|mongodb|memcache|ogg|ssh2|rtsp|fcgi)(?::|%3a)|%26[^&\s]{0,60}(?:@|%40)|"
+    r"(?:\+|%20)(?:@|%40)|\[|%5b|(?:https?|ftps?)(?::|%3a)(?:/|%2f){2}\d{1,3}\.|%3f(?:%3f)*(?:&|$|\s)|"
+    r"actuator/|/\.(?:codex|claude|aider|kiro|cursor|continue|windsurf|copilot)|_ignition|solr/admin|hnap1|boaform|"
+    r"goform|manager/html|jmx-console|invoker/|webtools/control|owa/auth|autodiscover|mifs/|fgt_lang|cgi-bin/|"
+    r"\bif(?:\+|%20|\s)+(?:not(?:\+|%20|\s)+)?(?:exist|defined|errorlevel|cmdextversion)|invoke-|start-process|"
+    r"new-object|downloadstring|downloadfile|get-(?:content|childitem|process|wmiobject)|set-executionpolicy|"
+    r"add-mppreference|frombase64string|%2a|:\(\)|xp_|sp_(?:executesql|oacreate|configure|password)|schema_name|"
+    r"table_schema|outfile|dumpfile|load(?:\+|%20|\s)data|set(?:\+|%20|\s)names|character(?:\+|%20|\s)set|openrowset|"
+    r"opendatasource|::|->|@>|%3a%3a|%40%3e"
+)
+# symptoms only the paranoia 3-4 rules need: whole-value commands and URLs, bare operators, base64 tokens
+_PARANOID_WORDS = (
+    r"(?:^|=)(?:url:)?(?:https?|ftps?|file|ldap)(?::|%3a)|(?:^|=)(?:get|post|put|delete|patch|head|options|trace|"
+    r"connect|propfind|proppatch|mkcol|copy|move|lock|unlock)(?:&|$)|(?:^|=)(?:time(?:\+|%20))?(?:ansible|chef-|cscli|"
+    r"zstdcat|busybox|ll|sh|bash|python|perl|ruby|nc|ncat|wget|curl|cat|ls|id|whoami|uname|chmod|rm|set|trap|history)"
+    r"(?:\+|%20|&|$)|(?:^|=|\+|%20|\s)(?:and|or|xor)(?:\+|%20|%09|\s|\(|$)|select|from|execute|union|[a-z0-9+/_-]{12,}"
+)
+
 #: raw request targets: URL, body, referrer
-URL_PATTERN = "(?i)" + "|".join((_RAW, _ENCODED, _SQL_WORDS, _XSS_WORDS, _PATH_WORDS, _CMD_WORDS))
+URL_PATTERN = "(?i)" + "|".join((_RAW, _ENCODED, _SQL_WORDS, _XSS_WORDS, _PATH_WORDS, _CMD_WORDS, _CODE_WORDS))
 #: user agents: tool names plus the few payload markers rules look for in agents
 AGENT_PATTERN = (
     "(?i)"
     + r"(?:^|[^a-z0-9-])(?:"
     + "|".join(a.replace("-", r"\-") for a in SCANNER_AGENTS)
     + r")(?:[^a-z0-9-]|$)|"
-    + "|".join((r"['\"<>`\\|]|\$[({]|\(\s*\)|%[0-9a-f]{2}|&#|\.\.", _SQL_WORDS, _XSS_WORDS, _PATH_WORDS, _CMD_WORDS))
+    + "|".join(
+        (
+            r"['\"<>`\\|{}]|\$[({\[]|\(\s*\)|%[0-9a-f]{2}|&#|&[a-z]{2,8};|\.\.|;\s?(?:[a-z]{1,20}\s?(?:;|-[a-z]|$))|\r",
+            _SQL_WORDS,
+            _XSS_WORDS,
+            _PATH_WORDS,
+            _CMD_WORDS,
+            _CODE_WORDS,
+        )
+    )
 )
 #: headers are JSON text, whose own quotes and backslashes must not count
 HEADER_PATTERN = "(?i)" + "|".join(
     (
-        r"['<>`|^]|\$[({]|\(\s*\)|&#|\\\\|\.\.|%[0-9a-f]{2}",
+        r"['<>`|^]|\$[({\[]|\{\{|#\{|%\{|@\{|\(|&#|&[a-z]{2,8};|\\\\|\\u|\\r|\\n|\.\.|%[0-9a-f]{2}|"
+        r";\s?[a-z][a-z-]{0,15}(?:\s|\"|$)|\.(?:php\d?|phtml|phps|phar|pht|jsp|jspx|asp|aspx|cer|asa|shtml|cgi|pl)\.?(?:\"|$)",
         _SQL_WORDS,
         _XSS_WORDS,
         _PATH_WORDS,
         _CMD_WORDS,
+        _CODE_WORDS,
     )
 )
 
@@ -106,23 +144,40 @@ COLUMN_PATTERNS: dict[str, str] = {
 }
 
 
-def part_symptoms() -> dict[Target, str]:
+#: from this paranoia level on, the broad rules' symptoms join every pattern
+PARANOID_FROM = 3
+
+
+def column_patterns(paranoia: int = 1) -> dict[str, str]:
+    """The per-column patterns for a paranoia level: levels 3-4 add the paranoid rules' symptoms.
+
+    Why per level: the broad rules' symptoms (any 12-character token for base64, a bare "or")
+    would let most ordinary rows through, costing throughput at the levels that do not run them.
+    """
+    if paranoia < PARANOID_FROM:
+        return dict(COLUMN_PATTERNS)
+    return {column: f"{pattern}|{_PARANOID_WORDS}" for column, pattern in COLUMN_PATTERNS.items()}
+
+
+def part_symptoms(paranoia: int = 1) -> dict[Target, str]:
     """The same patterns per request part (a value inside a column).
 
     A value that shows no symptom cannot match a rule for the same reason a row cannot, so the
     exact matcher skips clean parameters of a candidate row (``page=2`` beside ``q=o'brien``).
     """
+    patterns = column_patterns(paranoia)
+    url, agent, headers = patterns[URL], patterns[AGENT], patterns[HEADERS]
     return {
-        Target.QUERY: URL_PATTERN,
-        Target.PATH: URL_PATTERN,
-        Target.BODY: URL_PATTERN,
-        Target.REFERRER: URL_PATTERN,
-        Target.USER_AGENT: AGENT_PATTERN,
-        Target.HEADERS: HEADER_PATTERN,
+        Target.QUERY: url,
+        Target.PATH: url,
+        Target.BODY: url,
+        Target.REFERRER: url,
+        Target.USER_AGENT: agent,
+        Target.HEADERS: headers,
     }
 
 
-def column_flags(frame: pl.DataFrame, engine: EngineName | str = EngineName.AUTO) -> pl.DataFrame:
+def column_flags(frame: pl.DataFrame, engine: EngineName | str = EngineName.AUTO, paranoia: int = 1) -> pl.DataFrame:
     """One boolean column per inspected column (True: worth decoding), plus ``_any``.
 
     Per-column flags let the exact matcher skip the parts of a candidate row that showed no
@@ -132,7 +187,7 @@ def column_flags(frame: pl.DataFrame, engine: EngineName | str = EngineName.AUTO
     chosen = resolve_engine(engine)
     columns = [
         column_scanner(pattern, chosen).flags(frame[column]).alias(column)
-        for column, pattern in COLUMN_PATTERNS.items()
+        for column, pattern in column_patterns(paranoia).items()
     ]
     flags = pl.DataFrame(columns)
     return flags.with_columns(pl.any_horizontal(list(COLUMN_PATTERNS)).alias(ANY))

@@ -31,6 +31,15 @@ class AttackClass(StrEnum):
     PATH_TRAVERSAL = "path_traversal"
     CMDI = "cmdi"
     SCANNER = "scanner"
+    RFI = "rfi"
+    CODE_INJECTION = "code_injection"  # PHP / Java / Node / Perl code evaluated by the server
+    DESERIALIZATION = "deserialization"
+    SSRF = "ssrf"
+    JNDI = "jndi"  # Log4Shell-style lookups
+    TEMPLATE = "template_injection"
+    LDAP = "ldap_injection"
+    PROTOCOL = "protocol"  # HTTP protocol violations, request smuggling / splitting signs
+    VULN_PATH = "vulnerable_path"
 
 
 #: Which Budapest offence an attempt of each class is filed under. SQLi, traversal and command
@@ -42,6 +51,15 @@ CLASS_CRIME: dict[AttackClass, CrimeCode] = {
     AttackClass.PATH_TRAVERSAL: CrimeCode.ILLEGAL_ACCESS,
     AttackClass.CMDI: CrimeCode.ILLEGAL_ACCESS,
     AttackClass.SCANNER: CrimeCode.ILLEGAL_ACCESS,
+    AttackClass.RFI: CrimeCode.ILLEGAL_ACCESS,
+    AttackClass.CODE_INJECTION: CrimeCode.ILLEGAL_ACCESS,
+    AttackClass.DESERIALIZATION: CrimeCode.ILLEGAL_ACCESS,
+    AttackClass.SSRF: CrimeCode.ILLEGAL_ACCESS,
+    AttackClass.JNDI: CrimeCode.ILLEGAL_ACCESS,
+    AttackClass.TEMPLATE: CrimeCode.ILLEGAL_ACCESS,
+    AttackClass.LDAP: CrimeCode.ILLEGAL_ACCESS,
+    AttackClass.PROTOCOL: CrimeCode.ILLEGAL_ACCESS,
+    AttackClass.VULN_PATH: CrimeCode.ILLEGAL_ACCESS,
 }
 
 CLASS_TITLE: dict[AttackClass, str] = {
@@ -50,7 +68,29 @@ CLASS_TITLE: dict[AttackClass, str] = {
     AttackClass.PATH_TRAVERSAL: "Path traversal / file inclusion attempt",
     AttackClass.CMDI: "OS command injection attempt",
     AttackClass.SCANNER: "Vulnerability scanner activity",
+    AttackClass.RFI: "Remote file inclusion attempt",
+    AttackClass.CODE_INJECTION: "Server-side code injection attempt",
+    AttackClass.DESERIALIZATION: "Unsafe deserialisation attempt",
+    AttackClass.SSRF: "Server-side request forgery attempt",
+    AttackClass.JNDI: "JNDI lookup injection (Log4Shell) attempt",
+    AttackClass.TEMPLATE: "Template injection attempt",
+    AttackClass.LDAP: "LDAP injection attempt",
+    AttackClass.PROTOCOL: "HTTP protocol violation / smuggling attempt",
+    AttackClass.VULN_PATH: "Probe of a known vulnerable path",
 }
+
+#: Anomaly points per rule severity, on the scale CRS operators know (critical 5, error 4,
+#: warning 3, notice 2): a request's score is the sum over the distinct rules that fired.
+ANOMALY_POINTS: dict[Severity, int] = {
+    Severity.CRITICAL: 5,
+    Severity.HIGH: 4,
+    Severity.MEDIUM: 3,
+    Severity.LOW: 2,
+    Severity.INFO: 0,
+}
+#: Paranoia levels as in CRS: 1 rules almost never fire on ordinary traffic; each higher level adds
+#: broader rules that catch more obfuscated attacks at the price of more false positives.
+PARANOIA_LEVELS = (1, 2, 3, 4)
 
 
 class Target(StrEnum):
@@ -70,6 +110,8 @@ class View(StrEnum):
     BASE = "base"
     SQL = "sql"
     SHELL = "shell"
+    #: base64-looking tokens decoded at each of the four alignments (see :func:`.decoding.base64_view`)
+    BASE64 = "base64"
 
 
 #: The usual places a payload is injected: request parameters, the path and form bodies.
@@ -94,11 +136,15 @@ class Rule:
     severity: Severity = Severity.HIGH
     confidence: float = 0.9
     view: View = View.BASE
+    #: the lowest paranoia level at which the rule runs (1-4, as in CRS)
+    paranoia: int = 1
     regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not _ID.match(self.id):
             raise ValueError(f"rule id {self.id!r} must look like WH-SQLI-001")
+        if self.paranoia not in PARANOIA_LEVELS:
+            raise ValueError(f"rule {self.id}: paranoia level must be one of 1-4")
         if not 0.0 <= self.confidence <= 1.0:
             raise ValueError(f"rule {self.id}: confidence must lie in [0, 1]")
         if not self.targets:
@@ -117,6 +163,11 @@ class Rule:
     @property
     def crime_code(self) -> CrimeCode:
         return CLASS_CRIME[self.attack_class]
+
+    @property
+    def anomaly(self) -> int:
+        """Points this rule adds to a request's anomaly score (:data:`ANOMALY_POINTS`)."""
+        return ANOMALY_POINTS[self.severity]
 
     @property
     def engine_pattern(self) -> str:
@@ -210,6 +261,12 @@ class RuleSet:
     def __len__(self) -> int:
         return len(self.rules)
 
+    def at_paranoia(self, level: int) -> RuleSet:
+        """The rules that run at ``level`` (those whose own level is at most it)."""
+        if level not in PARANOIA_LEVELS:
+            raise ValueError(f"paranoia level must be one of 1-4, not {level}")
+        return RuleSet(r for r in self.rules if r.paranoia <= level)
+
     def by_id(self, rule_id: str) -> Rule:
         for rule in self.rules:
             if rule.id == rule_id:
@@ -219,8 +276,26 @@ class RuleSet:
 
 def default_rules() -> RuleSet:
     """The built-in rule pack: every class module's rules, in a stable order."""
-    from watchhouse.detectors.web import rules_cmdi, rules_scanner, rules_sqli, rules_traversal, rules_xss
+    from watchhouse.detectors.web import (
+        rules_cmdi,
+        rules_code,
+        rules_protocol,
+        rules_scanner,
+        rules_sqli,
+        rules_ssrf,
+        rules_traversal,
+        rules_xss,
+    )
 
     return RuleSet(
-        (*rules_sqli.RULES, *rules_xss.RULES, *rules_traversal.RULES, *rules_cmdi.RULES, *rules_scanner.RULES)
+        (
+            *rules_sqli.RULES,
+            *rules_xss.RULES,
+            *rules_traversal.RULES,
+            *rules_cmdi.RULES,
+            *rules_scanner.RULES,
+            *rules_code.RULES,
+            *rules_ssrf.RULES,
+            *rules_protocol.RULES,
+        )
     )

@@ -109,4 +109,65 @@ RULES: tuple[Rule, ...] = (
         severity=Severity.MEDIUM,
         view=View.SHELL,
     ),
+    Rule(
+        "WH-CMDI-009",
+        _C,
+        "Windows cmd.exe control flow (FOR /F ... IN (...) DO, IF EXIST/DEFINED/ERRORLEVEL)",
+        # cmd.exe batch syntax (Microsoft "for" / "if" command reference); never prose in a parameter
+        r"(?:^|[\s;|&(])for\s(?:/[dflr]\s(?:\"[^\"]{0,100}\"\s)?)?%%?[a-z~]{1,3}\sin\s?\(|"
+        r"(?:^|[\s;|&(])if\s(?:/i\s)?(?:not\s)?(?:exist|defined|errorlevel|cmdextversion)\s[^\s]{1,200}\s"
+        r"(?:\(|goto\b|call\b|echo\b|del\b|start\b|cmd\b|set\b|copy\b|type\b|exit\b|[a-z]{1,20}\.(?:exe|bat|cmd)\b)",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS}),
+        confidence=0.85,
+        view=View.SHELL,
+    ),
+    Rule(
+        "WH-CMDI-010",
+        _C,
+        "PowerShell cmdlet invocation (Invoke-Expression, IEX, DownloadString, Start-Process)",
+        r"\b(?:invoke-(?:expression|webrequest|command|restmethod|item|wmimethod)|start-process|new-object\s(?:-\w{1,20}\s)?"
+        r"(?:system\.)?net\.webclient|downloadstring\s?\(|downloadfile\s?\(|iex\s?\(|get-(?:content|childitem|process|wmiobject)"
+        r"\s|set-executionpolicy|add-mppreference|frombase64string\s?\()",
+        targets=ANY_TARGET,
+        confidence=0.85,
+        view=View.SHELL,
+    ),
+    Rule(
+        "WH-CMDI-011",
+        _C,
+        "Separator followed by a Unix command and an argument (paranoid: wider command list)",
+        r"(?:[;|`]|&&|\$\()\s?(?:/?(?:usr/)?s?bin/)?(?:ansible(?:-[a-z]{1,10})?|chef-\w{1,10}|cscli|zstdcat|busybox|"
+        r"lastlog|rmt(?:-\w{1,10})?|gcc\d{0,2}(?:\.\d{1,2})?|ll|la|time|nohup|xargs|awk|sed|find|grep|tar|zip|unzip|dd|"
+        r"openssl|socat|ssh|scp|rsync|sudo|su|at|screen|tmux|strace|gdb|nmap|tcpdump|killall|pkill|shutdown|reboot|"
+        r"mount|useradd|usermod|crontab|systemctl|service|docker|kubectl|git|svn|npm|pip\d?|node|java|php\d?|"
+        r"python\d?(?:\.\d{1,2})?|ruby|lua|tclsh|expect|trap|history|alias|export|unset|source|eval|exec)\b",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS, Target.USER_AGENT}),
+        confidence=0.7,
+        view=View.SHELL,
+        paranoia=2,
+    ),
+    Rule(
+        "WH-CMDI-012",
+        _C,
+        "Whole value is a Unix command with arguments (paranoid: command without separator)",
+        r"^\s?(?:time\s)?(?:ansible(?:-[a-z]{1,10})?|chef-\w{1,10}|cscli|zstdcat|busybox|ll|sh\s-c|bash\s-c|"
+        r"python\d?(?:\.\d{1,2})?|perl|ruby|nc|ncat|wget|curl|cat|ls|id|whoami|uname|chmod|rm|set|trap|history)"
+        r"(?:\s[-/~.$\w]|$)",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS, Target.USER_AGENT}),
+        confidence=0.6,
+        severity=Severity.MEDIUM,
+        view=View.SHELL,
+        paranoia=3,
+    ),
+    Rule(
+        "WH-CMDI-013",
+        _C,
+        "Shell glob or brace tricks to spell a path (/???/c?t, /e*c/p*d, {cat,/etc/passwd}, fork bomb)",
+        r"/\?{2,3}/\??[a-z?]{0,3}\?|/[a-z]{0,2}[*?\[][a-z*?/\]]{0,20}/[a-z*?\[\]]{0,10}(?:wd|ss|ow)|"
+        r"\{\s?(?:cat|ls|id|wget|curl|nc|bash|sh|echo),[^}]{1,100}\}|:\s?\(\s?\)\s?\{\s?:\s?\|\s?:\s?&\s?\}|"
+        r"[<>]\s?\(\s?(?:cmd|ls|id|cat|whoami|bash|sh|nc|curl|wget)\b|\$\[\s?\]|\$\(\(\s?\d",
+        targets=ANY_TARGET,
+        confidence=0.8,
+        view=View.SHELL,
+    ),
 )

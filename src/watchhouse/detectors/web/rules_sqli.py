@@ -10,7 +10,7 @@ syntax around them that only an injection has.
 from __future__ import annotations
 
 from watchhouse.core.findings import Severity
-from watchhouse.detectors.web.rules import ANY_TARGET, AttackClass, Rule, View
+from watchhouse.detectors.web.rules import ANY_TARGET, AttackClass, Rule, Target, View
 
 _S = AttackClass.SQLI
 # a string or number literal closer, possibly followed by closing parentheses
@@ -145,5 +145,65 @@ RULES: tuple[Rule, ...] = (
         rf"""(?:^|[\s)]){_OP}\s\(?\s?['"]\w{{1,20}}['"]?\s?(?:=|<>|!=|\blike\b)\s?['"]\w""",
         confidence=0.85,
         view=View.SQL,
+    ),
+    Rule(
+        "WH-SQLI-014",
+        _S,
+        "SQL function call typical of injection probes (paranoid: function name and parenthesis)",
+        r"\b(?:benchmark|coalesce|concat_ws|group_concat|substring|substr|mid|ascii|ord|hex|unhex|char|chr|nchar|"
+        r"load_file|sleep|pow|exp|floor|rand|user|current_user|session_user|system_user|database|schema|version|"
+        r"left|right|max|min|count|length|len|instr|locate|position|isnull|ifnull|nullif|cast|convert|local|"
+        r"pg_\w{1,30}|utl_\w{1,20}|dbms_\w{1,30}|xp_\w{1,30}|sp_\w{1,30}|sys_\w{1,20}|json_\w{1,20})\s?\(",
+        targets=ANY_TARGET,
+        confidence=0.6,
+        severity=Severity.MEDIUM,
+        view=View.SQL,
+        paranoia=3,
+    ),
+    Rule(
+        "WH-SQLI-015",
+        _S,
+        "MSSQL/MySQL procedure or catalogue probe (xp_cmdshell, sp_executesql, schema_name, charset switch)",
+        r"\b(?:xp_cmdshell|xp_regread|xp_dirtree|sp_executesql|sp_oacreate|sp_configure|sp_password|openrowset|"
+        r"opendatasource|schema_name|table_schema|into\s(?:out|dump)file|load\sdata\sinfile|"
+        r"set\snames\s|alter\s(?:database|table)\s[^\s]{1,60}\scharacter\sset)\b",
+        targets=ANY_TARGET,
+        confidence=0.8,
+        view=View.SQL,
+        paranoia=2,
+    ),
+    Rule(
+        "WH-SQLI-016",
+        _S,
+        "JSON operators on a quoted literal (PostgreSQL ::jsonb, ->>, @>) used to dodge SQL filters",
+        r"['\"]\s?::\s?jsonb?\b|::\s?jsonb?\s?(?:->>?|#>>?|@>|<@|\?[|&]?)|\bjson_extract\s?\(",
+        targets=ANY_TARGET,
+        confidence=0.8,
+        view=View.SQL,
+    ),
+    Rule(
+        "WH-SQLI-017",
+        _S,
+        "Operator chain after a quote or parenthesis (paranoid: and/or/xor with comparison)",
+        r"(?:^|['\"`)\s])(?:and|or|xor|&&|\|\|)\s?\(*\s?(?:['\"`]?\w{1,30}['\"`]?\s?)?(?:={1,3}|<>|!=|<|>|\bis\b|"
+        r"\blike\b|\bnotnull\b|\bregexp\b|-\s?$|['\"]\s?$)",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS}),
+        confidence=0.6,
+        severity=Severity.MEDIUM,
+        view=View.SQL,
+        paranoia=3,
+    ),
+    Rule(
+        "WH-SQLI-018",
+        _S,
+        "SQL clause fragment (paranoid: select/from/as/limit/case keywords together)",
+        r"\bselect\s.{0,60}\bfrom\b|\bas\s['\"`]?\w{1,40}['\"`]?\sfrom\b|\bfrom\s[`\w.]{1,80}\s(?:limit|where|order)\b|"
+        r"\bselect\s?\(\s?case\b|\bexecute\s\w{1,30}|\bunion\s(?:all\s)?select\b|['\"`]\s?[*%|]\s?\d|"
+        r"['\"`]\s?(?:[<>|%]|is\snot)\s?\w{0,20}\s?(?:--|#|\?)",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS}),
+        confidence=0.6,
+        severity=Severity.MEDIUM,
+        view=View.SQL,
+        paranoia=4,
     ),
 )
