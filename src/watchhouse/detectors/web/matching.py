@@ -200,6 +200,17 @@ def _header_parts(headers: str) -> Iterator[Part]:
                         yield Part(Target.HEADERS, f"cookie:{cname}", cname, is_name=True)
 
 
+#: distinct values whose results are remembered, and the longest value worth remembering
+CACHE_MAX_ENTRIES = 20_000
+CACHE_MAX_VALUE_CHARS = 512
+
+_Found = tuple[Rule, Decoded, int, int]  # a hit without the part it was found in
+
+
+def _cache_key(part: Part) -> tuple[Target, bool, str]:
+    return part.target, part.plus_as_space, part.raw
+
+
 @dataclass(frozen=True, slots=True)
 class _Decodings:
     base: list[Decoded]
@@ -242,6 +253,7 @@ class Matcher:
         self.symptoms = symptoms
         self.engine = resolve_engine(engine)
         self._order = {rule.id: i for i, rule in enumerate(rules)}
+        self._cache: dict[tuple[Target, bool, str], tuple[_Found, ...]] = {}
         self._with_base64 = any(rule.view is View.BASE64 for rule in rules)
         self._symptom_scanners = (
             {target: column_scanner(pattern, self.engine) for target, pattern in symptoms.items()}
@@ -268,17 +280,47 @@ class Matcher:
         ]
 
     def match(self, parts: list[Part]) -> list[tuple[int, Hit]]:
-        """``(index into parts, hit)`` for every rule firing on a part, in part then rule order."""
+        """``(index into parts, hit)`` for every rule firing on a part, in part then rule order.
+
+        Results are remembered per distinct value (target, form decoding, raw text): traffic
+        repeats itself (the same user agents, search terms and, in a campaign, the same payload
+        on many URLs), and in the simulated day only one candidate value in ten was new. What a
+        value matches depends on nothing else, so the cache cannot change a result; it is
+        bounded in entries and in the length of the values it keeps.
+        """
         if not parts:
             return []
+        found: list[tuple[_Found, ...] | None] = [self._cache.get(_cache_key(p)) for p in parts]
+        todo = [i for i, result in enumerate(found) if result is None]
+        if todo:
+            fresh = self._match_uncached([parts[i] for i in todo])
+            for j, i in enumerate(todo):
+                found[i] = fresh[j]
+                if len(parts[i].raw) <= CACHE_MAX_VALUE_CHARS:
+                    if len(self._cache) >= CACHE_MAX_ENTRIES:
+                        del self._cache[next(iter(self._cache))]  # oldest first
+                    self._cache[_cache_key(parts[i])] = fresh[j]
+        out: list[tuple[int, Hit]] = []
+        for i, result in enumerate(found):
+            if result:
+                part = parts[i]
+                out.extend((i, Hit(rule, part, decoded, start, end)) for rule, decoded, start, end in result)
+        return out
+
+    def _match_uncached(self, parts: list[Part]) -> list[tuple[_Found, ...]]:
+        results: list[list[_Found]] = [[] for _ in parts]
         keep = self._with_symptoms(parts)
-        if not keep:
-            return []
-        kept = [parts[i] for i in keep]
-        views = _decode_all(kept, self._with_base64)
-        if self.engine is EngineName.HYPERSCAN:
-            return [(keep[k], hit) for k, hit in self._match_hyperscan(kept, views)]
-        return [(keep[k], hit) for k, hit in self._match_polars(kept, views)]
+        if keep:
+            kept = [parts[i] for i in keep]
+            views = _decode_all(kept, self._with_base64)
+            matched = (
+                self._match_hyperscan(kept, views)
+                if self.engine is EngineName.HYPERSCAN
+                else self._match_polars(kept, views)
+            )
+            for k, hit in matched:
+                results[keep[k]].append((hit.rule, hit.decoded, hit.start, hit.end))
+        return [tuple(r) for r in results]
 
     def _with_symptoms(self, parts: list[Part]) -> list[int]:
         if self._symptom_scanners is None:
