@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from watchhouse.detectors.web.decoding import Decoded, decode, html_decode, shell_view, sql_view, url_decode
-from watchhouse.detectors.web.rules import Rule, RuleSet, ascii_pattern, default_rules
+from watchhouse.detectors.web.rules import Rule, RuleSet, ascii_pattern, default_rules, repetition_risk
 
 RULES = default_rules()
 
@@ -128,12 +128,22 @@ ADVERSARIAL = [
 ]
 
 
+def test_no_rule_nests_repeats_that_could_backtrack() -> None:
+    """The structural guarantee: no rule multiplies repeats beyond the limit (checked at load too)."""
+    assert [rule.id for rule in RULES if repetition_risk(rule.pattern)] == []
+    assert repetition_risk(r"(a+)+") and repetition_risk(r"(?:x{1,64}){3,}") and repetition_risk(r"(?:(?:ab)*c)*")
+    assert repetition_risk(r"(?:x{1,30}){3}") is None and repetition_risk(r"union\s+select") is None
+    with pytest.raises(ValueError, match="backtrack"):
+        Rule("WH-SQLI-998", RULES.rules[0].attack_class, "t", r"(?:'\s*)+or")
+
+
 @pytest.mark.parametrize("text", ADVERSARIAL, ids=lambda t: repr(t[:8]))
 def test_no_rule_backtracks_catastrophically(text: str) -> None:
-    """Each rule on a 20 KB hostile input within 50 ms in the detector's (Rust) engine.
+    """Each rule on a 20 KB hostile input, in both engines, far from catastrophic.
 
-    Python ``re`` is not on the detector's path (tools and tests only); bounded windows such as
-    ``[^>]{0,200}`` keep it linear too, at up to 200 steps a character, hence a looser budget.
+    The guarantee is structural (linear-time engines; :func:`repetition_risk` for Python ``re``,
+    which recovers matched text); the budgets here are loose on purpose, so a busy machine cannot
+    fail them, while exponential backtracking would still blow through them by orders of magnitude.
     """
     series = pl.Series([text])
     for rule in RULES:
@@ -143,5 +153,5 @@ def test_no_rule_backtracks_catastrophically(text: str) -> None:
         start = time.perf_counter()
         rule.regex.search(text)
         python = time.perf_counter() - start
-        assert rust < 0.05, f"{rule.id} took {rust:.3f}s in the vectorised engine"
-        assert python < 1.0, f"{rule.id} took {python:.3f}s in Python re"
+        assert rust < 1.0, f"{rule.id} took {rust:.3f}s in the vectorised engine"
+        assert python < 5.0, f"{rule.id} took {python:.3f}s in Python re"

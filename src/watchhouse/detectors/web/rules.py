@@ -16,10 +16,12 @@ and tests; ``tests/detectors/web`` checks both engines accept every rule and bou
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from watchhouse.core.findings import Severity
 from watchhouse.core.taxonomy import CrimeCode
@@ -154,6 +156,9 @@ class Rule:
                 f"rule {self.id}: look-around, back-references, named groups and possessive quantifiers "
                 "are not portable"
             )
+        risk = repetition_risk(self.pattern)
+        if risk:
+            raise ValueError(f"rule {self.id}: {risk}")
         try:
             compiled = re.compile(self.pattern, re.IGNORECASE | re.DOTALL)
         except re.error as exc:
@@ -173,6 +178,48 @@ class Rule:
     def engine_pattern(self) -> str:
         """The pattern for the vectorised (Rust) engine; see :func:`ascii_pattern`."""
         return ascii_pattern(self.pattern)
+
+
+#: most iterations a repeat nested in another repeat may multiply out to
+NESTED_REPEAT_LIMIT = 1_000
+_UNBOUNDED = 1 << 20
+
+
+def repetition_risk(pattern: str) -> str | None:
+    """Why ``pattern`` could backtrack for long in a backtracking engine, or None when it cannot.
+
+    Hyperscan and Rust's engine are linear-time whatever the pattern, but Python ``re`` recovers
+    the matched text for explanations, and a repeat inside a repeat (``(a+)+``, or ``(x{1,64}){3,}``)
+    lets it try combinations without end on a hostile value. The check is structural, on the parsed
+    pattern, so it holds on any machine and load: nested repeats must multiply out to at most
+    :data:`NESTED_REPEAT_LIMIT` iterations.
+    """
+    parser = importlib.import_module("re._parser")
+    constants = importlib.import_module("re._constants")
+    repeats = (constants.MAX_REPEAT, constants.MIN_REPEAT)
+
+    def walk(items: Any, outer: int) -> str | None:
+        for op, arg in items:
+            if op in repeats:
+                _, high, body = arg
+                count = _UNBOUNDED if high == constants.MAXREPEAT else int(high)
+                if outer > 1 and count > 1 and outer * count > NESTED_REPEAT_LIMIT:
+                    bound = "unbounded" if max(outer, count) >= _UNBOUNDED else f"{outer * count} iterations"
+                    return f"a repeat inside a repeat ({bound}) can backtrack catastrophically; bound the outer one"
+                found = walk(body, outer * count if count > 1 else outer)
+            elif op == constants.SUBPATTERN:
+                found = walk(arg[-1], outer)
+            elif op == constants.BRANCH:
+                found = next((f for f in (walk(branch, outer) for branch in arg[1]) if f), None)
+            elif op in (constants.ASSERT, constants.ASSERT_NOT):
+                found = walk(arg[1], outer)
+            else:
+                found = None
+            if found:
+                return found
+        return None
+
+    return walk(parser.parse(pattern, re.DOTALL), 1)
 
 
 _ASCII_CLASSES = {"w": "0-9a-z_", "d": "0-9", "s": "\\t\\n\\x0B\\f\\r "}

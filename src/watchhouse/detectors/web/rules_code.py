@@ -34,7 +34,7 @@ RULES: tuple[Rule, ...] = (
         AttackClass.JNDI,
         "JNDI lookup in a value (Log4Shell, CVE-2021-44228)",
         # ${jndi:ldap://...}; also nested-lookup obfuscation ${${::-j}ndi:...} and ${${lower:j}ndi:...}
-        r"\$\{\s?jndi\s?:|\$\{[^}]{0,80}\}\s?\{?\s?jndi\s?:|\$\{(?:\$\{[^}]{0,40}(?::-|lower:|upper:)\s?[jndi]\s?\}){2,}|"
+        r"\$\{\s?jndi\s?:|\$\{[^}]{0,80}\}\s?\{?\s?jndi\s?:|\$\{(?:\$\{[^}]{0,40}(?::-|lower:|upper:)\s?[jndi]\s?\}){2}|"
         r"\$\{\s?(?:j|\$\{[^}]{0,40}\})(?:n|\$\{[^}]{0,40}\})(?:d|\$\{[^}]{0,40}\})(?:i|\$\{[^}]{0,40}\})\s?:",
         targets=ANY_TARGET,
         severity=Severity.CRITICAL,

@@ -34,7 +34,9 @@ RULES: tuple[Rule, ...] = (
         "WH-PATH-002",
         _P,
         "Repeated directory traversal (three or more levels up)",
-        rf"(?:{_UP}\.?[/\\]{{0,3}}(?:\.[/\\]{{1,3}}){{0,3}}){{3,}}|(?:[/\\]\.{{2,64}}){{3,}}|(?:\.{{3,64}}[/\\]{{1,4}}){{2,}}",
+        # exact counts ({3}, not {3,}): a longer run contains the match anyway, and no repeat of a
+        # repeat is left unbounded for a backtracking engine to explore
+        rf"(?:{_UP}\.?[/\\]{{0,3}}(?:\.[/\\]{{1,3}}){{0,3}}){{3}}|(?:[/\\]\.{{2,64}}){{3}}|(?:\.{{3,64}}[/\\]{{1,4}}){{2}}",
         confidence=0.85,
         severity=Severity.MEDIUM,
     ),
