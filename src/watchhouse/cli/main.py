@@ -10,7 +10,21 @@ from rich.console import Console
 from watchhouse import __version__
 from watchhouse.core.errors import WatchhouseError
 
-from . import alerts_cmd, audit_cmd, case_cmd, detectors_cmd, eval_cmd, evidence_cmd, identity_cmd, rules_cmd
+from . import (
+    alerts_cmd,
+    audit_cmd,
+    case_cmd,
+    case_export_cmd,
+    detectors_cmd,
+    disclosure_cmd,
+    eval_cmd,
+    evidence_cmd,
+    identity_cmd,
+    report_cmd,
+    rules_cmd,
+    serve_cmd,
+    user_cmd,
+)
 from .demo import demo_command
 from .eval_accounts_cmd import eval_accounts
 from .eval_web_cmd import eval_crs, eval_params
@@ -42,6 +56,11 @@ app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(evidence_cmd.app, name="evidence")
 app.add_typer(case_cmd.app, name="case")
 app.add_typer(identity_cmd.app, name="identity")
+app.add_typer(disclosure_cmd.app, name="disclosure")
+app.add_typer(report_cmd.app, name="report")
+case_export_cmd.register(case_cmd.app)
+app.add_typer(user_cmd.app, name="user")
+app.command("serve")(serve_cmd.serve_command)
 eval_cmd.app.command("accounts")(eval_accounts)
 eval_cmd.app.command("crs")(eval_crs)
 eval_cmd.app.command("params")(eval_params)

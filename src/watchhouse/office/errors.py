@@ -41,3 +41,7 @@ class FourEyesError(PolicyError):
 
 class RateLimitedError(PolicyError):
     """The actor has used up their identity reveals for the current window."""
+
+
+class LegalBasisError(PolicyError):
+    """A disclosure was asked for without its legal instrument, reference number and issuer."""

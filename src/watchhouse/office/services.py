@@ -13,13 +13,20 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from watchhouse.office.accounts.models import LoginPolicy
+from watchhouse.office.accounts.passwords import ScryptCost
+from watchhouse.office.accounts.service import AccountService
 from watchhouse.office.audit.log import AuditLog
 from watchhouse.office.audit.signing import Signer, load_or_create_private_key
 from watchhouse.office.cases.service import CaseService
+from watchhouse.office.disclosure.models import DisclosurePolicy
+from watchhouse.office.disclosure.service import DisclosureService
 from watchhouse.office.evidence.service import EvidenceService
 from watchhouse.office.evidence.vault import Vault
+from watchhouse.office.exports.service import CaseExports
 from watchhouse.office.identity.keys import load_or_create_vault_key
 from watchhouse.office.identity.vault import IdentityVault, RevealPolicy
+from watchhouse.office.reports.transparency import TransparencyReports
 from watchhouse.office.triage.service import AlertService
 from watchhouse.office.triage.suppressions import SuppressionRules
 from watchhouse.storage.alert_store import AlertStore
@@ -39,6 +46,11 @@ class OfficeLocation:
     vault_key: Path | None = None
     """AES key of the identity vault; without it the office runs with no vault (reveals impossible)."""
     reveal_policy: RevealPolicy = field(default_factory=RevealPolicy)
+    disclosure_policy: DisclosurePolicy = field(default_factory=DisclosurePolicy)
+    """How long an emergency disclosure may wait for its follow-up legal instrument (default 72 h)."""
+    password_cost: ScryptCost = field(default_factory=ScryptCost)
+    """scrypt cost for new password hashes (tests lower it; stored hashes carry their own)."""
+    login_policy: LoginPolicy = field(default_factory=LoginPolicy)
 
 
 @dataclass(frozen=True)
@@ -51,6 +63,10 @@ class Office:
     suppressions: SuppressionRules
     cases: CaseService
     identities: IdentityVault | None
+    accounts: AccountService
+    disclosures: DisclosureService
+    transparency: TransparencyReports
+    exports: CaseExports
 
     def close(self) -> None:
         self.engine.dispose()
@@ -67,13 +83,18 @@ def open_office(where: OfficeLocation, clock: Callable[[], datetime] = utc_now) 
     if where.vault_key is not None:
         key = load_or_create_vault_key(where.vault_key)
         identities = IdentityVault(engine, audit, cases, key, clock, where.reveal_policy)
+    alerts = AlertStore(engine)
     return Office(
         engine=engine,
         audit=audit,
         evidence=evidence,
-        alerts=AlertStore(engine),
+        alerts=alerts,
         triage=AlertService(engine, audit, suppressions, clock),
         suppressions=suppressions,
         cases=cases,
         identities=identities,
+        accounts=AccountService(engine, audit, clock, where.password_cost, where.login_policy),
+        disclosures=DisclosureService(engine, audit, cases, evidence, clock, where.disclosure_policy),
+        transparency=TransparencyReports(engine, audit, clock),
+        exports=CaseExports(engine, cases, alerts, evidence, clock),
     )

@@ -176,6 +176,21 @@ class EvidenceService:
             item = self._require(conn, item_id)
             return self._record(conn, item, CustodyEventKind.DISCLOSED, actor, purpose, details)
 
+    def record_export(self, item_id: str, actor: str, purpose: str | None, details: dict[str, Any]) -> CustodyEvent:
+        """For exports built by other features (case exports): the sealed copy left the office.
+
+        The item's integrity is proved first, exactly as for :meth:`export`, so custody never
+        records the export of bytes that no longer match their seal.
+        """
+        with self._audit.transaction() as conn:
+            item = self._require(conn, item_id)
+            problem = self._integrity_problem(conn, item)
+        if problem is not None:
+            self._audit.append(actor, Action.EXPORT_REFUSED, ObjectType.EVIDENCE, item_id, purpose, {"reason": problem})
+            raise IntegrityError(f"{item_id}: export refused: {problem}")
+        with self._audit.transaction() as conn:
+            return self._record(conn, item, CustodyEventKind.EXPORTED, actor, purpose, details)
+
     def destroy(self, item_id: str, actor: str, purpose: str) -> CustodyEvent:
         """Delete the bytes (e.g. retention ended); metadata and custody stay as the record of it."""
         if not purpose:

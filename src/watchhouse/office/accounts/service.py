@@ -1,0 +1,308 @@
+"""The account service: local accounts, logins and sessions, each change and each login audited.
+
+A login, successful or not, is decided and recorded in one write-locked transaction, so the
+failure counter, the lockout and the audit entry can never disagree even under concurrent guesses.
+Session tokens are 256 random bits handed to the browser once; the database keeps only their
+SHA-256, so a copy of the database does not let anyone ride a live session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select, update
+
+from watchhouse.core.errors import UsageError
+from watchhouse.office.accounts import passwords, totp
+from watchhouse.office.accounts.models import (
+    ACCOUNT,
+    ANONYMOUS,
+    Account,
+    Login,
+    LoginFailedError,
+    LoginPolicy,
+    Session,
+    check_username,
+)
+from watchhouse.office.accounts.passwords import ScryptCost
+from watchhouse.office.accounts.roles import Role
+from watchhouse.office.accounts.tables import account_sessions, accounts
+from watchhouse.office.audit.entries import Action, ObjectType
+from watchhouse.office.audit.log import AuditLog
+from watchhouse.office.errors import NotFoundError
+
+_TOUCH_EVERY = timedelta(seconds=60)
+_REFUSED = "wrong user name, password or one-time code, or the account is locked"
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value if value is None or value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def _account(row: Any) -> Account:
+    return Account(
+        username=row.username,
+        roles=tuple(Role(r) for r in row.roles.split(",") if r),
+        disabled=bool(row.disabled),
+        totp_enabled=row.totp_secret is not None,
+        locked_until=_utc(row.locked_until),
+        created_at=_utc(row.created_at) or datetime.min.replace(tzinfo=UTC),
+    )
+
+
+class AccountService:
+    def __init__(
+        self,
+        engine: Engine,
+        audit: AuditLog,
+        clock: Callable[[], datetime],
+        cost: ScryptCost | None = None,
+        policy: LoginPolicy | None = None,
+    ) -> None:
+        self._engine = engine
+        self._audit = audit
+        self._clock = clock
+        self._cost = cost or ScryptCost()
+        self.policy = policy or LoginPolicy()
+
+    # -- administration ------------------------------------------------------------------------
+
+    def add(self, actor: str, username: str, password: str, roles: Sequence[Role]) -> Account:
+        check_username(username)
+        passwords.check_strength(password)
+        if not roles:
+            raise UsageError("an account needs at least one role")
+        digest = passwords.hash_password(password, self._cost)
+        now = self._clock()
+        with self._audit.transaction() as conn:
+            if conn.execute(select(accounts.c.username).where(accounts.c.username == username)).first():
+                raise UsageError(f"user {username!r} already exists")
+            conn.execute(
+                accounts.insert().values(
+                    username=username,
+                    password_hash=digest,
+                    roles=",".join(sorted(r.value for r in roles)),
+                    disabled=False,
+                    totp_secret=None,
+                    totp_last_step=None,
+                    failed_logins=0,
+                    locked_until=None,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            self._audit.append(
+                actor, Action.CREATE, ACCOUNT, username, None, {"roles": sorted(r.value for r in roles)}, conn=conn
+            )
+            return self._load(conn, username)
+
+    def set_password(self, actor: str, username: str, password: str) -> None:
+        """New password; also clears a lockout and ends the user's sessions (a reset is a fresh start)."""
+        passwords.check_strength(password)
+        digest = passwords.hash_password(password, self._cost)
+        self._change(actor, username, {"password_hash": digest, "failed_logins": 0, "locked_until": None}, "password")
+
+    def set_roles(self, actor: str, username: str, roles: Sequence[Role]) -> None:
+        if not roles:
+            raise UsageError("an account needs at least one role")
+        value = ",".join(sorted(r.value for r in roles))
+        self._change(actor, username, {"roles": value}, "roles", {"roles": value.split(",")})
+
+    def disable(self, actor: str, username: str) -> None:
+        self._change(actor, username, {"disabled": True}, "disable")
+
+    def enable(self, actor: str, username: str) -> None:
+        self._change(actor, username, {"disabled": False, "failed_logins": 0, "locked_until": None}, "enable")
+
+    def enable_totp(self, actor: str, username: str) -> str:
+        """Turn on the second factor; returns the secret to load into an authenticator (shown once)."""
+        secret = totp.new_secret()
+        self._change(actor, username, {"totp_secret": secret, "totp_last_step": None}, "totp-on")
+        return secret
+
+    def disable_totp(self, actor: str, username: str) -> None:
+        self._change(actor, username, {"totp_secret": None, "totp_last_step": None}, "totp-off")
+
+    def search(self, actor: str) -> list[Account]:
+        with self._audit.transaction() as conn:
+            found = [_account(r) for r in conn.execute(select(accounts).order_by(accounts.c.username))]
+            self._audit.append(actor, Action.SEARCH, ACCOUNT, None, None, {"results": len(found)}, conn=conn)
+        return found
+
+    def get(self, username: str) -> Account:
+        with self._engine.connect() as conn:
+            return self._load(conn, username)
+
+    # -- logins and sessions -------------------------------------------------------------------
+
+    def login(self, username: str, password: str, code: str | None, client: str | None = None) -> Login:
+        """Check the credentials; on success open a session. Every outcome is an audit entry."""
+        client_note = (client or "")[:100] or None
+        with self._audit.transaction() as conn:
+            row = conn.execute(select(accounts).where(accounts.c.username == username)).first()
+            reason: str | None
+            if row is None:
+                passwords.burn(password, self._cost)
+                reason = "unknown-user"
+            else:
+                reason = self._check(conn, row, password, code)
+            if reason is None:
+                assert row is not None
+                return self._open_session(conn, row, client_note)
+            self._audit.append(
+                ANONYMOUS,
+                Action.LOGIN_FAILED,
+                ObjectType.SESSION,
+                username[:64] or None,
+                None,
+                {"reason": reason, "client": client_note},
+                conn=conn,
+            )
+        raise LoginFailedError(_REFUSED)
+
+    def _check(self, conn: Connection, row: Any, password: str, code: str | None) -> str | None:
+        """Why this attempt fails (recorded, never shown), or ``None``; counts failures, locks."""
+        now = self._clock()
+        locked_until = _utc(row.locked_until)
+        if row.disabled:
+            passwords.burn(password, self._cost)
+            return "disabled"
+        if locked_until is not None and locked_until > now:
+            passwords.burn(password, self._cost)
+            return "locked"
+        reason: str | None = None
+        step: int | None = None
+        if not passwords.verify_password(password, row.password_hash):
+            reason = "bad-password"
+        elif row.totp_secret is not None:
+            step = totp.matching_step(row.totp_secret, code or "", now, row.totp_last_step)
+            reason = None if step is not None else ("totp-missing" if not code else "bad-totp")
+        if reason is None:
+            values: dict[str, Any] = {"failed_logins": 0, "locked_until": None}
+            if step is not None:
+                values["totp_last_step"] = step
+            if passwords.needs_rehash(row.password_hash, self._cost):
+                values["password_hash"] = passwords.hash_password(password, self._cost)
+            conn.execute(update(accounts).where(accounts.c.username == row.username).values(**values))
+            return None
+        failures = (0 if locked_until is not None else int(row.failed_logins)) + 1
+        lock = now + self.policy.lockout if failures >= self.policy.max_failures else None
+        conn.execute(
+            update(accounts)
+            .where(accounts.c.username == row.username)
+            .values(failed_logins=0 if lock else failures, locked_until=lock)
+        )
+        if lock is not None:
+            self._audit.append(
+                ANONYMOUS,
+                Action.CHANGE,
+                ACCOUNT,
+                row.username,
+                None,
+                {"op": "locked", "failures": failures, "until": lock.isoformat()},
+                conn=conn,
+            )
+        return reason
+
+    def _open_session(self, conn: Connection, row: Any, client: str | None) -> Login:
+        now = self._clock()
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        expires = now + self.policy.session_lifetime
+        digest = _token_hash(token)
+        conn.execute(
+            account_sessions.insert().values(
+                token_hash=digest,
+                username=row.username,
+                csrf_token=csrf,
+                client=client,
+                created_at=now,
+                last_seen=now,
+                expires_at=expires,
+                ended_at=None,
+            )
+        )
+        self._audit.append(
+            row.username,
+            Action.LOGIN,
+            ObjectType.SESSION,
+            digest[:16],
+            None,
+            {"client": client, "totp": row.totp_secret is not None},
+            conn=conn,
+        )
+        account = self._load(conn, row.username)
+        return Login(token, Session(account=account, token_hash=digest, csrf_token=csrf, expires_at=expires))
+
+    def session(self, token: str) -> Session | None:
+        """The live session behind a cookie, or ``None`` (expired, idle, ended, disabled account)."""
+        if not token:
+            return None
+        digest, now = _token_hash(token), self._clock()
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(account_sessions, accounts.c.disabled)
+                .join(accounts, accounts.c.username == account_sessions.c.username)
+                .where(account_sessions.c.token_hash == digest)
+            ).first()
+            if row is None or row.ended_at is not None or row.disabled:
+                return None
+            last_seen, expires = _utc(row.last_seen), _utc(row.expires_at)
+            assert last_seen is not None and expires is not None
+            if expires <= now or last_seen + self.policy.idle_timeout <= now:
+                return None
+            account = self._load(conn, row.username)
+        if now - last_seen >= _TOUCH_EVERY:
+            with self._engine.begin() as conn:
+                conn.execute(
+                    update(account_sessions).where(account_sessions.c.token_hash == digest).values(last_seen=now)
+                )
+        return Session(account=account, token_hash=digest, csrf_token=row.csrf_token, expires_at=expires)
+
+    def logout(self, session: Session) -> None:
+        with self._audit.transaction() as conn:
+            conn.execute(
+                update(account_sessions)
+                .where(account_sessions.c.token_hash == session.token_hash)
+                .values(ended_at=self._clock())
+            )
+            self._audit.append(
+                session.account.username,
+                Action.CHANGE,
+                ObjectType.SESSION,
+                session.token_hash[:16],
+                None,
+                {"op": "logout"},
+                conn=conn,
+            )
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _load(self, conn: Connection, username: str) -> Account:
+        row = conn.execute(select(accounts).where(accounts.c.username == username)).first()
+        if row is None:
+            raise NotFoundError(f"no user {username!r}")
+        return _account(row)
+
+    def _change(
+        self, actor: str, username: str, values: dict[str, Any], op: str, details: dict[str, Any] | None = None
+    ) -> None:
+        with self._audit.transaction() as conn:
+            self._load(conn, username)
+            conn.execute(
+                update(accounts).where(accounts.c.username == username).values(updated_at=self._clock(), **values)
+            )
+            if op in ("password", "disable", "roles"):
+                conn.execute(
+                    update(account_sessions)
+                    .where(account_sessions.c.username == username, account_sessions.c.ended_at.is_(None))
+                    .values(ended_at=self._clock())
+                )
+            self._audit.append(actor, Action.CHANGE, ACCOUNT, username, None, {"op": op, **(details or {})}, conn=conn)

@@ -1,0 +1,106 @@
+"""Who is calling, and may they: the only place the web layer decides about authentication.
+
+Every route takes its actor from :func:`api_actor` (JSON API) or :func:`form_actor` (console
+forms) with the permission it needs; both check the session, the CSRF token on anything but a
+safe method, and the role table (``office.accounts.roles``). A refusal for lack of role is an
+audit entry of its own, as the services do for need-to-know refusals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Form, Header, Request
+from starlette.concurrency import run_in_threadpool
+
+from watchhouse.core.errors import WatchhouseError
+from watchhouse.office.accounts.models import Session
+from watchhouse.office.accounts.roles import Permission
+from watchhouse.office.audit.entries import Action
+from watchhouse.office.errors import AccessDeniedError
+from watchhouse.web.context import WebContext, ctx_of
+from watchhouse.web.security import same_token
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class NotAuthenticatedError(WatchhouseError):
+    """No live session: the API answers 401, the console sends the browser to the login page."""
+
+
+class CsrfError(WatchhouseError):
+    """A state-changing request without the session's CSRF token (a forged cross-site request?)."""
+
+
+def current_session(request: Request) -> Session:
+    """The caller's live session (runs in the thread pool: it reads the database)."""
+    ctx = ctx_of(request)
+    session = ctx.office.accounts.session(request.cookies.get(ctx.settings.session_cookie, ""))
+    if session is None:
+        raise NotAuthenticatedError("log in first")
+    return session
+
+
+def optional_session(request: Request) -> Session | None:
+    try:
+        return current_session(request)
+    except NotAuthenticatedError:
+        return None
+
+
+def refuse_role(ctx: WebContext, session: Session, permission: Permission, path: str) -> None:
+    ctx.office.audit.append(
+        session.account.username,
+        Action.REFUSED,
+        permission.value.split(":")[0],
+        None,
+        None,
+        {"attempted": permission.value, "refusal": "role", "path": path[:200]},
+    )
+
+
+async def _authorise(request: Request, session: Session, permission: Permission) -> Session:
+    if not session.account.may(permission):
+        await run_in_threadpool(refuse_role, ctx_of(request), session, permission, request.url.path)
+        raise AccessDeniedError(f"{session.account.username} may not {permission.value} (role)")
+    return session
+
+
+def api_actor(permission: Permission) -> Callable[..., Awaitable[Session]]:
+    """Dependency for API routes: session + ``X-CSRF-Token`` header on unsafe methods + role."""
+
+    async def dependency(
+        request: Request,
+        session: Annotated[Session, Depends(current_session)],
+        x_csrf_token: Annotated[str | None, Header()] = None,
+    ) -> Session:
+        if request.method not in SAFE_METHODS and not same_token(x_csrf_token, session.csrf_token):
+            raise CsrfError("missing or wrong X-CSRF-Token header")
+        return await _authorise(request, session, permission)
+
+    return dependency
+
+
+def form_actor(permission: Permission) -> Callable[..., Awaitable[Session]]:
+    """Dependency for console form posts: session + ``csrf_token`` form field + role."""
+
+    async def dependency(
+        request: Request,
+        session: Annotated[Session, Depends(current_session)],
+        csrf_token: Annotated[str, Form()] = "",
+    ) -> Session:
+        if not same_token(csrf_token, session.csrf_token):
+            raise CsrfError("this form has expired or did not come from the console; reload and try again")
+        return await _authorise(request, session, permission)
+
+    return dependency
+
+
+def page_actor(permission: Permission) -> Callable[..., Awaitable[Session]]:
+    """Dependency for console pages (GET): session + role."""
+
+    async def dependency(request: Request, session: Annotated[Session, Depends(current_session)]) -> Session:
+        return await _authorise(request, session, permission)
+
+    return dependency
