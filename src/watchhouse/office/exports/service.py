@@ -8,6 +8,7 @@ library (stix2, pymisp) before anything is sealed, so an invalid export never le
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,9 +24,6 @@ from watchhouse.office.cases.service import CaseService
 from watchhouse.office.evidence.models import Acquisition
 from watchhouse.office.evidence.service import EvidenceService
 from watchhouse.office.exports.bundle import CaseBundle, gather
-from watchhouse.office.exports.html_report import case_to_html
-from watchhouse.office.exports.misp import case_to_misp
-from watchhouse.office.exports.stix import case_to_stix
 from watchhouse.storage.alert_store import AlertStore
 
 
@@ -35,11 +33,21 @@ class ExportFormat(StrEnum):
     HTML = "html"
 
 
-_RENDER: dict[ExportFormat, tuple[Callable[[CaseBundle], str], str, str]] = {
-    ExportFormat.STIX: (case_to_stix, "application/stix+json;version=2.1", "stix.json"),
-    ExportFormat.MISP: (case_to_misp, "application/json", "misp.json"),
-    ExportFormat.HTML: (case_to_html, "text/html", "report.html"),
+#: per format: renderer module and function, media type, file suffix. Renderers are imported when
+#: used: stix2 and pymisp take about a second to import, which every CLI command would pay.
+_RENDER: dict[ExportFormat, tuple[str, str, str, str]] = {
+    ExportFormat.STIX: ("stix", "case_to_stix", "application/stix+json;version=2.1", "stix.json"),
+    ExportFormat.MISP: ("misp", "case_to_misp", "application/json", "misp.json"),
+    ExportFormat.HTML: ("html_report", "case_to_html", "text/html", "report.html"),
 }
+
+
+def _renderer(fmt: ExportFormat) -> Callable[[CaseBundle], str]:
+    module, function, _, _ = _RENDER[fmt]
+    render: Callable[[CaseBundle], str] = getattr(
+        importlib.import_module(f"watchhouse.office.exports.{module}"), function
+    )
+    return render
 
 
 @dataclass(frozen=True)
@@ -68,8 +76,7 @@ class CaseExports:
     def render(self, actor: str, ref: str, fmt: ExportFormat, purpose: str | None = None) -> tuple[str, CaseBundle]:
         """The export's text (validated); reading the case for it is audited, sealing is not done here."""
         bundle = gather(self._cases, self._alerts, actor, ref, self._clock(), purpose)
-        render, _, _ = _RENDER[fmt]
-        return render(bundle), bundle
+        return _renderer(fmt)(bundle), bundle
 
     def export(
         self, actor: str, ref: str, fmt: ExportFormat, destination: Path, purpose: str | None = None
@@ -79,7 +86,7 @@ class CaseExports:
         text, bundle = self.render(actor, ref, fmt, purpose)
         case_id = bundle.case_file.case.id
         data = text.encode("utf-8")
-        _, media_type, suffix = _RENDER[fmt]
+        _, _, media_type, suffix = _RENDER[fmt]
         why = purpose or f"export of {case_id}"
         item, new = self._evidence.seal(
             data,
