@@ -19,6 +19,7 @@ ENTRY_POINT_GROUP = "watchhouse.detectors"
 
 BUILTIN_DETECTORS: tuple[str, ...] = (
     "watchhouse.detectors.web.attack_patterns:WebAttackDetector",
+    "watchhouse.detectors.web.campaigns:WebCampaignDetector",
     "watchhouse.detectors.accounts.failed_login_burst:FailedLoginBurstDetector",
     "watchhouse.detectors.accounts.password_spraying:PasswordSprayingDetector",
     "watchhouse.detectors.accounts.credential_stuffing:CredentialStuffingDetector",

@@ -14,6 +14,7 @@ from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.detectors.web import prefilter
 from watchhouse.detectors.web.explain import attacked_names, describe, excerpt, redact_url
 from watchhouse.detectors.web.matching import Hit, Matcher, Part, request_parts
+from watchhouse.detectors.web.policy import DEFAULT_ALLOWED_CONTENT_TYPES, DEFAULT_ALLOWED_METHODS, RequestPolicy
 from watchhouse.detectors.web.rules import CLASS_TITLE, PARANOIA_LEVELS, AttackClass, RuleSet, default_rules
 
 #: paranoia level and anomaly threshold used when the operator sets none (see ``__init__``)
@@ -75,6 +76,9 @@ class WebAttackDetector(Detector):
         excerpt_chars: int = 200,
         paranoia_level: int = DEFAULT_PARANOIA,
         anomaly_threshold: int = DEFAULT_THRESHOLD,
+        request_policy: bool = True,
+        allowed_methods: frozenset[str] = DEFAULT_ALLOWED_METHODS,
+        allowed_content_types: frozenset[str] = DEFAULT_ALLOWED_CONTENT_TYPES,
     ) -> None:
         """
         :param rules: the rule pack; the built-in one by default.
@@ -88,6 +92,10 @@ class WebAttackDetector(Detector):
         :param anomaly_threshold: a request becomes a finding only when the anomaly points of the
             distinct rules it matched (critical 5, error 4, warning 3, notice 2) reach this; the
             default 2 reports every rule hit, 5 behaves like CRS's default inbound threshold.
+        :param request_policy: run the request-policy checks (:mod:`.policy`: methods, content
+            types, smuggling signs, session fixation); off leaves only payload signatures.
+        :param allowed_methods: methods the platform serves (policy WH-POL-002).
+        :param allowed_content_types: request media types it accepts (policy WH-POL-004).
         """
         if not 0.0 <= min_confidence <= 1.0:
             raise ValueError("min_confidence must lie in [0, 1]")
@@ -103,21 +111,30 @@ class WebAttackDetector(Detector):
         self.report_scanners = report_scanners
         self.use_prefilter = use_prefilter
         self.excerpt_chars = excerpt_chars
+        self._policy = (
+            RequestPolicy(paranoia_level, allowed_methods=allowed_methods, allowed_content_types=allowed_content_types)
+            if request_policy
+            else None
+        )
         self._matcher = Matcher(self.rules, prefilter.part_symptoms(paranoia_level) if use_prefilter else None)
 
     def detect(self, batch: EventBatch) -> list[Finding]:
         if batch.num_rows == 0:
             return []
         frame = batch.to_polars()
+        policy_rows = self._policy.mask(frame) if self._policy is not None else None
         if self.use_prefilter:
             flags = prefilter.column_flags(frame, paranoia=self.paranoia_level)
-            rows = flags[prefilter.ANY].arg_true()
+            wanted = flags[prefilter.ANY] if policy_rows is None else flags[prefilter.ANY] | policy_rows
+            rows = wanted.arg_true()
             if rows.len() == 0:
                 return []
             flag_frame = flags.drop(prefilter.ANY).rename(_FLAG_NAMES)
             candidates = pl.concat([frame.select(_COLUMNS), flag_frame], how="horizontal")[rows.to_list()]
+            policy_of = policy_rows[rows.to_list()].to_list() if policy_rows is not None else []
         else:
             candidates = frame.select(_COLUMNS).with_columns(pl.lit(True).alias(f) for f in _FLAG_NAMES.values())
+            policy_of = [True] * frame.height if policy_rows is not None else []
         names = candidates.columns
         value_at = [names.index(c) for c in _PART_COLUMNS]
         flag_at = [names.index(_FLAG_NAMES[c]) for c in _PART_COLUMNS]
@@ -134,6 +151,12 @@ class WebAttackDetector(Detector):
         for part_index, hit in self._matcher.match(parts):
             if hit.rule.confidence >= self.min_confidence:
                 by_row.setdefault(owner[part_index], []).append(hit)
+        if self._policy is not None:
+            for index, wanted_row in enumerate(policy_of):
+                if wanted_row:
+                    found = self._policy.hits(dict(zip(names, tuples[index], strict=True)))
+                    if found:
+                        by_row.setdefault(index, []).extend(found)
         findings: list[Finding] = []
         for index in sorted(by_row):
             hits = by_row[index]

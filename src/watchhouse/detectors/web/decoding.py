@@ -78,7 +78,7 @@ _SHELL_EMPTY_QUOTES = re.compile(r"''|\"\"")
 _CMD_CARET = re.compile(r"(?<=[\w/.\\-])\^+(?=[\w/.\\-])")
 _JS_UNICODE = re.compile(r"\\u([0-9a-fA-F]{4})")
 #: a token that may be base64: long, only the base64 alphabet, both letter cases (see base64_view)
-_B64_TOKEN = re.compile(r"[A-Za-z0-9+/_-]{12,}={0,2}")
+_B64_TOKEN = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")
 MAX_BASE64_TOKENS = 8
 
 
@@ -179,7 +179,7 @@ def base64_view(raw: str, *, plus_as_space: bool = False) -> Decoded:
 
     Why four: an attacker (or a serialiser) may embed an encoded payload anywhere in a longer
     base64 string, so the interesting bytes need not start on a 4-character boundary; decoding
-    from offsets 0-3 makes one of them line up. Only tokens of 12+ characters that mix upper and
+    from offsets 0-3 makes one of them line up. Only tokens of 8+ characters (a 6-byte name) that mix upper and
     lower case letters count as "clearly encoded" (plain words and hex ids do not); undecodable
     bytes become spaces. Case is kept until after decoding, since base64 is case-sensitive.
     """
@@ -191,9 +191,10 @@ def base64_view(raw: str, *, plus_as_space: bool = False) -> Decoded:
         body = token.rstrip("=").replace("-", "+").replace("_", "/")
         for shift in range(4):
             chunk = body[shift:]
-            chunk = chunk[: len(chunk) - len(chunk) % 4]
             if len(chunk) < 8:
                 continue
+            # pad rather than cut the tail: a short token's last bytes are often the interesting ones
+            chunk += "A" * (-len(chunk) % 4)
             try:
                 data = base64.b64decode(chunk, validate=True)
             except (binascii.Error, ValueError):

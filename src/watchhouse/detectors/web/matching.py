@@ -24,7 +24,7 @@ from watchhouse.detectors.web.engines import (
     pattern_set,
     resolve_engine,
 )
-from watchhouse.detectors.web.rules import Rule, RuleSet, Target, View
+from watchhouse.detectors.web.rules import PolicyRule, Rule, RuleSet, Target, View
 
 # Names that look like ordinary parameter names; anything else is inspected as a value too,
 # because a payload without '=' ("?id=1&<script>...") lands in the name position.
@@ -47,9 +47,9 @@ class Part:
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """A rule that fired on a part, with the decoded text it fired on."""
+    """A rule (or a request-policy check) that fired on a part, with the decoded text it fired on."""
 
-    rule: Rule
+    rule: Rule | PolicyRule
     part: Part
     decoded: Decoded
     start: int
@@ -71,11 +71,23 @@ def display_name(raw: str | None) -> str | None:
     return url_decode(Decoded(raw), plus_as_space=True).text[:64]
 
 
+def inspect_name(name: str) -> bool:
+    """Whether a parameter, cookie or JSON key name is inspected as a value too.
+
+    Odd-looking names always are; so are plain ones of 8+ characters that are dotted (a class name,
+    ``com.opensymphony.xwork2=``) or mix letter cases (perhaps base64, ``cnVudGltZQ=``): payloads are
+    smuggled in names because many filters read only values.
+    """
+    if not _PLAIN_NAME.match(name) or _POLLUTING_NAME.search(name):
+        return True
+    return len(name) >= 8 and ("." in name or name.lower() != name != name.upper())
+
+
 def _form_parts(target: Target, text: str) -> Iterator[Part]:
     for name, value, has_value in _split_form(text):
         if has_value and value:
             yield Part(target, name, value, plus_as_space=True)
-        if not _PLAIN_NAME.match(name) or _POLLUTING_NAME.search(name):
+        if inspect_name(name):
             yield Part(target, name, name, plus_as_space=True, is_name=True)
 
 
@@ -130,7 +142,7 @@ def _json_parts(body: str) -> Iterator[Part]:
         seen += 1
         if isinstance(node, dict):
             for key, value in node.items():
-                if not _PLAIN_NAME.match(str(key)):
+                if inspect_name(str(key)):
                     yield Part(Target.BODY, str(key), str(key), is_name=True)
                 stack.append((str(key), value))
         elif isinstance(node, list):
@@ -196,7 +208,7 @@ def _header_parts(headers: str) -> Iterator[Part]:
                     cname, _, cvalue = piece.strip().partition("=")
                     if cvalue:
                         yield Part(Target.HEADERS, f"cookie:{cname}", cvalue)
-                    if cname and not _PLAIN_NAME.match(cname):
+                    if cname and inspect_name(cname):
                         yield Part(Target.HEADERS, f"cookie:{cname}", cname, is_name=True)
 
 
@@ -319,6 +331,7 @@ class Matcher:
                 else self._match_polars(kept, views)
             )
             for k, hit in matched:
+                assert isinstance(hit.rule, Rule)  # the matcher only runs signature rules
                 results[keep[k]].append((hit.rule, hit.decoded, hit.start, hit.end))
         return [tuple(r) for r in results]
 

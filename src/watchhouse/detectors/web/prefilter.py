@@ -18,6 +18,7 @@ import polars as pl
 
 from watchhouse.detectors.web.engines import EngineName, column_scanner, resolve_engine
 from watchhouse.detectors.web.rules import Target
+from watchhouse.detectors.web.rules_code import base64_symptom
 from watchhouse.detectors.web.rules_scanner import SCANNER_AGENTS
 
 _SP = r"(?:\+|%20|%09|%0a|%0d|\s|/\*)"
@@ -85,7 +86,8 @@ _CODE_WORDS = (
     r"new-object|downloadstring|downloadfile|get-(?:content|childitem|process|wmiobject)|set-executionpolicy|"
     r"add-mppreference|frombase64string|%2a|:\(\)|xp_|sp_(?:executesql|oacreate|configure|password)|schema_name|"
     r"table_schema|outfile|dumpfile|load(?:\+|%20|\s)data|set(?:\+|%20|\s)names|character(?:\+|%20|\s)set|openrowset|"
-    r"opendatasource|::|->|@>|%3a%3a|%40%3e"
+    r"opendatasource|::|->|@>|%3a%3a|%40%3e|opensymphony|module\.exports|__js_function|(?::|%3a)(?:/|%2f){2}0|"
+    + base64_symptom()
 )
 # symptoms only the paranoia 3-4 rules need: whole-value commands and URLs, bare operators, base64 tokens
 _PARANOID_WORDS = (

@@ -42,6 +42,7 @@ class AttackClass(StrEnum):
     LDAP = "ldap_injection"
     PROTOCOL = "protocol"  # HTTP protocol violations, request smuggling / splitting signs
     VULN_PATH = "vulnerable_path"
+    SESSION = "session_fixation"
 
 
 #: Which Budapest offence an attempt of each class is filed under. SQLi, traversal and command
@@ -62,6 +63,7 @@ CLASS_CRIME: dict[AttackClass, CrimeCode] = {
     AttackClass.LDAP: CrimeCode.ILLEGAL_ACCESS,
     AttackClass.PROTOCOL: CrimeCode.ILLEGAL_ACCESS,
     AttackClass.VULN_PATH: CrimeCode.ILLEGAL_ACCESS,
+    AttackClass.SESSION: CrimeCode.ILLEGAL_ACCESS,
 }
 
 CLASS_TITLE: dict[AttackClass, str] = {
@@ -79,6 +81,7 @@ CLASS_TITLE: dict[AttackClass, str] = {
     AttackClass.LDAP: "LDAP injection attempt",
     AttackClass.PROTOCOL: "HTTP protocol violation / smuggling attempt",
     AttackClass.VULN_PATH: "Probe of a known vulnerable path",
+    AttackClass.SESSION: "Session fixation attempt",
 }
 
 #: Anomaly points per rule severity, on the scale CRS operators know (critical 5, error 4,
@@ -179,6 +182,34 @@ class Rule:
         """The pattern for the vectorised (Rust) engine; see :func:`ascii_pattern`."""
         return ascii_pattern(self.pattern)
 
+
+@dataclass(frozen=True)
+class PolicyRule:
+    """A request-policy check (:mod:`.policy`): scored and explained like a :class:`Rule`, but code, not a regex."""
+
+    id: str
+    attack_class: AttackClass
+    title: str
+    paranoia: int
+    severity: Severity
+    confidence: float = 0.8
+
+    def __post_init__(self) -> None:
+        if not _POLICY_ID.match(self.id):
+            raise ValueError(f"policy rule id {self.id!r} must look like WH-POL-001")
+        if self.paranoia not in PARANOIA_LEVELS:
+            raise ValueError(f"policy rule {self.id}: paranoia level must be one of 1-4")
+
+    @property
+    def crime_code(self) -> CrimeCode:
+        return CLASS_CRIME[self.attack_class]
+
+    @property
+    def anomaly(self) -> int:
+        return ANOMALY_POINTS[self.severity]
+
+
+_POLICY_ID = re.compile(r"^WH-POL-\d{3}$")
 
 #: most iterations a repeat nested in another repeat may multiply out to
 NESTED_REPEAT_LIMIT = 1_000

@@ -114,7 +114,8 @@ RULES: tuple[Rule, ...] = (
         _C,
         "Windows cmd.exe control flow (FOR /F ... IN (...) DO, IF EXIST/DEFINED/ERRORLEVEL)",
         # cmd.exe batch syntax (Microsoft "for" / "if" command reference); never prose in a parameter
-        r"(?:^|[\s;|&(])for\s(?:/[dflr]\s(?:\"[^\"]{0,100}\"\s)?)?%%?[a-z~]{1,3}\sin\s?\(|"
+        # options may repeat and take an argument ("/r c:\\", "/f \"usebackq\""); the loop variable is any name
+        r"(?:^|[\s;|&(])for\s(?:/[dflr]\s(?:\"[^\"]{0,100}\"\s|[^\s%\"]{1,100}\s)?){0,3}%%?[^\s%]{1,31}\sin\s?\(|"
         r"(?:^|[\s;|&(])if\s(?:/i\s)?(?:not\s)?(?:exist|defined|errorlevel|cmdextversion)\s[^\s]{1,200}\s"
         r"(?:\(|goto\b|call\b|echo\b|del\b|start\b|cmd\b|set\b|copy\b|type\b|exit\b|[a-z]{1,20}\.(?:exe|bat|cmd)\b)",
         targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS}),

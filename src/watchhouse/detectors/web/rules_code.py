@@ -9,6 +9,9 @@ base64 that decodes to a gadget name) sit at higher paranoia levels.
 
 from __future__ import annotations
 
+import base64
+import re
+
 from watchhouse.core.findings import Severity
 from watchhouse.detectors.web.rules import ANY_TARGET, AttackClass, Rule, Target, View
 
@@ -27,6 +30,61 @@ _PHP_DANGEROUS = (
     r"pfsockopen|file_put_contents|file_get_contents|fopen|readfile|move_uploaded_file|phpinfo|unserialize|"
     r"include|require|include_once|require_once|highlight_file|show_source|posix_\w{3,20}|ini_set|putenv)"
 )
+
+#: Names whose base64 form betrays a serialised Java payload or a process call hidden from word
+#: filters (ysoserial gadget chains, Runtime.exec; CVE-2015-4852 and kin). Each is written in the
+#: casing it has in Java source, and cut by one character at each end, because a decode at the
+#: wrong alignment garbles the first and last byte.
+BASE64_FRAGMENTS: tuple[str, ...] = (
+    "nvokerTransforme",
+    "nstantiateTransforme",
+    "nstantiateFactor",
+    "loneTransforme",
+    "hainedTransforme",
+    "orClosur",
+    "hileClosur",
+    "rototypeCloneFactor",
+    "rototypeSerializationFactor",
+    "emplatesImp",
+    "rocessBuilde",
+    "etRuntim",
+    "untim",
+    "lassLoade",
+    "ava.lang.",
+    "avax.",
+    "rg.apache.common",
+)
+
+
+def _cores(fragment: bytes) -> set[str]:
+    """The base64 characters that encode ``fragment`` whatever precedes it, at each alignment.
+
+    A byte string starting at offset 0, 1 or 2 of a 3-byte group is encoded into characters of
+    which only those wholly inside its bits are fixed; those "cores" occur in any base64 text
+    that carries the fragment, which lets a plain substring search find encoded payloads.
+    """
+    out: set[str] = set()
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + fragment).decode()
+        first, last = (8 * shift + 5) // 6, (8 * (shift + len(fragment))) // 6
+        out.add(encoded[first:last])
+    return out
+
+
+def base64_symptom() -> str:
+    """A case-insensitive regex matching the encoded forms of :data:`BASE64_FRAGMENTS`.
+
+    Used by the prefilter, so WH-JAVA-004 can run at the default level without letting every long
+    token through. Covers each fragment as written, in lower case, in upper case and capitalised,
+    in both the standard and the URL-safe alphabet; an encoding of some other casing is missed.
+    """
+    cores: set[str] = set()
+    for fragment in BASE64_FRAGMENTS:
+        for variant in {fragment, fragment.lower(), fragment.upper(), fragment[:1].upper() + fragment[1:]}:
+            cores |= _cores(variant.encode())
+    escaped = (re.escape(c).replace("\\+", "[+-]").replace("/", "[/_]") for c in sorted(cores))
+    return "(?:" + "|".join(escaped) + ")"
+
 
 RULES: tuple[Rule, ...] = (
     Rule(
@@ -102,7 +160,9 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:runtime\s?\.\s?getruntime|processbuilder|scriptenginemanager|urlclassloader|"
         r"getdeclaredmethod|defineclass|newinstance)\b|\bjavax\.script\.|"
         r"\bjava\.(?:io|net|nio|rmi|util\.zip|beans)\.[a-z]|\bjavax\.(?:naming|management)\.|\bsun\.misc\.|\bcom\.sun\.|"
-        r"\borg\.(?:apache\.commons|springframework|codehaus\.groovy|omg\.corba|mozilla\.javascript|hibernate)\b",
+        r"\borg\.(?:apache\.commons|springframework|codehaus\.groovy|omg\.corba|mozilla\.javascript|hibernate)\b|"
+        # Struts 2 OGNL payloads reach the value stack through xwork2 classes (CVE-2017-5638 and kin)
+        r"\bcom\.opensymphony\.xwork2\b|\bjava\.lang\.(?:class|object|string(?:builder|buffer)?|integer|number)\b",
         targets=ANY_TARGET,
         confidence=0.85,
     ),
@@ -120,7 +180,8 @@ RULES: tuple[Rule, ...] = (
         _DESER,
         "Java serialised object magic bytes, as hex or base64 (aced0005 / rO0AB)",
         # the base view is lower case: "rO0AB" reads "ro0ab"; "KztAAU"/"Cs7QAF" are the other alignments
-        r"(?:^|[^a-z0-9+/])(?:ro0ab|ks7qa|kztaa|cs7qa)|\baced0005\b|\\xac\\xed\\x00\\x05",
+        # token boundary includes the URL-safe alphabet: "..._ks7qa..." inside an fbclid is not a start
+        r"(?:^|[^a-z0-9+/_-])(?:ro0ab|ks7qa|kztaa|cs7qa)|\baced0005\b|\\xac\\xed\\x00\\x05",
         targets=ANY_TARGET,
         confidence=0.85,
         paranoia=2,
@@ -129,14 +190,14 @@ RULES: tuple[Rule, ...] = (
         "WH-JAVA-004",
         _DESER,
         "Base64 text that decodes to a Java gadget, process or reflection name",
-        # a misaligned decode loses a character at each end of the name, so fragments are matched
-        r"nvokertransforme|nstantiatetransforme|nstantiatefactor|lonetransforme|hainedtransforme|orclosur|"
-        r"hileclosur|rototypeclonefactor|rototypeserializationfactor|emplatesimp|rocessbuilde|etruntim|lassloade|"
-        r"ava\.lang\.|avax\.|rg\.apache\.common",
+        # a misaligned decode loses a character at each end of the name, so fragments are matched.
+        # Default level since the prefilter learned the names' encoded forms (base64_symptom): a
+        # random token decodes to one of these 5-16 byte names with negligible probability.
+        "|".join(re.escape(f.lower()) for f in BASE64_FRAGMENTS),
         targets=ANY_TARGET,
         confidence=0.8,
         view=View.BASE64,
-        paranoia=3,
+        paranoia=2,
     ),
     Rule(
         "WH-JAVA-005",
@@ -175,6 +236,19 @@ RULES: tuple[Rule, ...] = (
         r"\bwhile\s?\(\s?(?:[+!-]{0,4}\s?infinity|!\s?-?\s?0|1|true|!\s?\[\s?\])\s?\)|\bfor\s?\(\s?;\s?;\s?\)",
         targets=frozenset({Target.QUERY, Target.BODY}),
         confidence=0.85,
+    ),
+    Rule(
+        "WH-NODE-004",
+        _CODE,
+        "JavaScript function constructor or module export in a value (node-serialize / vm sandbox escapes)",
+        # node-serialize marks functions with _$$ND_FUNC$$_ / __js_function (CVE-2017-5941); new Function(...)
+        # and this.constructor.constructor build code from strings; module.exports rewrites a loaded module
+        r"__js_function\b|\bnew\sfunction\s?\(|\bfunction\s?\(\s?\)\s?\{|\bthis\s?\.\s?constructor\s?\.\s?constructor\b|"
+        r"\bmodule\s?\.\s?exports\s?=",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS}),
+        confidence=0.75,
+        severity=Severity.MEDIUM,
+        paranoia=2,
     ),
     Rule(
         "WH-PERL-001",

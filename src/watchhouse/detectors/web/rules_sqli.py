@@ -161,6 +161,22 @@ RULES: tuple[Rule, ...] = (
         paranoia=3,
     ),
     Rule(
+        "WH-SQLI-019",
+        _S,
+        "SQL-only function call (a function name no prose or ordinary code uses, with its parenthesis)",
+        # names from the MySQL/PostgreSQL/SQLite/MSSQL function references used in blind extraction and
+        # fingerprinting probes; generic words (date, time, count, replace) are left to WH-SQLI-014
+        r"\b(?:benchmark|coalesce|concat_ws|group_concat|find_in_set|load_file|name_const|sqlite_compileoption_\w{2,4}|"
+        r"json_build_object|jsonb_\w{2,20}|starts_with|unistr|strcmp|sysdate|current_user|session_user|system_user|"
+        r"ascii|ord|char|chr|nchar|substring|substr|mid|unhex|hex|cast|convert|abs|rtrim|ltrim|pow|rand|sleep|"
+        r"database|schema|version|user|compress|uncompress|make_set|elt|iif|isnull|ifnull|nullif|pi|sin|cos|now)\(",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS}),
+        confidence=0.6,
+        severity=Severity.MEDIUM,
+        view=View.SQL,
+        paranoia=2,
+    ),
+    Rule(
         "WH-SQLI-015",
         _S,
         "MSSQL/MySQL procedure or catalogue probe (xp_cmdshell, sp_executesql, schema_name, charset switch)",

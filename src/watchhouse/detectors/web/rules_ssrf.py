@@ -60,6 +60,17 @@ RULES: tuple[Rule, ...] = (
         paranoia=2,
     ),
     Rule(
+        "WH-SSRF-005",
+        _SSRF,
+        "URL host written as an obfuscated IP address (hex, octal, short dotted or IPv4-mapped IPv6)",
+        # inet_aton() accepts 0xA9.0xFE.., 0251.0376.., 169.254.43518 and 169.16689662; only SSRF
+        # filter evasion writes hosts that way (OWASP SSRF prevention cheat sheet, "bypass" forms)
+        r"://(?:[^/?#\s@]{0,80}@)?(?:(?:0x[0-9a-f]{1,16}\.?){1,4}|(?:0[0-7]{1,11}\.){1,3}0?[0-7]{1,11}|"
+        r"\d{1,3}(?:\.\d{1,3}){0,2}\.\d{4,10}|\[[0-9a-f:]{0,30}:ffff:[0-9a-f.:]{1,20}\])(?:[:/?#\s]|$)",
+        targets=_VALUES,
+        confidence=0.8,
+    ),
+    Rule(
         "WH-RFI-001",
         AttackClass.RFI,
         "Remote URL given to an include-like parameter or ending in '?' (RFI)",

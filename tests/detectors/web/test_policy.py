@@ -1,0 +1,95 @@
+"""Request policy (WH-POL-nnn): each check fires on its technique and stays quiet on its near miss."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from watchhouse.core.events import Dataset
+from watchhouse.detectors.web.attack_patterns import WebAttackDetector
+from watchhouse.detectors.web.policy import POLICY_RULES
+from watchhouse.testing.factories import make_batch
+
+_BROWSER = {"Host": "shop.example", "User-Agent": "Mozilla/5.0", "Accept": "text/html"}
+
+
+def _row(method: str = "GET", url: str = "/", headers: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    row = {"source.ip": "203.0.113.9", "http.request.method": method, "url.original": url, **extra}
+    if headers is not None:
+        row["http.request.headers"] = json.dumps({**_BROWSER, **headers})
+    return row
+
+
+# (rule, positive row, near-miss row)
+CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+    ("WH-POL-001", _row("FOO", "/foo"), _row("PUT", "/api/items/1")),
+    ("WH-POL-002", _row("TRACE", "/"), _row("PATCH", "/api/items/1")),
+    ("WH-POL-003", _row(headers={"Request-Range": "bytes=0-1,2-3"}), _row(headers={"Range": "bytes=0-1023"})),
+    (
+        "WH-POL-004",
+        _row("POST", "/", {"Content-Type": "my-new-content-type"}, **{"http.request.body.content": "x"}),
+        _row("POST", "/", {"Content-Type": "application/vnd.api+json"}, **{"http.request.body.content": "{}"}),
+    ),
+    (
+        "WH-POL-005",
+        _row("POST", "/", {"Content-Type": "application/x-www-form-urlencoded; charset=ibm038"}),
+        _row("POST", "/", {"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"}),
+    ),
+    ("WH-POL-006", _row("POST", "/api/resource?_method=DELETE"), _row("POST", "/api/resource?method=card")),
+    (
+        "WH-POL-007",
+        _row("GET", "/login?jsessionid=74B0CB41", {"Referer": "https://attacker.example/x"}),
+        _row("GET", "/login?jsessionid=74B0CB41", {"Referer": "https://shop.example/cart"}),
+    ),
+    (
+        "WH-POL-008",
+        _row("POST", "/", {"Content-Length": "4", "Transfer-Encoding": "chunked"}),
+        _row("POST", "/", {"Transfer-Encoding": "chunked"}),
+    ),
+    ("WH-POL-009", _row("GET", "/backup/site.sql"), _row("GET", "/docs/sql-tutorial")),
+    (
+        "WH-POL-010",
+        _row(headers={"Proxy": "http://203.0.113.9:8080"}),
+        _row(headers={"Proxy-Connection": "keep-alive"}),
+    ),
+    ("WH-POL-011", _row(headers={"Connection": "keep-alive, close"}), _row(headers={"Connection": "keep-alive"})),
+    ("WH-POL-012", _row("GET", "/index.php?file=a.txt%00"), _row("GET", "/index.php?file=a%2500-report")),
+    ("WH-POL-013", _row(headers={"Host": "192.0.2.10"}), _row(headers={"Host": "shop.example:8443"})),
+]
+
+
+def _rules(row: dict[str, Any], level: int) -> set[str]:
+    findings = WebAttackDetector(paranoia_level=level).detect(make_batch(Dataset.HTTP, [row]))
+    return {rule for f in findings for rule in f.details["rules"]}
+
+
+def test_every_policy_rule_is_covered() -> None:
+    assert {c[0] for c in CASES} == {r.id for r in POLICY_RULES}
+
+
+@pytest.mark.parametrize(("rule_id", "positive", "near"), CASES, ids=[c[0] for c in CASES])
+def test_policy_rule_fires_and_its_near_miss_stays_quiet(
+    rule_id: str, positive: dict[str, Any], near: dict[str, Any]
+) -> None:
+    level = next(r.paranoia for r in POLICY_RULES if r.id == rule_id)
+    assert rule_id in _rules(positive, max(level, 2))
+    assert rule_id not in _rules(near, 4)
+
+
+def test_policy_is_gated_by_paranoia_and_can_be_switched_off() -> None:
+    trace = _row("TRACE", "/")
+    assert "WH-POL-002" not in _rules(trace, 1)
+    batch = make_batch(Dataset.HTTP, [_row("FOO", "/foo")])
+    assert WebAttackDetector(request_policy=False).detect(batch) == []
+    (finding,) = WebAttackDetector().detect(batch)
+    assert "Method" in finding.explanation and finding.details["hits"][0]["rule"] == "WH-POL-001"
+
+
+def test_allowed_methods_are_configurable() -> None:
+    batch = make_batch(Dataset.HTTP, [_row("DELETE", "/api/items/1")])
+    assert WebAttackDetector().detect(batch) == []
+    restricted = WebAttackDetector(allowed_methods=frozenset({"GET", "HEAD", "POST", "OPTIONS"}))
+    (finding,) = restricted.detect(batch)
+    assert finding.details["rules"] == ["WH-POL-002"]
