@@ -20,8 +20,12 @@ JSONL = "jsonl"
 SYSLOG = "syslog"
 CSV = "csv"
 ACCESS = "access"  # combined or common, decided by sniffing the content
+EVTX = "evtx"  # Windows event log files
+WINLOG_JSON = "winlog-json"  # their JSON exports: evtx_dump objects or Winlogbeat documents
 
 FORMATS: tuple[str, ...] = (COMBINED, COMMON, JSONL, SYSLOG, CSV)
+#: record-oriented Windows formats (not line-oriented like FORMATS); accepted by --format too
+WINLOG_FORMATS: tuple[str, ...] = (EVTX, WINLOG_JSON)
 
 ALIASES: Mapping[str, str] = MappingProxyType(
     {
@@ -34,6 +38,9 @@ ALIASES: Mapping[str, str] = MappingProxyType(
         "auth": SYSLOG,
         "sshd": SYSLOG,
         "journal": SYSLOG,
+        "evtx_dump": WINLOG_JSON,
+        "winlogbeat": WINLOG_JSON,
+        "winlog": WINLOG_JSON,
     }
 )
 
@@ -45,11 +52,11 @@ def resolve_format(name: str) -> str:
     common way to get here.
     """
     key = name.strip().lower()
-    if key in FORMATS:
+    if key in FORMATS or key in WINLOG_FORMATS:
         return key
     if key in ALIASES:
         return ALIASES[key]
-    valid = ", ".join((*FORMATS, *sorted(ALIASES)))
+    valid = ", ".join((*FORMATS, *WINLOG_FORMATS, *sorted(ALIASES)))
     raise UsageError(f"unknown format {name!r}; valid formats: {valid}")
 
 

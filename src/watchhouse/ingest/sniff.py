@@ -12,7 +12,7 @@ import re
 import orjson
 
 from watchhouse.core.errors import UsageError
-from watchhouse.ingest.options import COMBINED, COMMON, CSV, JSONL, SYSLOG
+from watchhouse.ingest.options import COMBINED, COMMON, CSV, EVTX, JSONL, SYSLOG, WINLOG_JSON
 
 _SAMPLE_LINES = 50
 _THRESHOLD = 0.6
@@ -26,6 +26,9 @@ _SYSLOG = re.compile(
     r"|1 [0-9]{4}-[0-9]{2}-[0-9]{2}T\S+|[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}\S*) \S+"
 )
 _CSV_NAME = re.compile(r"[\w@.\- ]{1,64}")
+EVTX_MAGIC = b"ElfFile\x00"
+# evtx_dump's pretty-printed records open with {"Event": {...; its one-line form matches too
+_EVTX_DUMP = re.compile(rb'\A\s*\{\s*"Event"\s*:\s*\{')
 
 
 def _is_json_object(line: str) -> bool:
@@ -45,8 +48,29 @@ def _looks_like_csv(lines: list[str]) -> bool:
     return sum(1 for r in rows if r.count(",") >= len(header) - 1) >= _THRESHOLD * len(rows)
 
 
+def _is_winlogbeat(line: str) -> bool:
+    """A JSON line whose ``winlog`` object names a channel or event id (Winlogbeat/ECS)."""
+    if not line.startswith("{") or '"winlog"' not in line:
+        return False
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    winlog = obj.get("winlog") if isinstance(obj, dict) else None
+    return isinstance(winlog, dict) and ("channel" in winlog or "event_id" in winlog)
+
+
 def detect_format(sample: bytes) -> str:
-    """The format of a decompressed sample; raises UsageError naming what was tried."""
+    """The format of a decompressed sample; raises UsageError naming what was tried.
+
+    Windows event logs come first: EVTX files by their magic bytes, evtx_dump JSON by its
+    ``{"Event": {`` opening (pretty-printed, so not line-oriented), Winlogbeat documents by a
+    ``winlog`` object in most lines (they are JSON lines too, but carry their own dataset).
+    """
+    if sample.startswith(EVTX_MAGIC):
+        return EVTX
+    if _EVTX_DUMP.match(sample):
+        return WINLOG_JSON
     text = sample.decode("utf-8", "replace")
     raw_lines = text.split("\n")
     if len(sample) >= 64 * 1024 and len(raw_lines) > 1:
@@ -59,6 +83,8 @@ def detect_format(sample: bytes) -> str:
     def share(test: re.Pattern[str]) -> int:
         return sum(1 for ln in lines if test.match(ln))
 
+    if sum(1 for ln in lines if _is_winlogbeat(ln)) >= need:
+        return WINLOG_JSON
     if sum(1 for ln in lines if _is_json_object(ln)) >= need:
         return JSONL
     combined, common = sum(1 for ln in lines if _COMBINED.fullmatch(ln)), share(_COMMON)
@@ -72,6 +98,6 @@ def detect_format(sample: bytes) -> str:
         return CSV
     first = lines[0][:80]
     raise UsageError(
-        f"cannot detect the log format (tried jsonl, combined, common, syslog, csv; first line: {first!r}); "
-        "pass --format explicitly"
+        "cannot detect the log format (tried jsonl, combined, common, syslog, csv, evtx, winlog-json; "
+        f"first line: {first!r}); pass --format explicitly"
     )

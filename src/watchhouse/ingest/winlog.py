@@ -188,11 +188,21 @@ def _batched(rows: Iterator[dict[str, Any]], path: str, batch_rows: int) -> Iter
         yield rows_to_batch(pending, path)
 
 
-def read_evtx(path: str | Path, quarantine: Quarantine, batch_rows: int = BATCH_ROWS) -> Iterator[EventBatch]:
-    """Records of an ``.evtx`` file; ``log.offset`` holds the EVTX record number."""
+def winlog_batches(rows: Iterator[dict[str, Any]], label: str, batch_rows: int = BATCH_ROWS) -> Iterator[EventBatch]:
+    """Rows (from :func:`parse_json_records`) in batches of ``batch_rows``, labelled ``label``."""
+    return _batched(rows, label, batch_rows)
+
+
+def read_evtx(
+    path: str | Path, quarantine: Quarantine, batch_rows: int = BATCH_ROWS, *, label: str | None = None
+) -> Iterator[EventBatch]:
+    """Records of an ``.evtx`` file; ``log.offset`` holds the EVTX record number.
+
+    ``label`` names the source in batches and quarantine (the resolved path by default).
+    """
     import evtx
 
-    label = str(Path(path).resolve())
+    label = label or str(Path(path).resolve())
     try:
         parser = evtx.PyEvtxParser(str(path))
     except (OSError, RuntimeError) as exc:

@@ -71,13 +71,49 @@ def lower_column(name: str) -> str:
     return name + _LOWER_SUFFIX
 
 
+#: Marks a value's start and end for anchored literal patterns (see :class:`Literal`).
+VALUE_START, VALUE_END = "\x02", "\x03"
+#: What sentinel characters inside a value become, so a value never looks anchored mid-way.
+SENTINEL_STANDIN = "\x00"
+_SENTINELS = frozenset(VALUE_START + VALUE_END + SENTINEL_STANDIN)
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A leaf that is one literal occurrence test: the multi-pattern path handles all of these.
+
+    Why: SigmaHQ's Windows rules hold ~32,000 distinct contains/startswith/endswith/equals tests.
+    Run one by one they cost one column scan each; as literals they go into one multi-pattern
+    automaton per column, scanned once per distinct value. ``pattern`` is the operand wrapped in
+    value sentinels where anchored (``VALUE_START + x`` for startswith, ``x + VALUE_END`` for
+    endswith, both for equality); values are wrapped the same way, so anchoring is plain substring
+    search. ``cased`` patterns search the value as is, the others its lower-cased form.
+    """
+
+    column: str
+    pattern: str
+    cased: bool
+    #: ``pattern`` is a Hyperscan expression (a wildcard value), not a literal
+    regex: bool = False
+    #: ``pattern`` is a rule's own regular expression (``|re``): searched in the bare value
+    #: (no sentinels), with these flags (``i``, ``m``, ``s``); engines that reject it fall back
+    #: to the leaf's expression
+    search: bool = False
+    flags: str = ""
+
+
 @dataclass(frozen=True)
 class Leaf:
-    """One distinct predicate; ``lowered`` lists the columns it reads lower-cased."""
+    """One distinct predicate; ``lowered`` lists the columns it reads lower-cased.
+
+    ``expr`` always computes the leaf; ``literal``, when set, is the faster equivalent that the
+    evaluator prefers (it reads ``columns`` directly, lower-casing distinct values itself).
+    """
 
     expr: pl.Expr
     columns: frozenset[str]
     lowered: frozenset[str]
+    literal: Literal | None = None
 
 
 @dataclass
@@ -169,9 +205,16 @@ class RuleCompiler:
         raise Unsupported(f"condition element {type(node).__name__}")
 
     # -- leaves -------------------------------------------------------------------------------
-    def _leaf(self, key: tuple[Any, ...], expr: pl.Expr, columns: Iterable[str], lowered: Iterable[str]) -> Node:
-        cols, low = frozenset(columns), frozenset(lowered)
-        return self.leaves.add((self.null_logic, *key), lambda: Leaf(expr, cols, low))
+    def _leaf(
+        self,
+        key: tuple[Any, ...],
+        expr: pl.Expr,
+        columns: Iterable[str],
+        lowered: Iterable[str],
+        literal: Literal | None = None,
+    ) -> Node:
+        cols, low = frozenset(columns), frozenset(() if literal else lowered)
+        return self.leaves.add((self.null_logic, *key), lambda: Leaf(expr, cols, low, literal))
 
     def _value(self, column: str, value: SigmaType, resolve: FieldResolver) -> Node:
         if isinstance(value, SigmaExpansion):
@@ -237,14 +280,19 @@ class RuleCompiler:
             StringOp.ENDS_WITH: lambda: col.str.ends_with(plan.operand),
             StringOp.CONTAINS: lambda: col.str.contains(plan.operand, literal=True),
             StringOp.REGEX: lambda: col.str.contains(plan.operand),
-            StringOp.ANY: lambda: col.is_not_null(),
+            StringOp.ANY: lambda: pl.col(column).is_not_null(),
         }
+        if plan.op is StringOp.ANY:
+            lowered = ()
         if column in self.numeric_columns:
             # wildcards against an integer column compare its decimal text
             source = column
             col = pl.col(column).cast(pl.String)
             lowered = ()
-        return self._leaf(("str", source, plan.op, plan.operand), ops[plan.op](), (column,), lowered)
+        literal = None
+        if column not in self.numeric_columns:
+            literal = _literal(column, plan)
+        return self._leaf(("str", source, plan.op, plan.operand), ops[plan.op](), (column,), lowered, literal)
 
     def _numeric_text(self, column: str, text: str) -> Node:
         try:
@@ -280,7 +328,10 @@ class RuleCompiler:
         except pl.exceptions.ComputeError as exc:
             raise Unsupported(f"regular expression not supported by the Rust regex engine: {pattern!r}") from exc
         col = pl.col(column).cast(pl.String) if column in self.numeric_columns else pl.col(column)
-        return self._leaf(("re", column, pattern), col.str.contains(pattern), (column,), ())
+        literal = None
+        if column not in self.numeric_columns:
+            literal = Literal(column, str(value.regexp), cased=True, regex=True, search=True, flags=flags)
+        return self._leaf(("re", column, pattern), col.str.contains(pattern), (column,), (), literal)
 
     def _compare(self, column: str, value: SigmaCompareExpression) -> Node:
         number = value.number.number
@@ -327,3 +378,40 @@ class RuleCompiler:
                 parts.append(SpecialChars.WILDCARD_MULTI)
             out.append(self._string(KEYWORD_COLUMN, plan_string(parts, cased=isinstance(value, SigmaCasedString))))
         return any_of(out)
+
+
+_ANCHORS: dict[StringOp, tuple[str, str]] = {
+    StringOp.EQUALS: (VALUE_START, VALUE_END),
+    StringOp.STARTS_WITH: (VALUE_START, ""),
+    StringOp.ENDS_WITH: ("", VALUE_END),
+    StringOp.CONTAINS: ("", ""),
+}
+
+
+def _hyperscan_text(text: str) -> str:
+    """``text`` as a Hyperscan (UTF-8 mode) literal: ASCII punctuation hex-escaped."""
+    return "".join(c if c.isalnum() or ord(c) > 127 else f"\\x{ord(c):02x}" for c in text)
+
+
+def _literal(column: str, plan: StringPlan) -> Literal | None:
+    """The multi-pattern form of a string test, or None where only the expression is exact."""
+    if plan.op is StringOp.REGEX and plan.parts:
+        if any(isinstance(p, str) and not _SENTINELS.isdisjoint(p) for p in plan.parts):
+            return None
+        # wildcards never cross a value's sentinels, so many wrapped values may be scanned joined
+        within = f"[^{_hyperscan_text(VALUE_START)}{_hyperscan_text(VALUE_END)}]"
+        body = "".join(
+            within + "*"
+            if p is SpecialChars.WILDCARD_MULTI
+            else within
+            if p is SpecialChars.WILDCARD_SINGLE
+            else _hyperscan_text(str(p))
+            for p in plan.parts
+        )
+        return Literal(column, f"{_hyperscan_text(VALUE_START)}{body}{_hyperscan_text(VALUE_END)}", plan.cased, True)
+    anchors = _ANCHORS.get(plan.op)
+    if anchors is None or not _SENTINELS.isdisjoint(plan.operand):
+        return None
+    if plan.op is not StringOp.EQUALS and not plan.operand:
+        return None
+    return Literal(column, anchors[0] + plan.operand + anchors[1], plan.cased)

@@ -30,8 +30,8 @@ from watchhouse.sigma.compiler import (
     all_of,
     any_of,
 )
-from watchhouse.sigma.evaluate import LeafTruth
-from watchhouse.sigma.frames import NUMERIC, records_frame, sigma_frame
+from watchhouse.sigma.evaluate import LeafPlan, LeafTruth
+from watchhouse.sigma.frames import NUMERIC, ROW_COLUMN, records_frame, sigma_frame
 from watchhouse.sigma.logsources import Route, Unrouted, route
 
 
@@ -57,11 +57,56 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """Events one routing alternative admits: channels (lower-cased) and event ids; None = any."""
+
+    channels: frozenset[str] | None
+    event_ids: frozenset[int] | None
+
+    def covers(self, channel: str | None, event_id: int | None) -> bool:
+        if self.channels is not None and (channel is None or channel not in self.channels):
+            return False
+        return self.event_ids is None or (event_id is not None and event_id in self.event_ids)
+
+
+def _scopes(target: Route | None) -> tuple[Scope, ...]:
+    """The rule's scopes; empty when any event may match (unrouted, or a product-only source)."""
+    if target is None:
+        return ()
+    scopes = []
+    for alt in target.alternatives:
+        conditions = dict(alt.conditions)
+        channels, ids = conditions.get("Channel"), conditions.get("EventID")
+        if channels is None and ids is None:
+            return ()
+        scopes.append(
+            Scope(
+                frozenset(str(c).lower() for c in channels) if channels is not None else None,
+                frozenset(int(i) for i in ids) if ids is not None else None,
+            )
+        )
+    return tuple(scopes)
+
+
+def tree_leaves(node: Node) -> set[int]:
+    """Indices of the leaves a tree reads."""
+    if node.op == "leaf":
+        return {node.leaf}
+    out: set[int] = set()
+    for arg in node.args:
+        out |= tree_leaves(arg)
+    return out
+
+
+@dataclass(frozen=True)
 class CompiledRule:
     index: int
     rule: SigmaRule
     rule_id: str
     tree: Node
+    #: events the rule can match at all (empty: any); limits which fields a batch projects
+    scopes: tuple[Scope, ...] = ()
+    fields: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -72,17 +117,43 @@ class _Group:
     rules: list[CompiledRule] = field(default_factory=list)
     fields: set[str] = field(default_factory=set)
     lowered: set[str] = field(default_factory=set)
+    _plan: LeafPlan | None = None
+    _scoped_fields: dict[tuple[str | None, int | None], frozenset[str]] = field(default_factory=dict)
+
+    def fields_for(self, channel: str | None, event_id: int | None) -> frozenset[str]:
+        """Fields read by the rules that can match events of this (lower-cased) channel and id."""
+        key = (channel, event_id)
+        found = self._scoped_fields.get(key)
+        if found is None:
+            found = frozenset().union(
+                *(r.fields for r in self.rules if not r.scopes or any(s.covers(channel, event_id) for s in r.scopes))
+            )
+            self._scoped_fields[key] = found
+        return found
+
+    @property
+    def plan(self) -> LeafPlan:
+        """The leaf plan, rebuilt only when rules were added since (compiling is per pack)."""
+        leaves = self.compiler.leaves.leaves
+        if self._plan is None or self._plan.size != len(leaves):
+            self._plan = LeafPlan(leaves)
+        return self._plan
 
     def evaluate(self, frame: pl.DataFrame) -> dict[int, list[int]]:
         """rule index -> matching row numbers."""
         if not self.rules or frame.height == 0:
             return {}
-        truth = LeafTruth(frame, self.compiler.leaves.leaves, self.compiler.null_logic)
+        truth = LeafTruth(frame, self.plan, self.compiler.null_logic)
+        sql = self.compiler.null_logic is NullLogic.SQL
+        row_of = frame.get_column(ROW_COLUMN).to_numpy()  # frame position -> batch row
         out: dict[int, list[int]] = {}
         for rule in self.rules:
-            mask = truth.matches(rule.tree)
-            if mask.any():
-                out[rule.index] = np.flatnonzero(mask).tolist()
+            value = truth.pair(rule.tree)[0] if sql else truth.truth(rule.tree)
+            if value is False:
+                continue
+            rows = row_of if value is True else row_of[np.flatnonzero(value)]
+            if len(rows):
+                out[rule.index] = np.sort(rows).tolist()
         return out
 
 
@@ -141,8 +212,11 @@ class SigmaEngine:
             del group.compiler.leaves.leaves[before:]  # drop leaves only this rule added
             group.compiler.leaves.index = {k: v for k, v in group.compiler.leaves.index.items() if v < before}
             return Verdict(*base, Status.UNSUPPORTED, str(exc))
-        group.rules.append(CompiledRule(index, rule, rule_id, tree))
-        for leaf in group.compiler.leaves.leaves[before:]:
+        leaves = group.compiler.leaves.leaves
+        fields = frozenset().union(*(leaves[i].columns for i in tree_leaves(tree)))
+        group.rules.append(CompiledRule(index, rule, rule_id, tree, _scopes(target), fields))
+        group._scoped_fields.clear()
+        for leaf in leaves[before:]:
             group.fields |= leaf.columns
             group.lowered |= leaf.lowered
         return Verdict(*base, Status.ROUTED if target else Status.UNROUTED, reason)
@@ -156,7 +230,8 @@ class SigmaEngine:
             aliases = alt.aliases
             detection = compiler.compile(rule, lambda f, a=aliases: a.get(f, f))  # type: ignore[misc]
             conditions = [any_of([compiler.equals(name, v) for v in values]) for name, values in alt.conditions]
-            branches.append(all_of([*conditions, detection]))
+            # detection first: it is usually all-false, which short-cuts the routing tests
+            branches.append(all_of([detection, *conditions]))
         return any_of(branches)
 
     # -- evaluation ---------------------------------------------------------------------------
@@ -173,7 +248,7 @@ class SigmaEngine:
         group = self._groups.get(batch.dataset)
         if group is None or not group.rules or batch.num_rows == 0:
             return {}
-        return group.evaluate(sigma_frame(batch, group.fields, group.lowered))
+        return group.evaluate(sigma_frame(batch, group.fields, group.lowered, group.fields_for))
 
     def match_records(self, records: list[dict[str, object]], logsource: str | None = None) -> dict[int, list[int]]:
         """Evaluate rules over plain records named as rules name fields (no log-source routing).
@@ -186,7 +261,9 @@ class SigmaEngine:
         groups = self._records_groups(logsource)
         for group in groups:
             if group.rules:
-                out.update(group.evaluate(records_frame(records, group.fields, group.lowered)))
+                out.update(
+                    group.evaluate(records_frame(records, group.fields, group.lowered, group.compiler.numeric_columns))
+                )
         return out
 
     def _records_groups(self, logsource: str | None) -> list[_Group]:

@@ -10,7 +10,7 @@ how Sigma's "missing field" reaches the predicates.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from types import MappingProxyType
 
 import polars as pl
@@ -57,23 +57,76 @@ NUMERIC: Mapping[Dataset, frozenset[str]] = MappingProxyType(
 )
 
 
-def _winlog(frame: pl.DataFrame, fields: Collection[str]) -> list[pl.Expr]:
-    exprs: list[pl.Expr] = [pl.col(column).alias(name) for name, column in WINLOG_SYSTEM.items() if name in fields]
-    data_fields = sorted(f for f in fields if f not in WINLOG_SYSTEM and f != KEYWORD_COLUMN)
-    if data_fields:
-        struct = pl.col("winlog.event_data").str.json_decode(dtype=pl.Struct(dict.fromkeys(data_fields, pl.String)))
-        exprs.extend(struct.struct.field(f).alias(f) for f in data_fields)
-    if KEYWORD_COLUMN in fields:
-        # full-text search reads every value: the EventData text with JSON escapes undone
-        text = (
-            pl.col("winlog.event_data")
-            .str.replace_all(r"\\", "\\", literal=True)
-            .str.replace_all('\\"', '"', literal=True)
+#: (lower-cased channel, event id) -> the fields rules for such events read
+FieldsFor = Callable[[str | None, int | None], Collection[str]]
+
+
+def _keyword_text(data: pl.Series, channel: pl.Series) -> pl.Series:
+    """Full-text search reads every value: the channel and EventData text, JSON escapes undone."""
+    text = data.str.replace_all(r"\\", "\\", literal=True).str.replace_all('\\"', '"', literal=True)
+    both = pl.DataFrame([channel.alias("channel"), text.alias("text")])
+    return both.select(pl.concat_str(["channel", "text"], separator="\n", ignore_nulls=True)).to_series()
+
+
+def _decode(data: pl.Series, channel: pl.Series, need: tuple[str, ...]) -> pl.DataFrame:
+    names = [n for n in need if n != KEYWORD_COLUMN]
+    out = (
+        data.str.json_decode(dtype=pl.Struct(dict.fromkeys(names, pl.String))).struct.unnest()
+        if names
+        else pl.DataFrame(height=len(data))
+    )
+    if KEYWORD_COLUMN in need:
+        out = out.with_columns(_keyword_text(data, channel).alias(KEYWORD_COLUMN))
+    return out
+
+
+def _winlog(frame: pl.DataFrame, fields: Collection[str], fields_for: FieldsFor | None = None) -> pl.DataFrame:
+    """System columns plus the EventData fields (and keyword text) the rules read.
+
+    Why grouped by event kind: decoding JSON into a struct costs time per row *and* per schema
+    field, and a process-creation event never needs the ~150 fields only registry, pipe or
+    Defender rules read, nor the full text only keyword rules search. Rows are ordered by the
+    fields their (channel, event id) needs and each run decoded with just those. The frame stays
+    in that order; its ``ROW_COLUMN`` says which batch row each frame row is.
+    """
+    system = [pl.col(column).alias(name) for name, column in WINLOG_SYSTEM.items() if name in fields]
+    data_fields = sorted(f for f in fields if f not in WINLOG_SYSTEM)
+    if fields_for is None or not data_fields:
+        out = frame.select([pl.int_range(pl.len(), dtype=pl.Int64).alias(ROW_COLUMN), *system])
+        if data_fields:
+            data, channel = frame.get_column("winlog.event_data"), frame.get_column("winlog.channel")
+            out = out.hstack(_decode(data, channel, tuple(data_fields)).get_columns())
+        return out
+    wanted = set(data_fields)
+    kinds = (
+        frame.select(
+            pl.col("winlog.channel").str.to_lowercase().alias("channel"),
+            pl.col("winlog.event_id").cast(pl.Int64).alias("event_id"),
         )
-        exprs.append(
-            pl.concat_str([pl.col("winlog.channel"), text], separator="\n", ignore_nulls=True).alias(KEYWORD_COLUMN)
-        )
-    return exprs
+        .with_row_index("row")
+        .group_by("channel", "event_id")
+        .agg("row")
+    )
+    by_fields: dict[tuple[str, ...], list[pl.Series]] = {}
+    for kind_channel, event_id, rows in zip(
+        *(kinds.get_column(c) for c in ("channel", "event_id", "row")), strict=True
+    ):
+        need = tuple(sorted(wanted.intersection(fields_for(kind_channel, event_id))))
+        by_fields.setdefault(need, []).append(rows)
+    runs = [(need, pl.concat(parts)) for need, parts in by_fields.items()]
+    order = pl.concat([rows for _, rows in runs]).cast(pl.Int64)
+    ordered = frame.select([*system, "winlog.event_data", "winlog.channel"]).gather(order)
+    ordered = ordered.insert_column(0, order.alias(ROW_COLUMN))
+    data, channel = ordered.get_column("winlog.event_data"), ordered.get_column("winlog.channel")
+    pieces, start = [], 0
+    for need, rows in runs:
+        pieces.append(_decode(data.slice(start, len(rows)), channel.slice(start, len(rows)), need))
+        start += len(rows)
+    decoded = pl.concat(pieces, how="diagonal")
+    decoded = decoded.select(
+        pl.col(f) if f in decoded.columns else pl.lit(None, dtype=pl.String).alias(f) for f in data_fields
+    )
+    return ordered.drop("winlog.event_data", "winlog.channel").hstack(decoded.get_columns())
 
 
 def _http(frame: pl.DataFrame, fields: Collection[str]) -> list[pl.Expr]:
@@ -98,16 +151,23 @@ def _http(frame: pl.DataFrame, fields: Collection[str]) -> list[pl.Expr]:
     return exprs
 
 
-def sigma_frame(batch: EventBatch, fields: Collection[str], lowered: Collection[str]) -> pl.DataFrame:
-    """Columns named as rules name them: every field in ``fields`` (null when absent)."""
+def sigma_frame(
+    batch: EventBatch, fields: Collection[str], lowered: Collection[str], fields_for: FieldsFor | None = None
+) -> pl.DataFrame:
+    """Columns named as rules name them: every field in ``fields`` (null when absent).
+
+    ``fields_for``, when given, says which fields events of each (channel, event id) can need;
+    fields no rule for an event reads stay null for it, and the frame's rows may be in another
+    order than the batch's: ``ROW_COLUMN`` maps them back (see :func:`_winlog`).
+    """
     frame = batch.to_polars()
     if batch.dataset is Dataset.WINLOG:
-        exprs = _winlog(frame, fields)
-    elif batch.dataset is Dataset.HTTP:
-        exprs = _http(frame, fields)
+        out = _winlog(frame, fields, fields_for)
     else:
-        exprs = [pl.col(f) for f in fields if f in frame.columns]
-    out = frame.select([pl.int_range(pl.len(), dtype=pl.Int64).alias(ROW_COLUMN), *exprs])
+        exprs = (
+            _http(frame, fields) if batch.dataset is Dataset.HTTP else [pl.col(f) for f in fields if f in frame.columns]
+        )
+        out = frame.select([pl.int_range(pl.len(), dtype=pl.Int64).alias(ROW_COLUMN), *exprs])
     missing = [f for f in fields if f not in out.columns]
     if missing:
         out = out.with_columns(pl.lit(None, dtype=pl.String).alias(f) for f in missing)
@@ -116,10 +176,19 @@ def sigma_frame(batch: EventBatch, fields: Collection[str], lowered: Collection[
     return out
 
 
-def records_frame(records: list[dict[str, object]], fields: Collection[str], lowered: Collection[str]) -> pl.DataFrame:
-    """A frame from plain records (any log source), every value as text; for generic evaluation."""
+def records_frame(
+    records: list[dict[str, object]],
+    fields: Collection[str],
+    lowered: Collection[str],
+    numeric: Collection[str] = (),
+) -> pl.DataFrame:
+    """A frame from plain records (any log source), every value as text except ``numeric``
+    fields (integers; text that is not one becomes null); for generic evaluation."""
     columns = {f: [None if r.get(f) is None else str(r.get(f)) for r in records] for f in fields if f != KEYWORD_COLUMN}
     frame = pl.DataFrame(columns, schema=dict.fromkeys(columns, pl.String)) if columns else pl.DataFrame()
+    casts = [pl.col(f).cast(pl.Int64, strict=False) for f in numeric if f in columns]
+    if casts:
+        frame = frame.with_columns(casts)
     frame = (
         frame.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias(ROW_COLUMN))
         if columns

@@ -38,6 +38,8 @@ class StringPlan:
     op: StringOp
     operand: str
     cased: bool
+    #: for ``REGEX`` plans: the normalised wildcard parts, for engines with their own syntax
+    parts: tuple[str | SpecialChars, ...] = ()
 
 
 def plan_string(parts: list[StringPart], *, cased: bool = False) -> StringPlan:
@@ -71,7 +73,7 @@ def plan_string(parts: list[StringPart], *, cased: bool = False) -> StringPlan:
             return StringPlan(StringOp.STARTS_WITH, lit, cased)
         if lead and not tail and len(merged) == 2:
             return StringPlan(StringOp.ENDS_WITH, lit, cased)
-    return StringPlan(StringOp.REGEX, wildcard_regex(merged), cased)
+    return StringPlan(StringOp.REGEX, wildcard_regex(merged), cased, tuple(merged))
 
 
 def wildcard_regex(parts: list[str | SpecialChars]) -> str:

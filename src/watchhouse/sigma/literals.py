@@ -1,0 +1,201 @@
+"""All literal leaves of one column answered by one multi-pattern scan of its distinct values.
+
+Why: a SigmaHQ Windows pack tests ``CommandLine`` alone against ~15,000 literals. One Polars
+expression per literal meant one column pass and one planner round per test (seconds per
+batch). Here every literal of a column goes into one automaton, compiled once per pack, and each
+*distinct* value of the column is scanned once per batch: Windows logs repeat images, parents,
+channels and users endlessly, so a batch of tens of thousands of rows has far fewer distinct
+values. The answer comes back as (distinct value, pattern) pairs, which the evaluator spreads to
+rows through the values' codes.
+
+Engines: Hyperscan (compiled database cached on disk by :func:`compile_database`, one scan per
+value with single-match patterns so a pattern is reported once per value however often it
+occurs) where the package is importable, else Polars' Aho-Corasick ``extract_many``.
+"""
+
+from __future__ import annotations
+
+import functools
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from watchhouse.detectors.web.engines import EngineName, compile_database, resolve_engine
+from watchhouse.sigma.compiler import SENTINEL_STANDIN, VALUE_END, VALUE_START, Literal
+
+Ints = npt.NDArray[np.int64]
+
+
+def wrap_values(values: pl.Series, *, cased: bool, bare: bool = False) -> pl.Series:
+    """Distinct values as the patterns expect them: lower-cased unless cased, sentinel-wrapped
+    unless ``bare`` (rule regexes search the value itself)."""
+    text = values if cased else values.str.to_lowercase()
+    if bare:
+        return text
+    text = text.str.replace_all(f"[{VALUE_START}{VALUE_END}]", SENTINEL_STANDIN)
+    return VALUE_START + text + VALUE_END
+
+
+class LiteralMatcher(ABC):
+    """Which of ``literals`` occur in which values; built once per column of a pack."""
+
+    def __init__(self, literals: Sequence[Literal]) -> None:
+        self.literals = list(literals)
+
+    @abstractmethod
+    def pairs(self, wrapped: pl.Series) -> tuple[Ints, Ints]:
+        """(value index, pattern index) for every pattern occurring in a value, each pair once."""
+
+
+class PolarsLiteralMatcher(LiteralMatcher):
+    """Aho-Corasick over all literals (the automaton is rebuilt per call, tens of ms when large);
+    wildcard patterns, valid Rust regex syntax too, run one ``str.contains`` each. Rule regexes
+    (``search``) are not taken: they stay Polars expressions of their own."""
+
+    def __init__(self, literals: Sequence[Literal]) -> None:
+        super().__init__(literals)
+        if any(x.search for x in literals):
+            raise ValueError("rule regexes are evaluated as expressions on this engine")
+        plain = [i for i, x in enumerate(literals) if not x.regex]
+        self._regex = [(i, "(?s)" + x.pattern) for i, x in enumerate(literals) if x.regex]
+        self._index = pl.DataFrame(
+            {"pattern": [literals[i].pattern for i in plain], "id": np.asarray(plain, dtype=np.int64)},
+            schema={"pattern": pl.String, "id": pl.Int64},
+        )
+        self._implode = self._index["pattern"].implode()
+
+    def pairs(self, wrapped: pl.Series) -> tuple[Ints, Ints]:
+        values: list[Ints] = []
+        ids: list[Ints] = []
+        if len(self._index):
+            found = wrapped.str.extract_many(self._implode, overlapping=True)
+            frame = (
+                pl.DataFrame({"value": np.arange(len(wrapped), dtype=np.int64), "pattern": found})
+                .explode("pattern")
+                .drop_nulls("pattern")
+                .unique()
+                .join(self._index, on="pattern")
+            )
+            values.append(frame["value"].to_numpy())
+            ids.append(frame["id"].to_numpy())
+        for pattern_id, pattern in self._regex:
+            rows = np.flatnonzero(wrapped.str.contains(pattern).fill_null(False).to_numpy())
+            values.append(rows.astype(np.int64))
+            ids.append(np.full(len(rows), pattern_id, dtype=np.int64))
+        if not values:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.concatenate(values), np.concatenate(ids)
+
+
+def _hyperscan_flags(literal: Literal) -> int:
+    import hyperscan as hs
+
+    if not literal.regex:
+        return int(hs.HS_FLAG_SINGLEMATCH)
+    if not literal.search:  # a wildcard value: Sigma's ``*`` spans newlines
+        return int(hs.HS_FLAG_SINGLEMATCH | hs.HS_FLAG_DOTALL | hs.HS_FLAG_UTF8)
+    flags = hs.HS_FLAG_SINGLEMATCH | hs.HS_FLAG_UTF8 | hs.HS_FLAG_UCP | hs.HS_FLAG_ALLOWEMPTY
+    for letter, flag in (("i", hs.HS_FLAG_CASELESS), ("m", hs.HS_FLAG_MULTILINE), ("s", hs.HS_FLAG_DOTALL)):
+        if letter in literal.flags:
+            flags |= flag
+    return int(flags)
+
+
+def _expression(literal: Literal) -> str:
+    return literal.pattern if literal.regex else "".join(f"\\x{b:02x}" for b in literal.pattern.encode())
+
+
+@functools.lru_cache(maxsize=4096)
+def hyperscan_accepts(literal: Literal) -> bool:
+    """Whether Hyperscan compiles this pattern; rule regexes may use what it lacks (lookaround)."""
+    import hyperscan as hs
+
+    try:
+        hs.Database(mode=hs.HS_MODE_BLOCK).compile(
+            expressions=[_expression(literal).encode()], flags=[_hyperscan_flags(literal)]
+        )
+    except hs.error:
+        return False
+    return True
+
+
+class HyperscanLiteralMatcher(LiteralMatcher):
+    """One Hyperscan block database, single-match per scanned value.
+
+    Literals are byte-escaped; wildcard values (``regex`` true) are already Hyperscan syntax and
+    run in UTF-8 mode so ``?`` is one character (newlines included, as Sigma's wildcards must).
+    """
+
+    def __init__(self, literals: Sequence[Literal], *, joined: bool = False) -> None:
+        """``joined``: scan all values in one call (see :meth:`_pairs_joined`)."""
+        super().__init__(literals)
+        if joined and any(x.search for x in literals):
+            raise ValueError("rule regexes search bare values and cannot be scanned joined")
+        flags = [_hyperscan_flags(x) for x in literals]
+        if joined:
+            import hyperscan as hs
+
+            flags = [f & ~hs.HS_FLAG_SINGLEMATCH for f in flags]
+        self._joined = joined
+        self._db = compile_database([_expression(x) for x in literals], flags)
+
+    def pairs(self, wrapped: pl.Series) -> tuple[Ints, Ints]:
+        if self._joined:
+            return self._pairs_joined(wrapped)
+        values: list[int] = []
+        ids: list[int] = []
+        at = 0
+
+        def on_match(pattern: int, _start: int, _end: int, _flags: int, _context: object) -> None:
+            values.append(at)
+            ids.append(pattern)
+
+        scan = self._db.scan
+        for at, blob in enumerate(wrapped.cast(pl.Binary).to_list()):  # noqa: B007 - read by on_match
+            scan(blob, match_event_handler=on_match)
+        return np.asarray(values, dtype=np.int64), np.asarray(ids, dtype=np.int64)
+
+    def _pairs_joined(self, wrapped: pl.Series) -> tuple[Ints, Ints]:
+        """One scan over all wrapped values joined end to end; match ends map back to values.
+
+        Why: for long, mostly distinct values (the keyword full text) one Python call per value
+        costs more than the scan. Exact because patterns never cross a value's sentinels:
+        literals contain none, wildcards are ``[^sentinels]``, and each value's own sentinels
+        were replaced. Without single-match every occurrence calls back, so this suits pattern
+        sets that rarely match (keywords), and pairs are de-duplicated.
+        """
+        lengths = wrapped.str.len_bytes().to_numpy().astype(np.int64)
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1])) if len(lengths) else lengths
+        ends: list[int] = []
+        ids: list[int] = []
+
+        def on_match(pattern: int, _start: int, end: int, _flags: int, _context: object) -> None:
+            ends.append(end)
+            ids.append(pattern)
+
+        self._db.scan(b"".join(wrapped.cast(pl.Binary).to_list()), match_event_handler=on_match)
+        if not ends:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        value_at = np.searchsorted(starts, np.asarray(ends, dtype=np.int64) - 1, side="right") - 1
+        pairs = np.unique(np.stack([value_at, np.asarray(ids, dtype=np.int64)]), axis=1)
+        return pairs[0].astype(np.int64), pairs[1].astype(np.int64)
+
+
+def takes(literal: Literal, engine: EngineName) -> bool:
+    """Whether ``engine``'s matcher answers this literal (else its leaf stays an expression)."""
+    if not literal.search:
+        return True
+    return engine is EngineName.HYPERSCAN and hyperscan_accepts(literal)
+
+
+def literal_matcher(
+    literals: Sequence[Literal], engine: EngineName | str = EngineName.AUTO, *, joined: bool = False
+) -> LiteralMatcher:
+    """A matcher for ``literals`` (all accepted by :func:`takes`) on the chosen engine; ``joined``
+    (Hyperscan only, no rule regexes) scans all values of a batch in one call."""
+    if resolve_engine(engine) is EngineName.HYPERSCAN:
+        return HyperscanLiteralMatcher(literals, joined=joined)
+    return PolarsLiteralMatcher(literals)
