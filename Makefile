@@ -28,6 +28,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
+	@bash scripts/install-browser.sh  # Debian Chromium for the portal's browser test (skips when not root)
 	$(BIN)/pytest -q
 
 bench: $(STAMP)

@@ -20,6 +20,7 @@ from . import (
     eval_cmd,
     evidence_cmd,
     identity_cmd,
+    portal_cmd,
     report_cmd,
     rules_cmd,
     serve_cmd,
@@ -60,6 +61,7 @@ app.add_typer(disclosure_cmd.app, name="disclosure")
 app.add_typer(report_cmd.app, name="report")
 case_export_cmd.register(case_cmd.app)
 app.add_typer(user_cmd.app, name="user")
+app.add_typer(portal_cmd.app, name="portal")
 app.command("serve")(serve_cmd.serve_command)
 eval_cmd.app.command("accounts")(eval_accounts)
 eval_cmd.app.command("crs")(eval_crs)

@@ -26,6 +26,9 @@ from watchhouse.office.evidence.vault import Vault
 from watchhouse.office.exports.service import CaseExports
 from watchhouse.office.identity.keys import load_or_create_vault_key
 from watchhouse.office.identity.vault import IdentityVault, RevealPolicy
+from watchhouse.office.portal.crypto import PortalKeys, load_or_create_portal_key
+from watchhouse.office.portal.desk import PortalDesk
+from watchhouse.office.portal.service import PortalService
 from watchhouse.office.reports.transparency import TransparencyReports
 from watchhouse.office.triage.service import AlertService
 from watchhouse.office.triage.suppressions import SuppressionRules
@@ -51,6 +54,11 @@ class OfficeLocation:
     password_cost: ScryptCost = field(default_factory=ScryptCost)
     """scrypt cost for new password hashes (tests lower it; stored hashes carry their own)."""
     login_policy: LoginPolicy = field(default_factory=LoginPolicy)
+    portal_key: Path | None = None
+    """Root key of the report portal (contact encryption, reporter pseudonyms, portal tokens);
+    default ``portal-contact.key`` beside the audit signing key, in the office home."""
+    portal_ignore_hosts: frozenset[str] = frozenset()
+    """Hosts too common to group reports by (the platform's own domain, big webmail providers)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,10 @@ class Office:
     disclosures: DisclosureService
     transparency: TransparencyReports
     exports: CaseExports
+    portal: PortalService
+    """The public report portal's reporter side (submit, status, add, appeal)."""
+    portal_desk: PortalDesk
+    """The office side of the portal (queue, campaigns, decisions, appeals, invalidation)."""
 
     def close(self) -> None:
         self.engine.dispose()
@@ -84,6 +96,9 @@ def open_office(where: OfficeLocation, clock: Callable[[], datetime] = utc_now) 
         key = load_or_create_vault_key(where.vault_key)
         identities = IdentityVault(engine, audit, cases, key, clock, where.reveal_policy)
     alerts = AlertStore(engine)
+    portal_keys = PortalKeys(
+        load_or_create_portal_key(where.portal_key or where.signing_key.with_name("portal-contact.key"))
+    )
     return Office(
         engine=engine,
         audit=audit,
@@ -97,4 +112,6 @@ def open_office(where: OfficeLocation, clock: Callable[[], datetime] = utc_now) 
         disclosures=DisclosureService(engine, audit, cases, evidence, clock, where.disclosure_policy),
         transparency=TransparencyReports(engine, audit, clock),
         exports=CaseExports(engine, cases, alerts, evidence, clock),
+        portal=PortalService(engine, audit, evidence, portal_keys, clock),
+        portal_desk=PortalDesk(engine, audit, portal_keys, clock, where.portal_ignore_hosts),
     )

@@ -14,6 +14,8 @@ from watchhouse.web.api import alerts, audit, cases, evidence, identity, session
 from watchhouse.web.console import alerts_pages, audit_pages, case_pages, evidence_pages, login_pages
 from watchhouse.web.context import ClientLimiter, WebContext
 from watchhouse.web.errors import install_error_handlers
+from watchhouse.web.portal.mount import install_portal
+from watchhouse.web.portal.settings import PortalSettings
 from watchhouse.web.security import install_headers
 from watchhouse.web.settings import WebSettings
 
@@ -27,7 +29,7 @@ def templates() -> Environment:
     )
 
 
-def create_app(office: Office, settings: WebSettings) -> FastAPI:
+def create_app(office: Office, settings: WebSettings, portal: PortalSettings | None = None) -> FastAPI:
     app = FastAPI(
         title="Watchhouse office",
         version=__version__,
@@ -47,6 +49,7 @@ def create_app(office: Office, settings: WebSettings) -> FastAPI:
         app.include_router(module.router)
     for page in (login_pages, alerts_pages, case_pages, evidence_pages, audit_pages):
         app.include_router(page.router)
+    install_portal(app, office, portal or PortalSettings())
     stylesheet = (HERE / "static" / "console.css").read_bytes()
 
     @app.get("/static/console.css", include_in_schema=False)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy import Connection, Engine, func, inspect, select
 
 from watchhouse.core.errors import UsageError
 from watchhouse.office.audit.entries import Action
@@ -25,10 +25,14 @@ from watchhouse.office.cases.tables import case_events
 from watchhouse.office.disclosure import records
 from watchhouse.office.disclosure.models import DisclosureRequest, RequestType
 from watchhouse.office.disclosure.tables import disclosure_requests
+from watchhouse.office.portal.tables import portal_appeals, portal_decisions, portal_reports
 from watchhouse.office.triage.tables import alert_history
 
 REPORT_OBJECT = "report"
-APPEALS_NOTE = "No appeals are recorded yet: the office has no appeals process, so 0 is reported."
+APPEALS_NOTE = (
+    "Appeals are those filed in the period against decisions on public reports (the report portal); each is "
+    "reviewed by someone other than the first decider. Alert and disclosure decisions have no appeals process yet."
+)
 
 
 @dataclass(frozen=True)
@@ -146,7 +150,9 @@ class TransparencyReports:
                 .group_by(case_events.c.kind, case_events.c.new_value)
             ):
                 actions["case opened" if kind == "opened" else f"case status: {value}"] += int(n)
-            notes = [APPEALS_NOTE] if "appeals" not in inspect(conn).get_table_names() else []
+            tables = inspect(conn).get_table_names()
+            appeals = _portal_counts(conn, low, high, actions) if "portal_appeals" in tables else 0
+            notes = [APPEALS_NOTE]
             report = TransparencyReport(
                 start=start,
                 end=end,
@@ -155,7 +161,7 @@ class TransparencyReports:
                 by_type=tuple(types.values()),
                 total=total,
                 actions=tuple(sorted(actions.items())),
-                appeals=0,
+                appeals=appeals,
                 notes=tuple(notes),
             )
             self._audit.append(
@@ -168,3 +174,28 @@ class TransparencyReports:
                 conn=conn,
             )
         return report
+
+
+def _portal_counts(conn: Connection, low: datetime, high: datetime, actions: Counter[str]) -> int:
+    """Add the portal's decisions, appeal reviews and received reports to ``actions``; return appeals filed."""
+    for outcome, on_appeal, n in conn.execute(
+        select(portal_decisions.c.outcome, portal_decisions.c.appeal_of.is_not(None), func.count())
+        .where(portal_decisions.c.decided_at >= low, portal_decisions.c.decided_at < high)
+        .group_by(portal_decisions.c.outcome, portal_decisions.c.appeal_of.is_not(None))
+    ):
+        actions[f"public report {'appeal decision' if on_appeal else 'decision'}: {outcome}"] += int(n)
+    for status, n in conn.execute(
+        select(portal_appeals.c.status, func.count())
+        .where(portal_appeals.c.reviewed_at >= low, portal_appeals.c.reviewed_at < high)
+        .group_by(portal_appeals.c.status)
+    ):
+        actions[f"public report appeal: {status}"] += int(n)
+    received = conn.execute(
+        select(func.count()).where(portal_reports.c.received_at >= low, portal_reports.c.received_at < high)
+    ).scalar_one()
+    if received:
+        actions["public report received"] += int(received)
+    filed = conn.execute(
+        select(func.count()).where(portal_appeals.c.filed_at >= low, portal_appeals.c.filed_at < high)
+    ).scalar_one()
+    return int(filed)

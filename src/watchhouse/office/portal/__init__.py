@@ -1,0 +1,1 @@
+"""The public report portal's office side: reports, campaigns, decisions, appeals, contact crypto."""

@@ -1,0 +1,1 @@
+"""The public report portal (``/report``) and its office pages (``/portal``, ``/api/v1/portal``)."""

@@ -1,0 +1,42 @@
+"""Mounting the portal into the app: its routers, its state, its stylesheet and script."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import Response
+
+from watchhouse.office.services import Office
+from watchhouse.web.context import ClientLimiter
+from watchhouse.web.portal import desk_routes, routes
+from watchhouse.web.portal.challenge import Challenges
+from watchhouse.web.portal.context import PortalContext
+from watchhouse.web.portal.reporter_session import ReporterSessions
+from watchhouse.web.portal.settings import PortalSettings
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def install_portal(app: FastAPI, office: Office, settings: PortalSettings) -> None:
+    key = office.portal.keys.token_key
+    app.state.portal = PortalContext(
+        settings=settings,
+        challenges=Challenges(key, settings.pow_difficulty, settings.challenge_ttl_s),
+        sessions=ReporterSessions(key, settings.reporter_session_s),
+        submit_limiter=ClientLimiter(settings.submissions_per_client, settings.submission_window_s),
+        status_limiter=ClientLimiter(settings.status_logins_per_client, settings.status_window_s),
+    )
+    for router in (routes.router, desk_routes.pages, desk_routes.api):
+        app.include_router(router)
+    assets = {
+        "portal.css": ((STATIC / "portal.css").read_bytes(), "text/css"),
+        "pow.js": ((STATIC / "pow.js").read_bytes(), "text/javascript"),
+    }
+
+    @app.get("/report/static/{name}", include_in_schema=False)
+    def _asset(name: str) -> Response:
+        if name not in assets:
+            return Response("not found", status_code=404, media_type="text/plain")
+        body, media_type = assets[name]
+        return Response(body, media_type=media_type, headers={"Cache-Control": "public, max-age=3600"})
