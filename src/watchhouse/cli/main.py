@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
 from rich.console import Console
+from typer import _click as click
+from typer.core import TyperGroup
 
 from watchhouse import __version__
 from watchhouse.core.errors import WatchhouseError
 
-from . import (
-    alerts_cmd,
-    audit_cmd,
-    case_cmd,
-    case_export_cmd,
-    detectors_cmd,
-    disclosure_cmd,
-    eval_cmd,
-    evidence_cmd,
-    identity_cmd,
-    portal_cmd,
-    report_cmd,
-    rules_cmd,
-    serve_cmd,
-    user_cmd,
-)
 from .demo import demo_command
-from .eval_accounts_cmd import eval_accounts
-from .eval_web_cmd import eval_crs, eval_params
 from .scan import scan_command
 from .simulate_cmd import simulate_command
 
@@ -38,6 +23,65 @@ EXIT_CODES = """Exit status: 0 success · 1 --fail-on severity reached · 2 usag
 6 refused by office policy (need-to-know, four-eyes, rate limit) · 130 interrupted.
 Malformed lines inside readable input are not errors: they are quarantined and counted."""
 
+#: command groups imported only when used: the office, web and Sigma stacks take a second or more
+#: to import, which `scan` and `--help` of other commands should not pay
+LAZY_GROUPS: dict[str, str] = {
+    "alerts": "alerts_cmd",
+    "eval": "eval_cmd",
+    "detectors": "detectors_cmd",
+    "rules": "rules_cmd",
+    "audit": "audit_cmd",
+    "evidence": "evidence_cmd",
+    "case": "case_cmd",
+    "identity": "identity_cmd",
+    "disclosure": "disclosure_cmd",
+    "report": "report_cmd",
+    "user": "user_cmd",
+    "portal": "portal_cmd",
+}
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {"serve": ("serve_cmd", "serve_command")}
+
+
+def _sub_app(name: str) -> typer.Typer:
+    """The Typer app of a lazily loaded group, with the commands other modules add to it."""
+    module = importlib.import_module(f"watchhouse.cli.{LAZY_GROUPS[name]}")
+    sub: typer.Typer = module.app
+    if name == "eval" and not getattr(sub, "_watchhouse_extended", False):
+        from .eval_accounts_cmd import eval_accounts
+        from .eval_web_cmd import eval_crs, eval_params
+
+        sub.command("accounts")(eval_accounts)
+        sub.command("crs")(eval_crs)
+        sub.command("params")(eval_params)
+        sub._watchhouse_extended = True  # type: ignore[attr-defined]
+    if name == "case" and not getattr(sub, "_watchhouse_extended", False):
+        from . import case_export_cmd
+
+        case_export_cmd.register(sub)
+        sub._watchhouse_extended = True  # type: ignore[attr-defined]
+    return sub
+
+
+class _LazyGroup(TyperGroup):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *LAZY_GROUPS, *LAZY_COMMANDS]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            if cmd_name in LAZY_GROUPS:
+                group = typer.main.get_group(_sub_app(cmd_name))  # a group even with one command
+                group.name = cmd_name
+                self.commands[cmd_name] = group
+            elif cmd_name in LAZY_COMMANDS:
+                module_name, function = LAZY_COMMANDS[cmd_name]
+                holder = typer.Typer()
+                holder.command(cmd_name)(getattr(importlib.import_module(f"watchhouse.cli.{module_name}"), function))
+                command = typer.main.get_command(holder)
+                command.name = cmd_name
+                self.commands[cmd_name] = command
+        return super().get_command(ctx, cmd_name)
+
+
 app = typer.Typer(
     name="watchhouse",
     help="Watchhouse: a network security office for web platforms. Ingest activity, detect crime as it happens, "
@@ -45,27 +89,11 @@ app = typer.Typer(
     epilog=EXIT_CODES,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=_LazyGroup,
 )
 app.command("scan", epilog=EXIT_CODES)(scan_command)
 app.command("simulate")(simulate_command)
 app.command("demo")(demo_command)
-app.add_typer(alerts_cmd.app, name="alerts")
-app.add_typer(eval_cmd.app, name="eval")
-app.add_typer(detectors_cmd.app, name="detectors")
-app.add_typer(rules_cmd.app, name="rules")
-app.add_typer(audit_cmd.app, name="audit")
-app.add_typer(evidence_cmd.app, name="evidence")
-app.add_typer(case_cmd.app, name="case")
-app.add_typer(identity_cmd.app, name="identity")
-app.add_typer(disclosure_cmd.app, name="disclosure")
-app.add_typer(report_cmd.app, name="report")
-case_export_cmd.register(case_cmd.app)
-app.add_typer(user_cmd.app, name="user")
-app.add_typer(portal_cmd.app, name="portal")
-app.command("serve")(serve_cmd.serve_command)
-eval_cmd.app.command("accounts")(eval_accounts)
-eval_cmd.app.command("crs")(eval_crs)
-eval_cmd.app.command("params")(eval_params)
 
 
 def _version(value: bool) -> None:

@@ -8,7 +8,7 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,13 +22,14 @@ from watchhouse.detect.postprocess import PostProcessor
 from watchhouse.detect.registry import DetectorRegistry
 from watchhouse.detect.suppression import active_suppressions, load_suppressions
 from watchhouse.ingest import FORMATS, Quarantine, ReaderOptions
-from watchhouse.office.identity.recorder import VaultRecorder
-from watchhouse.office.services import Office, OfficeLocation, open_office
 from watchhouse.runners.embedded import ScanSummary, run_scan
 from watchhouse.runners.sinks import AlertSink, JsonlAlertSink, StoreAlertSink
 from watchhouse.storage.alert_store import AlertStore
 
 from .home import Home
+
+if TYPE_CHECKING:
+    from watchhouse.office.services import Office
 from .render import RichScanProgress, scan_tables
 
 
@@ -97,7 +98,11 @@ def execute_scan(req: ScanRequest, console: Console) -> ScanSummary:
     if req.out is not None:
         sinks.append(JsonlAlertSink(req.out))
     office = _open_vault_office(req.home, req.db) if req.vault else None
-    recorder = VaultRecorder(office.identities) if office is not None and office.identities is not None else None
+    recorder = None
+    if office is not None and office.identities is not None:
+        from watchhouse.office.identity.recorder import VaultRecorder
+
+        recorder = VaultRecorder(office.identities)
     pseudonymizer = Pseudonymizer(req.home.pseudonym_key(), on_mapping=recorder)
     reader_options = ReaderOptions(fmt=req.fmt, dataset=req.dataset, field_map=req.field_map, year=req.year)
     quarantine_path = req.quarantine or req.home.quarantine_file(started)
@@ -137,6 +142,8 @@ def execute_scan(req: ScanRequest, console: Console) -> ScanSummary:
 
 def _open_vault_office(home: Home, db: Path | None) -> Office:
     """The office with its identity vault, so ingest can record pseudonym -> identifier pairs."""
+    from watchhouse.office.services import OfficeLocation, open_office
+
     where = OfficeLocation(
         database_url=f"sqlite:///{db or home.database}",
         signing_key=home.audit_signing_key,

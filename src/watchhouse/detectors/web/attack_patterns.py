@@ -16,6 +16,7 @@ from watchhouse.detectors.web.explain import attacked_names, describe, excerpt, 
 from watchhouse.detectors.web.matching import Hit, Matcher, Part, request_parts
 from watchhouse.detectors.web.policy import DEFAULT_ALLOWED_CONTENT_TYPES, DEFAULT_ALLOWED_METHODS, RequestPolicy
 from watchhouse.detectors.web.rules import CLASS_TITLE, PARANOIA_LEVELS, AttackClass, RuleSet, default_rules
+from watchhouse.detectors.web.token_checks import TokenChecks
 
 #: paranoia level and anomaly threshold used when the operator sets none (see ``__init__``)
 DEFAULT_PARANOIA = 2
@@ -116,7 +117,11 @@ class WebAttackDetector(Detector):
             if request_policy
             else None
         )
-        self._matcher = Matcher(self.rules, prefilter.part_symptoms(paranoia_level) if use_prefilter else None)
+        self._matcher = Matcher(
+            self.rules,
+            prefilter.part_symptoms(paranoia_level) if use_prefilter else None,
+            checks=TokenChecks(paranoia_level),
+        )
 
     def detect(self, batch: EventBatch) -> list[Finding]:
         if batch.num_rows == 0:

@@ -25,6 +25,7 @@ from watchhouse.detectors.web.engines import (
     resolve_engine,
 )
 from watchhouse.detectors.web.rules import PolicyRule, Rule, RuleSet, Target, View
+from watchhouse.detectors.web.token_checks import TokenChecks
 
 # Names that look like ordinary parameter names; anything else is inspected as a value too,
 # because a payload without '=' ("?id=1&<script>...") lands in the name position.
@@ -216,7 +217,7 @@ def _header_parts(headers: str) -> Iterator[Part]:
 CACHE_MAX_ENTRIES = 20_000
 CACHE_MAX_VALUE_CHARS = 512
 
-_Found = tuple[Rule, Decoded, int, int]  # a hit without the part it was found in
+_Found = tuple[Rule | PolicyRule, Decoded, int, int]  # a hit without the part it was found in
 
 
 def _cache_key(part: Part) -> tuple[Target, bool, str]:
@@ -259,9 +260,15 @@ class Matcher:
     """
 
     def __init__(
-        self, rules: RuleSet, symptoms: dict[Target, str] | None, engine: EngineName | str = EngineName.AUTO
+        self,
+        rules: RuleSet,
+        symptoms: dict[Target, str] | None,
+        engine: EngineName | str = EngineName.AUTO,
+        checks: TokenChecks | None = None,
     ) -> None:
+        """:param checks: tokenizer checks run on the same gated, decoded parts (none by default)."""
         self.rules = rules
+        self.checks = checks
         self.symptoms = symptoms
         self.engine = resolve_engine(engine)
         self._order = {rule.id: i for i, rule in enumerate(rules)}
@@ -331,8 +338,10 @@ class Matcher:
                 else self._match_polars(kept, views)
             )
             for k, hit in matched:
-                assert isinstance(hit.rule, Rule)  # the matcher only runs signature rules
                 results[keep[k]].append((hit.rule, hit.decoded, hit.start, hit.end))
+            if self.checks is not None:  # after the signatures, engine-independent
+                for k, part in enumerate(kept):
+                    results[keep[k]].extend(self.checks.check(part.target, views.base[k]))
         return [tuple(r) for r in results]
 
     def _with_symptoms(self, parts: list[Part]) -> list[int]:

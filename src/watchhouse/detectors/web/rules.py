@@ -185,7 +185,8 @@ class Rule:
 
 @dataclass(frozen=True)
 class PolicyRule:
-    """A request-policy check (:mod:`.policy`): scored and explained like a :class:`Rule`, but code, not a regex."""
+    """A code check (request policy, :mod:`.policy`; tokenizer, :mod:`.token_checks`): scored and explained
+    like a :class:`Rule`, but code, not a regex."""
 
     id: str
     attack_class: AttackClass
@@ -209,7 +210,8 @@ class PolicyRule:
         return ANOMALY_POINTS[self.severity]
 
 
-_POLICY_ID = re.compile(r"^WH-POL-\d{3}$")
+#: request-policy checks (:mod:`.policy`) and tokenizer checks (:mod:`.token_checks`)
+_POLICY_ID = re.compile(r"^WH-(?:POL|SQLT|XSST)-\d{3}$")
 
 #: most iterations a repeat nested in another repeat may multiply out to
 NESTED_REPEAT_LIMIT = 1_000

@@ -1,0 +1,301 @@
+"""A small SQL lexer that turns a request value into a *fingerprint* of token classes.
+
+Why: a regex sees characters, an injection is a grammar. ``1' or 'a'='a``, ``-1 oR 2>1#`` and
+``x')/**/||/**/('1`` share no keyword a signature could anchor on, yet once lexed as SQL they all
+read "string, logic operator, value, operator, value": the *shape* of a query fragment breaking
+out of its literal. Ordinary input ("o'brien", "c/ caridad s/n", "3 rooms, 2 baths") lexes into
+shapes no attacker needs. The idea is libinjection's (Nick Galbreath); the token classes, folding
+and decision below are written here and the fingerprints are derived from our own data
+(:mod:`.fingerprints`).
+
+A value is lexed in three *contexts*, because the lexer cannot know where the application pastes
+it: as-is (a numeric parameter, ``id=1 or 1=1``), and as if it followed an opening single or
+double quote (``name='<value>'``), where the value's first quote *closes* the application's
+literal. A quote context is tried only when the value contains that quote.
+
+Token classes (one character each, so fingerprints are short strings)::
+
+    n number      s string      b bareword    v variable (@x, @@version)
+    k keyword     E statement   U union       f function (word before "(")
+    o operator    & logic op    c comment to end of input
+    ( ) , ; .     x anything else
+
+The lexer is total (never raises) and linear: one compiled regex scans the value once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+#: tokens kept per fingerprint: a breakout shows itself in its first few tokens
+FINGERPRINT_TOKENS = 8
+#: longest value lexed; payloads that matter fit, and no value can cost more than this
+MAX_LEX_CHARS = 2_048
+
+
+class Context(StrEnum):
+    """Where the application is assumed to paste the value."""
+
+    NONE = "none"  # as-is: a number or identifier position
+    SINGLE = "single"  # after an opening '
+    DOUBLE = "double"  # after an opening "
+
+
+_QUOTE = {Context.SINGLE: "'", Context.DOUBLE: '"'}
+
+# Word classes. The lists are ours: SQL's reserved words that carry structure in an injection.
+_UNION = frozenset({"union", "intersect", "except", "minus"})
+_STATEMENT = frozenset(
+    {
+        "select",
+        "insert",
+        "update",
+        "delete",
+        "drop",
+        "create",
+        "alter",
+        "truncate",
+        "exec",
+        "execute",
+        "declare",
+        "waitfor",
+        "shutdown",
+        "grant",
+        "revoke",
+        "rename",
+        "handler",
+        "values",
+        "call",
+    }
+)
+_LOGIC = frozenset({"and", "or", "xor", "not"})
+_WORD_OPERATORS = frozenset(
+    {"like", "rlike", "regexp", "glob", "is", "in", "between", "sounds", "div", "mod", "collate", "escape", "notnull"}
+)
+_KEYWORDS = frozenset(
+    {
+        "from",
+        "where",
+        "having",
+        "group",
+        "order",
+        "by",
+        "limit",
+        "offset",
+        "into",
+        "outfile",
+        "dumpfile",
+        "table",
+        "procedure",
+        "analyse",
+        "as",
+        "case",
+        "when",
+        "then",
+        "else",
+        "end",
+        "null",
+        "true",
+        "false",
+        "asc",
+        "desc",
+        "distinct",
+        "all",
+        "top",
+        "join",
+        "inner",
+        "outer",
+        "cross",
+        "natural",
+        "using",
+        "delay",
+        "begin",
+        "exists",
+        "returning",
+        "fetch",
+        "some",
+        "any",
+        "set",
+        "nocase",
+        "binary",
+        "unknown",
+        "immediate",
+        "load",
+        "data",
+        "infile",
+    }
+)
+_TOKEN = re.compile(
+    r"""
+    (?P<ws>[\s\x00-\x1f\xa0]+)
+  | (?P<vopen>/\*!\d{0,6})                 # MySQL versioned comment: its content is SQL
+  | (?P<close>\*/)
+  | (?P<block>/\*.*?\*/)                    # closed comment: noise between tokens
+  | (?P<eol>--|\#|/\*|;\x00|%00)            # comment (or NUL) swallowing the rest of the input
+  | (?P<sq>'(?:[^'\\]|\\.|'')*'?)
+  | (?P<dq>"(?:[^"\\]|\\.|"")*"?)
+  | (?P<bq>`[^`]*`?|\[[^\]\s]{1,64}\])       # quoted identifier
+  | (?P<num>0x[0-9a-f]+|0b[01]+|(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?(?![\w$]))
+  | (?P<var>@@?[\w.$]*|@`[^`]*`?)
+  | (?P<word>[^\W]+(?:[$.][^\W]+)*)
+  | (?P<logic>\|\||&&)
+  | (?P<op><=>|!=|<>|<=|>=|:=|::|==|->>?|[=<>!+\-*/%^|&~])
+  | (?P<punct>[(),;.])
+  | (?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL | re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One lexed token: its class letter and the text it came from (for explanations)."""
+
+    kind: str
+    text: str
+
+
+def _word_kind(word: str, next_char: str) -> str:
+    if word in _UNION:
+        return "U"
+    if word in _STATEMENT:
+        return "E"
+    if word in _LOGIC:
+        return "&"
+    if word in _WORD_OPERATORS:
+        return "o"
+    if next_char == "(":
+        return "k" if word in _KEYWORDS else "f"
+    if word in _KEYWORDS:
+        return "k"
+    return "b"
+
+
+def _next_char(text: str, pos: int) -> str:
+    """The next significant character after ``pos`` (skipping blanks and closed comments)."""
+    n = len(text)
+    while pos < n:
+        c = text[pos]
+        if c.isspace():
+            pos += 1
+        elif text.startswith("/*", pos) and not text.startswith("/*!", pos):
+            end = text.find("*/", pos + 2)
+            if end < 0:
+                return ""
+            pos = end + 2
+        else:
+            return c
+    return ""
+
+
+def tokenize(text: str, context: Context = Context.NONE) -> list[Token]:
+    """The SQL tokens of lower-case ``text`` as pasted into ``context``; never raises.
+
+    In a quote context the first token is the rest of the application's literal, up to the
+    value's first matching quote (or the whole value, when none closes it).
+    """
+    text = text[:MAX_LEX_CHARS]
+    tokens: list[Token] = []
+    pos = 0
+    if context is not Context.NONE:
+        quote = _QUOTE[context]
+        close = _closing_quote(text, quote)
+        if close < 0:
+            return [Token("s", text)]
+        tokens.append(Token("s", text[:close]))
+        pos = close + 1
+    for match in _TOKEN.finditer(text, pos):
+        group = match.lastgroup
+        value = match.group()
+        if group in ("ws", "vopen", "close", "block"):
+            continue
+        if group == "eol":
+            tokens.append(Token("c", text[match.start() :]))
+            break
+        if group in ("sq", "dq"):
+            tokens.append(Token("s", value))
+        elif group == "bq":
+            tokens.append(Token("b", value))
+        elif group == "num":
+            tokens.append(Token("n", value))
+        elif group == "var":
+            tokens.append(Token("v", value))
+        elif group == "word":
+            tokens.append(Token(_word_kind(value, _next_char(text, match.end())), value))
+        elif group == "logic":
+            tokens.append(Token("&", value))
+        elif group == "op":
+            tokens.append(Token("o", value))
+        elif group == "punct":
+            tokens.append(Token(value, value))
+        else:
+            tokens.append(Token("x", value))
+    return tokens
+
+
+def _closing_quote(text: str, quote: str) -> int:
+    """Index of the first quote that would close an open literal (backslash and doubled quotes escape)."""
+    i = 0
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == quote:
+            if i + 1 < n and text[i + 1] == quote:
+                i += 2
+                continue
+            return i
+        i += 1
+    return -1
+
+
+_MERGING = frozenset("so&k(")
+
+
+def fold(tokens: list[Token]) -> list[Token]:
+    """Drop what does not change the shape: repeats, unary signs, string concatenation.
+
+    ``'a' 'b'`` is one string in SQL, ``1 = = 1`` is still a comparison, ``-1`` is a number and
+    ``and not`` one logic step; folding makes those equal so fewer fingerprints cover more.
+    """
+    out: list[Token] = []
+    for token in tokens:
+        if out:
+            last = out[-1]
+            if token.kind == last.kind and token.kind in _MERGING:
+                continue
+            if token.kind == "n" and last.kind == "o" and last.text in ("-", "+", "~", "!"):
+                before = out[-2].kind if len(out) > 1 else ""
+                if before in ("", "o", "&", "(", ",", "k", "E"):
+                    out[-1] = token
+                    continue
+        out.append(token)
+    return out
+
+
+def fingerprint(tokens: list[Token]) -> str:
+    """The first :data:`FINGERPRINT_TOKENS` token classes of folded tokens, as one string."""
+    return "".join(t.kind for t in tokens[:FINGERPRINT_TOKENS])
+
+
+def contexts(text: str) -> list[Context]:
+    """The contexts worth lexing ``text`` in: quote contexts only when that quote occurs."""
+    out = [Context.NONE]
+    if "'" in text:
+        out.append(Context.SINGLE)
+    if '"' in text:
+        out.append(Context.DOUBLE)
+    return out
+
+
+def fingerprints(text: str) -> list[tuple[Context, str, list[Token]]]:
+    """``(context, fingerprint, folded tokens)`` for each context worth trying."""
+    out: list[tuple[Context, str, list[Token]]] = []
+    for context in contexts(text):
+        tokens = fold(tokenize(text, context))
+        out.append((context, fingerprint(tokens), tokens))
+    return out
