@@ -27,7 +27,7 @@ def test_command_reports_every_account_scenario_precisely(sim: Path, tmp_path: P
     result = CliRunner().invoke(app, ["--sim", str(sim), "--json", str(figures)])
     assert result.exit_code == 0, result.output
     report = orjson.loads(figures.read_bytes())["simulation"]
-    for scenario in ("brute_force", "password_spraying", "credential_stuffing", "ssh_brute_force"):
+    for scenario in ("brute_force", "password_spraying", "credential_stuffing", "ssh_brute_force", "account_takeover"):
         assert report["scenario_line_recall"][scenario]["rate"] >= 0.95, scenario
         assert report["scenario_precision"][scenario]["rate"] >= 0.95, scenario
     assert "credential_stuffing" in result.output

@@ -10,7 +10,10 @@ from urllib.parse import unquote
 
 from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.simulate import ALL_SCENARIOS
+from watchhouse.simulate.benign import auth
+from watchhouse.simulate.clock import DAY_US, rng_for
 from watchhouse.simulate.crimes.web import SCANNER_UAS
+from watchhouse.simulate.population import build_population
 
 from .sim_support import ACCESS_RE, Run
 
@@ -71,6 +74,12 @@ def test_labels_point_at_the_crime(small_run: Run) -> None:
             obj = json.loads(line)
             if scenario in ("brute_force", "credential_stuffing", "password_spraying"):
                 assert obj["event"]["dataset"] == "auth" and obj["source"]["ip"] in inst["source_ips"]
+                assert label["crime_code"] == CrimeCode.ILLEGAL_ACCESS
+            elif scenario == "account_takeover":
+                assert obj["event"]["dataset"] == "auth" and obj["source"]["ip"] in inst["source_ips"]
+                assert obj["device"]["id"] == inst["details"]["device"] and obj["event"]["outcome"] == "success"
+                assert obj["event"]["action"] in ("login", *inst["details"]["changes"])
+                assert obj["source"]["geo"]["country_iso_code"] == inst["details"]["country"]
                 assert label["crime_code"] == CrimeCode.ILLEGAL_ACCESS
             elif scenario == "bulk_record_scraping":
                 assert obj["user"]["name"] in inst["accounts"] and inst["start"] <= obj["@timestamp"] <= inst["end"]
@@ -144,3 +153,18 @@ def test_benign_traffic_has_near_misses(small_run: Run) -> None:
         if n not in auth_labelled:
             per_ip[a["source"]["ip"]] += 1
     assert max(per_ip.values()) >= 5, "many users log in from shared NAT addresses"
+
+
+def test_benign_auth_has_takeover_near_misses() -> None:
+    """Owners change their own email/password/payout from their usual device, and some log in from
+    a new phone at home: unlabelled, so a takeover detector keyed on either alone loses precision."""
+    pop = build_population(7, 2000)
+    _, lines = auth.generate(rng_for(7, "near-miss"), pop, 0, DAY_US)
+    rows = [json.loads(line) for line in lines]
+    changes = [obj for obj in rows if obj["event"]["action"] != "login"]
+    assert len(changes) >= 10 and all(obj["event"]["outcome"] == "success" for obj in changes)
+    assert {obj["event"]["action"] for obj in changes} <= set(auth.OWNER_CHANGES)
+    owners = {pop.names[i]: pop.devices[i] for i in range(pop.size)}
+    # an owner's change is made from the owner's own device (usual or new phone), never a stranger's
+    assert all(obj["device"]["id"].startswith(owners[obj["user"]["name"]]) for obj in changes)
+    assert sum(obj["device"]["id"].endswith("-n") for obj in rows) >= 5

@@ -37,7 +37,13 @@ def test_outputs_selection(tmp_path: Path) -> None:
     config = SimulationConfig(out_dir=tmp_path / "o", users=100, hours=1, outputs=frozenset({"auth", "sshd"}))
     summary = simulate(config)
     assert set(summary.files) == {"auth.jsonl", "sshd.log"}
-    assert set(summary.scenarios) == {"brute_force", "credential_stuffing", "password_spraying", "ssh_brute_force"}
+    assert set(summary.scenarios) == {
+        "account_takeover",
+        "brute_force",
+        "credential_stuffing",
+        "password_spraying",
+        "ssh_brute_force",
+    }
 
 
 def test_volume_scales_with_users_and_hours(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ SCENARIO_OUTPUTS: dict[str, str] = {
     "ssh_brute_force": "sshd",
     "credential_stuffing": "auth",
     "password_spraying": "auth",
+    "account_takeover": "auth",
     "bulk_record_scraping": "record_access",
     "scam_messages": "messages",
     "card_testing": "payments",

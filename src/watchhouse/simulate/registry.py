@@ -17,6 +17,7 @@ from watchhouse.simulate.crimes.base import Instance, PlanContext
 from watchhouse.simulate.crimes.fraud import plan_card_testing, plan_scams
 from watchhouse.simulate.crimes.records import plan_scraping
 from watchhouse.simulate.crimes.ssh import plan_ssh_brute_force
+from watchhouse.simulate.crimes.takeover import plan_account_takeover
 from watchhouse.simulate.crimes.web import plan_scans, plan_web_attacks
 from watchhouse.simulate.population import Population
 
@@ -45,6 +46,7 @@ PLANNERS: dict[str, Planner] = {
     "ssh_brute_force": plan_ssh_brute_force,
     "credential_stuffing": plan_credential_stuffing,
     "password_spraying": plan_password_spraying,
+    "account_takeover": plan_account_takeover,
     "bulk_record_scraping": plan_scraping,
     "scam_messages": plan_scams,
     "card_testing": plan_card_testing,

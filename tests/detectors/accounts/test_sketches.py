@@ -65,3 +65,17 @@ def test_memory_is_fixed_whatever_the_key_count() -> None:
     before = sketch.nbytes
     sketch.add(hash_keys([f"10.{i >> 16}.{(i >> 8) & 255}.{i & 255}" for i in range(300_000)]))
     assert sketch.nbytes == before and sketch.estimate(hash_keys(["never-seen"]))[0] < 300
+
+
+@settings(max_examples=40, deadline=None)
+@given(keys, st.integers(1, 300))
+def test_small_count_min_saturates_but_never_under_counts(values: list[str], repeat: int) -> None:
+    sketch = CountMinSketch(width_bits=6, depth=3, small=True)
+    for _ in range(2):  # two adds: saturation must hold across calls too
+        sketch.add(hash_keys(values * (repeat // 2 + 1)))
+    truth = Counter(values * 2 * (repeat // 2 + 1))
+    estimate = sketch.estimate(hash_keys(list(truth)))
+    assert (estimate >= np.minimum(np.array(list(truth.values())), 255)).all()
+    assert sketch.table.dtype == np.uint8 and int(sketch.table.max()) <= 255
+    restored = CountMinSketch.from_json(json.loads(json.dumps(sketch.to_json())))
+    assert np.array_equal(restored.table, sketch.table) and restored.small

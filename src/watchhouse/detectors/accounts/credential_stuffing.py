@@ -17,9 +17,19 @@ import polars as pl
 from watchhouse.core.detector import Detector, DetectorFamily, DetectorInfo, JSONState
 from watchhouse.core.errors import DetectorError
 from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTAMP_FIELD, Dataset, EventBatch
-from watchhouse.core.findings import Finding, Severity, Stage, Subject
+from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
 from watchhouse.core.taxonomy import CrimeCode
-from watchhouse.detectors.accounts.reporting import SAMPLE_CAP, US, anchor, at, evidence, iso, plural, sample, span
+from watchhouse.detectors.accounts.reporting import (
+    SAMPLE_CAP,
+    US,
+    at,
+    first_refs,
+    grouped_evidence,
+    iso,
+    plural,
+    sample,
+    span,
+)
 from watchhouse.detectors.accounts.tumbling import TumblingWindows
 
 #: evidence lines cited per finding; a flood of millions of lines would make one alert unreadable
@@ -132,51 +142,81 @@ class CredentialStuffingDetector(Detector):
         return self._windows.held_rows
 
     def _judge(self, rows: pl.DataFrame) -> list[Finding]:
-        findings: list[Finding] = []
-        for win in sorted(rows["win"].unique().to_list()):
-            findings.extend(self._judge_window(int(win), rows.filter(pl.col("win") == win)))
-        return findings
+        """Findings of the closed windows in ``rows``, oldest window first (a campaign that fired
+        in the previous window lowers the bar for the next one).
 
-    def _judge_window(self, win: int, rows: pl.DataFrame) -> list[Finding]:
+        Statistics for every (window, fingerprint) come from one group-by; only fingerprints that
+        pass the lower, continuation bar are walked in Python, in window order."""
+        if rows.height == 0:
+            return []
         width = round(self.window_seconds * US)
         fail = pl.col("outcome") == "failure"
-        stats = rows.group_by("key").agg(
+        stats = rows.group_by("win", "key").agg(
             failures=fail.sum(),
             sources=pl.col("ip").filter(fail).n_unique(),
             accounts=pl.col("user").filter(fail).n_unique(),
             successes=pl.max_horizontal(pl.col("successes_seen").max(), (~fail).sum()),
         )
-        continuing = [k for k, w in self._active.items() if w == win - width]
-        first_window = ~pl.col("key").is_in(continuing)
-        hits = stats.filter(
-            (pl.col("sources") >= pl.when(first_window).then(self.min_sources).otherwise(self.continuation_sources))
-            & (pl.col("accounts") >= pl.when(first_window).then(self.min_accounts).otherwise(2))
+        candidates = stats.filter(
+            (pl.col("sources") >= self.continuation_sources)
+            & (pl.col("accounts") >= 2)
             & (pl.col("failures") <= pl.col("sources") * self.max_failures_per_source)
             & (pl.col("failures") >= self.min_failure_ratio * (pl.col("failures") + pl.col("successes")))
-        ).sort("key")
-        self._active = {k: w for k, w in self._active.items() if w >= win - width}
-        if hits.height == 0:
+        ).sort("win", "key")
+        hits: list[tuple[int, str, int]] = []
+        for win, key, sources, accounts, successes in candidates.select(
+            "win", "key", "sources", "accounts", "successes"
+        ).iter_rows():
+            continuing = self._active.get(key) == win - width
+            if continuing or (sources >= self.min_sources and accounts >= self.min_accounts):
+                hits.append((win, key, successes))
+                self._active[key] = win
+        last_window = int(rows["win"].max())  # type: ignore[arg-type]
+        self._active = {k: w for k, w in self._active.items() if w >= last_window - width}
+        if not hits:
             return []
-        chosen = rows.join(hits.select("key", "successes"), on="key", how="inner")
-        findings = []
-        for (key,), group in chosen.group_by("key", maintain_order=True):
-            findings.append(self._finding(win, str(key), group))
-            self._active[str(key)] = win
-        return findings
+        chosen = pl.DataFrame(hits, schema={"win": pl.Int64, "key": pl.String, "successes": pl.Int64}, orient="row")
+        rows = rows.join(chosen, on=["win", "key"], how="inner").with_columns(fail=fail)
+        fails = rows.filter("fail")
+        # logins that succeeded from the failing sources: the accounts taken
+        taken_rows = rows.filter(pl.col("outcome") == "success").join(
+            fails.select("win", "key", "ip").drop_nulls().unique(), on=["win", "key", "ip"], how="semi"
+        )
+        agg = (
+            rows.group_by("win", "key")
+            .agg(
+                n=pl.col("fail").sum(),
+                sources=pl.col("ip").filter("fail").drop_nulls().unique().sort(),
+                accounts=pl.col("user").filter("fail").unique().sort(),
+                first=pl.col("ts").min(),
+                last=pl.col("ts").max(),
+                unknown=(pl.col("fail") & (pl.col("reason") == "unknown_user")).sum(),
+                successes=pl.col("successes").first(),
+            )
+            .join(
+                taken_rows.group_by("win", "key").agg(taken=pl.col("user").unique().sort(), wins=pl.len()),
+                on=["win", "key"],
+                how="left",
+            )
+            .join(first_refs(fails, ["win", "key"]), on=["win", "key"], how="left")
+            .sort("win", "key")
+        )
+        refs = grouped_evidence(pl.concat([fails, taken_rows]), ["win", "key"], EVIDENCE_CAP)
+        return [self._finding(row, refs[(row["win"], row["key"])]) for row in agg.iter_rows(named=True)]
 
-    def _finding(self, win: int, fingerprint: str, rows: pl.DataFrame) -> Finding:
-        fails = rows.filter(pl.col("outcome") == "failure")
-        sources = sorted(fails["ip"].drop_nulls().unique().to_list())
-        accounts = sorted(fails["user"].unique().to_list())
-        wins = rows.filter((pl.col("outcome") == "success") & pl.col("ip").is_in(sources))
-        taken = sorted(wins["user"].unique().to_list())
-        n, s, k = fails.height, len(sources), len(accounts)
-        successes = int(rows["successes"][0])
+    def _finding(self, row: dict[str, Any], shown: tuple[EventRef, ...]) -> Finding:
+        """One stuffing finding from its aggregate row (see :meth:`_judge`)."""
+        win, fingerprint = int(row["win"]), str(row["key"])
+        sources: list[str] = row["sources"]
+        accounts: list[str] = row["accounts"]
+        taken: list[str] = row["taken"] or []
+        n, s, k = int(row["n"]), len(sources), len(accounts)
+        successes = int(row["successes"])
         ratio = n / (n + successes) if n + successes else 1.0
-        unknown = int((fails["reason"] == "unknown_user").sum())
-        first, last = int(rows["ts"].min()), int(rows["ts"].max())  # type: ignore[arg-type]
+        unknown = int(row["unknown"])
+        first, last = int(row["first"]), int(row["last"])
         completed = bool(taken)
-        shown = pl.concat([fails, wins])
+        shown_rows = n + int(row["wins"] or 0)
         details: dict[str, Any] = {
             "user_agent": fingerprint,
             "window_start": iso(win),
@@ -194,7 +234,7 @@ class CredentialStuffingDetector(Detector):
             "sample_accounts": accounts[:SAMPLE_CAP],
             "accounts_logged_into": taken[:SAMPLE_CAP],
             "completed": completed,
-            "evidence_truncated": shown.height > EVIDENCE_CAP,
+            "evidence_truncated": shown_rows > EVIDENCE_CAP,
         }
         title = (
             f"Credential stuffing: {n} failed logins from {plural(s, 'source')} on {plural(k, 'account')} "
@@ -217,7 +257,7 @@ class CredentialStuffingDetector(Detector):
         confidence = min(0.99, 0.6 + 0.3 * math.log10(max(s / self.min_sources, 1.0)) + 0.3 * (ratio - 0.7))
         return Finding(
             detector=self.info.name,
-            key=f"user_agent.original:{fingerprint}:{iso(win)}:{anchor(fails)}",
+            key=f"user_agent.original:{fingerprint}:{iso(win)}:{row['anchor']}",
             crime_code=self.info.crime_code,
             stage=Stage.COMPLETED if completed else Stage.ATTEMPTED,
             severity=Severity.CRITICAL if completed else Severity.HIGH,
@@ -227,7 +267,7 @@ class CredentialStuffingDetector(Detector):
             subject=Subject("user_agent.original", fingerprint),
             first_seen=at(first),
             last_seen=at(last),
-            evidence=evidence(shown, EVIDENCE_CAP),
+            evidence=shown,
             details=details,
             tags=("credential-stuffing",),
         )

@@ -75,32 +75,86 @@ class HeldRows:
 
     ``group`` (optional) names a column whose rows are released together: a group is due when
     every row in it is (a tumbling window is released whole, never half).
+
+    Rows are kept as the chunks they were added in. Why: under a flood the held rows run to
+    millions, and filtering one big frame every batch copied all of them (twice the memory, for
+    a moment, every batch); a chunk with nothing to release or drop is now left untouched.
     """
+
+    #: chunks beyond this are merged (many tiny batches must not make every release a long loop)
+    MAX_CHUNKS = 64
 
     def __init__(self, schema: Mapping[str, pl.DataType], group: str | None = None) -> None:
         self.schema = dict(schema)
         self.group = group
-        self.rows = pl.DataFrame(schema=self.schema)
+        self.chunks: list[pl.DataFrame] = []
+
+    @property
+    def rows(self) -> pl.DataFrame:
+        """All held rows as one frame (for joins and checkpoints; the chunks stay as they are)."""
+        if not self.chunks:
+            return pl.DataFrame(schema=self.schema)
+        return self.chunks[0] if len(self.chunks) == 1 else pl.concat(self.chunks)
+
+    @rows.setter
+    def rows(self, frame: pl.DataFrame) -> None:
+        self.chunks = [frame] if frame.height else []
+
+    @property
+    def height(self) -> int:
+        return sum(c.height for c in self.chunks)
 
     def add(self, rows: pl.DataFrame) -> None:
         if rows.height:
-            self.rows = pl.concat([self.rows, rows.select(list(self.schema)).cast(self.schema)])  # type: ignore[arg-type]
+            self.chunks.append(rows.select(list(self.schema)).cast(self.schema))  # type: ignore[arg-type]
+            if len(self.chunks) > self.MAX_CHUNKS:
+                self.chunks = [pl.concat(self.chunks)]
+
+    def drop(self, mask: pl.Expr) -> None:
+        """Forget the rows where ``mask`` holds, copying only chunks that lose some but not all."""
+        kept = []
+        for chunk in self.chunks:
+            hit = chunk.select(mask.fill_null(False)).to_series()
+            n = int(hit.sum())
+            if n == 0:
+                kept.append(chunk)
+            elif n < chunk.height:
+                kept.append(chunk.filter(~hit))
+        self.chunks = kept
 
     def release(self, watermarks: Mapping[str, int] | None) -> pl.DataFrame:
         """Remove and return the rows that are due (all of them when ``watermarks`` is None)."""
-        if self.rows.height == 0:
-            return self.rows
+        if not self.chunks:
+            return pl.DataFrame(schema=self.schema)
         if watermarks is None:
-            out, self.rows = self.rows, self.rows.clear()
+            out = self.rows
+            self.chunks = []
             return out
         due = (pl.col("due") < watermark_of(watermarks)).fill_null(False)
+        flags = [chunk.select(due).to_series() for chunk in self.chunks]
         if self.group is not None:
-            due = due.all().over(self.group)
-        flagged = self.rows.with_columns(_due=due)
-        out = flagged.filter(pl.col("_due")).drop("_due")
-        if out.height:
-            self.rows = flagged.filter(~pl.col("_due")).drop("_due")
-        return out
+            # a group is due only if its rows are due in every chunk that holds some
+            parts = [
+                chunk.select(pl.col(self.group), due=flag).group_by(self.group).agg(pl.col("due").all())
+                for chunk, flag in zip(self.chunks, flags, strict=True)
+            ]
+            late = pl.concat(parts).filter(~pl.col("due"))[self.group].unique()
+            flags = [
+                flag & ~chunk[self.group].is_in(late.implode()) for chunk, flag in zip(self.chunks, flags, strict=True)
+            ]
+        released: list[pl.DataFrame] = []
+        kept: list[pl.DataFrame] = []
+        for chunk, flag in zip(self.chunks, flags, strict=True):
+            n = int(flag.sum())
+            if n == 0:
+                kept.append(chunk)
+            elif n == chunk.height:
+                released.append(chunk)
+            else:
+                released.append(chunk.filter(flag))
+                kept.append(chunk.filter(~flag))
+        self.chunks = kept
+        return pl.concat(released) if released else pl.DataFrame(schema=self.schema)
 
     def to_json(self) -> dict[str, Any]:
         return self.rows.to_dict(as_series=False)

@@ -18,9 +18,19 @@ import polars as pl
 from watchhouse.core.detector import Detector, DetectorFamily, DetectorInfo, JSONState
 from watchhouse.core.errors import DetectorError
 from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTAMP_FIELD, Dataset, EventBatch
-from watchhouse.core.findings import Finding, Severity, Stage, Subject
+from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
 from watchhouse.core.taxonomy import CrimeCode
-from watchhouse.detectors.accounts.reporting import SAMPLE_CAP, US, anchor, at, evidence, iso, plural, sample, span
+from watchhouse.detectors.accounts.reporting import (
+    SAMPLE_CAP,
+    US,
+    at,
+    first_refs,
+    grouped_evidence,
+    iso,
+    plural,
+    sample,
+    span,
+)
 from watchhouse.detectors.accounts.tumbling import TumblingWindows
 
 
@@ -90,7 +100,14 @@ class PasswordSprayingDetector(Detector):
             lateness=round(self.allowed_lateness_seconds * US),
             promote_at=self.promote_at,
             horizon=round(self.pending_seconds * US),
-            width_bits=16,
+            # a flood of ten million one-off addresses in one window must not look like repeats:
+            # 3 rows of 2**23 one-byte counters keep false promotions to a few percent (24 MB);
+            # successes are few per address and only lower the failure ratio, so 2**20 will do
+            width_bits=23,
+            small=True,
+            success_width_bits=20,
+            depth=3,
+            key_is_ip=True,
         )
 
     # -- Detector protocol --------------------------------------------------------------------
@@ -134,46 +151,67 @@ class PasswordSprayingDetector(Detector):
     # -- judging ------------------------------------------------------------------------------
     def _judge(self, rows: pl.DataFrame) -> list[Finding]:
         """Findings of the closed windows in ``rows``, oldest window first (a spray that went on
-        in the previous window lowers the bar for the next one)."""
-        findings: list[Finding] = []
-        for win in sorted(rows["win"].unique().to_list()):
-            findings.extend(self._judge_window(int(win), rows.filter(pl.col("win") == win)))
-        return findings
+        in the previous window lowers the bar for the next one).
 
-    def _judge_window(self, win: int, rows: pl.DataFrame) -> list[Finding]:
+        Statistics for every (window, address) come from one group-by; only addresses that pass
+        the lower, continuation bar are walked in Python, in window order, to apply the bar that
+        holds for them."""
+        if rows.height == 0:
+            return []
         width = round(self.window_seconds * US)
         fail = pl.col("outcome") == "failure"
-        stats = rows.group_by("key").agg(
+        stats = rows.group_by("win", "key").agg(
             failures=fail.sum(),
             accounts=pl.col("user").filter(fail).n_unique(),
             successes=pl.max_horizontal(pl.col("successes_seen").max(), (~fail).sum()),
         )
-        continuing = [k for k, w in self._sprayed.items() if w == win - width]
-        needed = pl.when(pl.col("key").is_in(continuing)).then(self.continuation_accounts).otherwise(self.min_accounts)
-        hits = stats.filter(
-            (pl.col("accounts") >= needed)
+        candidates = stats.filter(
+            (pl.col("accounts") >= self.continuation_accounts)
             & (pl.col("failures") <= pl.col("accounts") * self.max_attempts_per_account)
             & (pl.col("failures") >= self.min_failure_ratio * (pl.col("failures") + pl.col("successes")))
-        ).sort("key")
-        self._sprayed = {k: w for k, w in self._sprayed.items() if w >= win - width}
-        if hits.height == 0:
+        ).sort("win", "key")
+        hits: list[tuple[int, str, int]] = []
+        for win, key, accounts, successes in candidates.select("win", "key", "accounts", "successes").iter_rows():
+            continuing = self._sprayed.get(key) == win - width
+            if accounts >= (self.continuation_accounts if continuing else self.min_accounts):
+                hits.append((win, key, successes))
+                self._sprayed[key] = win
+        last_window = int(rows["win"].max())  # type: ignore[arg-type]
+        self._sprayed = {k: w for k, w in self._sprayed.items() if w >= last_window - width}
+        if not hits:
             return []
-        chosen = rows.join(hits.select("key", "successes"), on="key", how="inner")
-        findings = []
-        for (key,), group in chosen.group_by("key", maintain_order=True):
-            findings.append(self._finding(win, str(key), group))
-            self._sprayed[str(key)] = win
-        return findings
+        chosen = pl.DataFrame(hits, schema={"win": pl.Int64, "key": pl.String, "successes": pl.Int64}, orient="row")
+        rows = rows.join(chosen, on=["win", "key"], how="inner").with_columns(fail=fail)
+        fails = rows.filter("fail")
+        cracked_rows = rows.filter(~pl.col("fail")).join(
+            fails.select("win", "key", "user").unique(), on=["win", "key", "user"], how="semi"
+        )
+        agg = (
+            rows.group_by("win", "key")
+            .agg(
+                n=pl.col("fail").sum(),
+                accounts=pl.col("user").filter("fail").unique().sort(),
+                cracked=pl.col("user").filter(~pl.col("fail")).unique().sort(),
+                first=pl.col("ts").min(),
+                last=pl.col("ts").max(),
+                unknown=(pl.col("fail") & (pl.col("reason") == "unknown_user")).sum(),
+                successes=pl.col("successes").first(),
+            )
+            .join(first_refs(fails, ["win", "key"]), on=["win", "key"], how="left")
+            .sort("win", "key")
+        )
+        refs = grouped_evidence(pl.concat([fails, cracked_rows]), ["win", "key"])
+        return [self._finding(row, refs[(row["win"], row["key"])]) for row in agg.iter_rows(named=True)]
 
-    def _finding(self, win: int, address: str, rows: pl.DataFrame) -> Finding:
-        fails = rows.filter(pl.col("outcome") == "failure")
-        wins = rows.filter(pl.col("outcome") == "success")
-        accounts = sorted(fails["user"].unique().to_list())
-        cracked = sorted(set(wins["user"].to_list()) & set(accounts))
-        n, k = fails.height, len(accounts)
-        successes = int(rows["successes"][0])
-        first, last = int(rows["ts"].min()), int(rows["ts"].max())  # type: ignore[arg-type]
-        unknown = int((fails["reason"] == "unknown_user").sum())
+    def _finding(self, row: dict[str, Any], shown: tuple[EventRef, ...]) -> Finding:
+        """One spraying finding from its aggregate row (see :meth:`_judge`)."""
+        win, address = int(row["win"]), str(row["key"])
+        accounts: list[str] = row["accounts"]
+        cracked = sorted(set(row["cracked"]) & set(accounts))
+        n, k = int(row["n"]), len(accounts)
+        successes = int(row["successes"])
+        first, last = int(row["first"]), int(row["last"])
+        unknown = int(row["unknown"])
         completed = bool(cracked)
         severity = (
             Severity.CRITICAL if completed else (Severity.HIGH if k >= 10 * self.min_accounts else Severity.MEDIUM)
@@ -212,11 +250,10 @@ class PasswordSprayingDetector(Detector):
                 "the accounts for weak or common passwords."
             )
         )
-        shown = pl.concat([fails, wins.filter(pl.col("user").is_in(cracked))])
         confidence = min(0.99, 0.6 + 0.3 * math.log10(max(k / self.min_accounts, 1.0)) + 0.2 * (ratio - 0.8))
         return Finding(
             detector=self.info.name,
-            key=f"source.ip:{address}:{iso(win)}:{anchor(fails)}",
+            key=f"source.ip:{address}:{iso(win)}:{row['anchor']}",
             crime_code=self.info.crime_code,
             stage=Stage.COMPLETED if completed else Stage.ATTEMPTED,
             severity=severity,
@@ -226,7 +263,7 @@ class PasswordSprayingDetector(Detector):
             subject=Subject("source.ip", address),
             first_seen=at(first),
             last_seen=at(last),
-            evidence=evidence(shown),
+            evidence=shown,
             details=details,
             tags=("password-spraying",),
         )

@@ -7,6 +7,7 @@ and counts written the same way, and every detector should cite evidence in stre
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import polars as pl
 
@@ -58,3 +59,51 @@ def anchor(rows: pl.DataFrame) -> str:
     first = rows.sort("ts", "seq").row(0, named=True)
     where = first["line"] if first["line"] is not None else f"@{first['offset']}"
     return f"{first['path']}:{where}"
+
+
+def grouped_evidence(
+    rows: pl.DataFrame, by: list[str], cap: int | None = None
+) -> dict[tuple[Any, ...], tuple[EventRef, ...]]:
+    """:func:`evidence` for many findings at once: references per group of ``by``.
+
+    Why: building one finding costs a few Python calls, but a dozen Polars calls per finding
+    cost milliseconds; grouping once and slicing Python lists keeps wording cheap.
+    """
+    ordered = rows.sort([*by, "ts", "seq"])
+    if cap is not None:
+        ordered = ordered.filter(pl.int_range(pl.len()).over(by) < cap)
+    refs = [
+        EventRef(path=p, line=ln, offset=o)
+        for p, ln, o in zip(
+            ordered["path"].to_list(), ordered["line"].to_list(), ordered["offset"].to_list(), strict=True
+        )
+    ]
+    counts = ordered.group_by(by, maintain_order=True).len()
+    out: dict[tuple[Any, ...], tuple[EventRef, ...]] = {}
+    begin = 0
+    for row in counts.iter_rows():
+        end = begin + int(row[-1])
+        out[tuple(row[:-1])] = tuple(refs[begin:end])
+        begin = end
+    return out
+
+
+def first_refs(rows: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """Per group of ``by``, the stream-first row's ``anchor`` text (see :func:`anchor`)."""
+    return (
+        rows.sort([*by, "ts", "seq"])
+        .group_by(by, maintain_order=True)
+        .agg(pl.col("path").first(), pl.col("line").first(), pl.col("offset").first())
+        .with_columns(
+            anchor=pl.concat_str(
+                [
+                    pl.col("path"),
+                    pl.lit(":"),
+                    pl.coalesce(
+                        pl.col("line").cast(pl.String), pl.lit("@") + pl.col("offset").cast(pl.String).fill_null("None")
+                    ),
+                ]
+            )
+        )
+        .select(*by, "anchor")
+    )

@@ -55,14 +55,20 @@ class CountMinSketch:
 
     With width ``w`` and ``N`` events counted, each estimate exceeds the truth by more than
     ``e * N / w`` with probability at most ``exp(-depth)``.
+
+    ``small=True`` keeps one byte per counter, saturating at 255: for promotion tests that only
+    ask "has this key reached a handful?", a sketch wide enough to tell ten million one-off keys
+    apart then costs a quarter of the memory, and saturation never lowers an estimate below the
+    small thresholds asked about.
     """
 
-    def __init__(self, width_bits: int = 18, depth: int = 4) -> None:
+    def __init__(self, width_bits: int = 18, depth: int = 4, *, small: bool = False) -> None:
         if not 4 <= width_bits <= 30 or not 1 <= depth <= len(_MULTIPLIERS):
             raise ValueError("width_bits must lie in 4..30 and depth in 1..5")
         self.width_bits = width_bits
         self.depth = depth
-        self.table = np.zeros((depth, 1 << width_bits), dtype=np.uint32)
+        self.small = small
+        self.table = np.zeros((depth, 1 << width_bits), dtype=np.uint8 if small else np.uint32)
         self.total = 0
 
     def _columns(self, hashes: U64) -> npt.NDArray[np.int64]:
@@ -78,7 +84,11 @@ class CountMinSketch:
         cols = self._columns(hashes)
         width = 1 << self.width_bits
         for row in range(self.depth):
-            if hashes.size * 8 >= width:
+            if self.small:
+                cells, counts = np.unique(cols[row], return_counts=True)
+                total = self.table[row, cells].astype(np.int64) + counts
+                self.table[row, cells] = np.minimum(total, 255).astype(np.uint8)
+            elif hashes.size * 8 >= width:
                 self.table[row] += np.bincount(cols[row], minlength=width).astype(np.uint32)
             else:
                 np.add.at(self.table[row], cols[row], np.uint32(1))
@@ -93,9 +103,12 @@ class CountMinSketch:
         return found
 
     def merge(self, other: CountMinSketch) -> None:
-        if (other.width_bits, other.depth) != (self.width_bits, self.depth):
+        if (other.width_bits, other.depth, other.small) != (self.width_bits, self.depth, self.small):
             raise ValueError("only sketches of the same shape merge")
-        self.table += other.table
+        if self.small:
+            self.table = np.minimum(self.table.astype(np.int64) + other.table, 255).astype(np.uint8)
+        else:
+            self.table += other.table
         self.total += other.total
 
     @property
@@ -107,6 +120,7 @@ class CountMinSketch:
             "hash": HASH_VERSION,
             "width_bits": self.width_bits,
             "depth": self.depth,
+            "small": self.small,
             "total": self.total,
             "table": _encode(self.table),
         }
@@ -114,8 +128,9 @@ class CountMinSketch:
     @classmethod
     def from_json(cls, state: dict[str, Any]) -> CountMinSketch:
         _check_version(state)
-        sketch = cls(int(state["width_bits"]), int(state["depth"]))
-        sketch.table = _decode(state["table"], np.uint32, sketch.table.shape)
+        small = bool(state.get("small", False))
+        sketch = cls(int(state["width_bits"]), int(state["depth"]), small=small)
+        sketch.table = _decode(state["table"], np.uint8 if small else np.uint32, sketch.table.shape)
         sketch.total = int(state["total"])
         return sketch
 
@@ -164,4 +179,57 @@ class HyperLogLog:
         _check_version(state)
         sketch = cls(int(state["precision"]))
         sketch.registers = _decode(state["registers"], np.uint8, sketch.registers.shape)
+        return sketch
+
+
+class GrowingCountMin:
+    """A count-min sketch that starts small and adds wider ones as it fills; estimates add up.
+
+    Why: a sketch wide enough for a flood (millions of keys in one window) costs megabytes, and a
+    batch of a quiet day touches hundreds of windows, each with a handful of keys; zeroing and
+    faulting in a flood-sized table per window cost more than the detection. Here each window
+    starts with room for what it was first given and, once a table holds more than a quarter of
+    its width in counts, later counts go to a table four times wider (up to ``max_bits``).
+    Estimates are the sum over the tables, so they are still never too low.
+    """
+
+    def __init__(self, max_bits: int, depth: int = 3, min_bits: int = 10) -> None:
+        self.max_bits = max_bits
+        self.min_bits = min_bits
+        self.depth = depth
+        self.parts: list[CountMinSketch] = []
+
+    def add(self, hashes: U64) -> None:
+        if hashes.size == 0:
+            return
+        last = self.parts[-1] if self.parts else None
+        if last is None or (last.width_bits < self.max_bits and (last.total + hashes.size) * 4 > 1 << last.width_bits):
+            total = (last.total if last is not None else 0) + int(hashes.size)
+            bits = min(self.max_bits, max(self.min_bits, int(total * 16).bit_length()))
+            last = CountMinSketch(bits, self.depth, small=True)
+            self.parts.append(last)
+        last.add(hashes)
+
+    def estimate(self, hashes: U64) -> npt.NDArray[np.int64]:
+        found = np.zeros(hashes.size, dtype=np.int64)
+        for part in self.parts:
+            found += part.estimate(hashes)
+        return found
+
+    @property
+    def nbytes(self) -> int:
+        return sum(p.nbytes for p in self.parts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "max_bits": self.max_bits,
+            "min_bits": self.min_bits,
+            "depth": self.depth,
+            "parts": [p.to_json() for p in self.parts],
+        }
+
+    @classmethod
+    def from_json(cls, state: dict[str, Any]) -> GrowingCountMin:
+        sketch = cls(int(state["max_bits"]), int(state["depth"]), int(state["min_bits"]))
+        sketch.parts = [CountMinSketch.from_json(p) for p in state["parts"]]
         return sketch

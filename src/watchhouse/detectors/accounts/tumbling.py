@@ -21,13 +21,15 @@ only hash collisions (rare at the default width) can promote a key early.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from watchhouse.detectors.accounts.eventtime import EventClock, HeldRows, watermark_of
-from watchhouse.detectors.accounts.sketches import CountMinSketch, hash_keys
+from watchhouse.detectors.accounts.sketches import CountMinSketch, GrowingCountMin, hash_keys
 
 #: columns every windowed detector hands to :meth:`TumblingWindows.update`
 INPUT_SCHEMA: dict[str, pl.DataType] = {
@@ -42,29 +44,61 @@ INPUT_SCHEMA: dict[str, pl.DataType] = {
     "reason": pl.String(),
 }
 ROW_SCHEMA: dict[str, pl.DataType] = {"win": pl.Int64(), "due": pl.Int64(), "seq": pl.Int64(), **INPUT_SCHEMA}
-STATE_VERSION = 1
+#: a pending row is a failure not yet promoted: ``due`` and ``outcome`` are implied, and so is
+#: ``ip`` when the key is the address; a flood fills the pending buffer, so every byte counts
+PENDING_SCHEMA: dict[str, pl.DataType] = {
+    name: dtype for name, dtype in ROW_SCHEMA.items() if name not in ("due", "outcome", "ip")
+}
+STATE_VERSION = 2
+
+
+def _by_window(wins: npt.NDArray[np.int64]) -> Iterator[tuple[int, npt.NDArray[np.intp]]]:
+    """Each distinct window start with the row positions in it, in ascending window order
+    (positions keep their stream order within a window)."""
+    order = np.argsort(wins, kind="stable")
+    ordered = wins[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], len(order)]
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        yield int(ordered[start]), order[start:end]
 
 
 class TumblingWindows:
     """Collects admitted rows per ``(window, key)`` and releases whole windows once closed."""
 
     def __init__(
-        self, *, window: int, lateness: int, promote_at: int | None = None, horizon: int = 0, width_bits: int = 18
+        self,
+        *,
+        window: int,
+        lateness: int,
+        promote_at: int | None = None,
+        horizon: int = 0,
+        width_bits: int = 18,
+        small: bool = False,
+        success_width_bits: int | None = None,
+        depth: int = 4,
+        key_is_ip: bool = False,
     ) -> None:
         self.window = window
+        self.key_is_ip = key_is_ip
+        self.small = small
+        self.depth = depth
+        self.success_width_bits = width_bits if success_width_bits is None else success_width_bits
         self.promote_at = promote_at
         self.horizon = horizon
         self.width_bits = width_bits
         self.clock = EventClock(lateness)
         self.held = HeldRows(ROW_SCHEMA, group="win")
-        self.pending = HeldRows(ROW_SCHEMA)
-        self.sketches: dict[int, CountMinSketch] = {}  # failures per key, one per open window
-        self.success_sketches: dict[int, CountMinSketch] = {}  # successes per key, ditto
+        pending = PENDING_SCHEMA if key_is_ip else {**PENDING_SCHEMA, "ip": pl.String()}
+        self.pending = HeldRows(pending)
+        # failures and successes per key, one sketch per open window (growing ones when ``small``)
+        self.sketches: dict[int, CountMinSketch | GrowingCountMin] = {}
+        self.success_sketches: dict[int, CountMinSketch | GrowingCountMin] = {}
 
     def update(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Admit a batch (:data:`INPUT_SCHEMA`) and return the rows of windows it closed."""
         if frame.height == 0:
-            return self.held.rows.clear()
+            return pl.DataFrame(schema=ROW_SCHEMA)
         rows = self.clock.admit(frame).with_columns(win=(pl.col("ts") // self.window) * self.window)
         rows = rows.with_columns(due=pl.col("win") + self.window).select(list(ROW_SCHEMA))
         watermarks = self.clock.watermarks
@@ -95,48 +129,64 @@ class TumblingWindows:
         (an over-estimate; it includes successes before the key was promoted, which are not held)."""
         if self.promote_at is None or rows.height == 0:
             return rows.with_columns(successes_seen=pl.lit(None, dtype=pl.Int64))
-        parts = []
-        for (win,), part in rows.group_by("win", maintain_order=True):
-            sketch = self.success_sketches.get(int(win))
-            seen = sketch.estimate(hash_keys(part["key"])) if sketch is not None else [0] * part.height
-            parts.append(part.with_columns(successes_seen=pl.Series(seen, dtype=pl.Int64)))
-        return pl.concat(parts)
+        hashes = hash_keys(rows["key"])
+        seen = np.zeros(rows.height, dtype=np.int64)
+        for win, idx in _by_window(rows["win"].to_numpy()):
+            sketch = self.success_sketches.get(win)
+            if sketch is not None:
+                seen[idx] = sketch.estimate(hashes[idx])
+        return rows.with_columns(successes_seen=pl.Series(seen, dtype=pl.Int64))
 
     def _promote(self, rows: pl.DataFrame, watermarks: Mapping[str, int]) -> None:
+        """Count the batch into the per-window sketches and hold the rows of keys that reached
+        ``promote_at``. Polars work is done once over the whole batch; only the sketch lookups
+        run per window (a batch of a slow day spans hundreds of windows)."""
         assert self.promote_at is not None
-        failures = pl.col("outcome") == "failure"
-        scored: list[pl.DataFrame] = []
-        for (win,), part in rows.group_by("win", maintain_order=True):
-            sketch = self.sketches.setdefault(int(win), CountMinSketch(self.width_bits))
-            hashes = hash_keys(part["key"])
-            before = sketch.estimate(hashes)
-            sketch.add(hashes[part["outcome"].eq_missing("failure").to_numpy()])
-            wins = self.success_sketches.setdefault(int(win), CountMinSketch(self.width_bits))
-            wins.add(hashes[part["outcome"].eq_missing("success").to_numpy()])
-            scored.append(
-                part.with_columns(
-                    est=pl.Series(before) + failures.fill_null(False).cast(pl.Int64).cum_sum().over("key")
-                )
-            )
-        if not scored:
+        if rows.height == 0:
             return
-        batch = pl.concat(scored)
+        failures = pl.col("outcome") == "failure"
+        hashes = hash_keys(rows["key"])
+        is_failure = rows["outcome"].eq_missing("failure").to_numpy()
+        is_success = rows["outcome"].eq_missing("success").to_numpy()
+        before = np.zeros(rows.height, dtype=np.int64)
+        for win, idx in _by_window(rows["win"].to_numpy()):
+            sketch = self.sketches.get(win) or self.sketches.setdefault(win, self._sketch(self.width_bits))
+            wins = self.success_sketches.get(win) or self.success_sketches.setdefault(
+                win, self._sketch(self.success_width_bits)
+            )
+            h = hashes[idx]
+            before[idx] = sketch.estimate(h)
+            sketch.add(h[is_failure[idx]])
+            wins.add(h[is_success[idx]])
+        batch = rows.with_columns(
+            est=pl.Series(before) + failures.fill_null(False).cast(pl.Int64).cum_sum().over("win", "key")
+        )
         promoted = pl.col("est") >= self.promote_at
         newly = batch.filter(promoted).group_by("win", "key").agg(since=pl.col("ts").min() - self.horizon)
         self.pending.add(batch.filter(~promoted & failures))
-        if newly.height:
+        if newly.height and self.pending.chunks:
             joined = self.pending.rows.join(newly, on=["win", "key"], how="left")
             pull = (pl.col("ts") >= pl.col("since")).fill_null(False)
-            self.held.add(joined.filter(pull))
-            self.pending.rows = joined.filter(~pull).select(list(ROW_SCHEMA))
+            self.held.add(self._unpack(joined.filter(pull)))
+            self.pending.rows = joined.filter(~pull).select(list(self.pending.schema))
         self.held.add(batch.filter(promoted))
-        if self.pending.rows.height and watermarks:
-            expired = (pl.col("ts") < watermark_of(watermarks) - self.horizon).fill_null(False)
-            self.pending.rows = self.pending.rows.filter(~expired)
+        if self.pending.chunks and watermarks:
+            self.pending.drop(pl.col("ts") < watermark_of(watermarks) - self.horizon)
+
+    def _sketch(self, bits: int) -> CountMinSketch | GrowingCountMin:
+        return GrowingCountMin(bits, self.depth) if self.small else CountMinSketch(bits, self.depth)
+
+    def _unpack(self, pending: pl.DataFrame) -> pl.DataFrame:
+        """Pending rows back in :data:`ROW_SCHEMA` (they are failures, due when their window ends)."""
+        return pending.with_columns(
+            due=pl.col("win") + self.window,
+            outcome=pl.lit("failure"),
+            **({"ip": pl.col("key")} if self.key_is_ip else {}),
+        )
 
     @property
     def held_rows(self) -> int:
-        return self.held.rows.height + self.pending.rows.height
+        return self.held.height + self.pending.height
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -154,5 +204,6 @@ class TumblingWindows:
         self.clock.load_json(state["clock"])
         self.held.load_json(state["held"])
         self.pending.load_json(state["pending"])
-        self.sketches = {int(w): CountMinSketch.from_json(s) for w, s in state["sketches"].items()}
-        self.success_sketches = {int(w): CountMinSketch.from_json(s) for w, s in state["success_sketches"].items()}
+        load = GrowingCountMin.from_json if self.small else CountMinSketch.from_json
+        self.sketches = {int(w): load(s) for w, s in state["sketches"].items()}
+        self.success_sketches = {int(w): load(s) for w, s in state["success_sketches"].items()}

@@ -16,6 +16,10 @@ defined on event time and on the position of each row in the whole input stream:
   failure lies within ``window`` of the previous one. A burst is *closed* once the watermark of
   every file that contributed to it passes ``last + window``; no admitted row from those files
   can then extend it (it would be late).
+* A burst is *reported from* one window before the failure that first made its chain *warm*
+  (half the threshold within one window, see :func:`warm_level`); failures before that are a
+  quiet lead-in, dropped from state once the watermark shows the chain cannot have warmed up in
+  time. This is what bounds state under a flood of keys that each fail now and then.
 * Successes are kept while they could still fall into some burst's range
   ``[first, last + window]``: those at or after the watermark (a later out-of-order failure may
   still precede them) and those of keys with an open burst that starts no later than them.
@@ -31,7 +35,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
+
+from watchhouse.detectors.accounts.sketches import U64, GrowingCountMin, hash_keys
 
 IP_KIND = "ip"
 ACCOUNT_KIND = "account"
@@ -66,7 +73,7 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
 _ROW_COLUMNS = list(ROW_SCHEMA)
 _SORT = ["kind", "key", "ts", "seq"]
 _ADMITTED_SUCCESS = pl.col("admitted") & (pl.col("outcome") == "success")
-STATE_VERSION = 2
+STATE_VERSION = 3
 
 
 def _watermark(watermarks: Mapping[str, int]) -> pl.Expr:
@@ -80,17 +87,39 @@ def empty_rows() -> pl.DataFrame:
     return pl.DataFrame(schema=ROW_SCHEMA)
 
 
-@dataclass(frozen=True)
-class ClosedBurst:
-    """A finished burst that reached its threshold, with everything needed to report it."""
+#: columns of :attr:`ClosedBursts.bursts`
+BURST_SCHEMA: dict[str, pl.DataType] = {
+    "seg": pl.Int64(),
+    "kind": pl.String(),
+    "key": pl.String(),
+    "peak": pl.Int64(),
+    "peak_start": pl.Int64(),
+    "peak_end": pl.Int64(),
+}
+_SEG_ROWS: dict[str, pl.DataType] = {"seg": pl.Int64(), **ROW_SCHEMA}
 
-    kind: str
-    key: str
-    failures: pl.DataFrame  # ROW_SCHEMA, sorted by (ts, seq)
-    successes: pl.DataFrame  # ROW_SCHEMA, sorted by (ts, seq), within [first, last + window]
-    peak: int  # most failures within any window
-    peak_start: int  # ts of the first failure of the densest window
-    peak_end: int  # ts of the last failure of the densest window
+
+@dataclass(frozen=True)
+class ClosedBursts:
+    """Finished bursts that reached their threshold, all closed by one call, as three frames.
+
+    Why frames and not one object per burst: a host under a dictionary attack closes thousands
+    of bursts per batch, and building a Polars frame per burst cost milliseconds each; the
+    detector aggregates all of them in one pass instead.
+    """
+
+    bursts: pl.DataFrame  # BURST_SCHEMA, one row per burst, in report order (by ``seg``)
+    failures: pl.DataFrame  # seg + ROW_SCHEMA, sorted by (seg, ts, seq)
+    successes: pl.DataFrame  # seg + ROW_SCHEMA within [first, last + window], sorted by (seg, ts, seq)
+
+    def __len__(self) -> int:
+        return self.bursts.height
+
+    @staticmethod
+    def none() -> ClosedBursts:
+        return ClosedBursts(
+            pl.DataFrame(schema=BURST_SCHEMA), pl.DataFrame(schema=_SEG_ROWS), pl.DataFrame(schema=_SEG_ROWS)
+        )
 
 
 def peak_in_window(ts: np.ndarray[Any, np.dtype[np.int64]], window: int) -> tuple[int, int, int]:
@@ -104,14 +133,191 @@ def peak_in_window(ts: np.ndarray[Any, np.dtype[np.int64]], window: int) -> tupl
     return int(counts[best]), int(ts[left[best]]), int(ts[best])
 
 
-def _keyed(rows: pl.DataFrame) -> pl.DataFrame:
+def warm_level(threshold: int) -> int:
+    """Failures within one window that make a chain *warm*: half the threshold, at least two.
+
+    A reported burst starts one window before its chain first got warm; a chain that never gets
+    warm (a key failing now and then, like each of millions of addresses in a flood) can never be
+    reported, so its older failures need not be held."""
+    return max(2, (threshold + 1) // 2)
+
+
+def _keyed(rows: pl.DataFrame, kinds: tuple[str, ...] = (IP_KIND, ACCOUNT_KIND)) -> pl.DataFrame:
     """One row per key an event counts for: its source address and its (service, account)."""
-    by_ip = rows.filter(pl.col("ip").is_not_null()).with_columns(kind=pl.lit(IP_KIND), key=pl.col("ip"))
-    by_account = rows.filter(pl.col("user").is_not_null()).with_columns(
-        kind=pl.lit(ACCOUNT_KIND),
-        key=pl.concat_str([pl.col("service").fill_null(""), pl.lit(KEY_SEP), pl.col("user")]),
-    )
-    return pl.concat([by_ip.select(_ROW_COLUMNS), by_account.select(_ROW_COLUMNS)])
+    parts = []
+    if IP_KIND in kinds:
+        by_ip = rows.filter(pl.col("ip").is_not_null()).with_columns(kind=pl.lit(IP_KIND), key=pl.col("ip"))
+        parts.append(by_ip.select(_ROW_COLUMNS))
+    if ACCOUNT_KIND in kinds:
+        by_account = rows.filter(pl.col("user").is_not_null()).with_columns(
+            kind=pl.lit(ACCOUNT_KIND),
+            key=pl.concat_str([pl.col("service").fill_null(""), pl.lit(KEY_SEP), pl.col("user")]),
+        )
+        parts.append(by_account.select(_ROW_COLUMNS))
+    return pl.concat(parts)
+
+
+#: one row per admitted failure waiting in :class:`PendingFailures` (the event, not yet keyed)
+PENDING_SCHEMA: dict[str, pl.DataType] = {
+    "ts": pl.Int64(),
+    "seq": pl.Int64(),
+    "path": pl.String(),
+    "line": pl.Int64(),
+    "offset": pl.Int64(),
+    "ip": pl.String(),
+    "user": pl.String(),
+    "service": pl.String(),
+}
+_FLAGS = {"ip_wait": pl.Boolean(), "account_wait": pl.Boolean()}
+
+
+class PendingFailures:
+    """Failures of keys that are not warm yet, held once per event until they could matter.
+
+    Why: under a flood of millions of addresses failing once each, exact per-key rows would be
+    sorted and segmented every batch. A count-min sketch per epoch (``window`` long) counts
+    failures per key; a key whose failures in its row's epoch and the two around it may reach
+    the warm level (:func:`warm_level`) is *hot*: its waiting failures move to the exact tracker,
+    as do its later ones. Everything else waits here, one row per event with a flag per key kind,
+    and expires once its file's watermark passes it by a window: by then a chain that did not get
+    warm can no longer be reported with it (see :meth:`BurstTracker._trim`). Because the sketch
+    never under-counts, every key the exact tracker would report is hot in time, so findings are
+    the same as with exact state; collisions only make a few cold keys hot early.
+    """
+
+    def __init__(self, *, window: int, thresholds: Mapping[str, int], width_bits: int = 22, depth: int = 3) -> None:
+        self.window = window
+        self.warm = {kind: warm_level(t) for kind, t in thresholds.items()}
+        self.width_bits = width_bits
+        self.depth = depth
+        self.sketches: dict[int, GrowingCountMin] = {}  # epoch start -> failures per (kind, key)
+        self.rows = pl.DataFrame(schema={**PENDING_SCHEMA, **_FLAGS})
+
+    def admit(self, events: pl.DataFrame, exact: pl.DataFrame, watermarks: Mapping[str, int]) -> pl.DataFrame:
+        """Count ``events`` (failures, :data:`PENDING_SCHEMA`) and return the keyed rows that belong
+        in exact state: those of hot keys, including their failures that were waiting here."""
+        keys = events.select(
+            ip=pl.col("ip"),
+            account=pl.concat_str([pl.col("service").fill_null(""), pl.lit(KEY_SEP), pl.col("user")]),
+            epoch=(pl.col("ts") // self.window) * self.window,
+        )
+        epochs = keys["epoch"].to_numpy()
+        hashes = {kind: _kind_hashes(kind, keys[kind]) for kind in (IP_KIND, ACCOUNT_KIND)}
+        present = {kind: keys[kind].is_not_null().to_numpy() for kind in (IP_KIND, ACCOUNT_KIND)}
+        for epoch, idx in _by_epoch(epochs):
+            sketch = self.sketches.get(epoch) or self.sketches.setdefault(
+                epoch, GrowingCountMin(self.width_bits, self.depth)
+            )
+            for kind in (IP_KIND, ACCOUNT_KIND):
+                sketch.add(hashes[kind][idx][present[kind][idx]])
+        hot: dict[str, pl.Series] = {}
+        for kind in (IP_KIND, ACCOUNT_KIND):
+            est = np.zeros(events.height, dtype=np.int64)
+            for epoch, idx in _by_epoch(epochs):
+                for near in (epoch - self.window, epoch, epoch + self.window):
+                    counts = self.sketches.get(near)
+                    if counts is not None:
+                        est[idx] += counts.estimate(hashes[kind][idx])
+            candidates = keys[kind].filter(pl.Series(est >= self.warm[kind]) & keys[kind].is_not_null()).unique()
+            warm = self._warm(kind, candidates, events.select("ts", key=keys[kind]))
+            known = exact.filter(pl.col("kind") == kind)["key"]
+            hot[kind] = pl.concat([warm, keys[kind].filter(keys[kind].is_in(known.implode()))]).unique()
+        flagged = events.with_columns(
+            ip_wait=pl.col("ip").is_not_null() & ~pl.col("ip").is_in(hot[IP_KIND].implode()),
+            account_wait=pl.col("user").is_not_null() & ~keys["account"].is_in(hot[ACCOUNT_KIND].implode()),
+        )
+        waiting = pl.concat([self.rows, flagged])
+        account_key = pl.concat_str([pl.col("service").fill_null(""), pl.lit(KEY_SEP), pl.col("user")])
+        pull_ip = pl.col("ip_wait") & pl.col("ip").is_in(hot[IP_KIND].implode())
+        pull_account = pl.col("account_wait") & account_key.is_in(hot[ACCOUNT_KIND].implode())
+        waiting = waiting.with_columns(pull_ip=pull_ip, pull_account=pull_account)
+        moved = pl.concat(
+            [
+                _keyed(waiting.filter("pull_ip").with_columns(user=pl.col("user")), kinds=(IP_KIND,)),
+                _keyed(waiting.filter("pull_account"), kinds=(ACCOUNT_KIND,)),
+                _keyed(flagged.filter(~pl.col("ip_wait") & pl.col("ip").is_not_null()), kinds=(IP_KIND,)),
+                _keyed(flagged.filter(~pl.col("account_wait") & pl.col("user").is_not_null()), kinds=(ACCOUNT_KIND,)),
+            ]
+        )
+        # new events of hot keys were never waiting; drop them and what was pulled
+        waiting = waiting.with_columns(
+            ip_wait=pl.col("ip_wait") & ~pl.col("pull_ip"),
+            account_wait=pl.col("account_wait") & ~pl.col("pull_account"),
+        ).drop("pull_ip", "pull_account")
+        expired = (pl.col("ts") < _watermark(watermarks) - self.window).fill_null(False)
+        self.rows = waiting.filter((pl.col("ip_wait") | pl.col("account_wait")) & ~expired)
+        if watermarks:
+            oldest = min(watermarks.values()) - 2 * self.window
+            for epoch in [e for e in self.sketches if e + self.window < oldest]:
+                del self.sketches[epoch]
+        return moved
+
+    def _warm(self, kind: str, candidates: pl.Series, new: pl.DataFrame) -> pl.Series:
+        """The candidates (keys the sketch says may be warm) that really are: their waiting and new
+        failures hold :func:`warm_level` within one window. Under a flood the sketch is right only
+        on average (a million accounts failing every few minutes each look warm to it), and every
+        key let through costs exact state; the check costs one sort of the candidates' rows."""
+        if candidates.len() == 0:
+            return candidates
+        if kind == IP_KIND:
+            waiting = self.rows.filter("ip_wait").select("ts", key="ip")
+        else:
+            account = pl.concat_str([pl.col("service").fill_null(""), pl.lit(KEY_SEP), pl.col("user")])
+            waiting = self.rows.filter("account_wait").select("ts", key=account)
+        wanted = candidates.implode()
+        rows = pl.concat([waiting.filter(pl.col("key").is_in(wanted)), new.filter(pl.col("key").is_in(wanted))])
+        rows = rows.with_columns(rank=pl.col("key").rank("dense").cast(pl.Int64)).sort("rank", "ts")
+        ts = rows["ts"].to_numpy()
+        base = int(ts.min())
+        stride = int(ts.max()) - base + 2 * self.window + 1  # keys never share a window on this axis
+        flat = (ts - base) + rows["rank"].to_numpy() * stride
+        counts = np.arange(1, len(flat) + 1) - np.searchsorted(flat, flat - self.window, side="left")
+        return rows.filter(pl.Series(counts >= self.warm[kind]))["key"].unique()
+
+    def keys(self) -> pl.DataFrame:
+        """``(kind, key)`` of every key with failures waiting here."""
+        account_key = pl.concat_str([pl.col("service").fill_null(""), pl.lit(KEY_SEP), pl.col("user")])
+        return pl.concat(
+            [
+                self.rows.filter("ip_wait").select(kind=pl.lit(IP_KIND), key=pl.col("ip")),
+                self.rows.filter("account_wait").select(kind=pl.lit(ACCOUNT_KIND), key=account_key),
+            ]
+        ).unique()
+
+    def waiting(self, keyed: pl.DataFrame) -> pl.DataFrame:
+        """The rows of ``keyed`` (:data:`ROW_SCHEMA`) whose key has failures waiting here."""
+        return keyed.join(self.keys(), on=["kind", "key"], how="semi")
+
+    def clear(self) -> None:
+        self.rows = self.rows.clear()
+        self.sketches.clear()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows.to_dict(as_series=False),
+            "sketches": {str(e): s.to_json() for e, s in self.sketches.items()},
+        }
+
+    def load_json(self, state: Mapping[str, Any]) -> None:
+        self.rows = pl.DataFrame(state["rows"], schema={**PENDING_SCHEMA, **_FLAGS})
+        self.sketches = {int(e): GrowingCountMin.from_json(s) for e, s in state["sketches"].items()}
+
+
+def _kind_hashes(kind: str, keys: pl.Series) -> U64:
+    """Sketch hashes of one kind's keys (the kind is mixed in so an address and an account
+    spelled alike do not share counters)."""
+    return hash_keys(pl.select(pl.lit(kind + KEY_SEP) + pl.lit(keys).fill_null("")).to_series())
+
+
+def _by_epoch(epochs: npt.NDArray[np.int64]) -> list[tuple[int, npt.NDArray[np.intp]]]:
+    """Each distinct epoch start with its row positions (stream order kept within an epoch)."""
+    if epochs.size == 0:
+        return []
+    order = np.argsort(epochs, kind="stable")
+    ordered = epochs[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    ends = np.r_[starts[1:], len(order)]
+    return [(int(ordered[a]), order[a:b]) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
 
 
 class BurstTracker:
@@ -129,13 +335,14 @@ class BurstTracker:
         self.seq = 0
         self.failures = empty_rows()
         self.successes = empty_rows()
+        self.pending = PendingFailures(window=window, thresholds=self.thresholds)
 
     # -- feeding ------------------------------------------------------------------------------
-    def update(self, frame: pl.DataFrame) -> list[ClosedBurst]:
+    def update(self, frame: pl.DataFrame) -> ClosedBursts:
         """Admit one batch (:data:`INPUT_COLUMNS`, in stream order) and return bursts it closed."""
         n = frame.height
         if n == 0:
-            return []
+            return ClosedBursts.none()
         ts = pl.col("ts")
         frame = frame.with_columns(pl.col("path").fill_null(""))
         # max timestamp of every row before this one in the same file (batch-independent)
@@ -152,17 +359,20 @@ class BurstTracker:
                 self.max_seen[path] = max(self.max_seen.get(path, batch_max), batch_max)
         watermarks = {path: seen - self.lateness for path, seen in self.max_seen.items()}
         new_failures = flagged.filter(pl.col("admitted") & (pl.col("outcome") == "failure"))
-        failures = pl.concat([self.failures, _keyed(new_failures)])
+        hot = self.pending.admit(new_failures.select(list(PENDING_SCHEMA)), self.failures, watermarks)
+        failures = pl.concat([self.failures, hot])
         return self._advance(failures, flagged, watermarks)
 
-    def flush(self) -> list[ClosedBurst]:
+    def flush(self) -> ClosedBursts:
         """Close every open burst (end of input) and forget all state but the stream position."""
-        return self._advance(self.failures, None, None)
+        out = self._advance(self.failures, None, None)
+        self.pending.clear()
+        return out
 
     # -- closing ------------------------------------------------------------------------------
     def _advance(
         self, failures: pl.DataFrame, new_successes: pl.DataFrame | None, watermark: Mapping[str, int] | None
-    ) -> list[ClosedBurst]:
+    ) -> ClosedBursts:
         """Segment failures into bursts, emit the closed ones that qualify, keep the rest.
 
         ``new_successes`` is this batch (flagged rows, not yet keyed) whose admitted successes are
@@ -174,7 +384,7 @@ class BurstTracker:
                 recent = _keyed(new_successes.filter(_ADMITTED_SUCCESS & (pl.col("ts") >= _watermark(watermark))))
                 self.successes = pl.concat([self.successes, recent])
             self.successes = self._retain(self.successes, None, watermark)
-            return []
+            return ClosedBursts.none()
         window = self.window
         failures = failures.sort(_SORT).with_columns(
             seg=(
@@ -183,7 +393,8 @@ class BurstTracker:
                 | ((pl.col("ts") - pl.col("ts").shift(1)) > window)
             )
             .fill_null(True)
-            .cum_sum(),
+            .cum_sum()
+            .cast(pl.Int64),
             wm=pl.lit(None, dtype=pl.Int64) if watermark is None else _watermark(watermark),
         )
         segs = failures.group_by("seg", maintain_order=True).agg(
@@ -203,10 +414,17 @@ class BurstTracker:
         open_segs = segs.filter(~closing)
         successes = self.successes
         if new_successes is not None and new_successes.height:
-            successes = pl.concat([successes, self._key_successes(new_successes, failures, emit, open_segs, watermark)])
-        bursts = self._emit(failures, successes, emit) if emit.height else []
+            keyed = self._key_successes(new_successes, failures, emit, open_segs, watermark)
+            if watermark is not None and self.pending.rows.height:
+                keyed = pl.concat([keyed, self._waiting_successes(new_successes, watermark)]).unique(
+                    subset=["kind", "key", "seq"], keep="first", maintain_order=True
+                )
+            successes = pl.concat([successes, keyed])
+        bursts = self._emit(failures, successes, emit) if emit.height else ClosedBursts.none()
         if closed.height:
             failures = failures.filter(~pl.col("seg").is_in(closed["seg"].implode()))
+        if watermark is not None and open_segs.height:
+            failures = self._trim(failures, open_segs, threshold)
         self.failures = failures.drop("seg", "wm")
         self.successes = self._retain(successes, open_segs, watermark)
         return bursts
@@ -231,36 +449,88 @@ class BurstTracker:
             keep = keep | (pl.col("ts") >= _watermark(watermark))
         return _keyed(new.filter(_ADMITTED_SUCCESS & keep))
 
-    def _emit(self, failures: pl.DataFrame, successes: pl.DataFrame, emit: pl.DataFrame) -> list[ClosedBurst]:
-        """Check the peak of each candidate burst and gather its successes (few candidates)."""
+    def _waiting_successes(self, new: pl.DataFrame, watermark: Mapping[str, int]) -> pl.DataFrame:
+        """Keyed older-than-watermark successes of keys whose failures wait in the pending buffer:
+        should such a key warm up, its burst may start before them."""
+        old = new.filter(_ADMITTED_SUCCESS & (pl.col("ts") < _watermark(watermark)).fill_null(False))
+        if old.height == 0 or self.pending.rows.height == 0:
+            return empty_rows()
+        return self.pending.waiting(_keyed(old))
+
+    def qualified_at(self, ts: npt.NDArray[np.int64], threshold: int) -> int | None:
+        """Event time of the failure that first completes ``threshold`` failures within one window
+        in the sorted chain ``ts`` (None if no window holds that many yet)."""
+        left = np.searchsorted(ts, ts - self.window, side="left")
+        hit = np.flatnonzero(np.arange(1, len(ts) + 1) - left >= threshold)
+        return int(ts[hit[0]]) if hit.size else None
+
+    def _trim(self, failures: pl.DataFrame, open_segs: pl.DataFrame, threshold: pl.Expr) -> pl.DataFrame:
+        """Forget the failures of open chains that can no longer be part of a reported burst.
+
+        A burst is reported from one window before its chain first got warm (:func:`warm_level`),
+        so in a chain that is not warm, failures older than the watermark minus one window are
+        dropped: no failure still to come can make them part of a burst (whatever would warm the
+        chain early enough would be older than the watermark, so it would already be here). In a
+        warm chain, failures more than a window before it got warm are dropped likewise. Without
+        this, a key failing every few minutes all day (one of millions in a flood) holds its day.
+        """
+        lead = self.window
+        candidates = open_segs.filter(pl.col("first") < pl.col("wm") - lead).with_columns(
+            threshold=((threshold + 1) // 2).clip(lower_bound=2)  # warm_level, vectorised
+        )
+        if candidates.height == 0:
+            return failures
+        cuts = candidates.filter(pl.col("n") < pl.col("threshold")).select(
+            pl.col("seg").cast(pl.Int64), cut=pl.col("wm") - lead
+        )
+        busy = candidates.filter(pl.col("n") >= pl.col("threshold"))
+        if busy.height:
+            ts_all = failures["ts"].to_numpy()
+            offsets = failures.with_row_index("_i").group_by("seg").agg(pl.col("_i").first())
+            busy = busy.join(offsets, on="seg")
+            extra = []
+            for seg, n, thr, wm, i in busy.select("seg", "n", "threshold", "wm", "_i").iter_rows():
+                q = self.qualified_at(ts_all[i : i + n], thr)
+                extra.append((seg, (wm if q is None else q) - lead))
+            cuts = pl.concat([cuts, pl.DataFrame(extra, schema={"seg": pl.Int64, "cut": pl.Int64}, orient="row")])
+        trimmed = failures.join(cuts, on="seg", how="left", maintain_order="left")
+        return trimmed.filter(pl.col("cut").is_null() | (pl.col("ts") >= pl.col("cut"))).drop("cut")
+
+    def _emit(self, failures: pl.DataFrame, successes: pl.DataFrame, emit: pl.DataFrame) -> ClosedBursts:
+        """Check the peak of each candidate burst and gather its successes, for all at once.
+
+        A burst is reported from one window before its chain first got warm (:func:`warm_level`):
+        a chain of failures a few minutes apart can run all day before it turns into guessing,
+        and that quiet lead-in is neither evidence nor something to hold in memory."""
         ts_all = failures["ts"].to_numpy()
         window = self.window
-        ranges = emit.select("kind", "key", "seg", "first", "last")
+        kept: list[tuple[int, str, str, int, int, int, int]] = []
+        for kind, key, seg, start, n in emit.select("kind", "key", "seg", "start", "n").iter_rows():
+            ts = ts_all[start : start + n]
+            peak, peak_start, peak_end = peak_in_window(ts, window)
+            if peak < self.thresholds[kind]:
+                continue
+            warm = self.qualified_at(ts, warm_level(self.thresholds[kind]))
+            assert warm is not None  # a chain that reached its threshold passed the warm level
+            first = int(ts[np.searchsorted(ts, warm - window, side="left")])
+            kept.append((seg, kind, key, peak, peak_start, peak_end, first))
+        if not kept:
+            return ClosedBursts.none()
+        found = pl.DataFrame(kept, schema={**BURST_SCHEMA, "first": pl.Int64()}, orient="row")
+        bursts = found.select(list(BURST_SCHEMA))
+        rows = (
+            failures.join(found.select("seg", "first"), on="seg", how="inner", maintain_order="left")
+            .filter(pl.col("ts") >= pl.col("first"))
+            .select(list(_SEG_ROWS))
+        )
+        ranges = emit.select("seg", "last").join(found.select("kind", "key", "seg", "first"), on="seg")
         matched = (
             successes.join(ranges, on=["kind", "key"], how="inner")
             .filter(pl.col("ts").is_between(pl.col("first"), pl.col("last") + window))
+            .select(list(_SEG_ROWS))
             .sort(["seg", "ts", "seq"])
         )
-        by_seg = {int(k[0]): g.select(_ROW_COLUMNS) for k, g in matched.group_by("seg", maintain_order=True)}
-        out: list[ClosedBurst] = []
-        for kind, key, seg, start, n in emit.select("kind", "key", "seg", "start", "n").iter_rows():
-            threshold = self.thresholds[kind]
-            ts = ts_all[start : start + n]
-            peak, peak_start, peak_end = peak_in_window(ts, window)
-            if peak < threshold:
-                continue
-            out.append(
-                ClosedBurst(
-                    kind=kind,
-                    key=key,
-                    failures=failures.slice(start, n).select(_ROW_COLUMNS),
-                    successes=by_seg.get(int(seg), empty_rows()),
-                    peak=peak,
-                    peak_start=peak_start,
-                    peak_end=peak_end,
-                )
-            )
-        return out
+        return ClosedBursts(bursts, rows, matched)
 
     def _retain(
         self, successes: pl.DataFrame, open_segs: pl.DataFrame | None, watermark: Mapping[str, int] | None
@@ -269,11 +539,16 @@ class BurstTracker:
         if watermark is None or successes.height == 0:
             return successes.clear() if watermark is None else successes
         keep = (pl.col("ts") >= _watermark(watermark)).fill_null(True)
+        if self.pending.rows.height and successes.filter(~keep).height:
+            # successes of keys still waiting in the pending buffer stay: they may warm up yet
+            waiting = self.pending.keys().with_columns(waiting=pl.lit(True))
+            successes = successes.join(waiting, on=["kind", "key"], how="left", maintain_order="left")
+            keep = keep | pl.col("waiting").fill_null(False)
         if open_segs is not None and open_segs.height:
             starts = open_segs.group_by("kind", "key").agg(open_first=pl.col("first").min())
             joined = successes.join(starts, on=["kind", "key"], how="left")
             return joined.filter(keep | (pl.col("ts") >= pl.col("open_first"))).select(_ROW_COLUMNS)
-        return successes.filter(keep)
+        return successes.filter(keep).select(_ROW_COLUMNS)
 
     # -- checkpoint ---------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
@@ -284,6 +559,7 @@ class BurstTracker:
             "seq": self.seq,
             "failures": self.failures.to_dict(as_series=False),
             "successes": self.successes.to_dict(as_series=False),
+            "pending": self.pending.to_json(),
         }
 
     def load_json(self, state: Mapping[str, Any]) -> None:
@@ -293,6 +569,7 @@ class BurstTracker:
         self.seq = int(state["seq"])
         self.failures = pl.DataFrame(state["failures"], schema=ROW_SCHEMA)
         self.successes = pl.DataFrame(state["successes"], schema=ROW_SCHEMA)
+        self.pending.load_json(state["pending"])
 
     @property
     def open_keys(self) -> int:
