@@ -156,7 +156,7 @@ class SourceReader:
         Stats count records where other formats count lines (``lines`` = events + quarantined),
         so ``balanced`` holds the same way; quarantined records come from the readers.
         """
-        from watchhouse.ingest.winlog import parse_json_records, read_evtx, winlog_batches
+        from watchhouse.ingest.winlog import parse_json_records, pseudonymise_winlog, read_evtx, winlog_batches
 
         before = self._quarantine.count
         if fmt == EVTX:
@@ -180,7 +180,8 @@ class SourceReader:
             records = parse_json_records(data.decode("utf-8", "replace"), self._label, self._quarantine)
             batches = winlog_batches(records, self._label)
         for batch in batches:
-            conformed = self._pseudonymise(batch)
+            # account names and SIDs inside the records get the same keyed pseudonyms as elsewhere
+            conformed = self._pseudonymise(pseudonymise_winlog(batch, self._pseudonymizer))
             self.stats.events[Dataset.WINLOG] += conformed.num_rows
             self.stats.lines += conformed.num_rows
             yield conformed

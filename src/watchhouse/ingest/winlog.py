@@ -12,15 +12,18 @@ line (JSON) or record number (EVTX) and the reason; nothing is dropped silently.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import orjson
+import polars as pl
 import pyarrow as pa
 
 from watchhouse.core.errors import InputError
 from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTAMP_FIELD, Dataset, EventBatch
+from watchhouse.core.identity import Pseudonymizer
 from watchhouse.ingest.fields import FieldError, parse_timestamp
 from watchhouse.ingest.quarantine import Quarantine
 
@@ -280,3 +283,133 @@ def read_winlog_json(path: str | Path, quarantine: Quarantine, batch_rows: int =
         raise InputError(exc.strerror or str(exc), path=label) from exc
     text = data.decode("utf-8", "replace")
     return _batched(parse_json_records(text, label, quarantine), label, batch_rows)
+
+
+# -- identities inside records (docs/adr/0003, privacy addendum) ----------------------------------
+
+#: EventData/UserData names whose values identify a user account (name, SID or DN)
+IDENTITY_KEYS: frozenset[str] = frozenset(
+    {
+        "SubjectUserName",
+        "SubjectUserSid",
+        "TargetUserName",
+        "TargetUserSid",
+        "TargetSid",
+        "TargetOutboundUserName",
+        "OldTargetUserName",
+        "NewTargetUserName",
+        "User",
+        "UserName",
+        "UserSid",
+        "AccountName",
+        "SamAccountName",
+        "MemberName",
+        "MemberSid",
+        "ParentUser",
+        "SourceUser",
+        "TargetUser",
+        "ClientUserName",
+    }
+)
+#: the System part's Security/@UserID, a SID
+USER_COLUMN = "winlog.user.identifier"
+
+# Built-in and service identities name no person, and rules test for them; they stay readable.
+_KEPT_NAMES = frozenset(
+    n.casefold()
+    for n in (
+        "SYSTEM",
+        "LOCAL SERVICE",
+        "NETWORK SERVICE",
+        "LOCALSERVICE",
+        "NETWORKSERVICE",
+        "LocalSystem",
+        "ANONYMOUS LOGON",
+        "Administrator",
+        "Guest",
+        "krbtgt",
+        "DefaultAccount",
+        "WDAGUtilityAccount",
+        "СИСТЕМА",
+        "Système",
+        "-",
+        "",
+    )
+)
+# Domains of built-in principals ("NT AUTHORITY" in any language, window manager, services).
+_KEPT_DOMAIN = re.compile(r"(?i)^(.*AUTHORI.*|.*AUTORI.*|window manager|font driver host|nt service|iis apppool)$")
+_VIRTUAL = re.compile(r"(?i)^(DWM|UMFD)-\d+$")
+# Well-known SIDs: everything outside the machine/domain space S-1-5-21-..., and in that space
+# the built-in RIDs below 1000 (Administrator -500, Guest, krbtgt, Domain Admins -512, ...).
+_DOMAIN_SID = re.compile(r"(?i)^S-1-5-21-\d+-\d+-\d+-(\d+)$")
+_SID = re.compile(r"(?i)^S-1-\d+(-\d+)*$")
+
+
+def keeps_identity(value: str) -> bool:
+    """Whether an account value stays readable: built-in principals, machine accounts, well-known SIDs.
+
+    Why: such values name no person (machine accounts ``HOST$`` name hosts, which Watchhouse
+    keeps in ``host.name`` anyway), and Sigma rules match on exactly them (``NT AUTHORITY``,
+    ``S-1-5-18``, ``-500``, ``$``); hashing them would blind those rules and protect nobody.
+    """
+    text = value.strip()
+    if _SID.match(text):
+        rid = _DOMAIN_SID.match(text)
+        if rid is not None:
+            return int(rid.group(1)) < 1000
+        return not text.upper().startswith("S-1-5-21-")
+    if text.endswith("$"):
+        return True
+    domain, _, name = text.rpartition("\\")
+    if domain and _KEPT_DOMAIN.match(domain):
+        return True
+    return name.casefold() in _KEPT_NAMES or bool(_VIRTUAL.match(name))
+
+
+_IDENTITY_PATTERN = '"(?:' + "|".join(sorted(IDENTITY_KEYS)) + ')":'
+
+
+def pseudonymise_winlog(batch: EventBatch, pseudonymizer: Pseudonymizer) -> EventBatch:
+    """Replace account names and SIDs in ``winlog.user.identifier`` and EventData by pseudonyms.
+
+    Why here: EventData is one JSON text per record (ADR 0003), so the reader's column-wise
+    pseudonymisation cannot reach the names inside it. Rows are prefiltered vectorised (only
+    those naming an identity key are decoded), each distinct value is hashed once through
+    :meth:`Pseudonymizer.column` (so the identity vault learns the pairs), and values
+    :func:`keeps_identity` accepts stay as they are.
+    """
+    if batch.dataset is not Dataset.WINLOG or batch.num_rows == 0:
+        return batch
+    table = batch.table
+    data = pl.Series(table.column("winlog.event_data").combine_chunks())
+    hits = data.str.contains(_IDENTITY_PATTERN).fill_null(False)
+    rows = hits.arg_true().to_list()
+    decoded: dict[int, dict[str, Any]] = {}
+    texts = data.to_list()
+    wanted: set[str] = set()
+    for row in rows:
+        fields = orjson.loads(texts[row])
+        if isinstance(fields, dict):
+            decoded[row] = fields
+            wanted.update(v for k, v in fields.items() if k in IDENTITY_KEYS and isinstance(v, str))
+    users = table.column(USER_COLUMN).to_pylist()
+    wanted.update(u for u in users if u is not None)
+    secret = sorted(v for v in wanted if not keeps_identity(v))
+    if not secret:
+        return batch
+    mapping = dict(zip(secret, pseudonymizer.column(pa.array(secret, type=pa.string())).to_pylist(), strict=True))
+    for row, fields in decoded.items():
+        changed = False
+        for key, value in fields.items():
+            if key in IDENTITY_KEYS and isinstance(value, str) and value in mapping:
+                fields[key] = mapping[value]
+                changed = True
+        if changed:
+            texts[row] = orjson.dumps(fields).decode()
+    index = table.schema.get_field_index("winlog.event_data")
+    table = table.set_column(index, table.schema.field(index), pa.array(texts, type=pa.string()))
+    index = table.schema.get_field_index(USER_COLUMN)
+    table = table.set_column(
+        index, table.schema.field(index), pa.array([mapping.get(u, u) if u else u for u in users], pa.string())
+    )
+    return EventBatch(batch.dataset, table)
