@@ -17,7 +17,7 @@ import polars as pl
 
 from watchhouse.core.detector import Detector, DetectorFamily, DetectorInfo, JSONState
 from watchhouse.core.errors import DetectorError
-from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTAMP_FIELD, Dataset, EventBatch
+from watchhouse.core.events import Dataset, EventBatch
 from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
 from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.detectors.accounts.reporting import (
@@ -31,7 +31,7 @@ from watchhouse.detectors.accounts.reporting import (
     sample,
     span,
 )
-from watchhouse.detectors.accounts.tumbling import TumblingWindows
+from watchhouse.detectors.accounts.tumbling import TumblingWindows, login_rows
 
 
 class PasswordSprayingDetector(Detector):
@@ -114,19 +114,7 @@ class PasswordSprayingDetector(Detector):
     def detect(self, batch: EventBatch) -> list[Finding]:
         if batch.num_rows == 0:
             return []
-        frame = batch.to_polars()
-        frame = frame.filter(pl.col("event.outcome").is_in(["failure", "success"]) & pl.col("user.name").is_not_null())
-        frame = frame.select(
-            pl.col(TIMESTAMP_FIELD).cast(pl.Int64).alias("ts"),
-            pl.col(PATH_FIELD).alias("path"),
-            pl.col(LINE_FIELD).alias("line"),
-            pl.col(OFFSET_FIELD).alias("offset"),
-            pl.col("source.ip").alias("key"),
-            pl.col("source.ip").alias("ip"),
-            pl.col("user.name").alias("user"),
-            pl.col("event.outcome").alias("outcome"),
-            pl.col("event.reason").alias("reason"),
-        )
+        frame = login_rows(batch, "source.ip")
         return self._judge(self._windows.update(frame))
 
     def finalize(self) -> list[Finding]:

@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTAMP_FIELD, EventBatch
 from watchhouse.detectors.accounts.eventtime import EventClock, HeldRows, watermark_of
 from watchhouse.detectors.accounts.sketches import CountMinSketch, GrowingCountMin, hash_keys
 
@@ -50,6 +51,27 @@ PENDING_SCHEMA: dict[str, pl.DataType] = {
     name: dtype for name, dtype in ROW_SCHEMA.items() if name not in ("due", "outcome", "ip")
 }
 STATE_VERSION = 2
+
+
+def login_rows(batch: EventBatch, key: str) -> pl.DataFrame:
+    """The login attempts of an ``auth`` batch as :class:`TumblingWindows` takes them, keyed by ``key``.
+
+    Only decided attempts of a named account count (a failure or a success with ``user.name``);
+    ``key`` is the column a detector groups by (the source address, the user agent ...).
+    """
+    frame = batch.to_polars()
+    frame = frame.filter(pl.col("event.outcome").is_in(["failure", "success"]) & pl.col("user.name").is_not_null())
+    return frame.select(
+        pl.col(TIMESTAMP_FIELD).cast(pl.Int64).alias("ts"),
+        pl.col(PATH_FIELD).alias("path"),
+        pl.col(LINE_FIELD).alias("line"),
+        pl.col(OFFSET_FIELD).alias("offset"),
+        pl.col(key).alias("key"),
+        pl.col("source.ip").alias("ip"),
+        pl.col("user.name").alias("user"),
+        pl.col("event.outcome").alias("outcome"),
+        pl.col("event.reason").alias("reason"),
+    )
 
 
 def _by_window(wins: npt.NDArray[np.int64]) -> Iterator[tuple[int, npt.NDArray[np.intp]]]:
