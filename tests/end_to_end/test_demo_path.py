@@ -51,8 +51,10 @@ def test_injected_attacks_are_found_and_alerts_are_right(scanned: tuple[Path, Ho
         assert scenario in report.scenario_lines, f"the simulator no longer injects {scenario}"
         assert rate(report.scenario_lines[scenario]) >= 0.9, scenario
         assert rate(report.scenario_incidents[scenario]) == 1.0, scenario
+    # the simulator's benign traffic is full of near misses (o'brien, <3, "select * from"): a
+    # detector that fires on them shows here long before it would in the full demo
     for detector, precision in report.detector_precision.items():
-        assert rate(precision) >= 0.9, detector
+        assert rate(precision) >= 0.97, (detector, precision)
     assert rate(report.crime_precision["illegal_access"]) >= 0.95
 
 

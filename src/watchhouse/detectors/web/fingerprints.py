@@ -69,7 +69,10 @@ SHAPES: tuple[ShapeRule, ...] = (
     # (select ... / ;drop ... / union select at the very start of a value
     _rule("statement in a sub-expression", r"^\(+E[nvof(]|^\(+E[^)]*k", quoted=False),
     _rule("union before a statement", r"^U\(*E", quoted=False),
-    _rule("statement before clause", r"^E[^c]*k", quoted=False),
+    # a column list (one operand, or operands joined by commas) then a clause and its table:
+    # "select password from users" fires; prose that starts with "select" ("select a dress size
+    # from the catalogue", a search for "select * from") has no comma-joined list or no table
+    _rule("statement before clause", r"^E[nbvfo](?:,[nbvfo])*k[b(vfn]", quoted=False),
     _rule("stacked statement", r"^;\(*E", quoted=False),
     # (8362=9139)*9139 / (1=1) and ...: boolean arithmetic of blind injection
     _rule("comparison in a group", r"^\(+non[)&]", quoted=False),
