@@ -18,6 +18,9 @@ _PORT = r"(?: port [0-9]+)?"
 # sshd ends "Failed/Accepted ... from IP port N ssh2" with nothing or ": <key info>". Requiring that
 # tail makes a user name stuffed with "from 10.0.0.1 port 1 ssh2" fail to spoof the source address.
 _TAIL = _PORT + r"(?: ssh[12])?(?:: .*)?$"
+_REPEATED = r"^message repeated [0-9]+ times: \[ ?(.*)\]$"
+# Lines that _REPEATED or PREFIX can change: anything else is classified as it stands.
+_REWRITTEN = r"^(?:message repeated |\[ID |error: |fatal: )"
 
 
 @dataclass(frozen=True)
@@ -125,8 +128,13 @@ def classify(frame: pl.DataFrame) -> pl.DataFrame:
     event.action and event.reason. Lines no rule matches are simply absent (they stay host events).
     """
     # syslog's "message repeated 5 times: [ Failed password ...]" carries one event (the count is
-    # not expanded: the host event stream keeps the original text).
-    text = pl.col("message").str.replace(r"^message repeated [0-9]+ times: \[ ?(.*)\]$", "$1").str.replace(PREFIX, "")
+    # not expanded: the host event stream keeps the original text). Both rewrites only touch lines
+    # starting with their literal, so a chunk without any skips them.
+    messages = frame.get_column("message")
+    if messages.str.contains(_REWRITTEN).any():
+        text = pl.col("message").str.replace(_REPEATED, "$1").str.replace(PREFIX, "")
+    else:
+        text = pl.col("message")
     which = pl.lit(None, dtype=pl.Int32)
     for index in reversed(range(len(RULES))):
         which = (
@@ -136,20 +144,19 @@ def classify(frame: pl.DataFrame) -> pl.DataFrame:
     parts: list[pl.DataFrame] = []
     for (index,), part in tagged.partition_by("_rule", as_dict=True).items():
         rule = RULES[int(str(index))]
-        groups = pl.col("_text").str.extract_groups(rule.pattern)
-        user = groups.struct.field("user") if _group(rule.pattern, "user") else pl.lit(rule.user, pl.String)
-        ip = groups.struct.field("ip") if _group(rule.pattern, "ip") else pl.lit(None, pl.String)
-        method = groups.struct.field("method") if _group(rule.pattern, "method") else pl.lit("", pl.String)
+        # capture once per rule, then read the groups as columns
+        groups = part.select("_row", pl.col("_text").str.extract_groups(rule.pattern).alias("_g")).unnest("_g")
+        user = pl.col("user") if _group(rule.pattern, "user") else pl.lit(rule.user, pl.String)
+        ip = pl.col("ip") if _group(rule.pattern, "ip") else pl.lit(None, pl.String)
+        method = pl.col("method") if _group(rule.pattern, "method") else pl.lit("", pl.String)
         action: pl.Expr = method if rule.action == "{method}" else pl.lit(rule.action)
         if _group(rule.pattern, "invalid"):
-            action = (
-                pl.when(groups.struct.field("invalid").is_not_null()).then(pl.lit("invalid_user")).otherwise(action)
-            )
+            action = pl.when(pl.col("invalid").is_not_null()).then(pl.lit("invalid_user")).otherwise(action)
         reason = pl.lit(rule.reason)
         if "{method}" in rule.reason:
             reason = pl.concat_str([pl.lit(rule.reason.replace("{method}", "")), method])
         parts.append(
-            part.select(
+            groups.select(
                 pl.col("_row"),
                 user.alias("user.name"),
                 _clean_ip(ip).alias("source.ip"),
