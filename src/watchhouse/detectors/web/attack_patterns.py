@@ -174,15 +174,22 @@ class WebAttackDetector(Detector):
 
     def _finding(self, row: dict[str, Any], hits: list[Hit]) -> Finding | None:
         # the most severe (then most confident, then first) rule decides class and crime
-        lead = max(hits, key=lambda h: (h.rule.severity, h.rule.confidence, -hits.index(h))).rule
-        severity = max(h.rule.severity for h in hits)
+        lead = hits[0].rule
+        best = (lead.severity, lead.confidence)
+        severity, confidence = best
+        for hit in hits[1:]:  # one pass: the first rule with the highest (severity, confidence) leads
+            rule = hit.rule
+            key = (rule.severity, rule.confidence)
+            if key > best:
+                best, lead = key, rule
+            severity = max(severity, rule.severity)
+            confidence = max(confidence, rule.confidence)
         if severity < self.min_severity:
             return None
         fired = {h.rule.id: h.rule for h in hits}
         score = sum(rule.anomaly for rule in fired.values())
         if score < self.anomaly_threshold:
             return None
-        confidence = max(h.rule.confidence for h in hits)
         ip = row["source.ip"] or "unknown"
         ref = EventRef(row[PATH_FIELD], row[LINE_FIELD], row[OFFSET_FIELD])
         seen: datetime = row[TIMESTAMP_FIELD]

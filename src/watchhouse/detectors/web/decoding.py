@@ -80,6 +80,8 @@ _JS_UNICODE = re.compile(r"\\u([0-9a-fA-F]{4})")
 #: a token that may be base64: long, only the base64 alphabet, both letter cases (see base64_view)
 _B64_TOKEN = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")
 MAX_BASE64_TOKENS = 8
+#: byte -> itself when printable ASCII, else a space (how base64_view shows decoded bytes)
+_PRINTABLE_OR_SPACE = bytes(b if 32 <= b < 127 else 32 for b in range(256))
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +201,7 @@ def base64_view(raw: str, *, plus_as_space: bool = False) -> Decoded:
                 data = base64.b64decode(chunk, validate=True)
             except (binascii.Error, ValueError):
                 continue
-            pieces.append("".join(chr(b) if 32 <= b < 127 else " " for b in data))
+            pieces.append(data.translate(_PRINTABLE_OR_SPACE).decode("ascii"))
     if not pieces:
         return Decoded("")
     return Decoded(" | ".join(pieces).lower(), ("base64", "lowercase"))

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from watchhouse.detectors.web.tokenize_html import HtmlContext, Tag
 from watchhouse.detectors.web.tokenize_html import tokenize as tokenize_html
-from watchhouse.detectors.web.tokenize_sql import Context, Token, fingerprints
+from watchhouse.detectors.web.tokenize_sql import Context, Token, contexts, fingerprint, leading_tokens
 
 # operand: a value, a variable, a function call or a sub-expression
 _OPERAND = r"[nsbvf(]"
@@ -97,12 +97,30 @@ class SqlVerdict:
         return f"{self.rule.name} [context {self.context.value}, fingerprint {self.fingerprint}: {shown}]"
 
 
+_QUOTED_SHAPES = tuple(rule for rule in SHAPES if rule.quoted)
+_AS_IS_SHAPES = tuple(rule for rule in SHAPES if not rule.quoted)
+#: token classes an as-is fingerprint can start with and still match a rule: every as-is pattern
+#: above is anchored and opens with ``n``, ``(``, ``U``, ``E``, ``;``, ``f`` or ``[ns]?\)*,?\(+``
+#: (so also ``s``, ``)`` and ``,``). Keep this in step when adding an as-is rule.
+_AS_IS_FIRST = frozenset("n(UE;f s),".replace(" ", ""))
+
+
 def judge_sql(text: str) -> SqlVerdict | None:
-    """The first shape rule a lower-case decoded value matches in any context, or None."""
-    for context, fp, tokens in fingerprints(text):
+    """The first shape rule a lower-case decoded value matches in any context, or None.
+
+    Same verdicts as matching every rule against each context of :func:`.fingerprints`, lexing
+    less: only the tokens a fingerprint holds, and in the as-is context none past a first token
+    no as-is rule can start with. ``tokens`` of a verdict are the folded tokens lexed (at least
+    the fingerprint's).
+    """
+    for context in contexts(text):
         quoted = context is not Context.NONE
-        for rule in SHAPES:
-            if rule.quoted == quoted and rule.pattern.search(fp):
+        tokens = leading_tokens(text, context, None if quoted else _AS_IS_FIRST)
+        if tokens is None:
+            continue
+        fp = fingerprint(tokens)
+        for rule in _QUOTED_SHAPES if quoted else _AS_IS_SHAPES:
+            if rule.pattern.search(fp):
                 return SqlVerdict(rule, context, fp, tuple(tokens))
     return None
 

@@ -26,6 +26,7 @@ The lexer is total (never raises) and linear: one compiled regex scans the value
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -196,43 +197,38 @@ def tokenize(text: str, context: Context = Context.NONE) -> list[Token]:
     In a quote context the first token is the rest of the application's literal, up to the
     value's first matching quote (or the whole value, when none closes it).
     """
-    text = text[:MAX_LEX_CHARS]
-    tokens: list[Token] = []
+    return list(_tokens(text[:MAX_LEX_CHARS], context))
+
+
+_SKIPPED = frozenset({"ws", "vopen", "close", "block"})
+_FIXED_KIND = {"sq": "s", "dq": "s", "bq": "b", "num": "n", "var": "v", "logic": "&", "op": "o", "other": "x"}
+
+
+def _tokens(text: str, context: Context) -> Iterator[Token]:
+    """:func:`tokenize`, one token at a time (``text`` already cut to :data:`MAX_LEX_CHARS`)."""
     pos = 0
     if context is not Context.NONE:
         quote = _QUOTE[context]
         close = _closing_quote(text, quote)
         if close < 0:
-            return [Token("s", text)]
-        tokens.append(Token("s", text[:close]))
+            yield Token("s", text)
+            return
+        yield Token("s", text[:close])
         pos = close + 1
     for match in _TOKEN.finditer(text, pos):
         group = match.lastgroup
-        value = match.group()
-        if group in ("ws", "vopen", "close", "block"):
+        if group in _SKIPPED:
             continue
+        value = match.group()
         if group == "eol":
-            tokens.append(Token("c", text[match.start() :]))
-            break
-        if group in ("sq", "dq"):
-            tokens.append(Token("s", value))
-        elif group == "bq":
-            tokens.append(Token("b", value))
-        elif group == "num":
-            tokens.append(Token("n", value))
-        elif group == "var":
-            tokens.append(Token("v", value))
-        elif group == "word":
-            tokens.append(Token(_word_kind(value, _next_char(text, match.end())), value))
-        elif group == "logic":
-            tokens.append(Token("&", value))
-        elif group == "op":
-            tokens.append(Token("o", value))
+            yield Token("c", text[match.start() :])
+            return
+        if group == "word":
+            yield Token(_word_kind(value, _next_char(text, match.end())), value)
         elif group == "punct":
-            tokens.append(Token(value, value))
+            yield Token(value, value)
         else:
-            tokens.append(Token("x", value))
-    return tokens
+            yield Token(_FIXED_KIND.get(group or "other", "x"), value)
 
 
 def _closing_quote(text: str, quote: str) -> int:
@@ -264,16 +260,43 @@ def fold(tokens: list[Token]) -> list[Token]:
     """
     out: list[Token] = []
     for token in tokens:
-        if out:
-            last = out[-1]
-            if token.kind == last.kind and token.kind in _MERGING:
-                continue
-            if token.kind == "n" and last.kind == "o" and last.text in ("-", "+", "~", "!"):
-                before = out[-2].kind if len(out) > 1 else ""
-                if before in ("", "o", "&", "(", ",", "k", "E"):
-                    out[-1] = token
-                    continue
-        out.append(token)
+        _fold_into(out, token)
+    return out
+
+
+def _fold_into(out: list[Token], token: Token) -> None:
+    """Add one token to folded ``out`` (only ever changes or extends its last element)."""
+    if out:
+        last = out[-1]
+        if token.kind == last.kind and token.kind in _MERGING:
+            return
+        if token.kind == "n" and last.kind == "o" and last.text in ("-", "+", "~", "!"):
+            before = out[-2].kind if len(out) > 1 else ""
+            if before in ("", "o", "&", "(", ",", "k", "E"):
+                out[-1] = token
+                return
+    out.append(token)
+
+
+def leading_tokens(text: str, context: Context, first: frozenset[str] | None = None) -> list[Token] | None:
+    """The folded tokens a fingerprint is read from, lexing no further than needed.
+
+    Equal to the first tokens of ``fold(tokenize(text, context))``: folding only ever changes or
+    extends the last folded token, so once :data:`FINGERPRINT_TOKENS` + 1 exist the first
+    :data:`FINGERPRINT_TOKENS` (the fingerprint and what explains it) are final and lexing stops.
+    With ``first``, None as soon as the first folded token's class (final once a second token
+    exists) is known not to be one of ``first``: no fingerprint starting so can matter.
+    """
+    out: list[Token] = []
+    for token in _tokens(text[:MAX_LEX_CHARS], context):
+        _fold_into(out, token)
+        size = len(out)
+        if size == 2 and first is not None and out[0].kind not in first:
+            return None
+        if size > FINGERPRINT_TOKENS:
+            return out
+    if first is not None and (not out or out[0].kind not in first):
+        return None
     return out
 
 
