@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -30,17 +30,30 @@ class Alert(Finding):
         return cls(id=alert_id(finding.detector, finding.key), detector_version=detector_version, **values)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready flat record; the inverse of :meth:`from_dict`."""
-        data = asdict(self)
-        data["crime_code"] = self.crime_code.value
-        data["stage"] = self.stage.value
-        data["severity"] = str(self.severity)
-        data["subject"] = {"kind": self.subject.kind, "value": self.subject.value}
-        data["first_seen"] = self.first_seen.isoformat()
-        data["last_seen"] = self.last_seen.isoformat()
-        data["evidence"] = [ref.to_dict() for ref in self.evidence]
-        data["tags"] = list(self.tags)
-        return data
+        """A JSON-ready flat record; the inverse of :meth:`from_dict`.
+
+        Built field by field rather than with ``dataclasses.asdict``, whose deep copy of every
+        evidence reference dominated writing alerts (a burst alert can cite thousands of lines).
+        Keys keep the dataclass field order, so written files do not change.
+        """
+        return {
+            "detector": self.detector,
+            "key": self.key,
+            "crime_code": self.crime_code.value,
+            "stage": self.stage.value,
+            "severity": str(self.severity),
+            "confidence": self.confidence,
+            "title": self.title,
+            "explanation": self.explanation,
+            "subject": {"kind": self.subject.kind, "value": self.subject.value},
+            "first_seen": self.first_seen.isoformat(),
+            "last_seen": self.last_seen.isoformat(),
+            "evidence": [ref.to_dict() for ref in self.evidence],
+            "details": dict(self.details),
+            "tags": list(self.tags),
+            "id": self.id,
+            "detector_version": self.detector_version,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Alert:
