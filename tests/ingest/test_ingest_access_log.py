@@ -181,3 +181,17 @@ def test_fast_tokeniser_reads_exactly_what_arrow_reads(lines: list[tuple[str, st
     table, invalid = parser._tokenise(prepare(text.encode()))
     assert invalid == []
     assert fast.rows() == [tuple(r.values()) for r in table.to_pylist()]
+
+
+def test_stray_quotes_are_read_alike_whatever_the_batch_size(tmp_path: Path) -> None:
+    """A line missing a quote and another with a stray one must not cancel out inside a chunk."""
+    good = '203.0.113.1 - - [02/Mar/2026:10:00:00 +0000] "GET /a HTTP/1.1" 200 1 "-" "ua"\n'
+    missing = '203.0.113.2 - - [02/Mar/2026:10:00:01 +0000] "GET /b HTTP/1.1 200 1 "-" "ua"\n'
+    stray = '203.0.113.3 - - [02/Mar/2026:10:00:02 +0000] "GET /c" HTTP/1.1" 200 1 "-" "ua"\n'
+    data = (good * 3 + missing + stray + good * 3).encode()
+    outcomes = [read_bytes(tmp_path, data, batch_bytes=size) for size in (64, 300, 1 << 20)]
+    summaries = [
+        (o.stats.total_events, o.stats.quarantined, sorted(str(q["line"]) for q in quarantined(o))) for o in outcomes
+    ]
+    assert summaries[0] == summaries[1] == summaries[2]
+    assert summaries[0][0] == 6  # the six good lines, however the rest was resolved
