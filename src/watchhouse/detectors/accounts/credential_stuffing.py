@@ -14,9 +14,9 @@ from typing import Any, ClassVar
 
 import polars as pl
 
-from watchhouse.core.detector import Detector, DetectorFamily, DetectorInfo, JSONState
+from watchhouse.core.detector import DetectorFamily, DetectorInfo
 from watchhouse.core.errors import DetectorError
-from watchhouse.core.events import Dataset, EventBatch
+from watchhouse.core.events import Dataset
 from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
 from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.detectors.accounts.reporting import (
@@ -30,13 +30,13 @@ from watchhouse.detectors.accounts.reporting import (
     sample,
     span,
 )
-from watchhouse.detectors.accounts.tumbling import TumblingWindows, login_rows
+from watchhouse.detectors.accounts.tumbling import TumblingWindows, WindowedLoginDetector
 
 #: evidence lines cited per finding; a flood of millions of lines would make one alert unreadable
 EVIDENCE_CAP = 50_000
 
 
-class CredentialStuffingDetector(Detector):
+class CredentialStuffingDetector(WindowedLoginDetector):
     """Reports a client fingerprint failing logins from many sources against many accounts.
 
     Options (event time, seconds):
@@ -63,6 +63,9 @@ class CredentialStuffingDetector(Detector):
         crime_code=CrimeCode.ILLEGAL_ACCESS,
         summary="Many sources sharing one client fingerprint failing logins on many accounts (credential stuffing).",
     )
+
+    KEY_COLUMN: ClassVar[str] = "user_agent.original"
+    FIRED_STATE: ClassVar[str] = "active"
 
     def __init__(
         self,
@@ -93,7 +96,7 @@ class CredentialStuffingDetector(Detector):
         self.promote_at = promote_at
         self.pending_seconds = pending_seconds
         self._windows = self._new_windows()
-        self._active: dict[str, int] = {}  # fingerprint -> start of the last window it fired in
+        self._fired: dict[str, int] = {}  # fingerprint -> start of the last window it fired in
 
     def _new_windows(self) -> TumblingWindows:
         return TumblingWindows(
@@ -103,31 +106,6 @@ class CredentialStuffingDetector(Detector):
             horizon=round(self.pending_seconds * US),
             width_bits=14,
         )
-
-    def detect(self, batch: EventBatch) -> list[Finding]:
-        if batch.num_rows == 0:
-            return []
-        frame = login_rows(batch, "user_agent.original")
-        return self._judge(self._windows.update(frame))
-
-    def finalize(self) -> list[Finding]:
-        out = self._judge(self._windows.flush())
-        self._active.clear()
-        return out
-
-    def checkpoint(self) -> JSONState:
-        return {"windows": self._windows.to_json(), "active": dict(self._active)}
-
-    def restore(self, state: JSONState) -> None:
-        self._windows = self._new_windows()
-        self._active = {}
-        if state:
-            self._windows.load_json(state["windows"])
-            self._active = {str(k): int(v) for k, v in state["active"].items()}
-
-    @property
-    def held_rows(self) -> int:
-        return self._windows.held_rows
 
     def _judge(self, rows: pl.DataFrame) -> list[Finding]:
         """Findings of the closed windows in ``rows``, oldest window first (a campaign that fired
@@ -155,12 +133,12 @@ class CredentialStuffingDetector(Detector):
         for win, key, sources, accounts, successes in candidates.select(
             "win", "key", "sources", "accounts", "successes"
         ).iter_rows():
-            continuing = self._active.get(key) == win - width
+            continuing = self._fired.get(key) == win - width
             if continuing or (sources >= self.min_sources and accounts >= self.min_accounts):
                 hits.append((win, key, successes))
-                self._active[key] = win
+                self._fired[key] = win
         last_window = int(rows["win"].max())  # type: ignore[arg-type]
-        self._active = {k: w for k, w in self._active.items() if w >= last_window - width}
+        self._fired = {k: w for k, w in self._fired.items() if w >= last_window - width}
         if not hits:
             return []
         chosen = pl.DataFrame(hits, schema={"win": pl.Int64, "key": pl.String, "successes": pl.Int64}, orient="row")

@@ -15,9 +15,9 @@ from typing import Any, ClassVar
 
 import polars as pl
 
-from watchhouse.core.detector import Detector, DetectorFamily, DetectorInfo, JSONState
+from watchhouse.core.detector import DetectorFamily, DetectorInfo
 from watchhouse.core.errors import DetectorError
-from watchhouse.core.events import Dataset, EventBatch
+from watchhouse.core.events import Dataset
 from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
 from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.detectors.accounts.reporting import (
@@ -31,10 +31,10 @@ from watchhouse.detectors.accounts.reporting import (
     sample,
     span,
 )
-from watchhouse.detectors.accounts.tumbling import TumblingWindows, login_rows
+from watchhouse.detectors.accounts.tumbling import TumblingWindows, WindowedLoginDetector
 
 
-class PasswordSprayingDetector(Detector):
+class PasswordSprayingDetector(WindowedLoginDetector):
     """Reports a source address that failed logins on many accounts, a few tries each.
 
     Options (event time, seconds):
@@ -65,6 +65,9 @@ class PasswordSprayingDetector(Detector):
         summary="One address failing logins on many accounts with few attempts each (password spraying).",
     )
 
+    KEY_COLUMN: ClassVar[str] = "source.ip"
+    FIRED_STATE: ClassVar[str] = "sprayed"
+
     def __init__(
         self,
         *,
@@ -92,7 +95,7 @@ class PasswordSprayingDetector(Detector):
         self.promote_at = promote_at
         self.pending_seconds = pending_seconds
         self._windows = self._new_windows()
-        self._sprayed: dict[str, int] = {}  # address -> start of the last window it sprayed in
+        self._fired: dict[str, int] = {}  # address -> start of the last window it sprayed in
 
     def _new_windows(self) -> TumblingWindows:
         return TumblingWindows(
@@ -109,32 +112,6 @@ class PasswordSprayingDetector(Detector):
             depth=3,
             key_is_ip=True,
         )
-
-    # -- Detector protocol --------------------------------------------------------------------
-    def detect(self, batch: EventBatch) -> list[Finding]:
-        if batch.num_rows == 0:
-            return []
-        frame = login_rows(batch, "source.ip")
-        return self._judge(self._windows.update(frame))
-
-    def finalize(self) -> list[Finding]:
-        out = self._judge(self._windows.flush())
-        self._sprayed.clear()
-        return out
-
-    def checkpoint(self) -> JSONState:
-        return {"windows": self._windows.to_json(), "sprayed": dict(self._sprayed)}
-
-    def restore(self, state: JSONState) -> None:
-        self._windows = self._new_windows()
-        self._sprayed = {}
-        if state:
-            self._windows.load_json(state["windows"])
-            self._sprayed = {str(k): int(v) for k, v in state["sprayed"].items()}
-
-    @property
-    def held_rows(self) -> int:
-        return self._windows.held_rows
 
     # -- judging ------------------------------------------------------------------------------
     def _judge(self, rows: pl.DataFrame) -> list[Finding]:
@@ -160,12 +137,12 @@ class PasswordSprayingDetector(Detector):
         ).sort("win", "key")
         hits: list[tuple[int, str, int]] = []
         for win, key, accounts, successes in candidates.select("win", "key", "accounts", "successes").iter_rows():
-            continuing = self._sprayed.get(key) == win - width
+            continuing = self._fired.get(key) == win - width
             if accounts >= (self.continuation_accounts if continuing else self.min_accounts):
                 hits.append((win, key, successes))
-                self._sprayed[key] = win
+                self._fired[key] = win
         last_window = int(rows["win"].max())  # type: ignore[arg-type]
-        self._sprayed = {k: w for k, w in self._sprayed.items() if w >= last_window - width}
+        self._fired = {k: w for k, w in self._fired.items() if w >= last_window - width}
         if not hits:
             return []
         chosen = pl.DataFrame(hits, schema={"win": pl.Int64, "key": pl.String, "successes": pl.Int64}, orient="row")

@@ -21,14 +21,17 @@ only hash collisions (rare at the default width) can promote a key early.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from watchhouse.core.detector import Detector, JSONState
 from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTAMP_FIELD, EventBatch
+from watchhouse.core.findings import Finding
 from watchhouse.detectors.accounts.eventtime import EventClock, HeldRows, watermark_of
 from watchhouse.detectors.accounts.sketches import CountMinSketch, GrowingCountMin, hash_keys
 
@@ -229,3 +232,50 @@ class TumblingWindows:
         load = GrowingCountMin.from_json if self.small else CountMinSketch.from_json
         self.sketches = {int(w): load(s) for w, s in state["sketches"].items()}
         self.success_sketches = {int(w): load(s) for w, s in state["success_sketches"].items()}
+
+
+class WindowedLoginDetector(Detector):
+    """The detector protocol for judges of closed :class:`TumblingWindows` of login attempts.
+
+    Subclasses say which column keys a window (:attr:`KEY_COLUMN`), build their windows and judge
+    closed ones; the protocol plumbing (feeding batches, flushing, checkpointing the windows and
+    the memory of which keys fired in which window) is the same for all of them.
+    """
+
+    #: the column a window is keyed by (e.g. ``source.ip``)
+    KEY_COLUMN: ClassVar[str]
+    #: name of the fired-window memory in checkpoints (kept per detector: states are versioned)
+    FIRED_STATE: ClassVar[str]
+
+    _windows: TumblingWindows
+    _fired: dict[str, int]  # key -> start of the last window it fired in
+
+    @abstractmethod
+    def _new_windows(self) -> TumblingWindows: ...
+
+    @abstractmethod
+    def _judge(self, rows: pl.DataFrame) -> list[Finding]: ...
+
+    def detect(self, batch: EventBatch) -> list[Finding]:
+        if batch.num_rows == 0:
+            return []
+        return self._judge(self._windows.update(login_rows(batch, self.KEY_COLUMN)))
+
+    def finalize(self) -> list[Finding]:
+        out = self._judge(self._windows.flush())
+        self._fired.clear()
+        return out
+
+    def checkpoint(self) -> JSONState:
+        return {"windows": self._windows.to_json(), self.FIRED_STATE: dict(self._fired)}
+
+    def restore(self, state: JSONState) -> None:
+        self._windows = self._new_windows()
+        self._fired = {}
+        if state:
+            self._windows.load_json(state["windows"])
+            self._fired = {str(k): int(v) for k, v in state[self.FIRED_STATE].items()}
+
+    @property
+    def held_rows(self) -> int:
+        return self._windows.held_rows
