@@ -114,7 +114,7 @@ def traffic(rows: int, *, attack_rate: float = 0.01, seed: int = 7) -> EventBatc
 
 
 def main() -> None:
-    """``POLARS_MAX_THREADS=1 .venv/bin/python tests/detectors/web/bench_attack_patterns.py [rows]``"""
+    """``POLARS_MAX_THREADS=1 .venv/bin/python bench/web_detector_micro.py [rows]``"""
     import sys
     import time
 

@@ -1,6 +1,6 @@
 """Throughput of ``accounts.failed_login_burst`` detect() on 1M synthetic auth rows (not a test).
 
-Run: ``POLARS_MAX_THREADS=1 .venv/bin/python tests/detectors/accounts/bench_failed_login_burst.py [batch_rows]``
+Run: ``POLARS_MAX_THREADS=1 .venv/bin/python bench/burst_detector_micro.py [batch_rows]``
 
 The stream is one day of logins from 100k addresses and 200k accounts, 3 % failures scattered
 at random, plus 30 injected bursts of 300 failures each from attacker addresses. "cold" counts
