@@ -10,8 +10,17 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from watchhouse import __version__
 from watchhouse.office.services import Office
-from watchhouse.web.api import alerts, audit, cases, evidence, identity, session
-from watchhouse.web.console import alerts_pages, audit_pages, case_pages, evidence_pages, login_pages
+from watchhouse.web.api import alerts, audit, cases, disclosure, evidence, exports, identity, reports, session, tokens
+from watchhouse.web.console import (
+    account_pages,
+    alerts_pages,
+    audit_pages,
+    case_pages,
+    disclosure_pages,
+    evidence_pages,
+    login_pages,
+    report_pages,
+)
 from watchhouse.web.context import ClientLimiter, WebContext
 from watchhouse.web.errors import install_error_handlers
 from watchhouse.web.portal.mount import install_portal
@@ -45,9 +54,18 @@ def create_app(office: Office, settings: WebSettings, portal: PortalSettings | N
     )
     install_headers(app, settings)
     install_error_handlers(app)
-    for module in (session, alerts, cases, evidence, audit, identity):
+    for module in (session, tokens, alerts, cases, evidence, audit, identity, disclosure, reports, exports):
         app.include_router(module.router)
-    for page in (login_pages, alerts_pages, case_pages, evidence_pages, audit_pages):
+    for page in (
+        login_pages,
+        account_pages,
+        alerts_pages,
+        case_pages,
+        evidence_pages,
+        audit_pages,
+        disclosure_pages,
+        report_pages,
+    ):
         app.include_router(page.router)
     install_portal(app, office, portal or PortalSettings())
     stylesheet = (HERE / "static" / "console.css").read_bytes()

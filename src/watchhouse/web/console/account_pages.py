@@ -1,0 +1,7 @@
+"""Console pages: placeholder router, filled in by the work in progress (session 3)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
