@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from watchhouse.core.alerts import Alert
 from watchhouse.core.findings import EventRef, Severity, Stage, Subject
+from watchhouse.core.identity import Pseudonymizer
 from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.office.accounts.models import LoginPolicy
 from watchhouse.office.accounts.passwords import ScryptCost
@@ -114,3 +115,37 @@ def alert(
         evidence=(EventRef(log, n),),
         details={"url.path": "/login"},
     )
+
+
+ACCOUNT_A = Pseudonymizer(b"k" * 32).pseudonym("alice@example.org")
+ACCOUNT_B = Pseudonymizer(b"k" * 32).pseudonym("bob@example.org")
+"""Pseudonyms as the office stores them (the web API never sees a real identifier)."""
+ORDER = {"instrument": "production order", "reference": "AZ 12 Js 345/26", "issuer": "Amtsgericht Berlin-Tiergarten"}
+
+
+def disclosure_body(**changes: object) -> dict[str, object]:
+    """A well-formed subscriber-information request from the BKA; ``changes`` override fields."""
+    body: dict[str, object] = {
+        "authority": "Bundeskriminalamt",
+        "country": "DE",
+        "type": "subscriber_info",
+        "accounts": [ACCOUNT_A, ACCOUNT_B],
+        "start": "2026-01-01",
+        "end": "2026-02-28",
+        "categories": ["subscriber", "ip_logs"],
+        "legal_basis": ORDER,
+    }
+    body.update(changes)
+    return body
+
+
+def console_login(client: TestClient, name: str, password: str = PASSWORD) -> str:
+    """Log a console client in through the login form; returns the session's CSRF token."""
+    form = client.get("/login").text
+    token = form.split('name="login_token" value="')[1].split('"')[0]
+    client.post("/login", data={"username": name, "password": password, "login_token": token}, follow_redirects=False)
+    for url in ("/disclosures", "/cases", "/audit"):  # any page the roles allow carries the logout form
+        page = client.get(url).text
+        if 'name="csrf_token" value="' in page:
+            return str(page.split('name="csrf_token" value="')[1].split('"')[0])
+    raise AssertionError(f"{name} could not log in to the console")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from watchhouse.office.disclosure.tables import disclosure_events, disclosure_re
 from watchhouse.office.errors import NotFoundError
 
 APPROVAL = "approval"
+REQUEST_ID = re.compile(r"DR-\d{4}-\d{4,}")
 PRODUCED = "produced"
 
 
@@ -101,6 +103,8 @@ def request_from_row(
 def load(conn: Connection, request_id: str) -> DisclosureRequest:
     """The request with the approvers and evidence its (append-only) history records."""
     ref = request_id.strip().upper()
+    if not REQUEST_ID.fullmatch(ref):  # never send arbitrary text (NUL bytes, say) to the database
+        raise NotFoundError(f"no disclosure request {request_id!r}")
     row = conn.execute(select(disclosure_requests).where(disclosure_requests.c.id == ref)).first()
     if row is None:
         raise NotFoundError(f"no disclosure request {request_id!r}")

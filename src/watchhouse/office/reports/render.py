@@ -7,13 +7,15 @@ readers announce each figure with its row and column.
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
 import io
 from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-from watchhouse.core.errors import InputError
+from watchhouse.core.errors import InputError, UsageError
 from watchhouse.office.reports.transparency import RequestRow, TransparencyReport
 
 COLUMNS = (
@@ -35,6 +37,17 @@ tfoot th,tfoot td{font-weight:700}
 """
 
 
+HTML_CSP = (
+    "default-src 'none'; "
+    f"style-src 'sha256-{base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()}'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+"""A Content-Security-Policy for serving :func:`transparency_html` as is: its one inline stylesheet
+is allowed by hash, and nothing else (no script, no image, no form) may load."""
+
+CSV_TABLES = ("by_country", "by_type", "actions")
+
+
 def requests_csv(rows: Sequence[RequestRow], total: RequestRow, first: str) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -53,6 +66,17 @@ def actions_csv(report: TransparencyReport) -> str:
         writer.writerow([name, count])
     writer.writerow(["appeals", report.appeals])
     return out.getvalue()
+
+
+def csv_table(report: TransparencyReport, table: str) -> str:
+    """One of the report's CSV tables by name (:data:`CSV_TABLES`), as the files the CLI writes."""
+    if table == "by_country":
+        return requests_csv(report.by_country, report.total, "country")
+    if table == "by_type":
+        return requests_csv(report.by_type, report.total, "type")
+    if table == "actions":
+        return actions_csv(report)
+    raise UsageError(f"unknown table {table!r}; expected one of {', '.join(CSV_TABLES)}")
 
 
 def _table(caption: str, first: str, rows: Sequence[RequestRow], total: RequestRow) -> str:
@@ -101,9 +125,9 @@ def write_transparency(report: TransparencyReport, out_dir: Path) -> list[Path]:
     """Write ``transparency.html`` and three CSV files into ``out_dir``; refuses to overwrite."""
     files = {
         "transparency.html": transparency_html(report),
-        "requests_by_country.csv": requests_csv(report.by_country, report.total, "country"),
-        "requests_by_type.csv": requests_csv(report.by_type, report.total, "type"),
-        "actions.csv": actions_csv(report),
+        "requests_by_country.csv": csv_table(report, "by_country"),
+        "requests_by_type.csv": csv_table(report, "by_type"),
+        "actions.csv": csv_table(report, "actions"),
     }
     try:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -116,6 +116,8 @@ class TransparencyReports:
         """Count the period's records; generating the report is itself an audited export."""
         if start > end:
             raise UsageError(f"the period is reversed: {start} is after {end}")
+        if end >= date.max:
+            raise UsageError(f"the period must end before {date.max.isoformat()}")
         low = datetime.combine(start, time(), UTC)
         high = datetime.combine(end + timedelta(days=1), time(), UTC)
         with self._audit.transaction() as conn:

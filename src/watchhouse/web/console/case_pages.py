@@ -1,11 +1,11 @@
-"""Console: case list (and opening one), the case page (notes, tasks, timeline, links, access)."""
+"""Console: case list (and opening one), the case page (notes, tasks, timeline, links, access, exports)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from watchhouse.core.errors import UsageError
 from watchhouse.core.findings import Severity
@@ -13,7 +13,9 @@ from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.office.accounts.models import Session
 from watchhouse.office.accounts.roles import Permission
 from watchhouse.office.cases.models import TRANSITIONS, CaseStatus, TaskStatus, Tlp
+from watchhouse.office.exports.service import ExportFormat
 from watchhouse.web.actions import case_link, open_case, parse_enum
+from watchhouse.web.api.exports import export_case
 from watchhouse.web.auth import form_actor, page_actor
 from watchhouse.web.console.render import back_to, page
 from watchhouse.web.context import ctx_of
@@ -74,7 +76,10 @@ def case_page(request: Request, session: Reader, case_id: str, notice: str = "")
     found = cases.show(actor, case_id)
     timeline = cases.timeline(actor, case_id)
     moves = sorted(s.value for s in TRANSITIONS[found.case.status])
-    return page(request, session, "case.html", file=found, timeline=timeline, moves=moves, notice=notice)
+    formats = [f.value for f in ExportFormat]
+    return page(
+        request, session, "case.html", file=found, timeline=timeline, moves=moves, formats=formats, notice=notice
+    )
 
 
 @router.post("/cases/{case_id}/note")
@@ -138,3 +143,16 @@ def access(
         raise UsageError("name the person to grant or revoke")
     (cases.revoke if revoke else cases.grant)(actor, case_id, principal.strip(), reason or None)
     return back_to("cases", case_id.upper(), notice="access revoked" if revoke else "access granted")
+
+
+@router.post("/cases/{case_id}/export")
+def export(
+    request: Request,
+    session: Annotated[Session, Depends(form_actor(Permission.CASE_EXPORT))],
+    case_id: str,
+    format: Annotated[str, Form(max_length=20)],
+    purpose: Annotated[str, Form(min_length=1, max_length=10_000)],
+) -> Response:
+    """The case as STIX, MISP or HTML, sealed as evidence and recorded as exported before download."""
+    office = ctx_of(request).office
+    return export_case(office, session.account.username, case_id, format, purpose).response()
