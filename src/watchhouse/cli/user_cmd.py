@@ -1,4 +1,4 @@
-"""``watchhouse user``: local accounts for the web console and API (add, passwd, disable, list, totp).
+"""``watchhouse user``: local accounts for the web console and API (add, passwd, disable, list, totp, token).
 
 Passwords are read from a prompt (never an argument, which would land in shell history and the
 process list) or, for scripts, from ``--password-stdin``. Every change is audited with the actor.
@@ -15,11 +15,14 @@ from rich.table import Table
 
 from watchhouse.core.errors import UsageError
 from watchhouse.office.accounts.roles import Role, parse_roles
+from watchhouse.office.accounts.tokens import DEFAULT_DAYS, MAX_DAYS
 from watchhouse.office.accounts.totp import provisioning_uri
 
 from .audit_cmd import ActorOption, DbUrlOption, HomeOption, actor_name, open_local_office
 
 app = typer.Typer(help="Local accounts of the web console and API.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens for scripts (Authorization: Bearer whk_...).", no_args_is_help=True)
+app.add_typer(token_app, name="token")
 
 UserArg = Annotated[str, typer.Argument(help="User name (a-z 0-9 . _ -).")]
 StdinOption = Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")]
@@ -44,7 +47,9 @@ def _roles(text: str) -> tuple[Role, ...]:
 @app.command("add")
 def add(
     username: UserArg,
-    role: Annotated[str, typer.Option(help="Roles, comma-separated: analyst, investigator, legal, auditor, admin.")],
+    role: Annotated[
+        str, typer.Option(help="Roles, comma-separated: analyst, investigator, legal, approver, auditor, admin.")
+    ],
     password_stdin: StdinOption = False,
     actor: ActorOption = None,
     home: HomeOption = None,
@@ -135,3 +140,67 @@ def list_users(actor: ActorOption = None, home: HomeOption = None, db_url: DbUrl
         )
         table.add_row(a.username, ", ".join(a.roles), state, "totp" if a.totp_enabled else "")
     Console().print(table)
+
+
+@token_app.command("create")
+def token_create(
+    username: UserArg,
+    name: Annotated[str, typer.Option(help="What the token is for (shown in listings and the audit log).")],
+    days: Annotated[int, typer.Option(min=1, max=MAX_DAYS, help="Lifetime in days.")] = DEFAULT_DAYS,
+    role: Annotated[str | None, typer.Option(help="Narrower roles, comma-separated (default: the account's).")] = None,
+    actor: ActorOption = None,
+    home: HomeOption = None,
+    db_url: DbUrlOption = None,
+) -> None:
+    """Create an API token and print it once: the office keeps only its hash."""
+    roles = _roles(role) if role is not None else None
+    office = open_local_office(home, db_url)
+    try:
+        issued = office.accounts.tokens.create(actor_name(actor), username, name, days, roles)
+    finally:
+        office.close()
+    t = issued.token
+    Console().print(
+        f"token {t.id} for {t.username}, expires {t.expires_at:%Y-%m-%d %H:%M}Z (shown once, store it now):",
+        highlight=False,
+    )
+    print(issued.secret)
+
+
+@token_app.command("list")
+def token_list(
+    username: UserArg, actor: ActorOption = None, home: HomeOption = None, db_url: DbUrlOption = None
+) -> None:
+    """An account's tokens (never their secrets; the listing is audited)."""
+    office = open_local_office(home, db_url)
+    try:
+        found = office.accounts.tokens.list(actor_name(actor), username)
+        now = office.accounts.now()
+    finally:
+        office.close()
+    table = Table(title=f"{len(found)} token(s) of {username}")
+    for column in ("id", "name", "roles", "state", "expires", "last used"):
+        table.add_column(column)
+    for t in found:
+        roles = "all" if t.roles is None else ", ".join(t.roles)
+        used = f"{t.last_used_at:%Y-%m-%d %H:%M}Z" if t.last_used_at else "never"
+        table.add_row(t.id, t.name, roles, t.state(now), f"{t.expires_at:%Y-%m-%d}", used)
+    Console().print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[str, typer.Argument(help="The token's id (the 16 hex digits after whk_).")],
+    actor: ActorOption = None,
+    home: HomeOption = None,
+    db_url: DbUrlOption = None,
+) -> None:
+    """Revoke a token at once (idempotent)."""
+    if token_id.startswith("whk_"):
+        token_id = token_id[4:20]
+    office = open_local_office(home, db_url)
+    try:
+        token = office.accounts.tokens.revoke(actor_name(actor), token_id)
+    finally:
+        office.close()
+    Console().print(f"token {token.id} ({token.name}) of {token.username} revoked", highlight=False)

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from watchhouse.office.accounts.models import LoginPolicy
 from watchhouse.office.accounts.passwords import ScryptCost
+from watchhouse.office.accounts.sealing import load_or_create_totp_key
 from watchhouse.office.accounts.service import AccountService
 from watchhouse.office.audit.log import AuditLog
 from watchhouse.office.audit.signing import Signer, load_or_create_private_key
@@ -59,6 +60,9 @@ class OfficeLocation:
     default ``portal-contact.key`` beside the audit signing key, in the office home."""
     portal_ignore_hosts: frozenset[str] = frozenset()
     """Hosts too common to group reports by (the platform's own domain, big webmail providers)."""
+    totp_key: Path | None = None
+    """AES key sealing the accounts' TOTP secrets; default ``totp-secrets.key`` beside the audit
+    signing key, so a copied database alone does not hand over anyone's second factor."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,14 @@ def open_office(where: OfficeLocation, clock: Callable[[], datetime] = utc_now) 
         suppressions=suppressions,
         cases=cases,
         identities=identities,
-        accounts=AccountService(engine, audit, clock, where.password_cost, where.login_policy),
+        accounts=AccountService(
+            engine,
+            audit,
+            clock,
+            where.password_cost,
+            where.login_policy,
+            totp_key=load_or_create_totp_key(where.totp_key or where.signing_key.with_name("totp-secrets.key")),
+        ),
         disclosures=DisclosureService(engine, audit, cases, evidence, clock, where.disclosure_policy),
         transparency=TransparencyReports(engine, audit, clock),
         exports=CaseExports(engine, cases, alerts, evidence, clock),

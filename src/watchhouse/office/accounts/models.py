@@ -66,12 +66,18 @@ class Account:
 
 @dataclass(frozen=True, kw_only=True)
 class Session:
-    """A logged-in session: the token itself is only ever in the user's cookie (stored hashed)."""
+    """A logged-in session: the token itself is only ever in the user's cookie (stored hashed).
+
+    A request carrying an API token gets a session too, with ``api_token`` naming the token, the
+    token's (possibly narrower) roles on ``account``, and an empty CSRF token that no form can
+    ever match: bearer credentials open the API, never the console.
+    """
 
     account: Account
     token_hash: str
     csrf_token: str
     expires_at: datetime
+    api_token: str | None = None
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 A login, successful or not, is decided and recorded in one write-locked transaction, so the
 failure counter, the lockout and the audit entry can never disagree even under concurrent guesses.
 Session tokens are 256 random bits handed to the browser once; the database keeps only their
-SHA-256, so a copy of the database does not let anyone ride a live session.
+SHA-256, so a copy of the database does not let anyone ride a live session. For the same reason
+TOTP secrets are stored sealed (``sealing``) and API tokens hashed (``tokens``).
 """
 
 from __future__ import annotations
@@ -30,12 +31,16 @@ from watchhouse.office.accounts.models import (
 )
 from watchhouse.office.accounts.passwords import ScryptCost
 from watchhouse.office.accounts.roles import Role
+from watchhouse.office.accounts.sealing import TotpSealer, is_sealed
 from watchhouse.office.accounts.tables import account_sessions, accounts
+from watchhouse.office.accounts.tokens import ApiTokens
 from watchhouse.office.audit.entries import Action, ObjectType
 from watchhouse.office.audit.log import AuditLog
-from watchhouse.office.errors import NotFoundError
+from watchhouse.office.errors import IntegrityError, NotFoundError
 
 _TOUCH_EVERY = timedelta(seconds=60)
+TOTP_KEY_LABEL = "account-totp-secrets"
+"""HKDF label of the TOTP key derived from the audit signing key when no key file is given."""
 _REFUSED = "wrong user name, password or one-time code, or the account is locked"
 
 
@@ -66,12 +71,21 @@ class AccountService:
         clock: Callable[[], datetime],
         cost: ScryptCost | None = None,
         policy: LoginPolicy | None = None,
+        totp_key: bytes | None = None,
     ) -> None:
+        """``totp_key`` (from ``sealing.load_or_create_totp_key``) seals TOTP secrets; without it
+        a key derived from the audit signing key is used, and stays readable once a file is given,
+        so secrets sealed before are rewrapped under the file's key at their next use."""
         self._engine = engine
         self._audit = audit
         self._clock = clock
         self._cost = cost or ScryptCost()
         self.policy = policy or LoginPolicy()
+        derived = audit.derive_key(TOTP_KEY_LABEL)
+        self._sealer = TotpSealer(totp_key, derived) if totp_key is not None else TotpSealer(derived)
+        self._legacy_checked = False
+        self.tokens = ApiTokens(engine, audit, clock, self.get)
+        """API tokens of these accounts (creation, listing, revocation, bearer checks)."""
 
     # -- administration ------------------------------------------------------------------------
 
@@ -125,8 +139,70 @@ class AccountService:
     def enable_totp(self, actor: str, username: str) -> str:
         """Turn on the second factor; returns the secret to load into an authenticator (shown once)."""
         secret = totp.new_secret()
-        self._change(actor, username, {"totp_secret": secret, "totp_last_step": None}, "totp-on")
+        sealed = self._sealer.seal(username, secret)
+        self._change(actor, username, {"totp_secret": sealed, "totp_last_step": None}, "totp-on")
         return secret
+
+    def start_totp_enrolment(self, username: str) -> tuple[str, str]:
+        """A candidate secret and its sealed form for the browser to hand back with a first code.
+
+        Nothing is stored until :meth:`confirm_totp_enrolment` sees a valid code, so a user who
+        closes the page half-way is not locked out by a factor their phone never received. The
+        candidate is sealed under a different associated data than real secrets, so it can never
+        be smuggled into the accounts table as someone's active factor.
+        """
+        self._refuse_replacing_totp(username)
+        secret = totp.new_secret()
+        return secret, self._sealer.seal(f"pending:{username}", secret)
+
+    def _refuse_replacing_totp(self, username: str) -> None:
+        """Self-service enrolment never replaces a factor: a stolen session must not be able to
+        swap in the thief's authenticator (an admin turns the old one off first)."""
+        if self.get(username).totp_enabled:
+            raise UsageError(f"two-factor login is already on for {username}; an admin must turn it off first")
+
+    def open_pending_totp(self, username: str, pending: str) -> str:
+        """The candidate secret of an enrolment form (to show it again after a wrong code)."""
+        if not is_sealed(pending):
+            raise UsageError("the enrolment form is malformed; start again")
+        return self._sealer.open(f"pending:{username}", pending)
+
+    def confirm_totp_enrolment(self, actor: str, username: str, pending: str, code: str) -> bool:
+        """Turn the factor on if ``code`` matches the pending secret; a wrong code changes nothing."""
+        self._refuse_replacing_totp(username)
+        secret = self.open_pending_totp(username, pending)
+        step = totp.matching_step(secret, code, self._clock())
+        if step is None:
+            return False
+        sealed = self._sealer.seal(username, secret)
+        self._change(actor, username, {"totp_secret": sealed, "totp_last_step": step}, "totp-on")
+        return True
+
+    def seal_plaintext_secrets(self, actor: str = "system:accounts") -> int:
+        """Seal TOTP secrets stored in the clear (before 0009) or under an older key; audited.
+
+        Runs by itself before the first login a service instance handles, so an upgraded office
+        has no plaintext secret left once anyone has logged in; the CLI can call it directly.
+        """
+        with self._audit.transaction() as conn:
+            rows = conn.execute(
+                select(accounts.c.username, accounts.c.totp_secret).where(accounts.c.totp_secret.is_not(None))
+            ).all()
+            stale: list[str] = []
+            for username, stored in rows:
+                if not self._sealer.needs_reseal(stored):
+                    continue
+                try:
+                    sealed = self._sealer.seal(username, self._sealer.open(username, stored))
+                except IntegrityError:
+                    continue  # unreadable: left as it is, its logins fail as "totp-unreadable"
+                conn.execute(update(accounts).where(accounts.c.username == username).values(totp_secret=sealed))
+                stale.append(username)
+            if stale:
+                details = {"op": "totp-sealed", "accounts": sorted(stale)}
+                self._audit.append(actor, Action.CHANGE, ACCOUNT, None, None, details, conn=conn)
+        self._legacy_checked = True
+        return len(stale)
 
     def disable_totp(self, actor: str, username: str) -> None:
         self._change(actor, username, {"totp_secret": None, "totp_last_step": None}, "totp-off")
@@ -137,6 +213,10 @@ class AccountService:
             self._audit.append(actor, Action.SEARCH, ACCOUNT, None, None, {"results": len(found)}, conn=conn)
         return found
 
+    def now(self) -> datetime:
+        """The service's clock (token states are relative to it)."""
+        return self._clock()
+
     def get(self, username: str) -> Account:
         with self._engine.connect() as conn:
             return self._load(conn, username)
@@ -146,6 +226,8 @@ class AccountService:
     def login(self, username: str, password: str, code: str | None, client: str | None = None) -> Login:
         """Check the credentials; on success open a session. Every outcome is an audit entry."""
         client_note = (client or "")[:100] or None
+        if not self._legacy_checked:
+            self.seal_plaintext_secrets()
         with self._audit.transaction() as conn:
             row = conn.execute(select(accounts).where(accounts.c.username == username)).first()
             reason: str | None
@@ -183,8 +265,13 @@ class AccountService:
         if not passwords.verify_password(password, row.password_hash):
             reason = "bad-password"
         elif row.totp_secret is not None:
-            step = totp.matching_step(row.totp_secret, code or "", now, row.totp_last_step)
-            reason = None if step is not None else ("totp-missing" if not code else "bad-totp")
+            try:
+                secret = self._sealer.open(row.username, row.totp_secret)
+            except IntegrityError:  # tampered, moved between accounts, or sealed by a lost key
+                reason = "totp-unreadable"
+            else:
+                step = totp.matching_step(secret, code or "", now, row.totp_last_step)
+                reason = None if step is not None else ("totp-missing" if not code else "bad-totp")
         if reason is None:
             values: dict[str, Any] = {"failed_logins": 0, "locked_until": None}
             if step is not None:

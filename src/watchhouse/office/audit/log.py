@@ -45,6 +45,10 @@ class AuditLog:
     def public_key(self) -> Ed25519PublicKey:
         return self._signer.public_key
 
+    def derive_key(self, label: str) -> bytes:
+        """A key for another purpose derived from the signing key (see :meth:`Signer.derive_key`)."""
+        return self._signer.derive_key(label)
+
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """A connection whose transaction already holds the write lock appends need."""

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
     NoEncryption,
@@ -96,6 +98,16 @@ class Signer:
 
     def sign(self, head: TreeHead) -> str:
         return self._key.sign(head.message()).hex()
+
+    def derive_key(self, label: str) -> bytes:
+        """A 32-byte key for another use, bound to ``label`` (HKDF-SHA-256 over the private key).
+
+        For offices opened without a dedicated key file for that use: the signing key is already
+        a 0600 secret in the office home, and HKDF with a distinct label keeps the derived key
+        useless for signing and vice versa.
+        """
+        raw = self._key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        return HKDF(algorithm=SHA256(), length=32, salt=None, info=b"watchhouse/" + label.encode()).derive(raw)
 
 
 def signature_valid(public_key: Ed25519PublicKey, head: TreeHead, signature_hex: str) -> bool:

@@ -4,9 +4,19 @@ What a clean result proves, given the public key: every entry's fields hash to i
 each entry links to its predecessor with no gap in sequence numbers; every checkpoint is signed by
 that key, covers entries still present, and its root equals the Merkle root of the stored entry
 hashes at its size; each checkpoint's tree is a prefix of the next (an RFC 9162 consistency proof
-is built and checked); and the head row agrees with the last entry. Entries appended after the
-last checkpoint are protected against edits and reordering by the chain, but a deletion of that
-unsigned tail can only be seen against a checkpoint or head held elsewhere — hence checkpoint often.
+is built and checked); and the head row agrees with the last entry.
+
+Every problem names the entry it most likely concerns (``Problem.seq``; the earliest one is
+where the tampering is): a re-hashed entry is blamed, not its intact successor; a head that
+disagrees points at the first deleted, first forged, or rewritten last entry.
+
+Limits, by construction: entries after the last checkpoint are covered by the chain and the
+``audit_head`` row only. Any single change to ``audit_entries`` — edit, re-hash, delete, swap,
+truncation of the tail, a forged appended entry — is detected (see the 1,000-tampering test),
+but someone who rewrites *both* tables consistently (drops the unsigned tail and moves the head
+back, or re-chains every later entry) is caught only by a checkpoint that covers the entries, or
+by a tree head kept outside the database. Hence: checkpoint often, and hand the signed tree
+heads (``watchhouse audit checkpoint``) to someone who does not administer the database.
 """
 
 from __future__ import annotations
@@ -82,26 +92,33 @@ def verify_log(
     roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
     wanted = {c.head.tree_size for c in checkpoints}
     frontier = merkle.Frontier()
-    expected_seq, prev_hash = 1, GENESIS
+    expected_seq, prev_hash, prev_seq, prev_intact = 1, GENESIS, 0, True
     for entry in entries:
         where = f"entry {entry.seq}"
-        if entry.seq != expected_seq:
+        gap = entry.seq != expected_seq
+        if gap:
             missing = f"{expected_seq}" if entry.seq == expected_seq + 1 else f"{expected_seq}..{entry.seq - 1}"
             report.problems.append(
                 Problem(Failure.GAP, where, f"entries {missing} are missing (deleted?)", seq=expected_seq)
             )
-        computed = entry.computed_hash()
-        if computed != entry.entry_hash:
+        try:
+            computed = entry.computed_hash()
+        except ValueError:  # e.g. details edited to hold a float: the log never writes such an entry
+            computed = ""
+        intact = computed == entry.entry_hash
+        shown = computed[:16] or "no canonical form"
+        if not intact:
             report.problems.append(
                 Problem(
                     Failure.CONTENT,
                     where,
-                    f"fields do not hash to the stored hash (edited or moved): {computed[:16]} != "
-                    f"{entry.entry_hash[:16]}",
+                    f"fields do not hash to the stored hash (edited or moved): {shown} != {entry.entry_hash[:16]}",
                     seq=entry.seq,
                 )
             )
         if entry.prev_hash != prev_hash:
+            if intact and prev_intact and not gap and prev_seq > 0:
+                report.problems.append(_rehashed(entry, prev_hash, prev_seq))
             report.problems.append(
                 Problem(
                     Failure.CHAIN,
@@ -116,22 +133,53 @@ def verify_log(
         frontier.append(leaf)
         if frontier.size in wanted:
             roots[frontier.size] = frontier.root()
-        prev_hash, expected_seq = entry.entry_hash, entry.seq + 1
+        prev_hash, expected_seq, prev_seq, prev_intact = entry.entry_hash, entry.seq + 1, entry.seq, intact
     report.entries = len(leaves)
     _check_checkpoints(report, checkpoints, roots, leaves, public_key)
-    head_seq, head_hash = head
-    last_seq = expected_seq - 1
-    if head_seq != last_seq or head_hash != prev_hash:
-        report.problems.append(
-            Problem(
-                Failure.HEAD,
-                "head",
-                f"head records entry {head_seq} ({head_hash[:16]}) but the last stored entry is {last_seq} "
-                f"({prev_hash[:16]}): entries were removed or added behind the log's back",
-                seq=min(head_seq, last_seq) + 1,
-            )
-        )
+    head_problem = _head_mismatch(head, prev_seq, prev_hash)
+    if head_problem is not None:
+        report.problems.append(head_problem)
     return report
+
+
+def _rehashed(entry: AuditEntry, prev_hash: str, prev_seq: int) -> Problem:
+    """A broken link where both ends hash correctly: the predecessor was rewritten *and* re-hashed.
+
+    The later entry still hashes to its stored hash, so its ``prev_hash`` is what was written
+    when it was appended; the predecessor is the one whose hash changed since.
+    """
+    return Problem(
+        Failure.CONTENT,
+        f"entry {prev_seq}",
+        f"entry {entry.seq} recorded its predecessor's hash as {entry.prev_hash[:16]}, but entry {prev_seq} "
+        f"now hashes to {prev_hash[:16]}: entry {prev_seq} was rewritten and given a new hash",
+        seq=prev_seq,
+    )
+
+
+def _head_mismatch(head: tuple[int, str], last_seq: int, last_hash: str) -> Problem | None:
+    """The head row against the last stored entry: which entry the disagreement points at.
+
+    Head ahead of the entries: the tail from ``last_seq + 1`` was deleted. Head behind: entries
+    from ``head_seq + 1`` were added without going through the log. Same number, other hash: the
+    last entry was rewritten (it has no successor whose ``prev_hash`` could tell).
+    """
+    head_seq, head_hash = head
+    if head_seq == last_seq and head_hash == last_hash:
+        return None
+    if head_seq > last_seq:
+        what, seq = f"entries {last_seq + 1}..{head_seq} were removed behind the log's back", last_seq + 1
+    elif head_seq < last_seq:
+        what, seq = f"entries {head_seq + 1}..{last_seq} were added behind the log's back", head_seq + 1
+    else:
+        what, seq = f"entry {last_seq} was rewritten after it was appended", last_seq
+    return Problem(
+        Failure.HEAD,
+        "head",
+        f"head records entry {head_seq} ({head_hash[:16]}) but the last stored entry is {last_seq} "
+        f"({last_hash[:16]}): {what}",
+        seq=seq,
+    )
 
 
 def _check_checkpoints(

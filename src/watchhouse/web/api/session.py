@@ -1,4 +1,7 @@
-"""``/api/v1/session``: log in (sets the HttpOnly cookie, returns the CSRF token), who am I, log out."""
+"""``/api/v1/session``: log in (sets the HttpOnly cookie, returns the CSRF token), who am I, log out.
+
+Logging out ends a cookie session only; an API token is ended by revoking it (``/api/v1/tokens``).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from watchhouse.office.accounts.models import Login, Session
 from watchhouse.web.api.schemas import LoginBody
-from watchhouse.web.auth import CsrfError, current_session
+from watchhouse.web.auth import CsrfError, api_session, current_session
 from watchhouse.web.context import WebContext, client_of, ctx_of
 from watchhouse.web.errors import TooManyAttemptsError
 from watchhouse.web.security import same_token, set_cookie
@@ -30,6 +33,8 @@ def start(ctx: WebContext, response: Response, done: Login) -> None:
 
 
 def _me(session: Session) -> dict[str, Any]:
+    if session.api_token is not None:  # a script: the token's effective roles, no CSRF token
+        return {**session.account.to_dict(), "api_token": session.api_token}
     return {**session.account.to_dict(), "csrf_token": session.csrf_token}
 
 
@@ -42,8 +47,8 @@ def create(body: LoginBody, request: Request, response: Response) -> dict[str, A
 
 
 @router.get("")
-def whoami(session: Annotated[Session, Depends(current_session)]) -> dict[str, Any]:
-    """Not audited: it only tells the caller about their own session."""
+def whoami(session: Annotated[Session, Depends(api_session)]) -> dict[str, Any]:
+    """Not audited: it only tells the caller about their own session (or API token)."""
     return _me(session)
 
 

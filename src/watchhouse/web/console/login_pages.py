@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from watchhouse.office.accounts.models import LoginFailedError, Session
+from watchhouse.office.accounts.roles import Permission
 from watchhouse.web.api.session import login, start
 from watchhouse.web.auth import CsrfError, current_session, optional_session
 from watchhouse.web.console.render import page
@@ -31,7 +32,19 @@ def _form(request: Request, error: str | None = None, status: int = 200) -> HTML
 def home(session: Annotated[Session | None, Depends(optional_session)]) -> RedirectResponse:
     if session is None:
         return RedirectResponse("/login", status_code=303)
-    return RedirectResponse("/audit" if session.account.roles == ("auditor",) else "/alerts", status_code=303)
+    return RedirectResponse(_landing(session), status_code=303)
+
+
+_LANDINGS = (
+    (Permission.ALERT_READ, "/alerts"),
+    (Permission.DISCLOSURE_READ, "/disclosures"),
+    (Permission.AUDIT_READ, "/audit"),
+)
+
+
+def _landing(session: Session) -> str:
+    """The first page the account's roles may open, so no role lands on a refusal after login."""
+    return next((path for permission, path in _LANDINGS if session.account.may(permission)), "/account")
 
 
 @router.get("/login")
