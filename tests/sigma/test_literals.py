@@ -76,3 +76,35 @@ def test_joined_scan_finds_the_same_pairs(patterns: list[list[StringPart]], valu
     assert sorted(zip(*map(np.ndarray.tolist, one), strict=True)) == sorted(
         zip(*map(np.ndarray.tolist, joined), strict=True)
     )
+
+
+RAW_ALPHABET = "aAbBiIkK\\.é\u0130\u212a\u017f\x02 "
+RAW_PART = st.one_of(
+    st.text(alphabet="aAbBiIkK\\. ", min_size=1, max_size=4),
+    st.sampled_from([SpecialChars.WILDCARD_MULTI, SpecialChars.WILDCARD_SINGLE]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    patterns=st.lists(st.lists(RAW_PART, min_size=1, max_size=4), min_size=1, max_size=6),
+    values=st.lists(st.text(alphabet=RAW_ALPHABET + "\n", max_size=8), max_size=8),
+)
+def test_caseless_raw_scan_equals_scanning_lower_cased_values(
+    patterns: list[list[StringPart]], values: list[str]
+) -> None:
+    """Keyword text scanned as it is (caseless ASCII) finds what the lower-cased, wrapped text
+    finds; values where the two would differ (Turkish dotted I, Kelvin sign, sentinels) are
+    declined, so the caller takes the exact path."""
+    literals = [lit for p in patterns if (lit := _literal("f", plan_string(p))) is not None]
+    assume(literals)
+    series = pl.Series(values, dtype=pl.String)
+    matcher = HyperscanLiteralMatcher(literals, joined=True)
+    raw = matcher.raw_pairs(series)
+    unsafe = any(c in v for v in values for c in "\u0130\u212a\x02")
+    assert (raw is None) == unsafe
+    if raw is not None:
+        wrapped = matcher.pairs(wrap_values(series, cased=False))
+        assert sorted(zip(*map(np.ndarray.tolist, raw), strict=True)) == sorted(
+            zip(*map(np.ndarray.tolist, wrapped), strict=True)
+        )

@@ -134,6 +134,11 @@ _DATASET_FIELDS: dict[Dataset, tuple[tuple[str, pa.DataType], ...]] = {
         ("source.ip", _S),
         ("event.action", _S),
         ("message", _S),
+        # Which host log the row came from: auditd, or null for syslog lines.
+        ("event.module", _S),
+        ("event.sequence", _I64),  # auditd: the serial shared by the records of one event
+        # Open-ended fields (auditd record keys), one JSON object of strings as winlog.event_data.
+        ("host.event_data", _S),
     ),
     # Windows event log records (EVTX, evtx_dump/Winlogbeat JSON). The System part is fixed;
     # EventData/UserData is open-ended (hundreds of providers), so it is kept as one JSON object

@@ -22,8 +22,9 @@ CSV = "csv"
 ACCESS = "access"  # combined or common, decided by sniffing the content
 EVTX = "evtx"  # Windows event log files
 WINLOG_JSON = "winlog-json"  # their JSON exports: evtx_dump objects or Winlogbeat documents
+AUDITD = "auditd"  # Linux audit daemon records (type=... msg=audit(...): ...)
 
-FORMATS: tuple[str, ...] = (COMBINED, COMMON, JSONL, SYSLOG, CSV)
+FORMATS: tuple[str, ...] = (COMBINED, COMMON, JSONL, SYSLOG, CSV, AUDITD)
 #: record-oriented Windows formats (not line-oriented like FORMATS); accepted by --format too
 WINLOG_FORMATS: tuple[str, ...] = (EVTX, WINLOG_JSON)
 
@@ -38,6 +39,7 @@ ALIASES: Mapping[str, str] = MappingProxyType(
         "auth": SYSLOG,
         "sshd": SYSLOG,
         "journal": SYSLOG,
+        "audit": AUDITD,
         "evtx_dump": WINLOG_JSON,
         "winlogbeat": WINLOG_JSON,
         "winlog": WINLOG_JSON,

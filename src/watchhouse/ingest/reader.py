@@ -17,11 +17,13 @@ from watchhouse.core.errors import UsageError
 from watchhouse.core.events import IDENTITY_FIELDS, PATH_FIELD, SCHEMAS, Dataset, EventBatch
 from watchhouse.core.identity import Pseudonymizer
 from watchhouse.ingest.access_log import AccessLogParser
+from watchhouse.ingest.auditd import AuditdParser
 from watchhouse.ingest.base import Parser, ParseResult
 from watchhouse.ingest.csv_reader import CsvParser
 from watchhouse.ingest.jsonl import JsonLinesParser
 from watchhouse.ingest.options import (
     ACCESS,
+    AUDITD,
     COMBINED,
     COMMON,
     CSV,
@@ -107,6 +109,8 @@ class SourceReader:
             return SyslogParser(self._syslog_year())
         if fmt == CSV:
             return CsvParser(self.options.dataset, self.options.field_map, self._label)
+        if fmt == AUDITD:
+            return AuditdParser()
         raise AssertionError(f"no parser for {fmt}")
 
     def _syslog_year(self) -> int | None:

@@ -12,7 +12,8 @@ import re
 import orjson
 
 from watchhouse.core.errors import UsageError
-from watchhouse.ingest.options import COMBINED, COMMON, CSV, EVTX, JSONL, SYSLOG, WINLOG_JSON
+from watchhouse.ingest.auditd import RECORD
+from watchhouse.ingest.options import AUDITD, COMBINED, COMMON, CSV, EVTX, JSONL, SYSLOG, WINLOG_JSON
 
 _SAMPLE_LINES = 50
 _THRESHOLD = 0.6
@@ -92,12 +93,14 @@ def detect_format(sample: bytes) -> str:
         return COMBINED
     if common >= need:
         return COMBINED if combined >= common - combined and combined else COMMON
+    if share(RECORD) >= need:  # auditd: type=... msg=audit(EPOCH.MS:SERIAL): ... (node=... first)
+        return AUDITD
     if share(_SYSLOG) >= need:
         return SYSLOG
     if _looks_like_csv(lines):
         return CSV
     first = lines[0][:80]
     raise UsageError(
-        "cannot detect the log format (tried jsonl, combined, common, syslog, csv, evtx, winlog-json; "
+        "cannot detect the log format (tried jsonl, combined, common, auditd, syslog, csv, evtx, winlog-json; "
         f"first line: {first!r}); pass --format explicitly"
     )

@@ -191,7 +191,10 @@ class LeafTruth:
             self._literals(codes, text, group)
 
     def _literals(self, codes: Ints, distinct: pl.Series, group: _ColumnLiterals) -> None:
-        value_at, pattern_at = group.matcher.pairs(wrap_values(distinct, cased=group.cased, bare=group.bare))
+        found = group.matcher.raw_pairs(distinct)
+        if found is None:
+            found = group.matcher.pairs(wrap_values(distinct, cased=group.cased, bare=group.bare))
+        value_at, pattern_at = found
         if not len(value_at):
             return
         leaf_at = group.leaf_of[pattern_at]

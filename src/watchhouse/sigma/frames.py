@@ -5,7 +5,8 @@ ECS column names, and Windows records keep their open-ended EventData as JSON te
 project exactly the fields the loaded rules reference (one vectorised ``json_decode`` into a
 struct of those keys), rename the fixed columns to their Sigma names, and add lower-cased copies
 of the columns compared case-insensitively. Fields a batch lacks become null columns, which is
-how Sigma's "missing field" reaches the predicates.
+how Sigma's "missing field" reaches the predicates. Linux host rows (auditd records, syslog lines)
+are read the same way from ``host.event_data`` (ADR 0009).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import polars as pl
 
 from watchhouse.core.events import Dataset, EventBatch
 from watchhouse.sigma.compiler import KEYWORD_COLUMN, lower_column
+from watchhouse.sigma.logsources import MODULE_FIELD, PROGRAM_FIELD, SYSLOG
 
 ROW_COLUMN = "\x1frow"
 
@@ -151,6 +153,34 @@ def _http(frame: pl.DataFrame, fields: Collection[str]) -> list[pl.Expr]:
     return exprs
 
 
+def _host(frame: pl.DataFrame, fields: Collection[str]) -> pl.DataFrame:
+    """Linux host rows: auditd fields from ``host.event_data``, the line text for keywords.
+
+    Syslog rows (``event.module`` null) have no open-ended fields; their routing columns say
+    which program wrote them, so ``service: sshd`` rules see only sshd's lines.
+    """
+    exprs: list[pl.Expr] = [pl.int_range(pl.len(), dtype=pl.Int64).alias(ROW_COLUMN)]
+    data_fields = []
+    for name in fields:
+        if name == MODULE_FIELD:
+            exprs.append(pl.col("event.module").fill_null(SYSLOG).alias(name))
+        elif name == PROGRAM_FIELD:
+            exprs.append(pl.col("process.name").alias(name))
+        elif name == KEYWORD_COLUMN:
+            exprs.append(pl.col("message").alias(name))
+        else:
+            data_fields.append(name)
+    out = frame.select(exprs)
+    if data_fields:
+        decoded = (
+            frame.get_column("host.event_data")
+            .str.json_decode(dtype=pl.Struct(dict.fromkeys(data_fields, pl.String)))
+            .struct.unnest()
+        )
+        out = out.hstack(decoded.get_columns())
+    return out
+
+
 def sigma_frame(
     batch: EventBatch, fields: Collection[str], lowered: Collection[str], fields_for: FieldsFor | None = None
 ) -> pl.DataFrame:
@@ -163,6 +193,8 @@ def sigma_frame(
     frame = batch.to_polars()
     if batch.dataset is Dataset.WINLOG:
         out = _winlog(frame, fields, fields_for)
+    elif batch.dataset is Dataset.HOST:
+        out = _host(frame, fields)
     else:
         exprs = (
             _http(frame, fields) if batch.dataset is Dataset.HTTP else [pl.col(f) for f in fields if f in frame.columns]

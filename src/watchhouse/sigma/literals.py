@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +28,8 @@ from watchhouse.detectors.web.engines import EngineName, compile_database, resol
 from watchhouse.sigma.compiler import SENTINEL_STANDIN, VALUE_END, VALUE_START, Literal
 
 Ints = npt.NDArray[np.int64]
+#: characters that make caseless ASCII scanning differ from lower-casing (see ``raw_pairs``)
+_CASE_UNSAFE = f"[{VALUE_START}{VALUE_END}\u0130\u212a]"
 
 
 def wrap_values(values: pl.Series, *, cased: bool, bare: bool = False) -> pl.Series:
@@ -48,6 +51,11 @@ class LiteralMatcher(ABC):
     @abstractmethod
     def pairs(self, wrapped: pl.Series) -> tuple[Ints, Ints]:
         """(value index, pattern index) for every pattern occurring in a value, each pair once."""
+
+    def raw_pairs(self, values: pl.Series) -> tuple[Ints, Ints] | None:
+        """:meth:`pairs` of the values as they are (not lower-cased, not wrapped), where this
+        matcher can answer exactly that way; None where the caller must wrap them."""
+        return None
 
 
 class PolarsLiteralMatcher(LiteralMatcher):
@@ -140,7 +148,31 @@ class HyperscanLiteralMatcher(LiteralMatcher):
 
             flags = [f & ~hs.HS_FLAG_SINGLEMATCH for f in flags]
         self._joined = joined
-        self._db = compile_database([_expression(x) for x in literals], flags)
+        expressions = [_expression(x) for x in literals]
+        self._db = compile_database(expressions, flags)
+        self._caseless = None
+        if joined and literals and not any(x.cased for x in literals) and all(x.pattern.isascii() for x in literals):
+            import hyperscan as hs
+
+            self._caseless = compile_database(expressions, [f | hs.HS_FLAG_CASELESS for f in flags])
+
+    def raw_pairs(self, values: pl.Series) -> tuple[Ints, Ints] | None:
+        """Case-insensitive ASCII patterns, joined scan, over the values as they are.
+
+        Why: lower-casing and wrapping the keyword text (the whole EventData of every event, tens
+        of MB per batch) cost more than scanning it. Hyperscan's caseless mode folds ASCII only,
+        which equals matching the lower-cased text for ASCII patterns unless a value holds a
+        character whose lower case is (or holds) an ASCII letter: U+0130 (to "i" plus a combining
+        dot, one character more for ``?``) and U+212A (Kelvin sign, to "k"). Such values, and
+        values holding a sentinel, send the batch down the exact wrapped path instead.
+        """
+        if self._caseless is None or values.str.contains(_CASE_UNSAFE).any():
+            return None
+        lengths = values.str.len_bytes().to_numpy().astype(np.int64) + 2
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1])) if len(lengths) else lengths
+        separator = (VALUE_END + VALUE_START).encode()
+        blob = VALUE_START.encode() + separator.join(values.cast(pl.Binary).to_list()) + VALUE_END.encode()
+        return self._scan_joined(self._caseless, blob, starts)
 
     def pairs(self, wrapped: pl.Series) -> tuple[Ints, Ints]:
         if self._joined:
@@ -169,6 +201,11 @@ class HyperscanLiteralMatcher(LiteralMatcher):
         """
         lengths = wrapped.str.len_bytes().to_numpy().astype(np.int64)
         starts = np.concatenate(([0], np.cumsum(lengths)[:-1])) if len(lengths) else lengths
+        return self._scan_joined(self._db, b"".join(wrapped.cast(pl.Binary).to_list()), starts)
+
+    @staticmethod
+    def _scan_joined(database: Any, blob: bytes, starts: Ints) -> tuple[Ints, Ints]:
+        """(value, pattern) pairs of one scan over values joined end to end from ``starts``."""
         ends: list[int] = []
         ids: list[int] = []
 
@@ -176,7 +213,7 @@ class HyperscanLiteralMatcher(LiteralMatcher):
             ends.append(end)
             ids.append(pattern)
 
-        self._db.scan(b"".join(wrapped.cast(pl.Binary).to_list()), match_event_handler=on_match)
+        database.scan(blob, match_event_handler=on_match)
         if not ends:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         value_at = np.searchsorted(starts, np.asarray(ends, dtype=np.int64) - 1, side="right") - 1

@@ -3,7 +3,8 @@
 A Sigma rule names an abstract log source (``product: windows, category: process_creation``);
 the events it applies to are those of particular channels and event ids (Sysmon event 1, or
 Security event 4688 with other field names). This table is the Windows part of that knowledge,
-written from the Sigma log-source documentation and Microsoft's channel names. A log source this
+written from the Sigma log-source documentation and Microsoft's channel names; Linux log sources
+go to the ``host`` dataset (auditd records, syslog lines by program). A log source this
 table does not know makes the rule *unrouted*: it still compiles, but no Watchhouse dataset
 feeds it, and ``rules list`` says so.
 """
@@ -170,6 +171,78 @@ WINDOWS_SERVICES: Mapping[str, tuple[str, ...]] = MappingProxyType(
 # Sigma's generic web server log source reads our http dataset (field names: see fieldmaps).
 HTTP_CATEGORIES = frozenset({"webserver"})
 
+# Linux host logs live in the host dataset: auditd records (ingest.auditd) and syslog/journal
+# lines (ingest.syslog's host events). Routing tests two per-row Sigma frame columns that no rule
+# names: which log the row came from and, for syslog, the program (lower-cased) that wrote it.
+MODULE_FIELD = "\x1fmodule"
+PROGRAM_FIELD = "\x1fprogram"
+AUDITD, SYSLOG = "auditd", "syslog"
+
+
+def _linux(*conditions: tuple[str, tuple[str | int, ...]]) -> tuple[Alternative, ...]:
+    return (Alternative(conditions),)
+
+
+def _programs(*names: str) -> tuple[Alternative, ...]:
+    return _linux((MODULE_FIELD, (SYSLOG,)), (PROGRAM_FIELD, names))
+
+
+#: Syslog services by the programs that write them (auth: the PAM/login family of auth.log).
+LINUX_SERVICES: Mapping[str, tuple[Alternative, ...]] = MappingProxyType(
+    {
+        "auditd": _linux((MODULE_FIELD, (AUDITD,))),
+        "syslog": _linux((MODULE_FIELD, (SYSLOG,))),
+        "auth": _programs(
+            "sshd",
+            "sshd-session",
+            "sudo",
+            "su",
+            "login",
+            "systemd-logind",
+            "passwd",
+            "chpasswd",
+            "chage",
+            "useradd",
+            "usermod",
+            "userdel",
+            "groupadd",
+            "groupmod",
+            "gpasswd",
+            "pkexec",
+            "polkitd",
+        ),
+        "sshd": _programs("sshd", "sshd-session"),
+        "sudo": _programs("sudo"),
+        "cron": _programs("cron", "crond", "anacron"),
+        "clamav": _programs("clamd", "freshclam", "clamscan"),
+        "vsftpd": _programs("vsftpd"),
+        "guacamole": _programs("guacd"),
+    }
+)
+#: Sysmon-for-Linux categories answered from auditd records that carry the same field names.
+LINUX_CATEGORIES: Mapping[str, tuple[Alternative, ...]] = MappingProxyType(
+    {
+        "process_creation": _linux((MODULE_FIELD, (AUDITD,)), ("type", ("EXECVE",))),
+        "file_event": _linux((MODULE_FIELD, (AUDITD,)), ("type", ("PATH",)), ("nametype", ("CREATE",))),
+    }
+)
+
+
+def _route_linux(category: str | None, service: str | None, described: str) -> Route:
+    if category is not None:
+        alternatives = LINUX_CATEGORIES.get(category)
+        if alternatives is None:
+            raise Unrouted(f"no Linux event mapping for log source {described}")
+        if service is not None and service != AUDITD:
+            raise Unrouted(f"no Linux event mapping for log source {described}")
+        return Route(Dataset.HOST, alternatives)
+    if service is not None:
+        alternatives = LINUX_SERVICES.get(service)
+        if alternatives is None:
+            raise Unrouted(f"no Linux log known for log source {described}")
+        return Route(Dataset.HOST, alternatives)
+    return Route(Dataset.HOST, (Alternative(()),))  # keyword rules over any Linux host log
+
 
 def route(logsource: SigmaLogSource) -> Route:
     """The dataset and event selection for a rule's log source, or :class:`Unrouted`."""
@@ -201,4 +274,6 @@ def route(logsource: SigmaLogSource) -> Route:
                 raise Unrouted(f"no Windows channel known for log source {described}")
             return Route(Dataset.WINLOG, (Alternative((("Channel", channels),)),))
         return Route(Dataset.WINLOG, (Alternative(()),))
+    if product == "linux":
+        return _route_linux(category, service, described)
     raise Unrouted(f"no Watchhouse dataset carries log source {described or '(none)'}")

@@ -19,7 +19,7 @@ from watchhouse.sigma.loader import load_rules
 from watchhouse.sigma.pack import PACK_DIR
 
 # which column names the subject of an alert, per dataset
-_SUBJECT = {Dataset.WINLOG: "host.name", Dataset.HTTP: "source.ip"}
+_SUBJECT = {Dataset.WINLOG: "host.name", Dataset.HTTP: "source.ip", Dataset.HOST: "host.name"}
 #: contributing events listed as evidence of one correlation alert (the details carry the total)
 EVIDENCE_CAP = 20
 _STATE_VERSION = 1
@@ -45,7 +45,7 @@ class SigmaRulesDetector(Detector):
         name="sigma.rules",
         version="1",
         family=DetectorFamily.SIGMA,
-        datasets=frozenset({Dataset.WINLOG, Dataset.HTTP}),
+        datasets=frozenset({Dataset.WINLOG, Dataset.HTTP, Dataset.HOST}),
         default_severity=Severity.MEDIUM,
         crime_code=CrimeCode.ILLEGAL_ACCESS,
         summary="Sigma rule packs (SigmaHQ or in-house) over Windows event logs and HTTP logs",
