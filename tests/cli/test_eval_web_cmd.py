@@ -16,7 +16,8 @@ app.command("params")(eval_params)
 
 
 def _crs(tmp_path: Path) -> Path:
-    base = {"method": "GET", "headers": {"Host": "localhost"}, "data": None, "response_side": False}
+    headers = {"Host": "localhost", "User-Agent": "OWASP CRS test agent", "Accept": "*/*"}
+    base = {"method": "GET", "headers": headers, "data": None, "response_side": False}
     tests = [
         {**base, "id": "942100-1", "rule_id": 942100, "label": "fire", "uri": "/?id=1'+union+select+null,null--"},
         {**base, "id": "932100-1", "rule_id": 932100, "label": "fire", "uri": "/?x=hello"},
@@ -38,12 +39,15 @@ def test_eval_crs_json_counts_families_and_benign(tmp_path: Path) -> None:
     assert data["fire_overall"]["total"] == 2
     assert data["benign_999999"]["flagged"] == 0 and data["benign_999999"]["total"] == 1
     assert data["response_side_fire_tests_not_inspected"] == 1
+    # the missed command-injection test carries its (harmless) payload in the query string
+    assert data["missed_by_location"] == {"RCE / command injection": {"query": 1}}
 
 
 def test_eval_crs_table(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["crs", str(_crs(tmp_path)), "--paranoia", "4"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "paranoia 4" in result.output and "SQL injection" in result.output and "50.0%" in result.output
+    assert "Missed fire tests" in result.output and "query" in result.output
 
 
 def test_eval_params_reports_classes_and_norm(tmp_path: Path) -> None:

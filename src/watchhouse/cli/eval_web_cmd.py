@@ -66,7 +66,13 @@ def eval_crs(
         str(report.benign.total),
         str(report.response_side_fire),
     )
-    _emit(Console(), data, json_out, [table, benign])
+    misses = Table(title="Missed fire tests by payload location")
+    locations = sorted({loc for counts in report.missed_by_location.values() for loc in counts})
+    for column in ("family", *locations):
+        misses.add_column(column, justify="left" if column == "family" else "right")
+    for family, counts in sorted(report.missed_by_location.items()):
+        misses.add_row(family, *(str(counts.get(loc, 0)) for loc in locations))
+    _emit(Console(), data, json_out, [table, benign, misses])
 
 
 def eval_params(

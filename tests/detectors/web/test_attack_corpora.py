@@ -2,13 +2,15 @@
 
 HttpParamsDataset labels parameter values as norm/sqli/xss/cmdi/path-traversal; each is sent as
 ``/search?q=<value>``. The floors below are what the detector achieves, so a regression fails.
-Path traversal is low by construction of that corpus: about 40% of its "attacks" are fuzzing
-templates with an unfilled ``{file}`` placeholder, runs of '/', 'aaaa...' or '/./' that are no
-attack on their own; with ``{file}`` filled in as ``etc/passwd`` the rate is reported as well.
+About 40% of its path-traversal "attacks" are fuzzing templates with an unfilled ``{file}``
+placeholder (runs of '/', 'aaaa...', '/./' before it); WH-PATH-006 flags the template itself, a
+scanner's payload list sent unexpanded, and the rate with ``{file}`` filled in as ``etc/passwd`` is
+checked as well. The OWASP CRS regression requests are replayed as full requests (headers, body).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from datetime import datetime
@@ -21,13 +23,17 @@ import pytest
 
 from watchhouse.core.events import Dataset
 from watchhouse.detectors.web.attack_patterns import WebAttackDetector
+from watchhouse.detectors.web.evaluation import evaluate_crs, load_crs, payload_location
 from watchhouse.testing.factories import make_batch
 
 pytestmark = [pytest.mark.corpus, pytest.mark.slow]
 
-FLOORS = {"sqli": 0.99, "xss": 0.96, "cmdi": 0.88, "path-traversal": 0.56}
-FLOOR_FILLED_TRAVERSAL = 0.85
-MAX_NORM_FP = 0.005
+FLOORS = {"sqli": 0.99, "xss": 0.99, "cmdi": 0.90, "path-traversal": 0.95}
+FLOOR_FILLED_TRAVERSAL = 0.90
+MAX_NORM_FP = 0.001
+#: share of request-side CRS "fire" tests flagged at the default and the highest paranoia level
+CRS_FLOOR_DEFAULT = 0.74
+CRS_FLOOR_HIGHEST = 0.87
 APACHE_MAX_FLAGGED = 5
 
 _COMBINED = re.compile(
@@ -105,3 +111,42 @@ def test_elastic_apache_logs_stay_mostly_quiet(corpora: Path) -> None:
             f.details.get("user_agent_excerpt", "")[:60],
         )
     assert len(findings) <= APACHE_MAX_FLAGGED
+
+
+def _crs_row(uri: str = "/get", body: str | None = None, **headers: str) -> dict[str, Any]:
+    hdrs = {"Host": "localhost", "User-Agent": "OWASP CRS test agent", **headers}
+    return {
+        "url.original": uri,
+        "http.request.body.content": body,
+        "http.request.headers": json.dumps(hdrs),
+        "user_agent.original": hdrs["User-Agent"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("row", "where"),
+    [
+        (_crs_row("/get?x=1"), "query"),
+        (_crs_row("/post", "pay=1%27"), "form body"),
+        (_crs_row("/post", "Union+sElect%0A"), "raw body"),
+        (_crs_row("/post", '{"$where": "x"}'), "json body"),
+        (_crs_row("/post", "<?xml version='1.0'?><a/>"), "xml body"),
+        (_crs_row(Cookie="a=b"), "cookie"),
+        (_crs_row(**{"User-Agent": "cat /etc/passwd"}), "user agent / referer"),
+        (_crs_row(**{"X-Filename": "a.php."}), "other header"),
+        (_crs_row("/foo%0abar"), "path"),
+        (_crs_row(), "protocol only"),
+    ],
+)
+def test_payload_location_names_where_a_crs_request_carries_its_payload(row: dict[str, Any], where: str) -> None:
+    assert payload_location(row) == where
+
+
+def test_crs_regression_suite(corpora: Path) -> None:
+    cases = load_crs(corpora / "crs-tests")
+    default = evaluate_crs(cases, WebAttackDetector)
+    print("CRS fire tests flagged:", default.overall.to_dict(), "benign flagged:", default.benign_flagged_ids)
+    assert default.overall.share >= CRS_FLOOR_DEFAULT
+    assert default.benign.hit == 0, default.benign_flagged_ids
+    highest = evaluate_crs(cases, lambda: WebAttackDetector(paranoia_level=4))
+    assert highest.overall.share >= CRS_FLOOR_HIGHEST

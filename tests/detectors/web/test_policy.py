@@ -57,7 +57,100 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("WH-POL-011", _row(headers={"Connection": "keep-alive, close"}), _row(headers={"Connection": "keep-alive"})),
     ("WH-POL-012", _row("GET", "/index.php?file=a.txt%00"), _row("GET", "/index.php?file=a%2500-report")),
     ("WH-POL-013", _row(headers={"Host": "192.0.2.10"}), _row(headers={"Host": "shop.example:8443"})),
+    (
+        "WH-POL-014",
+        _row("GET", "/", None, **{"http.request.body.content": "hi=test"}),
+        _row(
+            "POST", "/", {"Content-Type": "application/x-www-form-urlencoded"}, **{"http.request.body.content": "a=1"}
+        ),
+    ),
+    (
+        "WH-POL-015",
+        _row(headers={"Range": "bytes=1-10,11-20,21-30,31-40,41-50,51-60"}),
+        _row(headers={"Range": "bytes=0-1023, 2048-4095"}),
+    ),
+    ("WH-POL-016", _row("GET", "/get?test=%uff0f"), _row("GET", "/get?test=%u00e9t%C3%A9")),
+    ("WH-POL-017", _row("GET", "/?test=test1%03"), _row("GET", "/?test=line%0Aone")),
+    (
+        "WH-POL-018",
+        _row("POST", "/post", {"Content-Type": 'application/x-www-form-urlencoded;boundary="application/json"'}),
+        _row("POST", "/post", {"Content-Type": "multipart/form-data; boundary=----WebKitFormBoundary7MA4YWxk"}),
+    ),
+    ("WH-POL-019", _row(headers={"Host": ""}), _row(headers={"Host": "[2001:db8::1]:8080"})),
+    (
+        "WH-POL-020",
+        _row(headers={"User-Agent": ""}),
+        _row(headers={"User-Agent": "curl/8.5.0", "Accept": "*/*"}),
+    ),
+    (
+        "WH-POL-021",
+        _row("POST", "/api", {}, **{"http.request.body.content": '{"name":"updated"}'}),
+        _row("POST", "/api", {"Content-Type": "application/json"}, **{"http.request.body.content": '{"a":1}'}),
+    ),
+    (
+        "WH-POL-022",
+        _row("GET", "/?" + "p" * 120 + "=1", {}),
+        _row("GET", "/?" + "&".join(f"f{i}=1" for i in range(40)), {}),
+    ),
+    (
+        "WH-POL-023",
+        _row(
+            "POST",
+            "/",
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            **{"http.request.body.content": "q=%5Cu0061lert"},
+        ),
+        _row("POST", "/", {"Content-Type": "application/json"}, **{"http.request.body.content": '{"q":"caf\\u00e9"}'}),
+    ),
+    (
+        "WH-POL-024",
+        _row(headers={"X-Note": "Headerdata\rInjectedHeader: response_splitting_code"}),
+        _row(headers={"X-Note": "Header data, plain"}),
+    ),
+    (
+        "WH-POL-025",
+        _row(headers={"Cookie": '$Version=1; session="deadbeef; PHPSESSID=secret"'}),
+        _row(headers={"Cookie": "session=deadbeef; version=1"}),
+    ),
+    (
+        "WH-POL-026",
+        _row("PUT", "/upload", {"X-Filename": "shell.php5..."}),
+        _row("PUT", "/upload", {"X-Filename": "holiday.php.png"}),
+    ),
 ]
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        _row("GET", "/?" + "&".join(f"f{i}=1" for i in range(300)), {}),
+        _row("GET", "/", {"Accept-Encoding": "gzip," * 30}),
+    ],
+    ids=["too many parameters", "over-long Accept-Encoding"],
+)
+def test_size_limits_fire_wh_pol_022(row: dict[str, Any]) -> None:
+    assert "WH-POL-022" in _rules(row, 2)
+
+
+def test_host_and_agent_hygiene_only_at_paranoia_three() -> None:
+    # a log that records only some headers must not raise at the default level
+    partial = _row(headers={})
+    partial["http.request.headers"] = json.dumps({"Cookie": "session=abc", "Accept": "*/*"})
+    assert _rules(partial, 2) == set()
+    assert "WH-POL-020" in _rules(partial, 3)
+
+
+def test_session_fixation_knows_framework_cookie_names() -> None:
+    for name in ("sails.sid", "koa.sess", "cakephp", "zend_session_id", "sessionid", "_session_id", "cfsid"):
+        row = _row("GET", f"/login?{name}=abc123", {"Referer": "https://attacker.example/"})
+        assert "WH-POL-007" in _rules(row, 2), name
+    assert "WH-POL-007" not in _rules(_row("GET", "/login?session_timeout=30", {"Referer": "https://shop.example/"}), 4)
+
+
+def test_backup_extensions_are_decoded_before_the_check() -> None:
+    for url in ("/get/dump%2Erdb", "/index.php~", "/index.php~/foo/bar/"):
+        assert "WH-POL-009" in _rules(_row("GET", url), 2), url
+    assert "WH-POL-009" not in _rules(_row("GET", "/docs/redis-rdb-format"), 4)
 
 
 def _rules(row: dict[str, Any], level: int) -> set[str]:

@@ -177,10 +177,13 @@ class CrsReport:
     benign_flagged_ids: list[str] = field(default_factory=list)
     response_side_fire: int = 0
     missed_ids: list[str] = field(default_factory=list)
+    #: missed fire tests per family, counted by where the request carries its payload (:func:`payload_location`)
+    missed_by_location: dict[str, Counter[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "fire_by_family": {k: v.to_dict() for k, v in sorted(self.fire.items())},
+            "missed_by_location": {k: dict(v.most_common()) for k, v in sorted(self.missed_by_location.items())},
             "fire_overall": self.overall.to_dict(),
             "benign_999999": {
                 "flagged": self.benign.hit,
@@ -214,7 +217,49 @@ def evaluate_crs(cases: Sequence[CrsCase], make_detector: DetectorFactory) -> Cr
             report.overall.hit += 1
         else:
             report.missed_ids.append(case.id)
+            report.missed_by_location.setdefault(case.family, Counter())[payload_location(case.row)] += 1
     return report
+
+
+#: header names every replayed request carries; anything else is where a header payload would sit
+_ORDINARY_HEADERS = frozenset({"host", "accept", "content-type", "content-length", "connection", "user-agent"})
+
+
+def payload_location(row: dict[str, Any]) -> str:
+    """Where a CRS test request carries what makes it an attack, for the breakdown of misses.
+
+    Why: a miss is fixed in different places depending on this. A query or form value is the
+    rule pack's business; a raw (non-form) body, a JSON body, a cookie or another header may need
+    the request to be cut into parts differently; "protocol only" means nothing is in a value at all
+    (a method, a missing or malformed header) and only a request-policy check can see it.
+    """
+    url = str(row.get("url.original") or "/")
+    path, _, query = url.partition("?")
+    body = row.get("http.request.body.content")
+    headers = orjson.loads(row["http.request.headers"]) if row.get("http.request.headers") else {}
+    names = {str(k).lower() for k in headers}
+    agent = str(row.get("user_agent.original") or "")
+    if query:
+        return "query"
+    if body:
+        text = str(body).lstrip()
+        if text[:1] in "{[":
+            return "json body"
+        if text.startswith("<"):
+            return "xml body"
+        if "multipart" in str(headers.get("Content-Type", headers.get("content-type", ""))).lower():
+            return "multipart body"
+        head = text.partition("&")[0]
+        return "form body" if "=" in head and head.partition("=")[0].replace("_", "").isalnum() else "raw body"
+    if "cookie" in names:
+        return "cookie"
+    if row.get("http.request.referrer") or (agent and "OWASP CRS test agent" not in agent):
+        return "user agent / referer"
+    if names - _ORDINARY_HEADERS:
+        return "other header"
+    if path not in ("/", "/get", "/post"):
+        return "path"
+    return "protocol only"
 
 
 # -- HttpParamsDataset ----------------------------------------------------------------------------

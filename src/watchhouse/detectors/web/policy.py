@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import orjson
 import polars as pl
@@ -58,13 +58,17 @@ DEFAULT_ALLOWED_CHARSETS = frozenset({"utf-8", "utf8", "iso-8859-1", "iso-8859-1
 #: parameter names that carry a session id (Java, PHP, ASP.NET, Laravel, Express, ColdFusion)
 _SESSION_PARAM = re.compile(
     r"(?:^|[?&;{,\s\"])(jsessionid|phpsessid|asp\.net_sessionid|aspsessionid\w{0,12}|connect\.sid|cfid|cftoken|sid|"
-    r"[\w.-]{0,30}(?:session|sessid|session[_.-]token|login_token))\"?\s?[=:]",
+    r"[\w.-]{0,30}(?:session|sessid|session[_.-]token|login_token)|[\w-]{0,30}session[_-]?id|"
+    # Sails, Koa, CakePHP, Zend, R Shiny and ColdFusion defaults (framework documentation)
+    r"sails\.sid|koa[.:]sess(?:\.sig)?|cakephp|zend_session_id|shiny-token|cfsid)\"?\s?[=:]",
     re.IGNORECASE,
 )
 #: file extensions of editor/backup copies, database dumps and private keys: never served on purpose.
 #: (.log, .conf, .ini stay out: sites publish sample configuration and logs, as real access logs show.)
 _RESTRICTED_EXTENSION = re.compile(
-    r"\.(?:bak|backup|old|orig|save|swp|swo|sql|db|sqlite3?|mdb|dbf|key|pem|pwd|pass)$",
+    r"\.(?:bak|backup|old|orig|save|swp|swo|sql|db|sqlite3?|mdb|dbf|key|pem|pwd|pass|rdb)$|"
+    # editor backups ("index.php~"), also with PATH_INFO behind them ("index.php~/foo")
+    r"\.\w{1,8}~(?:/|$)",
     re.IGNORECASE,
 )
 #: request headers with no business on a public site: httpoxy (CVE-2016-5385), WebDAV locks, a
@@ -104,14 +108,55 @@ POLICY_RULES: tuple[PolicyRule, ...] = (
     PolicyRule("WH-POL-011", _P, "Connection header repeating or contradicting its options", 1, Severity.LOW),
     PolicyRule("WH-POL-012", _P, "NUL byte in the URL or Referer", 1, Severity.HIGH),
     PolicyRule("WH-POL-013", _P, "Host header is a bare IP address (automated client, not a browser)", 2, Severity.LOW),
+    PolicyRule(
+        "WH-POL-014", _P, "GET or HEAD request carrying a body (smuggling, cache poisoning)", 2, Severity.MEDIUM
+    ),
+    PolicyRule(
+        "WH-POL-015",
+        _P,
+        "Range header with many or inverted ranges (Apache range DoS, CVE-2011-3192)",
+        2,
+        Severity.MEDIUM,
+    ),
+    PolicyRule("WH-POL-016", _P, "Full-width %uFFxx encoding in the URL (IIS Unicode bypass)", 1, Severity.MEDIUM),
+    PolicyRule("WH-POL-017", _P, "Control character (%01-%1F, %7F) in the URL", 2, Severity.MEDIUM),
+    PolicyRule(
+        "WH-POL-018", _P, "Malformed Content-Type, or one naming a second media type in a parameter", 1, Severity.MEDIUM
+    ),
+    PolicyRule("WH-POL-019", _P, "Empty Host header, or one with characters no host name has", 1, Severity.MEDIUM),
+    # hygiene notices: scripts, API clients and partial header logs lack these, so alone they are paranoia 3
+    PolicyRule("WH-POL-020", _P, "Host or User-Agent missing, or an empty User-Agent or Accept", 3, Severity.LOW),
+    PolicyRule("WH-POL-021", _P, "Request body without a Content-Type", 3, Severity.LOW),
+    PolicyRule(
+        "WH-POL-022", _P, "Over-long Accept-Encoding, parameter name, or too many parameters", 2, Severity.MEDIUM
+    ),
+    PolicyRule(
+        "WH-POL-023", _P, "Unicode escape (\\uXXXX) in a query or form value (filter bypass)", 2, Severity.MEDIUM
+    ),
+    PolicyRule(
+        "WH-POL-024", _P, "CR or LF inside a header value (header injection, response splitting)", 1, Severity.HIGH
+    ),
+    PolicyRule(
+        "WH-POL-025", _P, "Cookie header with the obsolete $Version attribute (cookie smuggling)", 1, Severity.MEDIUM
+    ),
+    PolicyRule(
+        "WH-POL-026",
+        AttackClass.VULN_PATH,
+        "Upload file name naming a server-side script behind trailing dots or spaces",
+        1,
+        Severity.HIGH,
+    ),
 )
 _BY_ID = {rule.id: rule for rule in POLICY_RULES}
 
 #: what a row must show in each column for any check to apply (vectorised, case-insensitive)
 _URL_SYMPTOM = (
     r"(?i)%00|(?:^|[?&;])(?:jsessionid|phpsessid|asp\.net_sessionid|aspsessionid\w{0,12}|connect\.sid|cfid|cftoken|sid|"
-    r"_method|[\w.-]{0,30}(?:session|sessid|session[_.-]token|login_token))=|"
-    r"\.(?:bak|backup|old|orig|save|swp|swo|sql|db|sqlite3?|mdb|dbf|key|pem|pwd|pass)(?:\?|#|$)"
+    r"_method|[\w.-]{0,30}(?:session|sessid|session[_.-]token|login_token)|[\w-]{0,30}session[_-]?id|sails\.sid|"
+    r"koa[.:]sess|cakephp|zend_session_id|shiny-token|cfsid)=|"
+    r"(?:\.|%2e)(?:bak|backup|old|orig|save|swp|swo|sql|db|sqlite3?|mdb|dbf|key|pem|pwd|pass|rdb)(?:\?|#|$)|"
+    r"\.\w{1,8}~(?:/|\?|$)|"
+    r"%u[f]{2}[0-9a-f]{2}|%(?:0[1-8bcef]|1[0-9a-f]|7f)|%5cu[0-9a-f]{4}|\\u[0-9a-f]{4}"
 )
 _BODY_SYMPTOM = r"(?i)_method=|sessid|session|login_token|connect\.sid|cfid|cftoken|\bsid\b"
 
@@ -136,6 +181,9 @@ def policy_mask(frame: pl.DataFrame, allowed_methods: frozenset[str]) -> pl.Seri
     headers = frame["http.request.headers"]
     if headers.null_count() < frame.height:
         mask = mask | headers.is_not_null()
+    body = frame["http.request.body.content"]
+    if body.null_count() < frame.height:  # WH-POL-014 needs no header record
+        mask = mask | (body.is_not_null() & methods.str.to_uppercase().is_in(["GET", "HEAD"])).fill_null(False)
     return mask.alias("policy")
 
 
@@ -146,6 +194,7 @@ class _Request:
     body: str
     referrer: str
     headers: dict[str, list[str]]
+    has_header_record: bool = False
 
     def header(self, name: str) -> str | None:
         values = self.headers.get(name)
@@ -203,6 +252,7 @@ class RequestPolicy:
             body=str(row.get("http.request.body.content") or ""),
             referrer=str(row.get("http.request.referrer") or ""),
             headers=_parse_headers(row.get("http.request.headers")),
+            has_header_record=bool(row.get("http.request.headers")),
         )
         out: list[Hit] = []
         enabled = {rule.id for rule in self.rules}
@@ -273,7 +323,7 @@ def _smuggling(_policy: RequestPolicy, r: _Request) -> Iterator[tuple[str, Targe
 
 
 def _paths_and_headers(_policy: RequestPolicy, r: _Request) -> Iterator[tuple[str, Target, str | None, str]]:
-    path = r.url.partition("?")[0].partition("#")[0]
+    path = unquote(r.url.partition("?")[0].partition("#")[0])
     if _RESTRICTED_EXTENSION.search(path):
         yield "WH-POL-009", Target.PATH, None, path
     for name in sorted(_RESTRICTED_HEADERS & r.headers.keys()):
@@ -291,4 +341,126 @@ def _paths_and_headers(_policy: RequestPolicy, r: _Request) -> Iterator[tuple[st
         yield "WH-POL-013", Target.HEADERS, "host", host
 
 
-_CHECKS: tuple[_Check, ...] = (_methods, _content, _override, _session, _smuggling, _paths_and_headers)
+#: "bytes=a-b, c-d, ..." (RFC 9110 section 14.1.1); the suffix form "-n" has no start
+_RANGE_SPEC = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
+#: more ranges than any media player or download manager asks for (Apache's own limit is 200, CVE-2011-3192)
+MAX_RANGES = 5
+#: a Content-Type parameter is "token=token" or "token=quoted-string" (RFC 9110 section 8.3.1)
+_CT_PARAM = re.compile(r"""^\s*[\w!#$&^.+-]{1,64}=(?:"[^"]{0,200}"|[^\s;",]{1,200})\s*$""")
+_MEDIA_TYPE = re.compile(r"^\s*\"?\s*[a-z]{2,20}/[\w.+-]{1,80}\s*\"?\s*$", re.IGNORECASE)
+#: a host name, IPv4 or bracketed IPv6 literal, optional port (RFC 9110 section 7.2)
+_HOST_VALUE = re.compile(r"^(?:[\w.-]{1,253}|\[[0-9a-fA-F:.]{2,45}\])(?::\d{1,5})?$")
+_FULL_WIDTH = re.compile(r"%u[fF]{2}[0-9a-fA-F]{2}")
+_CONTROL = re.compile(r"%(?:0[1-8bBcCeEfF]|1[0-9a-fA-F]|7[fF])")
+_UNICODE_ESCAPE = re.compile(r"\\u[0-9a-fA-F]{4}")
+#: limits above anything a form or API sends (CRS suggests the same orders of magnitude)
+MAX_ACCEPT_ENCODING = 100
+MAX_PARAM_NAME = 100
+MAX_PARAMS = 255
+
+
+def _body_and_range(_policy: RequestPolicy, r: _Request) -> Iterator[tuple[str, Target, str | None, str]]:
+    if r.body and r.method in ("GET", "HEAD"):
+        yield "WH-POL-014", Target.BODY, None, r.body
+    ranges = r.header("range")
+    if ranges:
+        unit, _, specs = ranges.partition("=")
+        parts = specs.split(",") if unit.strip().lower() == "bytes" else []
+        inverted = False
+        for spec in parts:
+            m = _RANGE_SPEC.match(spec)
+            if m and m[1] and m[2] and int(m[2]) < int(m[1]):
+                inverted = True
+        if len(parts) > MAX_RANGES or inverted:
+            yield "WH-POL-015", Target.HEADERS, "range", ranges
+
+
+def _encodings(_policy: RequestPolicy, r: _Request) -> Iterator[tuple[str, Target, str | None, str]]:
+    if _FULL_WIDTH.search(r.url):
+        yield "WH-POL-016", Target.PATH, None, r.url
+    if _CONTROL.search(r.url):
+        yield "WH-POL-017", Target.PATH, None, r.url
+    query = r.url.partition("?")[2]
+    form = r.body if r.body and "=" in r.body.partition("&")[0] else ""
+    for where, text in ((Target.QUERY, query), (Target.BODY, form)):
+        if text and _UNICODE_ESCAPE.search(unquote(text)):
+            yield "WH-POL-023", where, None, text
+
+
+def _content_type_shape(_policy: RequestPolicy, r: _Request) -> Iterator[tuple[str, Target, str | None, str]]:
+    content_type = r.header("content-type")
+    if not content_type:
+        if r.body and r.has_header_record:
+            yield "WH-POL-021", Target.HEADERS, "content-type", "(none)"
+        return
+    params = content_type.split(";")[1:]
+    for param in params:
+        value = param.partition("=")[2]
+        # boundary="application/json": a parser that reads the parameter sees another body type
+        if not _CT_PARAM.match(param) or _MEDIA_TYPE.match(value):
+            yield "WH-POL-018", Target.HEADERS, "content-type", content_type
+            return
+
+
+def _required_headers(_policy: RequestPolicy, r: _Request) -> Iterator[tuple[str, Target, str | None, str]]:
+    if not r.has_header_record:  # access logs record no headers: nothing to judge
+        return
+    host = r.header("host")
+    if host is not None and (not host.strip() or not _HOST_VALUE.match(host.strip())):
+        yield "WH-POL-019", Target.HEADERS, "host", host or "(empty)"
+    agent, accept = r.header("user-agent"), r.headers.get("accept")
+    # (HTTP/1.0 may omit Host, but the detector's rows do not carry the version: PL3 only, for that reason too)
+    missing = agent is None or host is None
+    if missing or not (agent or "").strip() or (accept is not None and not "".join(accept).strip()):
+        yield "WH-POL-020", Target.HEADERS, "user-agent", agent or "(none)"
+    encoding = r.header("accept-encoding")
+    if encoding and len(encoding) > MAX_ACCEPT_ENCODING:
+        yield "WH-POL-022", Target.HEADERS, "accept-encoding", encoding
+
+
+def _parameters(_policy: RequestPolicy, r: _Request) -> Iterator[tuple[str, Target, str | None, str]]:
+    query = r.url.partition("?")[2].partition("#")[0]
+    if not query:
+        return
+    pairs = query.split("&")
+    if len(pairs) > MAX_PARAMS or any(len(p.partition("=")[0]) > MAX_PARAM_NAME for p in pairs):
+        yield "WH-POL-022", Target.QUERY, None, query
+
+
+#: headers that carry an upload's file name (AJAX uploaders, WebDAV clients)
+_FILENAME_HEADERS = frozenset(
+    {"x-filename", "x-file-name", "x_filename", "x.filename", "filename", "x-upload-filename"}
+)
+#: script extensions a server may execute; "a.php...", "a.php5 ", "a. phtml" are stored as scripts where the
+#: file system or the upload handler trims trailing dots and spaces (CWE-434)
+_SCRIPT_NAME = re.compile(
+    r"\.\s?(?:php\d{0,3}|phtml|phpt|phps|phar|pht|jspx?|aspx?|cer|asa|shtml)\d{0,5}[\s.]{0,40}$", re.IGNORECASE
+)
+
+
+def _header_injection(_policy: RequestPolicy, r: _Request) -> Iterator[tuple[str, Target, str | None, str]]:
+    # RFC 9110 section 5.5: field values never contain CR or LF (obsolete line folding is rejected)
+    for name, values in r.headers.items():
+        for value in values:
+            if "\r" in value or "\n" in value:
+                yield "WH-POL-024", Target.HEADERS, name, value
+            if name == "cookie" and value.lstrip().lower().startswith("$version"):
+                yield "WH-POL-025", Target.HEADERS, name, value
+            if name in _FILENAME_HEADERS and _SCRIPT_NAME.search(value):
+                yield "WH-POL-026", Target.HEADERS, name, value
+
+
+_CHECKS: tuple[_Check, ...] = (
+    _methods,
+    _content,
+    _override,
+    _session,
+    _smuggling,
+    _paths_and_headers,
+    _body_and_range,
+    _encodings,
+    _content_type_shape,
+    _required_headers,
+    _parameters,
+    _header_injection,
+)

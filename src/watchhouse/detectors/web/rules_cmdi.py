@@ -171,4 +171,58 @@ RULES: tuple[Rule, ...] = (
         confidence=0.8,
         view=View.SHELL,
     ),
+    Rule(
+        "WH-CMDI-014",
+        _C,
+        "Windows cmd.exe IF comparison (IF [/I] [NOT] a==b, IF %x% EQU/NEQ/LSS/LEQ/GTR/GEQ y)",
+        # CWE-78 on Windows: batch comparison syntax (Microsoft "if" command reference) injected into a
+        # parameter that reaches cmd.exe; "==" and the three-letter operators never occur in prose
+        # after a leading "if" with cmd.exe's /i switch or %variable% operands
+        r"(?:^|[\s;|&(])if(?:\s{1,10}|\s{0,10}/i\s{1,10})(?:/i\s{1,10})?(?:not\s{1,10})?[^\s]{1,80}\s{0,10}"
+        r"(?:==\s{0,10}[^\s=]|\s(?:equ|neq|lss|leq|gtr|geq)\s)",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS}),
+        confidence=0.75,
+        severity=Severity.MEDIUM,
+        view=View.SHELL,
+        paranoia=2,
+    ),
+    Rule(
+        "WH-CMDI-015",
+        _C,
+        "Shell alias definition (alias name=command) smuggling a command under another name",
+        # CAPEC-88 OS command injection: "alias a=curl&a evil" renames a filtered command
+        r"(?:^|[;|&\s`])alias\s{1,5}(?:[-+][a-z]{1,4}\+?\s{1,5}){0,3}['\"]?[\w.-]{1,40}['\"]?=",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS}),
+        confidence=0.75,
+        severity=Severity.MEDIUM,
+        view=View.SHELL,
+        paranoia=2,
+    ),
+    Rule(
+        "WH-CMDI-016",
+        _C,
+        "Shell expansion syntax in a value (${var#..}, $((..)), $[..], >(cmd) process substitution)",
+        # CWE-78: command substitution and parameter expansion run whatever they name; rules 002/013 need
+        # a known command inside, this one the bash grammar itself (base view: the shell view expands it)
+        # a plain ${name} or $(name) is left alone: crawlers replay unexpanded template links
+        # (/x?file=${linkto}) and prices read "$(USD)"
+        r"\$\{\s?[a-z_]\w{0,30}\s?[#%:/^,][^}]{0,40}\}|\$\(\(|\$\[|"
+        r"[<>]\(\s?[a-z]{1,20}\s",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS}),
+        confidence=0.7,
+        severity=Severity.MEDIUM,
+        paranoia=2,
+    ),
+    Rule(
+        "WH-CMDI-017",
+        _C,
+        "Shell glob bracket spelling a system path (/etc/pas[s]wd, /bi[n]/bash, /usr/[a-z]in)",
+        # CAPEC-88 filter evasion: the shell expands the bracket, a word filter never sees "passwd"
+        r"(?:^|[\s;|&=/'\"])/?(?:etc|bin|usr|sbin|proc|dev|tmp|var|home|b[i?]|e[t?])/?[\w.*?-]{0,20}"
+        r"\[[!^]?[a-z/-]{1,8}\][\w/]{0,20}|\s/[a-z]\[[a-z/]{1,8}\][a-z]",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS}),
+        confidence=0.75,
+        severity=Severity.MEDIUM,
+        paranoia=2,
+    ),
 )

@@ -193,7 +193,9 @@ RULES: tuple[Rule, ...] = (
         # a misaligned decode loses a character at each end of the name, so fragments are matched.
         # Default level since the prefilter learned the names' encoded forms (base64_symptom): a
         # random token decodes to one of these 5-16 byte names with negligible probability.
-        "|".join(re.escape(f.lower()) for f in BASE64_FRAGMENTS),
+        # the view may garble one more byte at the front (the token's first quantum straddles two
+        # characters), so long fragments are matched from their third character on
+        "|".join(re.escape(f.lower()[1:] if len(f) >= 10 else f.lower()) for f in BASE64_FRAGMENTS),
         targets=ANY_TARGET,
         confidence=0.8,
         view=View.BASE64,
@@ -277,5 +279,57 @@ RULES: tuple[Rule, ...] = (
         r"(?:\{\{|\$\{|#\{|<%=|\{%|\[\[)\s?\d{1,6}\s?[+*]\s?['\"]?\d{1,6}['\"]?\s?(?:\}|%>|%\}|\]\])",
         targets=ANY_TARGET,
         confidence=0.8,
+    ),
+    Rule(
+        "WH-PERL-002",
+        _CODE,
+        "Perl array interpolation @{[ ... ]} (any code inside runs when the string is interpolated)",
+        # CWE-94: "@{[ expr ]}" evaluates expr inside a double-quoted Perl string; WH-PERL-001 names the
+        # dangerous calls, this one the construct, which has no other use in a request value
+        r"@{1,4}\s{0,10}\{\s{0,10}\[",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS}),
+        confidence=0.75,
+        severity=Severity.MEDIUM,
+        paranoia=2,
+    ),
+    Rule(
+        "WH-NODE-005",
+        _CODE,
+        "Node.js globals reached from a value (process.env, process[..], console.x(, require.main, readdirSync)",
+        # CWE-94 server-side JavaScript injection: the first step of an eval()/vm escape is to touch the
+        # process object, the module loader or the console; React Server Components "$1:constructor"
+        # references (CVE-2025-55182) walk to the same place
+        r"\bprocess\s?(?:\.\s?(?:env|mainmodule|argv|exit|cwd)\b|\[\s?['\"`]?(?:env|mainmodule|binding|req\.))|"
+        r"\bconsole\s?(?:\.\s?(?:log|info|warn|error|debug|dir|trace)\s?[.(]|\[\s?['\"`]\w{1,10}['\"`]\s?\]\s?\()|"
+        r"\brequire\s?(?:\.\s?main\b|\[\s?\w)|\.\s?readdirsync\s?\(|\$\d{1,3}:(?:constructor:constructor|module:prototype)",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS}),
+        confidence=0.75,
+        severity=Severity.MEDIUM,
+        paranoia=2,
+    ),
+    Rule(
+        "WH-NODE-006",
+        _CODE,
+        "JavaScript endless while loop on an always-true operand (while(-1);, while(new Date);)",
+        # CWE-835 via eval(): WH-NODE-003 knows the literal forms; any negated, signed or object operand
+        # followed by the statement's end is the same denial of service
+        r"\bwhile\s?\(\s?(?:[+!-]{1,4}\s?(?:\w{1,12}|\{\s?\}|\[\s?\])|new\s\w{1,20}|this|string|object|\(\s?true\s?\))"
+        r"\s?\)\s?\)?\s?(?:;|$)",
+        targets=frozenset({Target.QUERY, Target.BODY}),
+        confidence=0.75,
+        severity=Severity.MEDIUM,
+        paranoia=2,
+    ),
+    Rule(
+        "WH-PHP-006",
+        _CODE,
+        "PHP variable-variable or complex interpolation (${'name'}, $ {$a}) in a value",
+        # CWE-94/CWE-621: "${expr}" makes PHP look up a variable whose name is code; a space between the
+        # dollar and the brace is legal PHP and no template or shell syntax
+        r"\$\s{0,20}\{\s{0,20}['\"$]|\$\s{1,20}\{\s{0,20}\w{1,40}\s{0,20}\}",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS}),
+        confidence=0.75,
+        severity=Severity.MEDIUM,
+        paranoia=2,
     ),
 )

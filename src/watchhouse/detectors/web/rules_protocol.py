@@ -30,7 +30,10 @@ RULES: tuple[Rule, ...] = (
         "WH-PROTO-002",
         _P,
         "Embedded second HTTP request (request smuggling)",
-        r"(?:^|[\r\n])\s?(?:get|post|put|delete|head|options|patch|connect|trace)\s/[^\s]{0,500}\shttp/\d(?:\.\d)?\s?[\r\n]",
+        # origin-form ("GET / HTTP/1.1") or absolute-form ("GET http://host/ HTTP/1.1") request line after a
+        # line break, or a whole request line as the value
+        r"(?:^|[\r\n])\s?(?:get|post|put|delete|head|options|patch|connect|trace)\s(?:/|https?://)[^\s]{0,500}\s"
+        r"http/\d(?:\.\d)?\s?(?:[\r\n]|$)",
         targets=frozenset({Target.BODY, Target.HEADERS, Target.QUERY}),
         severity=Severity.HIGH,
         confidence=0.85,
@@ -86,5 +89,50 @@ RULES: tuple[Rule, ...] = (
         r"^[^/\\]{0,200}\.(?:php\d?|phtml|phps|phar|pht|jsp|jspx|asp|aspx|cer|asa|shtml|cgi|pl)\.?$",
         targets=frozenset({Target.HEADERS}),
         confidence=0.7,
+    ),
+    Rule(
+        "WH-PROTO-005",
+        _P,
+        "CR or LF inside the request path (header injection through the request line)",
+        # CWE-93/CWE-113: a decoded line break in the path splits the request line when a proxy re-emits
+        # it (PHP-FPM PATH_INFO: CVE-2019-11043 used "%0a" in the path); browsers always encode paths
+        r"[\r\n]",
+        targets=frozenset({Target.PATH}),
+        confidence=0.85,
+    ),
+    Rule(
+        "WH-PROTO-006",
+        _P,
+        "CR or LF in a query value or odd parameter name (response splitting probe)",
+        # CWE-113 / CAPEC-34 HTTP response splitting: WH-PROTO-001 knows the classic header names; a bare
+        # line break also comes from multi-line fields submitted by GET, so it is a paranoia-3 signal
+        # (POST bodies carry textareas and are exempt)
+        r"[\r\n]",
+        targets=frozenset({Target.QUERY}),
+        severity=Severity.MEDIUM,
+        confidence=0.6,
+        paranoia=3,
+    ),
+    Rule(
+        "WH-PROTO-008",
+        _P,
+        "Apache mod_proxy unix-socket SSRF (unix:...|http://, CVE-2021-40438)",
+        # the "unix:" prefix and an over-long socket path make mod_proxy forward to an attacker's URL
+        # (unbounded: the exploit pads the socket path to thousands of characters; a single repeat with a
+        # literal after it cannot backtrack badly, and a bounded one would bloat the combined automaton)
+        r"\bunix:[^\s|]*\|(?:https?|wss?|ftp)s?:",
+        targets=frozenset({Target.QUERY, Target.PATH, Target.BODY}),
+        confidence=0.85,
+    ),
+    Rule(
+        "WH-LDAP-002",
+        AttackClass.LDAP,
+        "LDAP filter closed and a new clause opened ()(|, )&(cn=, *)!(sn=*)",
+        # CWE-90 / CAPEC-136: WH-LDAP-001 wants a complete clause; a probe often sends only the joint
+        r"\)\s{0,3}[!&|]?\s{0,3}\(\s{0,3}(?:[&|!]|[a-z][\w-]{0,30}\s?[~<>]?=)",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS}),
+        severity=Severity.MEDIUM,
+        confidence=0.7,
+        paranoia=2,
     ),
 )

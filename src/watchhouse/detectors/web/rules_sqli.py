@@ -222,4 +222,119 @@ RULES: tuple[Rule, ...] = (
         view=View.SQL,
         paranoia=4,
     ),
+    # -- probes seen as fragments: a fuzzer or a tamper script sends one piece of an injection at a
+    # time (CAPEC-66 SQL injection, CAPEC-54 query system for information; CWE-89). Each piece below
+    # is SQL grammar that ordinary form input does not contain.
+    Rule(
+        "WH-SQLI-020",
+        _S,
+        "Database catalogue or sample-schema name (information_schema, MSysAccessObjects, tempdb, Northwind)",
+        # the names DBMS fingerprinting reads (MySQL/PostgreSQL information_schema, MS Access MSys* tables,
+        # SQL Server system and sample databases); WH-SQLI-007 needs them dotted, a probe sends them bare
+        r"\b(?:information_schema|msysaccessobjects|msysaccessxml|msysqueries|msysrelationships|msysobjects|"
+        r"northwind|tempdb|msdb|pg_catalog|sqlite_master|sqlite_temp_master)\b|\bdb_name\s?\(",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS, Target.USER_AGENT}),
+        confidence=0.75,
+        severity=Severity.MEDIUM,
+        view=View.SQL,
+        paranoia=2,
+    ),
+    Rule(
+        "WH-SQLI-021",
+        _S,
+        "SQL function name, then its parenthesis, possibly behind spacing or junk (filter-evading call)",
+        # "concat (", "md5\\(", "ln) (", "length||!!$(": keyword filters look for name( and miss the gap.
+        # Only names no prose uses may stand before a plain space; the others ("date", "sin", "substring":
+        # "Sin (2005 film)") count right before the parenthesis or behind junk characters only
+        r"\b(?:concat|uncompress|md5|sha1|sha2|lcase|ucase|instr|ifnull|nullif|coalesce|benchmark|substr|log10)"
+        r"(?:\s{0,3}|[\\|!$&'\"`).\]?/*=>]{1,6}\s?)\(|"
+        r"\b(?:compress|decode|encode|trim|rand|sin|cos|tan|atan|ln|exp|floor|ceil|ceiling|reverse|locate|database|"
+        r"schema|ascii|substring|mid|sleep|date|day|month|year|quarter|minute|time|user|password|version|values|"
+        r"default|local|log|max|min|count|replace|format|round|left|right|length|lower|upper|repeat|insert|if|in)"
+        r"(?:[\\|!$&'\"`).\]?/*=>]{1,6}\s?)?\(",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS}),
+        confidence=0.6,
+        severity=Severity.MEDIUM,
+        view=View.SQL,
+        paranoia=2,
+    ),
+    Rule(
+        "WH-SQLI-022",
+        _S,
+        "Boolean chain fragment (AND/OR/XOR/||/&& operand then a comparison opening a literal or subquery)",
+        # the tail of a blind-injection probe: "and 1!=\"", "OR 1='", "AND 7829=(", "|| langCode == '"
+        # ("+" too: a body that is not a form keeps its pluses, which the application reads as spaces)
+        r"(?:^|[\s+/;|&(=])(?:and|or|xor|&&|\|\|)[\s+]?\(?[\s+]?[\w@.`]{1,40}[\s+]?[!=<>]{1,3}[\s+]?(?:['\"`(!=]|\d|$)",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS}),
+        confidence=0.65,
+        severity=Severity.MEDIUM,
+        view=View.SQL,
+        paranoia=2,
+    ),
+    Rule(
+        "WH-SQLI-023",
+        _S,
+        "Statement separator then a data-changing statement or session variable (; update / ; drop / SET @x)",
+        # stacked queries (CAPEC-66): the value closes one statement and starts another
+        # "; drop shipping" and "; update your details" are prose: a statement needs its object or to end there
+        r"(?:^|[;>])[\s+]?(?:update[\s+][\w`.]{1,40}(?:[\s+]set\b|$)|drop(?:[\s+](?:table|database|schema|view|index|"
+        r"procedure|function|user|trigger)\b|$)|truncate[\s+](?:table[\s+])?[\w`.]{1,40}$|set[\s+]@@?\w|delete[\s+]from\b)",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS}),
+        confidence=0.7,
+        severity=Severity.MEDIUM,
+        view=View.SQL,
+        paranoia=2,
+    ),
+    Rule(
+        "WH-SQLI-024",
+        _S,
+        "Column alias closing a subquery before FROM (') AS name FROM', ` AS `x` from), SELECT (CASE",
+        r"[)!`'\";\d]\s{0,10}as\s{0,10}['\"`]?\w{1,60}['\"`]?\s{0,10}from\b|\bfrom\s[`\w.]{1,80}\sgroup\sby\b|"
+        r"\bselect\s?\(\s?case\b",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS}),
+        confidence=0.65,
+        severity=Severity.MEDIUM,
+        view=View.SQL,
+        paranoia=2,
+    ),
+    Rule(
+        "WH-SQLI-025",
+        _S,
+        "A bare SQL operator or predicate as the whole value (<=>, <>, ->, &&, IN (0,1), ) LIKE ()",
+        # operator probing: a fuzzer sends each operator alone to learn which ones a filter lets through
+        # (bare words such as "rlike" or "like null" show no prefilter symptom, so only operators made of
+        # break-out characters are listed)
+        r"^\s?(?:<=>|<>|<<|>>|<=|>=|->|&&|\|\||in\s?\(\s?-?\d{1,10}(?:\s?,\s?-?\d{1,10}){1,20}\s?\))\s?$|\)\s?like\s?\(",
+        targets=frozenset({Target.QUERY, Target.BODY}),
+        confidence=0.6,
+        severity=Severity.MEDIUM,
+        view=View.SQL,
+        paranoia=2,
+    ),
+    Rule(
+        "WH-SQLI-026",
+        _S,
+        "JSON operator applied to a quoted JSON literal (PostgreSQL/MySQL ->, ->>, ?, ?|, ?&, <@)",
+        # CAPEC-66 via JSON functions: WAFs that do not parse SQL JSON syntax let OR '{"a":1}' ? 'a' through
+        # (Team82, "JS-ON: security-off", 2022); WH-SQLI-016 handles the ::jsonb casts
+        r"(?:'[\[{][^']{0,200}[\]}]'|\"[\[{][^\"]{0,200}[\]}]\")\s?(?:->>?|#>>?|\?[|&]?|<@|@>|<|>)\s?(?:['\"$]|array\s?\[)",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS, Target.PATH}),
+        confidence=0.75,
+        view=View.SQL,
+        paranoia=2,
+    ),
+    Rule(
+        "WH-SQLI-027",
+        _S,
+        'NoSQL (MongoDB) query operator in a parameter name or JSON key ([$ne], {"$where": ...})',
+        # CWE-943: frameworks turn u[$ne]=1 and JSON bodies into query objects, so an operator where a
+        # value was expected rewrites the query (OWASP WSTG-INPV-05.6 NoSQL injection)
+        r"\[\s?\$(?:ne|eq|gt|gte|lt|lte|in|nin|regex|where|exists|not|nor|or|and|elemmatch|text|expr|type|size|all)\s?\]|"
+        r"^\$(?:ne|nin|regex|where|exists|not|nor|elemmatch|text|expr)$|"
+        r"[\"']\$(?:ne|nin|regex|where|exists|not|nor|elemmatch|text|expr)[\"']\s?:",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS}),
+        confidence=0.75,
+        severity=Severity.MEDIUM,
+        paranoia=2,
+    ),
 )

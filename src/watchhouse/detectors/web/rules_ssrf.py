@@ -10,6 +10,7 @@ include-like parameter name is the classic shape.
 
 from __future__ import annotations
 
+from watchhouse.core.findings import Severity
 from watchhouse.detectors.web.rules import AttackClass, Rule, Target
 
 _SSRF = AttackClass.SSRF
@@ -87,5 +88,21 @@ RULES: tuple[Rule, ...] = (
         targets=_VALUES,
         confidence=0.6,
         paranoia=3,
+    ),
+    Rule(
+        "WH-SSRF-006",
+        _SSRF,
+        "URL whose host is an IPv6 literal, a bare integer or dotted-octal address, or a container-internal name",
+        # CWE-918 / CAPEC-664: allow-lists compare host strings, so attackers spell the loopback or the
+        # metadata address as http://[::ffff:a9fe:a9fe], http:2852039166 or 0251.0376.0251.0376, or use
+        # names that resolve inside a container platform (host.containers.internal, kubernetes.docker.internal)
+        r"\b(?:https?|ftp|local_file):/{0,2}\[[0-9a-z:.%]{2,60}\]|"
+        r"\b(?:https?|ftp|local_file):/{0,2}(?:\d{8,10}|0x[0-9a-f]{8}|0[0-7]{1,4}(?:\.0[0-7]{1,4}){3})\b|"
+        r"(?:^|[\s=/\"'@])(?:host\.containers\.internal|kubernetes(?:\.default\.svc\.cluster\.local|\.docker\.internal)|"
+        r"localhost\.localdomain|localhost[46](?:\.localdomain[46])?|lvh\.me)\b",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS}),
+        confidence=0.7,
+        severity=Severity.MEDIUM,
+        paranoia=2,
     ),
 )

@@ -14,7 +14,8 @@ from watchhouse.detectors.web.rules import ANY_TARGET, AttackClass, Rule, Target
 _P = AttackClass.PATH_TRAVERSAL
 _UP = r"(?:\.{2,64}[/\\]{1,4}|\.{2,64}0x(?:2f|5c)|(?:0x2e){2}(?:0x2f|0x5c|/|\\))"
 _SENSITIVE = (
-    r"(?:etc[/\\]{1,3}(?:passwd|shadow|group|hosts|issue|sudoers|crontab|ssh/|mysql/|apache2?/|nginx/)|"
+    r"(?:etc[/\\]{1,3}(?:passwd|shadow|master\.passwd|group|hosts|issue|sudoers|crontab|subuid|subgid|ssh/|mysql/|"
+    r"apache2?/|nginx/)|"
     r"proc[/\\]self[/\\]|proc[/\\]\d{1,7}[/\\]|var[/\\]log[/\\]|root[/\\]\.|home[/\\][^/\\]{1,40}[/\\]\.|"
     r"(?:win|system)\.ini\b|boot\.ini\b|windows[/\\]|winnt[/\\]|system32[/\\]|inetpub[/\\]|global\.asa\b|"
     r"web\.config\b|web-inf[/\\]|meta-inf[/\\]|wp-config\.php|\.env\b|\.htaccess\b|\.htpasswd\b|\.git[/\\]|"
@@ -68,5 +69,26 @@ RULES: tuple[Rule, ...] = (
         targets=frozenset({Target.PATH}),
         confidence=0.7,
         severity=Severity.MEDIUM,
+    ),
+    Rule(
+        "WH-PATH-006",
+        _P,
+        "Traversal fuzzing template with its {file} placeholder unfilled (scanner payload list)",
+        # CAPEC-139 / CWE-22: dot-dot-slash fuzzers (dotdotpwn and kin) expand templates such as
+        # "/..%2f..%2f{file}"; a misconfigured run sends the template itself. A literal "{file}" right
+        # after path characters, dots, an encoded dot or a padding run is never an ordinary value.
+        r"(?:[/\\.:]|0x2[ef5c]|[a-z]{2})\{file\}",
+        severity=Severity.MEDIUM,
+        confidence=0.8,
+        paranoia=2,
+    ),
+    Rule(
+        "WH-PATH-007",
+        _P,
+        "Windows web-root secrets path with its separators stripped (c:inetpubwwwroot...global.asa)",
+        # CWE-22 on IIS: global.asa / web.config under the default web root; fuzz lists carry the path
+        # with backslashes lost to a naive unescape, which the word-bounded WH-PATH-003 cannot see
+        r"inetpub[/\\]{0,2}wwwroot[/\\]{0,2}(?:global\.asa|web\.config)",
+        confidence=0.85,
     ),
 )

@@ -8,7 +8,8 @@ the word "script" and "JavaScript: The Good Parts" are not enough.
 
 from __future__ import annotations
 
-from watchhouse.detectors.web.rules import ANY_TARGET, PAYLOAD_TARGETS, AttackClass, Rule, Target
+from watchhouse.core.findings import Severity
+from watchhouse.detectors.web.rules import ANY_TARGET, PAYLOAD_TARGETS, AttackClass, Rule, Target, View
 
 _X = AttackClass.XSS
 _EVENTS = (
@@ -88,6 +89,71 @@ RULES: tuple[Rule, ...] = (
         "data: URI carrying HTML or script",
         r"\bdata\s?:\s?(?:text/html|text/javascript|application/(?:x-)?javascript|image/svg\+?\s?xml|"
         r"application/xhtml)[;,]",
+        confidence=0.85,
+    ),
+    Rule(
+        "WH-XSS-008",
+        _X,
+        "JSFuck-style expression built from []()!+ only ((![]+[])[+!+[]], +!![])",
+        # CWE-79 obfuscation (CAPEC-86): JavaScript can spell any program with six characters; "![]"
+        # or "+[]" followed by an operator never occurs in text ("![](" markdown images are excluded)
+        r"[!+]\s?\[\s?\]\s?(?:[+)\]]|$)|\(\s?!\s?\[\s?\]",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS}),
+        confidence=0.8,
+    ),
+    Rule(
+        "WH-XSS-009",
+        _X,
+        'Browser global reached by bracket or comment-split property access (window["alert"], document/**/.cookie)',
+        # CWE-79 filter evasion: document["cookie"], self["\\x24"], (document)["cookie"]; matched on the
+        # comment-free view, so "document /*x*/ . cookie" reads as a property access
+        r"\b(?:document|window|self|top|parent|frames|globalthis)\s?\)?\s?(?:\[\s?['\"`]|\.\s?cookie\b)",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS}),
+        confidence=0.8,
+        view=View.SQL,
+    ),
+    Rule(
+        "WH-XSS-010",
+        _X,
+        "Tagged-template call without parentheses ([].sort.call`${alert}`, Reflect.apply.call``)",
+        # CWE-79: a tagged template calls a function with no "(", defeating filters that look for alert(
+        r"\.\s?(?:call|apply|bind)\s?`|`\s?\$\{\s?(?:alert|eval|prompt|confirm|navigation|top|self|window)\b",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS}),
+        confidence=0.8,
+        view=View.SQL,
+    ),
+    Rule(
+        "WH-XSS-011",
+        _X,
+        "Obfuscated script URL or style binding (ja&tab;vascript, -moz-binding, url(javascript), expression(alert)",
+        # CWE-79 / CAPEC-86: browsers drop tabs and newlines inside a URL scheme and HTML5 names them
+        # &Tab; and &NewLine;; old engines ran XBL (-moz-binding) and javascript: URLs from CSS
+        # (entity names in lower case: decoding resolves only the exact HTML5 spellings &Tab; / &NewLine;)
+        r"[a-z](?:&(?:tab|newline);){1,4}[a-z]"
+        r"|-moz-binding\s?:|:\s?url\s?\(\s?['\"]?\s?javascript\b|\bexpression\s?\(\s?(?:alert|eval)\b",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS, Target.REFERRER}),
+        confidence=0.85,
+    ),
+    Rule(
+        "WH-XSS-012",
+        _X,
+        "Legacy or namespaced active markup (VML <v:vmlframe>, XInclude <xi:include>, spaced tag name < f o r m)",
+        # CWE-79/CWE-611: IE's VML frames and XInclude pull in remote documents; a tag name spelled with
+        # spaces between its letters targets parsers that strip whitespace
+        r"<\s?\w{0,10}:\s?(?:vmlframe|include|script)\b|\bvmlframe\s|xmlns:\w{1,10}\s?=\s?['\"]https?://www\.w3\.org/2001/xinclude|"
+        r"<\s?(?:[a-z]\s){3,10}[a-z]?\b",
+        targets=frozenset({Target.QUERY, Target.BODY, Target.HEADERS, Target.REFERRER}),
+        confidence=0.75,
+        severity=Severity.MEDIUM,
+        paranoia=2,
+    ),
+    Rule(
+        "WH-XSS-013",
+        _X,
+        "US-ASCII high-bit encoding of a tag (\\xbcscript\\xbe: 0xBC/0xBE read as < and > with bit 7 dropped)",
+        # CVE-2006-4484-class "US-ASCII XSS": some servers strip the high bit, turning ¼ and ¾ into < and >
+        r"\\x(?:[cd][0-9a-f]\\x)?bc/?[a-z]{1,12}\\x(?:[cd][0-9a-f]\\x)?be",
+        targets=frozenset({Target.QUERY, Target.BODY}),
         confidence=0.85,
     ),
 )
