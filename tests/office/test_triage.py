@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from watchhouse.core.alerts import Alert
 from watchhouse.core.errors import UsageError
 from watchhouse.core.findings import Severity
 from watchhouse.core.taxonomy import CrimeCode
@@ -17,7 +20,7 @@ from watchhouse.office.services import Office
 from watchhouse.office.triage.cluster import ClusterKey
 from watchhouse.office.triage.models import AlertStatus, Verdict
 from watchhouse.office.triage.service import SuppressRequest
-from watchhouse.storage.alert_store import AlertFilter
+from watchhouse.storage.alert_store import AlertFilter, QueueCursor, count_capped
 
 from .audit_helpers import T0
 from .office_helpers import alert, make_office
@@ -121,3 +124,60 @@ def test_clusters_by_subject_and_time_window(office: Office) -> None:
     assert len(by_target) == 1 and by_target[0].key == "url.path=/login"
     (entry,) = office.audit.tail(1)
     assert entry.action == "search" and entry.details["cluster_by"] == "target"
+
+
+def _queue(n: int) -> list[Alert]:
+    """``n`` alerts over three severities and two crime codes, with ties on severity *and* time."""
+    return [
+        alert(
+            100 + i,
+            severity=(Severity.LOW, Severity.MEDIUM, Severity.CRITICAL)[i % 3],
+            crime=CrimeCode.ILLEGAL_ACCESS if i % 4 else CrimeCode.COMPUTER_FRAUD,
+            minutes=(i // 2) * 7,  # pairs share a first sighting: only the id orders them
+        )
+        for i in range(n)
+    ]
+
+
+def test_keyset_pages_walk_the_whole_queue_in_order_once(office: Office) -> None:
+    """Paging by cursor visits every match exactly once, in queue order, whatever the ties."""
+    office.alerts.save(_queue(47))
+    flt = AlertFilter(crime_code=CrimeCode.ILLEGAL_ACCESS, min_severity=Severity.MEDIUM, limit=5)
+    expected = sorted(
+        (a for a in [*_queue(47), alert(1), alert(2)] if a.crime_code is CrimeCode.ILLEGAL_ACCESS and a.severity >= 2),
+        key=lambda a: (a.severity, a.first_seen, a.id),
+        reverse=True,
+    )
+    seen: list[str] = []
+    page = office.triage.page("ana", flt, "queue")
+    assert (page.total, page.total_capped) == (len(expected), False)
+    while True:
+        seen += [v.alert.id for v in page.views]
+        if page.next is None:
+            break
+        assert len(page.views) == 5
+        cursor = QueueCursor.decode(page.next.encode())  # what travels through a URL comes back equal
+        assert cursor == page.next
+        page = office.triage.page("ana", replace(flt, after=cursor), "queue")
+    assert seen == [a.id for a in expected]
+    pages = [e for e in office.audit.tail(20) if e.action == "search"]
+    assert pages[-1].details["filter"]["after"] is not None and pages[0].details["filter"]["after"] is None
+    assert sorted(i for e in pages for i in e.details["ids"]) == sorted(seen)  # who saw what, page by page
+
+
+def test_queue_totals_are_capped_not_scanned(office: Office) -> None:
+    office.alerts.save(_queue(30))
+    with office.engine.connect() as conn:
+        assert count_capped(conn, AlertFilter()) == (34, False)
+        assert count_capped(conn, AlertFilter(), cap=10) == (10, True)
+        assert count_capped(conn, AlertFilter(min_severity=Severity.CRITICAL), cap=10) == (10, False)  # exactly 10
+        assert count_capped(conn, AlertFilter(min_severity=Severity.CRITICAL), cap=9) == (9, True)
+        assert count_capped(conn, AlertFilter(crime_code=CrimeCode.COMPUTER_FRAUD)) == (9, False)
+    assert office.triage.page("ana", AlertFilter(limit=3)).total == 34
+
+
+def test_a_cursor_that_is_not_ours_is_the_callers_error() -> None:
+    forged = base64.urlsafe_b64encode(f"9|{T0.isoformat()}|wh-1".encode()).decode()  # no severity 9
+    for junk in ("", "not base64!", "bm9waXBlcw", forged):
+        with pytest.raises(UsageError):
+            QueueCursor.decode(junk)

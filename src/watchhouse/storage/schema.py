@@ -6,6 +6,19 @@ from sqlalchemy import JSON, Column, DateTime, Float, Index, Integer, MetaData, 
 
 metadata = MetaData()
 
+QUEUE_KEY = ("severity", "first_seen", "id")
+"""The triage queue's sort key (descending), the tail of every queue index."""
+
+QUEUE_INDEXES: dict[str, tuple[str, ...]] = {
+    "all": (),
+    "crime": ("crime_code",),
+    "status": ("status",),
+    "detector": ("detector",),
+    "subject": ("subject_value",),
+    "assignee": ("assignee",),
+}
+"""Queue index name -> the equality-filter columns in front of :data:`QUEUE_KEY`."""
+
 alerts = Table(
     "alerts",
     metadata,
@@ -32,9 +45,12 @@ alerts = Table(
     Column("verdict", String(20), nullable=True),
     Column("scan_id", String(40), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    Index("ix_alerts_first_seen", "first_seen"),
-    Index("ix_alerts_crime_severity", "crime_code", "severity"),
-    Index("ix_alerts_status", "status"),
+    # Time ranges (``since``/``until``); with the severity in it, a capped count of a time window
+    # is answered from this index alone (migration 0010).
+    Index("ix_alerts_seen_severity", "first_seen", "severity"),
+    # The triage queue (migration 0010): each filter column first, then the queue's sort key, so a
+    # filtered page is read from the index in order and stops after ``limit`` rows.
+    *(Index(f"ix_alerts_{name}_queue", *columns, *QUEUE_KEY) for name, columns in QUEUE_INDEXES.items()),
 )
 
 scans = Table(

@@ -8,9 +8,9 @@ cached (they hold case data), and send no referrer (URLs carry case and alert id
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from watchhouse.web.settings import WebSettings
 
@@ -35,15 +35,36 @@ def security_headers(secure: bool) -> dict[str, str]:
     return headers
 
 
-def install_headers(app: FastAPI, settings: WebSettings) -> None:
-    headers = security_headers(settings.secure_cookies)
+class SecurityHeaders:
+    """Plain ASGI middleware adding the headers a response does not set itself.
 
-    @app.middleware("http")
-    async def _headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        for name, value in headers.items():
-            response.headers.setdefault(name, value)
-        return response
+    Starlette's ``BaseHTTPMiddleware`` (what ``@app.middleware("http")`` builds) runs each request
+    through an extra task and stream; it cost ~15% of the portal's CPU per submission under load.
+    Setting headers only needs the ``http.response.start`` message, so this wraps ``send`` instead.
+    """
+
+    def __init__(self, app: ASGIApp, headers: dict[str, str]) -> None:
+        self.app = app
+        self.headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(name, value) for name, value in self.headers if name not in present]
+                if extra:
+                    message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def install_headers(app: FastAPI, settings: WebSettings) -> None:
+    app.add_middleware(SecurityHeaders, headers=security_headers(settings.secure_cookies))
 
 
 def same_token(given: str | None, expected: str) -> bool:

@@ -26,7 +26,7 @@ from watchhouse.office.triage.cluster import ClusterKey, cluster_alerts
 from watchhouse.office.triage.models import AlertStatus, AlertView, Cluster, HistoryItem, TriageState, Verdict
 from watchhouse.office.triage.suppressions import SuppressionRules
 from watchhouse.office.triage.tables import alert_history
-from watchhouse.storage.alert_store import AlertFilter, filtered, from_row
+from watchhouse.storage.alert_store import AlertFilter, QueueCursor, count_capped, filtered, from_row, queue_page
 from watchhouse.storage.schema import alerts
 
 
@@ -39,6 +39,17 @@ class SuppressRequest:
     by_subject: bool = True
     by_detector: bool = True
     by_crime: bool = False
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """A page of the queue: its alerts, how many match in all (up to a cap), where the next starts."""
+
+    views: list[AlertView]
+    total: int
+    total_capped: bool
+    """``total`` is a lower bound: more alerts match than were counted."""
+    next: QueueCursor | None
 
 
 @dataclass(frozen=True)
@@ -74,28 +85,34 @@ class AlertService:
 
     def search(self, actor: str, flt: AlertFilter, purpose: str | None = None) -> list[AlertView]:
         """The triage queue: most severe and newest first; the search and its results are audited."""
-        query = filtered(select(alerts), flt).order_by(alerts.c.severity.desc(), alerts.c.first_seen.desc())
-        with self._audit.transaction() as conn:
-            rows = list(conn.execute(query.limit(flt.limit)))
+        return self._page(actor, flt, purpose, count=False).views
+
+    def page(self, actor: str, flt: AlertFilter, purpose: str | None = None) -> QueuePage:
+        """One page of the queue with a capped total and the cursor of the next page (audited)."""
+        return self._page(actor, flt, purpose, count=True)
+
+    def _page(self, actor: str, flt: AlertFilter, purpose: str | None, *, count: bool) -> QueuePage:
+        # The query runs in a plain read transaction and only the audit entry takes the write lock:
+        # a search holding ``BEGIN IMMEDIATE`` while it reads would queue every other search and
+        # change behind it. The entry still commits before anything is returned, so no result
+        # leaves the office unrecorded.
+        with self._engine.connect() as conn, conn.begin():
+            rows = list(conn.execute(queue_page(flt)))
             views = _views(conn, rows)
-            self._audit.append(
-                actor,
-                Action.SEARCH,
-                ObjectType.ALERT,
-                None,
-                purpose,
-                {"filter": flt.to_record(), "results": len(views), "ids": [v.alert.id for v in views]},
-                conn=conn,
-            )
-        return views
+            total, capped = count_capped(conn, flt) if count else (len(views), False)
+        more = len(views) == flt.limit
+        next_cursor = QueueCursor.after(views[-1].alert) if views and more else None
+        details = {"filter": flt.to_record(), "results": len(views), "ids": [v.alert.id for v in views]}
+        self._audit.append(actor, Action.SEARCH, ObjectType.ALERT, None, purpose, details)
+        return QueuePage(views, total, capped, next_cursor)
 
     def show(self, actor: str, ref: str, purpose: str | None = None) -> tuple[AlertView, list[HistoryItem]]:
         alert_id = self.resolve(ref)
-        with self._audit.transaction() as conn:
+        with self._engine.connect() as conn, conn.begin():  # read first, lock only to append (see _page)
             rows = list(conn.execute(select(alerts).where(alerts.c.id == alert_id)))
             (view,) = _views(conn, rows)
             history = _history(conn, alert_id)
-            self._audit.append(actor, Action.READ, ObjectType.ALERT, alert_id, purpose, {}, conn=conn)
+        self._audit.append(actor, Action.READ, ObjectType.ALERT, alert_id, purpose, {})
         return view, history
 
     def cluster(

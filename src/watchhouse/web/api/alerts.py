@@ -1,7 +1,13 @@
-"""``/api/v1/alerts``: the triage queue; every search, read and change is audited by the service."""
+"""``/api/v1/alerts``: the triage queue; every search, read and change is audited by the service.
+
+The queue pages by keyset: each answer carries ``next``, an opaque cursor to pass back as ``after``
+for the following page (``null`` on the last one), and ``total``, the number of matches counted up
+to a cap (``total_capped`` says the real number is larger).
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -9,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from watchhouse.core.errors import UsageError
 from watchhouse.office.accounts.models import Session
 from watchhouse.office.accounts.roles import Permission
+from watchhouse.storage.alert_store import QueueCursor
 from watchhouse.web.actions import TriageChange, alert_filter, apply_triage
 from watchhouse.web.api.schemas import BulkBody, TriageBody
 from watchhouse.web.auth import api_actor
@@ -32,6 +39,7 @@ def search(
     since: str | None = None,
     until: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    after: Annotated[str | None, Query(max_length=400)] = None,
     purpose: str | None = None,
 ) -> dict[str, Any]:
     flt = alert_filter(
@@ -45,8 +53,16 @@ def search(
         until=until,
         limit=limit,
     )
-    views = ctx_of(request).office.triage.search(session.account.username, flt, purpose)
-    return {"alerts": [v.to_dict() for v in views], "count": len(views)}
+    if after:
+        flt = replace(flt, after=QueueCursor.decode(after))
+    page = ctx_of(request).office.triage.page(session.account.username, flt, purpose)
+    return {
+        "alerts": [v.to_dict() for v in page.views],
+        "count": len(page.views),
+        "total": page.total,
+        "total_capped": page.total_capped,
+        "next": page.next.encode() if page.next else None,
+    }
 
 
 @router.get("/{alert_id}")

@@ -1,7 +1,8 @@
 """``/api/v1/audit``: verification status and the newest entries, for auditors.
 
 Reading the audit log is not itself audited (ADR 0004: verification must be repeatable without
-changing what it verifies); these are the documented exemptions of the "every call is audited" rule.
+changing what it verifies); the documented exemptions of the "every call is audited" rule live in
+``web.audit_exemptions`` (re-exported here as ``UNAUDITED_ROUTES``).
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from watchhouse.office.accounts.models import Session
 from watchhouse.office.accounts.roles import Permission
 from watchhouse.office.services import Office
+from watchhouse.web.audit_exemptions import UNAUDITED_ROUTES
 from watchhouse.web.auth import api_actor
 from watchhouse.web.context import ctx_of
 
+__all__ = ["UNAUDITED_ROUTES", "router", "verify_status"]
+
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 Auditor = Annotated[Session, Depends(api_actor(Permission.AUDIT_READ))]
-
-UNAUDITED_ROUTES = frozenset({"/api/v1/audit/verify", "/api/v1/audit/tail", "/api/v1/session"})
-"""Routes that deliberately leave no audit entry (the audit log itself; one's own session)."""
 
 
 def verify_status(office: Office) -> dict[str, Any]:

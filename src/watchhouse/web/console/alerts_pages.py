@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from watchhouse.core.identity import is_pseudonym
@@ -13,6 +15,7 @@ from watchhouse.office.accounts.models import Session
 from watchhouse.office.accounts.roles import Permission
 from watchhouse.office.evidence.seal_alert import seal_alert_evidence
 from watchhouse.office.triage.models import AlertStatus, Verdict
+from watchhouse.storage.alert_store import QueueCursor
 from watchhouse.web.actions import TriageChange, alert_filter, apply_triage, case_link, reveal
 from watchhouse.web.auth import form_actor, page_actor
 from watchhouse.web.console.render import back_to, page
@@ -35,6 +38,7 @@ def queue(
     assignee: str = "",
     since: str = "",
     until: str = "",
+    after: Annotated[str, Query(max_length=400)] = "",
     notice: str = "",
 ) -> HTMLResponse:
     filters = {
@@ -48,12 +52,20 @@ def queue(
         "until": until,
     }
     flt = alert_filter(**filters, limit=ctx_of(request).settings.page_size)
-    views = ctx_of(request).office.triage.search(session.account.username, flt)
+    if after:
+        flt = replace(flt, after=QueueCursor.decode(after))
+    found = ctx_of(request).office.triage.page(session.account.username, flt)
+    following = {**filters, "after": found.next.encode()} if found.next else None
     return page(
         request,
         session,
         "alerts.html",
-        views=views,
+        views=found.views,
+        total=found.total,
+        total_capped=found.total_capped,
+        paged=bool(after),
+        next_query=urlencode({k: v for k, v in following.items() if v}) if following else "",
+        first_query=urlencode({k: v for k, v in filters.items() if v}),
         filters=filters,
         crimes=[c.value for c in CrimeCode],
         statuses=[s.value for s in AlertStatus],
