@@ -189,3 +189,22 @@ def test_raw_hostile_bodies_never_cause_a_500(client: TestClient) -> None:
         headers={"Content-Length": str(50 * 1024 * 1024), "Content-Type": "multipart/form-data; boundary=b"},
     )
     assert big.status_code in (400, 413)
+
+
+def test_replay_and_rate_limit_hold_across_two_workers(office: Office, tmp_path: Path) -> None:
+    """Two server processes = two apps, each with its own memory, on one office database."""
+    other_office = make_office(f"sqlite:///{tmp_path / 'office.db'}", tmp_path)
+    try:
+        first, second = client_for(office, submissions_per_client=2), client_for(other_office, submissions_per_client=2)
+        found = first.get("/report/challenge").json()
+        fields = {**form(), "challenge_token": found["token"], "pow_nonce": solve(found["salt"], found["difficulty"])}
+        headers = {"Accept": "application/json"}
+        assert first.post("/report", data=fields, headers=headers).status_code == 201
+        replayed = second.post("/report", data=fields, headers=headers)
+        assert replayed.status_code == 400 and "already submitted" in replayed.json()["errors"]["challenge_answer"]
+        assert submit(second, form()).status_code == 201  # the client's second report, via the other worker
+        limited = submit(first, form())  # this worker's memory has seen one report only; the database two
+        assert limited.status_code == 429 and "Too many reports" in limited.json()["errors"]["form"]
+        assert len(office.portal_desk.queue("ana")) == 2
+    finally:
+        other_office.close()

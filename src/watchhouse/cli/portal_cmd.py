@@ -81,27 +81,27 @@ def campaigns(home: Home = Path(".watchhouse"), actor: Actor = "local:cli") -> N
 @app.command("decide")
 def decide(
     reference: str,
-    outcome: Annotated[str, typer.Option(help="action_taken, referred or no_action")],
+    outcome: Annotated[Outcome, typer.Option(help="What was decided.")],
     reasons: Annotated[str, typer.Option(help="Statement of reasons (office record).")],
     public: Annotated[str, typer.Option(help="Reasons shown to the reporter.")] = "",
     home: Home = Path(".watchhouse"),
     actor: Actor = "local:cli",
 ) -> None:
     """Record a decision with its statement of reasons."""
-    _run(home, lambda o: {"decision": o.portal_desk.decide(actor, reference, Outcome(outcome), reasons, public)})
+    _run(home, lambda o: {"decision": o.portal_desk.decide(actor, reference, outcome, reasons, public)})
 
 
 @app.command("appeal")
 def review_appeal(
     appeal_id: int,
-    outcome: Annotated[str, typer.Option(help="action_taken, referred or no_action")],
+    outcome: Annotated[Outcome, typer.Option(help="What the review decided.")],
     reasons: Annotated[str, typer.Option(help="Statement of reasons.")],
     public: Annotated[str, typer.Option(help="Reasons shown to the reporter.")] = "",
     home: Home = Path(".watchhouse"),
     actor: Actor = "local:cli",
 ) -> None:
     """Review an appeal (must be someone other than the first decider)."""
-    _run(home, lambda o: {"decision": o.portal_desk.review_appeal(actor, appeal_id, Outcome(outcome), reasons, public)})
+    _run(home, lambda o: {"decision": o.portal_desk.review_appeal(actor, appeal_id, outcome, reasons, public)})
 
 
 @app.command("invalidate")

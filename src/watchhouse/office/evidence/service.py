@@ -27,7 +27,7 @@ from watchhouse.office.canonical import canonical_json
 from watchhouse.office.errors import IntegrityError, NotFoundError
 from watchhouse.office.evidence.models import Acquisition, CustodyEvent, CustodyEventKind, EvidenceItem, evidence_id
 from watchhouse.office.evidence.tables import custody_events, evidence_items
-from watchhouse.office.evidence.vault import Vault, digests_of
+from watchhouse.office.evidence.vault import Digests, Vault, digests_of
 
 _AUDIT_ACTION = {
     CustodyEventKind.COLLECTED: Action.CREATE,
@@ -86,6 +86,14 @@ class EvidenceService:
             self._record(conn, item, CustodyEventKind.COLLECTED, actor, purpose, {"sha256": item.sha256})
         return item, True
 
+    def store_bytes(self, data: bytes) -> Digests:
+        """Put bytes in the vault (fsynced, renamed into place) ahead of :func:`batch.seal_in`.
+
+        Nothing is recorded: until a transaction records them, the bytes are an unreferenced
+        blob, which is what a crash between the two steps must leave behind.
+        """
+        return self._vault.put(data)
+
     def resolve(self, id_or_prefix: str) -> str:
         with self._engine.connect() as conn:
             found = list(
@@ -111,7 +119,7 @@ class EvidenceService:
     def search(self, actor: str, purpose: str | None = None, limit: int = 100) -> list[EvidenceItem]:
         with self._audit.transaction() as conn:
             rows = conn.execute(select(evidence_items).order_by(evidence_items.c.acquired_at.desc()).limit(limit))
-            items = [_item_from_row(r._mapping) for r in rows]
+            items = [item_from_row(r._mapping) for r in rows]
             self._audit.append(
                 actor,
                 Action.SEARCH,
@@ -153,7 +161,7 @@ class EvidenceService:
             query = select(evidence_items).order_by(evidence_items.c.id)
             if item_ids is not None:
                 query = query.where(evidence_items.c.id.in_(item_ids))
-            items = [_item_from_row(r._mapping) for r in conn.execute(query)]
+            items = [item_from_row(r._mapping) for r in conn.execute(query)]
             results = []
             for item in items:
                 problem = self._integrity_problem(conn, item)
@@ -269,10 +277,10 @@ def _utc(value: datetime) -> datetime:
 
 def _item(conn: Connection, item_id: str) -> EvidenceItem | None:
     row = conn.execute(select(evidence_items).where(evidence_items.c.id == item_id)).first()
-    return _item_from_row(row._mapping) if row is not None else None
+    return item_from_row(row._mapping) if row is not None else None
 
 
-def _item_from_row(row: Any) -> EvidenceItem:
+def item_from_row(row: Any) -> EvidenceItem:
     return EvidenceItem(
         id=row["id"],
         sha256=row["sha256"],

@@ -3,7 +3,8 @@
 A blob lives at ``<root>/sha256/<h[0:2]>/<h[2:4]>/<h>`` and is made read-only (0400) once written;
 the name is its SHA-256, so any change to the bytes is visible by re-hashing. Writes go to a
 temporary file in the same filesystem, are fsynced, then renamed into place, so a crash never
-leaves a half-written blob under a valid name.
+leaves a half-written blob under a valid name; the folder is fsynced after the rename, so the
+blob's name is as durable as its bytes before anyone records that it exists.
 """
 
 from __future__ import annotations
@@ -42,6 +43,15 @@ def digests_of_file(path: Path) -> Digests:
     return Digests(sha256.hexdigest(), sha512.hexdigest(), size)
 
 
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX needs the directory itself synced)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class Vault:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -69,6 +79,7 @@ class Vault:
                     os.fsync(handle.fileno())
                 Path(tmp_name).chmod(0o400)
                 Path(tmp_name).replace(final)
+                _fsync_dir(final.parent)
             except BaseException:
                 with contextlib.suppress(OSError):
                     Path(tmp_name).unlink()

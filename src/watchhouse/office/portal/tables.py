@@ -1,4 +1,4 @@
-"""Runtime view of the portal tables; their history lives in ``storage/migrations`` (rev 0008_portal)."""
+"""Runtime view of the portal tables; their history lives in ``storage/migrations`` (0008_portal, 0011_portal_perf)."""
 
 from __future__ import annotations
 
@@ -132,6 +132,14 @@ portal_restricted_readers = Table(
     Column("granted_at", DateTime(timezone=True), nullable=False),
 )
 
+portal_challenge_uses = Table(
+    "portal_challenge_uses",
+    metadata,
+    Column("salt", String(32), primary_key=True),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+"""Each form challenge used for an accepted report, until it expires: replay refused across processes."""
+
 INDEXES = (
     Index("ix_portal_identifiers_value", portal_identifiers.c.kind, portal_identifiers.c.value),
     Index("ix_portal_identifiers_reference", portal_identifiers.c.reference),
@@ -141,4 +149,6 @@ INDEXES = (
     Index("ix_portal_appeals_reference", portal_appeals.c.reference),
     Index("ix_portal_reports_status", portal_reports.c.status),
     Index("ix_portal_reports_received", portal_reports.c.received_at),
+    Index("ix_portal_reports_client_received", portal_reports.c.client, portal_reports.c.received_at),
+    Index("ix_portal_challenge_uses_expires", portal_challenge_uses.c.expires_at),
 )

@@ -9,7 +9,8 @@ The choice keeps the portal usable with JavaScript off (accessibility, privacy t
 it free of CAPTCHA providers that would learn who reports crime.
 
 Tokens are stateless (HMAC-signed, with an expiry) and single-use: a used salt is remembered
-until its token expires, in memory, per process.
+until its token expires, in memory per process and, with the accepted report, in the office
+database (``office.portal.limits``), which is what holds across several server processes.
 """
 
 from __future__ import annotations
@@ -76,8 +77,13 @@ class Challenges:
     def _sign(self, body: str) -> str:
         return hmac.new(self.key, b"challenge\x00" + body.encode(), hashlib.sha256).hexdigest()[:32]
 
-    def verify(self, token: str, nonce: str, answer: str) -> None:
-        """Accept a solved proof of work or a right answer, once; anything else is a clear refusal."""
+    def verify(self, token: str, nonce: str, answer: str) -> tuple[str, float]:
+        """Accept a solved proof of work or a right answer, once; anything else is a clear refusal.
+
+        Returns the challenge's salt and expiry (epoch seconds): the memory here refuses a replay
+        within this process, and the office records the salt with the report so that a replay
+        is refused in every other server process too.
+        """
         parts = token.split(".")
         if len(parts) != 7 or not hmac.compare_digest(self._sign(".".join(parts[:6])), parts[6]):
             raise ChallengeFailedError("the form's anti-abuse check is missing or damaged; reload the form")
@@ -96,3 +102,4 @@ class Challenges:
             if len(self._used) > 100_000:
                 for old in [s for s, until in self._used.items() if until < now]:
                     del self._used[old]
+        return salt, float(expires)

@@ -1,0 +1,83 @@
+"""Appending many audit entries in one transaction: one head read, one insert, one head update.
+
+:meth:`AuditLog.append` reads and rewrites the chain head once per entry; a group commit of
+fifty portal submissions (each with an evidence entry and a report entry) would do that a
+hundred times under the write lock. :class:`AuditChain` takes the head once, under the same
+lock ``append`` uses, links each new entry to the previous one in memory exactly as ``append``
+does (same body, same canonical hash), and writes them all at the end. The result is one chain,
+indistinguishable from entries appended one by one, which ``AuditLog.verify`` checks.
+
+This belongs in the audit package as ``AuditLog.append_many``; it lives here because the audit
+package is owned elsewhere, and it uses only the audit package's public names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from watchhouse.core.errors import UsageError
+from watchhouse.office.audit.entries import AuditEntry, entry_body, from_row, hash_body, timestamp
+from watchhouse.office.audit.tables import audit_entries, audit_head
+from watchhouse.office.canonical import canonical_json
+
+_ROW_FIELDS = ("seq", "at", "actor", "action", "object_type", "object_id", "purpose")
+
+
+class AuditChain:
+    """Entries built on the head this transaction locked; nothing is stored until :meth:`write`.
+
+    ``conn`` must be a write-locked transaction (``AuditLog.transaction``); the head row is read
+    ``FOR UPDATE`` so PostgreSQL writers queue here exactly as they do in ``AuditLog.append``.
+    """
+
+    def __init__(self, conn: Connection, clock: Callable[[], datetime]) -> None:
+        head = conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).one()
+        self._conn = conn
+        self._clock = clock
+        self._seq = int(head.seq)
+        self._hash: str = head.entry_hash
+        self._rows: list[dict[str, Any]] = []
+
+    def add(
+        self,
+        actor: str,
+        action: str,
+        object_type: str,
+        object_id: str | None = None,
+        purpose: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> AuditEntry:
+        """The next entry of the chain (its ``seq`` is final; it is stored by :meth:`write`)."""
+        if not actor or not action or not object_type:
+            raise UsageError("an audit entry needs an actor, an action and an object type")
+        body = entry_body(
+            seq=self._seq + 1,
+            at=timestamp(self._clock()),
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            purpose=purpose,
+            details=details or {},
+            prev_hash=self._hash,
+        )
+        digest = hash_body(body)
+        row = {k: body[k] for k in _ROW_FIELDS}
+        row.update(details=canonical_json(body["details"]).decode("utf-8"), prev_hash=self._hash, entry_hash=digest)
+        self._rows.append(row)
+        self._seq, self._hash = body["seq"], digest
+        return from_row(row)
+
+    def write(self) -> int:
+        """Store the entries added so far and move the head past them; returns how many."""
+        rows, self._rows = self._rows, []
+        if rows:
+            self._conn.execute(audit_entries.insert(), rows)
+            self._conn.execute(
+                update(audit_head).where(audit_head.c.id == 1).values(seq=self._seq, entry_hash=self._hash)
+            )
+        return len(rows)
