@@ -3,9 +3,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import polars as pl
+import pytest
 from tests.ingest.helpers import PSEUDO, quarantined, read_bytes
 
 from watchhouse.core.events import Dataset
+from watchhouse.ingest.sshd import SWITCHED_REASON, Connections, classify
 
 SAMPLE = b"""Mar  1 12:00:01 web1 sshd[123]: Failed password for invalid user admin from 203.0.113.5 port 4242 ssh2
 Mar  1 12:00:02 web1 sshd[123]: Failed password for root from 2001:db8::7 port 22 ssh2
@@ -65,3 +68,72 @@ def test_year_rollover(tmp_path: Path) -> None:
 def test_invalid_date_is_quarantined(tmp_path: Path) -> None:
     out = read_bytes(tmp_path, b"Feb 30 10:00:00 h cron[1]: x\nFeb 28 10:00:00 h cron[1]: y\n", fmt="syslog", year=2026)
     assert [e["reason"] for e in quarantined(out)] == ["invalid syslog timestamp"]
+
+
+# One sshd connection (pid 700) names its address once, then fails without it; pid 701 is another
+# client; pid 702 guesses two accounts and gets in with a third; pid 703 mistypes and gets in.
+CONNECTIONS = b"""Feb 12 04:09:18 h sshd[700]: Connection from 198.51.100.7 port 51353 on 10.0.0.1 port 22
+Feb 12 04:09:19 h sshd[701]: Connection from 198.51.100.8 port 4000
+Feb 12 04:09:21 h sshd[700]: Disconnecting: Too many authentication failures for root [preauth]
+Feb 12 04:09:22 h sshd[701]: error: kex_exchange_identification: client sent invalid protocol identifier ""
+Feb 12 04:09:23 h sshd[701]: fatal: Unable to negotiate a key exchange method [preauth]
+Feb 12 04:09:24 h sshd[702]: pam_unix(sshd:auth): authentication failure; uid=0 tty=ssh ruser=root rhost=203.0.113.4
+Feb 12 04:09:25 h sshd[702]: Failed password for oracle from 203.0.113.4 port 5 ssh2
+Feb 12 04:09:26 h sshd[702]: Accepted password for backup from 203.0.113.4 port 5 ssh2
+Feb 12 04:09:27 h sshd[703]: Failed password for alice from 192.0.2.50 port 6 ssh2
+Feb 12 04:09:28 h sshd[703]: Accepted password for alice from 192.0.2.50 port 6 ssh2
+Feb 12 04:39:29 h sshd[700]: Disconnecting: Too many authentication failures [preauth]
+Feb 12 04:39:30 x sshd[701]: fatal: Read from socket failed: Connection reset by peer [preauth]
+"""
+
+
+@pytest.mark.parametrize("batch_bytes", [8 << 20, 90])
+def test_sshd_lines_without_address_take_it_from_their_connection(tmp_path: Path, batch_bytes: int) -> None:
+    # batch_bytes=90 cuts the log into chunks of a line or two: the memory must carry across them
+    out = read_bytes(tmp_path, CONNECTIONS, fmt="syslog", year=2005, batch_bytes=batch_bytes)
+    auth = {r["log.file.line"]: r for r in out.frame(Dataset.AUTH).iter_rows(named=True)}
+    assert sorted(auth) == [3, 4, 5, 6, 7, 8, 9, 10, 11, 12]
+    assert (auth[3]["source.ip"], auth[3]["event.action"], auth[3]["event.outcome"]) == (
+        "198.51.100.7",
+        "max_attempts",
+        "failure",
+    )
+    assert (auth[4]["source.ip"], auth[4]["event.action"]) == ("198.51.100.8", "no_ident")
+    assert (auth[5]["source.ip"], auth[5]["event.action"]) == ("198.51.100.8", "negotiation")
+    # half an hour later the pid may belong to another client: no address is guessed;
+    # line 12 is another host's pid 701
+    assert auth[11]["source.ip"] is None and auth[12]["source.ip"] is None
+    assert auth[11]["event.outcome"] == "failure"
+
+
+def test_accepted_after_failures_for_other_accounts_is_marked(tmp_path: Path) -> None:
+    auth = {
+        r["log.file.line"]: r
+        for r in read_bytes(tmp_path, CONNECTIONS, fmt="syslog", year=2005).frame(Dataset.AUTH).iter_rows(named=True)
+    }
+    # PAM names the attempted account in ruser= when the account does not exist (no user=)
+    assert auth[6]["user.name"] == PSEUDO.pseudonym("root")
+    assert (auth[8]["event.outcome"], auth[8]["event.reason"]) == ("success", SWITCHED_REASON)
+    # the owner's own typo, then their login: an ordinary success
+    assert (auth[10]["event.outcome"], auth[10]["event.reason"]) == ("success", "accepted password")
+
+
+def test_connection_memory_is_bounded_and_keeps_the_latest_address() -> None:
+    memory = Connections(capacity=3)
+    stamp = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+
+    def chunk(pid: int, message: str) -> pl.DataFrame:
+        """One syslog chunk of one sshd line, through classify and the connection memory."""
+        sshd = pl.DataFrame(
+            {"_row": [0], "@timestamp": [stamp], "host.name": ["h"], "process.pid": [pid], "message": [message]},
+            schema_overrides={"@timestamp": pl.Datetime("us", "UTC")},
+        )
+        return memory.link(sshd, classify(sshd))
+
+    for pid in range(50):  # fifty connections, each naming its address (not an auth event itself)
+        assert chunk(pid, f"Connection from 192.0.2.{pid} port 22").height == 0
+        assert memory.addresses.height <= 2 * 3
+    # the newest connections are remembered, the oldest forgotten
+    too_many = "Disconnecting: Too many authentication failures [preauth]"
+    assert chunk(49, too_many)["source.ip"].to_list() == ["192.0.2.49"]
+    assert chunk(1, too_many)["source.ip"].to_list() == [None]

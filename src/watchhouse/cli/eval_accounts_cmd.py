@@ -36,9 +36,11 @@ from watchhouse.detect.postprocess import PostProcessor
 from watchhouse.detectors.accounts.credential_stuffing import CredentialStuffingDetector
 from watchhouse.detectors.accounts.failed_login_burst import FailedLoginBurstDetector
 from watchhouse.detectors.accounts.password_spraying import PasswordSprayingDetector
+from watchhouse.detectors.accounts.slow_brute_force import SlowBruteForceDetector
 from watchhouse.detectors.accounts.takeover import AccountTakeoverDetector
 from watchhouse.eval.labelled import EvalReport, evaluate, load_labels
 from watchhouse.ingest import Quarantine, ReaderOptions, SourceReader
+from watchhouse.ingest.sshd import SWITCHED_REASON
 
 #: the crowdsec tests whose expected alerts are about guessing ssh passwords
 CROWDSEC_BRUTE_FORCE = ("ssh-bf", "ssh-slow-bf", "ssh-time-based-bf", "sshd-invalid-bf", "opnsense-sshd")
@@ -53,7 +55,13 @@ def account_detectors(host_logs: bool = False) -> list[Detector]:
         if host_logs
         else FailedLoginBurstDetector()
     )
-    return [burst, PasswordSprayingDetector(), CredentialStuffingDetector(), AccountTakeoverDetector()]
+    return [
+        burst,
+        SlowBruteForceDetector(),
+        PasswordSprayingDetector(),
+        CredentialStuffingDetector(),
+        AccountTakeoverDetector(),
+    ]
 
 
 def read_auth(paths: Sequence[Path], options: ReaderOptions | None = None) -> list[EventBatch]:
@@ -93,7 +101,11 @@ _FAILJSON = re.compile(r"^#\s*failJSON:\s*(\{.*\})\s*$")
 
 
 def fail2ban_attribution(log: Path) -> CorpusResult:
-    """Lines fail2ban labels ``match: true`` that we read as a failed login from the same host."""
+    """Lines fail2ban labels ``match: true`` that we read as a failed login from the same host.
+
+    fail2ban also labels an "Accepted" line whose connection first failed for other accounts (an
+    intruder guessing names, then getting in); we keep that line a success, since someone got in,
+    and count it as attributed when the reader marked it as the end of such guessing."""
     text = log.read_text(encoding="utf-8", errors="replace").splitlines()
     wanted: dict[int, str] = {}
     for number, line in enumerate(text, start=1):
@@ -105,7 +117,9 @@ def fail2ban_attribution(log: Path) -> CorpusResult:
     got: dict[int, str] = {}
     # fail2ban's test logs open with comment lines, so the format cannot be sniffed; their year is 2005
     for batch in read_auth([log], ReaderOptions(fmt="syslog", year=2005)):
-        frame = batch.to_polars().filter(pl.col("event.outcome") == "failure")
+        frame = batch.to_polars().filter(
+            (pl.col("event.outcome") == "failure") | (pl.col("event.reason") == SWITCHED_REASON)
+        )
         for line, ip in frame.select("log.file.line", "source.ip").iter_rows():
             if line is not None and ip is not None:
                 got[int(line)] = str(ip)

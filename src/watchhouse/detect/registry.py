@@ -21,6 +21,7 @@ BUILTIN_DETECTORS: tuple[str, ...] = (
     "watchhouse.detectors.web.attack_patterns:WebAttackDetector",
     "watchhouse.detectors.web.campaigns:WebCampaignDetector",
     "watchhouse.detectors.accounts.failed_login_burst:FailedLoginBurstDetector",
+    "watchhouse.detectors.accounts.slow_brute_force:SlowBruteForceDetector",
     "watchhouse.detectors.accounts.password_spraying:PasswordSprayingDetector",
     "watchhouse.detectors.accounts.credential_stuffing:CredentialStuffingDetector",
     "watchhouse.detectors.accounts.takeover:AccountTakeoverDetector",

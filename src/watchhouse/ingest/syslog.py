@@ -16,7 +16,7 @@ import polars as pl
 from watchhouse.core.events import TIMESTAMP_FIELD, Dataset
 from watchhouse.ingest.base import ParseResult, ensure_utf8, frame_with_provenance, normalise_newlines
 from watchhouse.ingest.source import LineChunk
-from watchhouse.ingest.sshd import SSHD_PROGRAMS, classify
+from watchhouse.ingest.sshd import SSHD_PROGRAMS, Connections, classify
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _PRI = r"(?:<[0-9]{1,3}>)?"
@@ -56,6 +56,8 @@ class SyslogParser:
         self._year = year if year is not None else dt.datetime.now(dt.UTC).year
         self._last_month: int | None = None
         self._wraps = 0
+        # sshd connections carry across chunks: a failure may name its address lines (or chunks) earlier
+        self._connections = Connections()
 
     def parse(self, chunk: LineChunk) -> ParseResult:
         result = ParseResult()
@@ -196,6 +198,7 @@ class SyslogParser:
     def _emit(self, chunk: LineChunk, good: pl.DataFrame, result: ParseResult) -> None:
         sshd = good.filter(pl.col("process.name").is_in(SSHD_PROGRAMS))
         auth = classify(sshd) if len(sshd) else classify(sshd.clear())
+        auth = self._connections.link(sshd, auth)
         auth_rows = auth.get_column("_row")
         if len(auth):
             joined = auth.join(
