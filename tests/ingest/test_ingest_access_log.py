@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -169,7 +170,8 @@ _FIELD_TEXT = st.lists(st.sampled_from(_COMMON_TOKENS * 30 + _RARE_TOKENS), max_
 @given(lines=st.lists(st.tuples(_FIELD_TEXT, _FIELD_TEXT, _FIELD_TEXT), min_size=1, max_size=6))
 def test_fast_tokeniser_reads_exactly_what_arrow_reads(lines: list[tuple[str, str, str]]) -> None:
     """Polars' tokeniser is only used where it agrees with the Arrow reference, escapes included."""
-    from watchhouse.ingest.access_log import COMBINED, AccessLogParser, clean, prepare
+    from watchhouse.ingest.access_log import AccessLogParser, clean, prepare
+    from watchhouse.ingest.options import COMBINED
 
     text = "".join(
         f'203.0.113.{i} - - [02/Mar/2026:10:00:00 +0000] "{a}" 200 1 "{b}" "{c}"\n' for i, (a, b, c) in enumerate(lines)
@@ -195,3 +197,83 @@ def test_stray_quotes_are_read_alike_whatever_the_batch_size(tmp_path: Path) -> 
     ]
     assert summaries[0] == summaries[1] == summaries[2]
     assert summaries[0][0] == 6  # the six good lines, however the rest was resolved
+
+
+# lines as servers write them, plus the odd ones a real log holds now and then
+_PLAIN_LINE = '203.0.113.{i} - - [02/Mar/2026:10:00:{s:02d} +0000] "GET /p/{i}?q=a%27b HTTP/1.1" 200 {i} "-" "ua {i}"'
+_ODD_LINES = {
+    "truncated": '198.51.100.7 - - [02/Mar/2026:10:00:00 +0000] "GET /t HTTP/1.1" 200 1 "-" "Mozilla/5.0 (cut',
+    "escaped": '198.51.100.8 - - [02/Mar/2026:10:00:00 +0000] "GET /e?x=\\"1\\" HTTP/1.1" 200 1 "-" "a\\\\b"',
+    "extra field": '198.51.100.9 - - [02/Mar/2026:10:00:00 +0000] "GET /x HTTP/1.1" 200 1 "-" "ua" "more"',
+    "stray quote": '198.51.100.10 - "u" [02/Mar/2026:10:00:00 +0000] "GET /s HTTP/1.1" 200 1 "-" "ua"',
+    "blank": "",
+    "short": "198.51.100.11 - -",
+    "hex escape": '198.51.100.12 - - [02/Mar/2026:10:00:00 +0000] "GET /h HTTP/1.1" 200 1 "http://\\xe4\\xe5/" "ua"',
+}
+
+
+_Summary = tuple[list[dict[str, Any]], int, list[tuple[int, int, str]]]
+
+
+def _parse_both_ways(data: bytes) -> tuple[_Summary, _Summary]:
+    """What ``parse`` returns, and what the exact (Arrow, line-checking) path alone returns."""
+    import numpy as np
+
+    from watchhouse.ingest.access_log import AccessLogParser, clean
+    from watchhouse.ingest.base import ParseResult
+    from watchhouse.ingest.options import COMBINED
+    from watchhouse.ingest.source import LineChunk
+
+    def summary(result: ParseResult) -> _Summary:
+        rows = [row for _, table in result.tables for row in table.to_pylist()]
+        rejected = sorted((r.line, r.offset, r.reason) for r in result.rejected)
+        return rows, result.blank, rejected
+
+    parser = AccessLogParser(COMBINED)
+    chunk = LineChunk(data, 101, 5000)
+    exact = ParseResult()
+    parser._parse_exact(chunk, clean(data), np.arange(chunk.n_lines, dtype=np.int64), exact)
+    return summary(parser.parse(chunk)), summary(exact)
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    kinds=st.lists(st.sampled_from(["plain"] * 6 + sorted(_ODD_LINES)), min_size=1, max_size=40),
+    final_newline=st.booleans(),
+)
+def test_odd_lines_among_plain_ones_are_read_as_the_exact_path_reads_them(
+    kinds: list[str], final_newline: bool
+) -> None:
+    """Plain lines take the fast reader even beside odd ones; the result is the exact path's, line for line.
+
+    (A single truncated line used to send its whole chunk through the slow path.)
+    """
+    lines = [_PLAIN_LINE.format(i=i, s=i % 60) if k == "plain" else _ODD_LINES[k] for i, k in enumerate(kinds)]
+    data = ("\n".join(lines) + ("\n" if final_newline else "")).encode()
+    if not data.strip():
+        return
+    mixed, exact = _parse_both_ways(data)
+    assert mixed == exact
+
+
+def test_a_truncated_line_keeps_its_neighbours_on_the_fast_reader() -> None:
+    lines = [_PLAIN_LINE.format(i=i, s=i) for i in range(50)]
+    lines[20] = _ODD_LINES["truncated"]
+    (rows, blank, rejected), exact = _parse_both_ways(("\n".join(lines) + "\n").encode())
+    assert (rows, blank, rejected) == exact
+    assert len(rows) == 49 and blank == 0
+    assert [row["log.file.line"] for row in rows] == [101 + i for i in range(50) if i != 20]
+    assert rejected == [(121, rejected[0][1], "unbalanced quotes")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.lists(st.sampled_from(["a", "\\", '"', "x", "\n"]), max_size=40).map("".join),
+    backslashes=st.integers(0, 600),
+)
+def test_escape_search_answers_like_a_substring_search(text: str, backslashes: int) -> None:
+    """The backslash-by-backslash search agrees with ``in``, also past the one-by-one limit."""
+    from watchhouse.ingest.access_log import _has_decoded_escape
+
+    data = (("\\x" * backslashes) + text).encode()
+    assert _has_decoded_escape(data) == (b"\\\\" in data or b'\\"' in data)

@@ -66,5 +66,5 @@ def test_detect_format(sample: bytes, expected: str) -> None:
 def test_detect_format_failure_and_aliases() -> None:
     with pytest.raises(UsageError, match="tried jsonl"):
         detect_format(b"hello world\n")
-    assert FORMATS == ("combined", "common", "jsonl", "syslog", "csv")
+    assert FORMATS == ("combined", "common", "jsonl", "syslog", "csv", "auditd")
     assert [resolve_format(a) for a in ("nginx", "ECS", "journal", "csv")] == ["access", "jsonl", "syslog", "csv"]

@@ -10,6 +10,9 @@ from typing import Any
 from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
 from watchhouse.core.taxonomy import CrimeCode
 
+#: looked up once: ``dataclasses.fields`` rebuilds its answer on every call, once per alert
+_FINDING_FIELDS = tuple(f.name for f in fields(Finding))
+
 
 def alert_id(detector: str, key: str) -> str:
     """Same detector and key, same id: re-scanning the same input never duplicates an alert."""
@@ -26,7 +29,7 @@ class Alert(Finding):
 
     @classmethod
     def from_finding(cls, finding: Finding, detector_version: str) -> Alert:
-        values = {f.name: getattr(finding, f.name) for f in fields(Finding)}
+        values = {name: getattr(finding, name) for name in _FINDING_FIELDS}
         return cls(id=alert_id(finding.detector, finding.key), detector_version=detector_version, **values)
 
     def to_dict(self) -> dict[str, Any]:

@@ -265,3 +265,26 @@ def test_prefilter_loses_nothing_on_samples(level: int) -> None:
     with_pf = run_detector(WebAttackDetector(paranoia_level=level), batches)
     without = run_detector(WebAttackDetector(use_prefilter=False, paranoia_level=level), batches)
     assert {f.key for f in with_pf} == {f.key for f in without}
+
+
+def test_repeated_requests_are_judged_alike_from_memory() -> None:
+    """A detector that has seen a request before (a campaign repeating one payload) reports it
+    exactly as a fresh detector would, and never hands two findings the same mutable details."""
+    rows = [s.batch.to_polars().row(0, named=True) for s in ALL_POSITIVES[:40] + NEAR_MISSES[:40]]
+    repeated = [dict(row, **{"source.ip": f"198.51.100.{i % 7}"}) for i, row in enumerate(rows * 3)]
+    batch = make_batch(Dataset.HTTP, repeated, path="campaign.log", first_line=1)
+    seasoned = WebAttackDetector()
+    first, again = seasoned.detect(batch), seasoned.detect(batch)
+    fresh = [
+        WebAttackDetector().detect(make_batch(Dataset.HTTP, [row], path="campaign.log", first_line=i + 1))
+        for i, row in enumerate(repeated)
+    ]
+    assert len(first) >= 3 * 30
+    assert first == again == [f for found in fresh for f in found]
+    assert [f.details for f in first] == [f.details for found in fresh for f in found]
+    twins = [f for f in first if f.details["rules"] == first[0].details["rules"]]
+    assert len(twins) >= 3
+    twins[0].details["hits"][0]["decoding_steps"].append("changed")
+    twins[0].details["rules"].append("changed")
+    assert "changed" not in twins[1].details["hits"][0]["decoding_steps"]
+    assert "changed" not in twins[1].details["rules"]

@@ -98,3 +98,13 @@ def test_engine_resolution() -> None:
     assert resolve_engine("polars") is EngineName.POLARS
     with pytest.raises(ValueError):
         resolve_engine("re2")
+
+
+def test_column_scanner_scans_repeated_values_once_and_flags_every_row() -> None:
+    """Rows repeating a value (the same agent on every request) get that value's verdict."""
+    values = ["/a", "/b?q=%27%20or%201=1", None, "/a", "", "/b?q=%27%20or%201=1", "/c/../etc/passwd"] * 50
+    column = pl.Series("url.original", values, dtype=pl.String)
+    flags = HyperscanColumnScanner(prefilter.URL_PATTERN).flags(column)
+    assert flags.name == "url.original"
+    assert flags.to_list() == PolarsColumnScanner(prefilter.URL_PATTERN).flags(column).to_list()
+    assert flags.to_list()[:7] == [False, True, False, False, False, True, True]

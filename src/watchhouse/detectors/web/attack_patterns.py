@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -15,7 +16,15 @@ from watchhouse.detectors.web import prefilter
 from watchhouse.detectors.web.explain import attacked_names, describe, excerpt, redact_url
 from watchhouse.detectors.web.matching import Hit, Matcher, Part, request_parts
 from watchhouse.detectors.web.policy import DEFAULT_ALLOWED_CONTENT_TYPES, DEFAULT_ALLOWED_METHODS, RequestPolicy
-from watchhouse.detectors.web.rules import CLASS_TITLE, PARANOIA_LEVELS, AttackClass, RuleSet, default_rules
+from watchhouse.detectors.web.rules import (
+    CLASS_TITLE,
+    PARANOIA_LEVELS,
+    AttackClass,
+    PolicyRule,
+    Rule,
+    RuleSet,
+    default_rules,
+)
 from watchhouse.detectors.web.token_checks import TokenChecks
 
 #: paranoia level and anomaly threshold used when the operator sets none (see ``__init__``)
@@ -40,6 +49,27 @@ _COLUMNS = (
 _PART_COLUMNS = (prefilter.URL, prefilter.BODY, prefilter.REFERRER, prefilter.AGENT, prefilter.HEADERS)
 # per-column prefilter verdicts travel with each candidate row under these names
 _FLAG_NAMES = {column: f"_flag:{column}" for column in prefilter.COLUMN_PATTERNS}
+#: a row as the matcher sees it: the values of ``_PART_COLUMNS``, None where not flagged
+_RowKey = tuple[str | None, ...]
+#: distinct rows whose hits are remembered, and the most characters (the row's values plus the
+#: decoded texts its hits keep) one entry may hold: at most about 40 MiB of text in all
+ROW_CACHE_MAX_ENTRIES = 10_000
+ROW_CACHE_MAX_CHARS = 4_096
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    """A row's hits combined: the leading rule, severity, anomaly score and their explanation."""
+
+    lead: Rule | PolicyRule
+    severity: Severity
+    confidence: float
+    score: int
+    where: str
+    records: tuple[dict[str, Any], ...]
+    rule_ids: tuple[str, ...]
+    classes: tuple[str, ...]
+    attacked: frozenset[str]
 
 
 class WebAttackDetector(Detector):
@@ -122,6 +152,8 @@ class WebAttackDetector(Detector):
             prefilter.part_symptoms(paranoia_level) if use_prefilter else None,
             checks=TokenChecks(paranoia_level),
         )
+        self._row_cache: dict[_RowKey, tuple[Hit, ...]] = {}
+        self._verdicts: dict[_RowKey, _Verdict | None] = {}
 
     def detect(self, batch: EventBatch) -> list[Finding]:
         if batch.num_rows == 0:
@@ -141,38 +173,87 @@ class WebAttackDetector(Detector):
             candidates = frame.select(_COLUMNS).with_columns(pl.lit(True).alias(f) for f in _FLAG_NAMES.values())
             policy_of = [True] * frame.height if policy_rows is not None else []
         names = candidates.columns
-        value_at = [names.index(c) for c in _PART_COLUMNS]
-        flag_at = [names.index(_FLAG_NAMES[c]) for c in _PART_COLUMNS]
-        tuples = candidates.rows()
-        parts: list[Part] = []
-        owner: list[int] = []
-        for index, values in enumerate(tuples):
-            row_parts = request_parts(
-                *(values[v] if values[f] else None for v, f in zip(value_at, flag_at, strict=True))
-            )
-            parts.extend(row_parts)
-            owner.extend([index] * len(row_parts))
+        # only the inspected values cross into Python for every candidate; whole rows (timestamps
+        # and all) only for the few that a finding or a policy check needs
+        keys: list[_RowKey] = candidates.select(
+            pl.when(pl.col(_FLAG_NAMES[column])).then(pl.col(column)).otherwise(None) for column in _PART_COLUMNS
+        ).rows()
         by_row: dict[int, list[Hit]] = {}
-        for part_index, hit in self._matcher.match(parts):
-            if hit.rule.confidence >= self.min_confidence:
-                by_row.setdefault(owner[part_index], []).append(hit)
+        for index, row_hits in enumerate(self._row_hits(keys)):
+            if row_hits:
+                by_row[index] = list(row_hits)
+        policy_at = [index for index, wanted_row in enumerate(policy_of) if wanted_row]
+        needed = sorted(set(by_row).union(policy_at))
+        tuples = dict(zip(needed, candidates[needed].rows() if needed else [], strict=True))
+        with_policy_hits: set[int] = set()
         if self._policy is not None:
-            for index, wanted_row in enumerate(policy_of):
-                if wanted_row:
-                    found = self._policy.hits(dict(zip(names, tuples[index], strict=True)))
-                    if found:
-                        by_row.setdefault(index, []).extend(found)
+            for index in policy_at:
+                found = self._policy.hits(dict(zip(names, tuples[index], strict=True)))
+                if found:
+                    by_row.setdefault(index, []).extend(found)
+                    with_policy_hits.add(index)
         findings: list[Finding] = []
         for index in sorted(by_row):
             hits = by_row[index]
             if not self.report_scanners and all(h.rule.attack_class is AttackClass.SCANNER for h in hits):
                 continue
-            finding = self._finding(dict(zip(names, tuples[index], strict=True)), hits)
-            if finding is not None:
-                findings.append(finding)
+            verdict = self._verdict(hits, None if index in with_policy_hits else keys[index])
+            if verdict is not None:
+                findings.append(self._finding(dict(zip(names, tuples[index], strict=True)), verdict))
         return findings
 
-    def _finding(self, row: dict[str, Any], hits: list[Hit]) -> Finding | None:
+    def _row_hits(self, keys: list[_RowKey]) -> list[tuple[Hit, ...]]:
+        """The signature and tokenizer hits of each row, from the values its flagged columns hold.
+
+        Why per row as well as per value: ordinary traffic repeats whole requests (the same page,
+        referrer and browser), and splitting a request into parts and looking each part up costs
+        more than the one lookup of the row's values. What a row matches depends on those values
+        alone (a :class:`Hit` names no row), so remembering it cannot change a result; the
+        memory is bounded in entries and in the length of the rows it keeps.
+        """
+        found: list[tuple[Hit, ...] | None] = [self._row_cache.get(key) for key in keys]
+        pending: dict[_RowKey, int] = {}
+        for i, result in enumerate(found):
+            if result is None:
+                pending.setdefault(keys[i], len(pending))
+        if pending:
+            parts: list[Part] = []
+            owner: list[int] = []
+            for key, slot in pending.items():
+                row_parts = request_parts(*key)
+                parts.extend(row_parts)
+                owner.extend([slot] * len(row_parts))
+            fresh: list[list[Hit]] = [[] for _ in pending]
+            for part_index, hit in self._matcher.match(parts):
+                if hit.rule.confidence >= self.min_confidence:
+                    fresh[owner[part_index]].append(hit)
+            results = {key: tuple(fresh[slot]) for key, slot in pending.items()}
+            for key, result in results.items():
+                size = sum(len(v) for v in key if v) + sum(len(hit.decoded.text) for hit in result)
+                if size <= ROW_CACHE_MAX_CHARS:
+                    if len(self._row_cache) >= ROW_CACHE_MAX_ENTRIES:
+                        del self._row_cache[next(iter(self._row_cache))]  # oldest first
+                    self._row_cache[key] = result
+            found = [results[keys[i]] if result is None else result for i, result in enumerate(found)]
+        return [result or () for result in found]
+
+    def _verdict(self, hits: list[Hit], key: _RowKey | None) -> _Verdict | None:
+        """What a row's hits add up to, remembered per row key (None: not remembered).
+
+        Why: explaining hits (decoded excerpts, decoding steps, rule titles) is most of the cost
+        of a finding, and it depends on the hits alone, which depend on the row key alone; a
+        campaign repeating one payload is explained once.
+        """
+        if key is not None and key in self._verdicts:
+            return self._verdicts[key]
+        verdict = self._judge(hits)
+        if key is not None and sum(len(v) for v in key if v) <= ROW_CACHE_MAX_CHARS:
+            if len(self._verdicts) >= ROW_CACHE_MAX_ENTRIES:
+                del self._verdicts[next(iter(self._verdicts))]  # oldest first
+            self._verdicts[key] = verdict
+        return verdict
+
+    def _judge(self, hits: list[Hit]) -> _Verdict | None:
         # the most severe (then most confident, then first) rule decides class and crime
         lead = hits[0].rule
         best = (lead.severity, lead.confidence)
@@ -190,19 +271,34 @@ class WebAttackDetector(Detector):
         score = sum(rule.anomaly for rule in fired.values())
         if score < self.anomaly_threshold:
             return None
+        where, records = describe(hits, self.excerpt_chars)
+        return _Verdict(
+            lead=lead,
+            severity=severity,
+            confidence=confidence,
+            score=score,
+            where=where,
+            records=tuple(records),
+            rule_ids=tuple(dict.fromkeys(h.rule.id for h in hits)),
+            classes=tuple(dict.fromkeys(h.rule.attack_class.value for h in hits)),
+            attacked=frozenset(attacked_names(hits)),
+        )
+
+    def _finding(self, row: dict[str, Any], verdict: _Verdict) -> Finding:
+        lead, severity, confidence, score = verdict.lead, verdict.severity, verdict.confidence, verdict.score
+        # every finding gets its own containers: a remembered verdict is shared between rows
+        records = [{**record, "decoding_steps": list(record["decoding_steps"])} for record in verdict.records]
+        rule_ids, classes = list(verdict.rule_ids), list(verdict.classes)
         ip = row["source.ip"] or "unknown"
         ref = EventRef(row[PATH_FIELD], row[LINE_FIELD], row[OFFSET_FIELD])
         seen: datetime = row[TIMESTAMP_FIELD]
         method = row["http.request.method"]
         status = row["http.response.status_code"]
         url = row[prefilter.URL] or ""
-        url_shown = redact_url(url, attacked_names(hits), self.excerpt_chars)
-        where, records = describe(hits, self.excerpt_chars)
-        rule_ids = list(dict.fromkeys(h.rule.id for h in hits))
-        classes = list(dict.fromkeys(h.rule.attack_class.value for h in hits))
+        url_shown = redact_url(url, set(verdict.attacked), self.excerpt_chars)
         status_text = f", answered {status}" if status is not None else ""
         explanation = (
-            f"{method or 'request'} {url_shown} from {ip}{status_text}: {where}. Anomaly score {score} "
+            f"{method or 'request'} {url_shown} from {ip}{status_text}: {verdict.where}. Anomaly score {score} "
             f"(threshold {self.anomaly_threshold}, paranoia level {self.paranoia_level})."
         )
         first = records[0]
