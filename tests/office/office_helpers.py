@@ -8,10 +8,14 @@ from pathlib import Path
 from watchhouse.core.alerts import Alert
 from watchhouse.core.findings import EventRef, Severity, Stage, Subject
 from watchhouse.core.taxonomy import CrimeCode
+from watchhouse.office.accounts.passwords import PasswordCost
 from watchhouse.office.identity.vault import RevealPolicy
 from watchhouse.office.services import Office, OfficeLocation, open_office
 
 from .audit_helpers import T0, ticking_clock
+
+CHEAP_PASSWORDS = PasswordCost(time_cost=1, memory_kib=1024, parallelism=1)
+"""argon2id at test cost: the office tests check who may log in, not how slow guessing is."""
 
 
 def make_office(url: str, tmp_path: Path, policy: RevealPolicy | None = None) -> Office:
@@ -21,6 +25,7 @@ def make_office(url: str, tmp_path: Path, policy: RevealPolicy | None = None) ->
         tmp_path / "evidence",
         vault_key=tmp_path / "identity-vault.key",
         reveal_policy=policy or RevealPolicy(),
+        password_cost=CHEAP_PASSWORDS,
     )
     return open_office(where, ticking_clock())
 

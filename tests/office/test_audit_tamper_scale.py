@@ -83,7 +83,7 @@ def build_log(office: Office, *, rounds: int, checkpoint_every: int = 60) -> Non
             office.cases.show("ivan", case.id, purpose="review")
             with contextlib.suppress(PolicyError, NotFoundError):
                 office.cases.show("mallory", case.id)  # refused: the refusal is an entry too
-        if r % 10 == 5:  # scrypt at full cost: a few logins only
+        if r % 10 == 5:  # a few logins only, each an entry
             office.accounts.login("ana", "correct horse battery staple", None, "192.0.2.10")
         if r % 4 == 1:
             with contextlib.suppress(PolicyError):

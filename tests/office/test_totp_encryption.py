@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select, update
 from watchhouse.core.errors import InputError, UsageError
 from watchhouse.office.accounts import totp
 from watchhouse.office.accounts.models import LoginFailedError
-from watchhouse.office.accounts.passwords import ScryptCost
+from watchhouse.office.accounts.passwords import PasswordCost
 from watchhouse.office.accounts.roles import Role
 from watchhouse.office.accounts.sealing import TotpSealer, is_sealed, load_or_create_totp_key
 from watchhouse.office.accounts.service import AccountService
@@ -23,7 +23,7 @@ from watchhouse.office.errors import IntegrityError
 from .audit_helpers import make_log
 
 PASSWORD = "correct horse battery staple"
-CHEAP = ScryptCost(n=2**10, r=8, p=1)
+CHEAP = PasswordCost(time_cost=1, memory_kib=1024, parallelism=1)
 
 
 class FixedClock:

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
-from watchhouse.office.accounts.passwords import ScryptCost
+from watchhouse.office.accounts.passwords import PasswordCost
 from watchhouse.office.accounts.roles import Role
 from watchhouse.office.portal.models import Contact, IdentifierKind, Money, ReportDraft, ReporterRole, Upload
 from watchhouse.office.services import Office, OfficeLocation, open_office
@@ -28,7 +28,7 @@ def make_office(url: str, tmp_path: Path) -> Office:
         url,
         tmp_path / "audit-signing.key",
         tmp_path / "evidence",
-        password_cost=ScryptCost(n=2**10, r=8, p=1),
+        password_cost=PasswordCost(time_cost=1, memory_kib=1024, parallelism=1),
         portal_ignore_hosts=frozenset({"platform.example"}),
     )
     return open_office(where)

@@ -1,4 +1,4 @@
-"""Pieces without a database: TOTP (RFC 6238 vectors), scrypt hashes, the role table, bind checks."""
+"""Pieces without a database: TOTP (RFC 6238 vectors), argon2id hashes, the role table, bind checks."""
 
 from __future__ import annotations
 
@@ -39,16 +39,16 @@ def test_totp_accepts_one_step_of_drift_and_refuses_replay_and_junk() -> None:
     assert totp.provisioning_uri(secret, "ana").startswith("otpauth://totp/Watchhouse%3Aana?secret=")
 
 
-def test_scrypt_hashes_are_salted_and_verify_only_the_right_password() -> None:
+def test_password_hashes_are_salted_and_verify_only_the_right_password() -> None:
     first, second = (
         passwords.hash_password("a long passphrase", CHEAP),
         passwords.hash_password("a long passphrase", CHEAP),
     )
-    assert first != second and first.startswith("scrypt$1024$8$1$")
+    assert first != second and first.startswith("$argon2id$v=19$m=1024,t=1,p=1$")
     assert passwords.verify_password("a long passphrase", first)
     assert not passwords.verify_password("a long passphrasE", first)
     assert not passwords.verify_password("a long passphrase", "md5$abc")
-    assert passwords.needs_rehash(first, passwords.ScryptCost())
+    assert passwords.needs_rehash(first, passwords.PasswordCost())
     assert not passwords.needs_rehash(first, CHEAP)
     with pytest.raises(UsageError, match="at least 12"):
         passwords.check_strength("short")

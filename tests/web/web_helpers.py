@@ -14,7 +14,7 @@ from watchhouse.core.findings import EventRef, Severity, Stage, Subject
 from watchhouse.core.identity import Pseudonymizer
 from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.office.accounts.models import LoginPolicy
-from watchhouse.office.accounts.passwords import ScryptCost
+from watchhouse.office.accounts.passwords import PasswordCost
 from watchhouse.office.accounts.roles import Role
 from watchhouse.office.audit.entries import AuditEntry
 from watchhouse.office.identity.vault import RevealPolicy
@@ -24,8 +24,8 @@ from watchhouse.web.settings import WebSettings
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 PASSWORD = "correct horse battery staple"
-CHEAP = ScryptCost(n=2**10, r=8, p=1)
-"""Low scrypt cost so tests stay fast; production hashes use the default (stored per hash)."""
+CHEAP = PasswordCost(time_cost=1, memory_kib=1024, parallelism=1)
+"""Low argon2id cost so tests stay fast; production hashes use the default (stored per hash)."""
 
 
 class Clock:

@@ -1,4 +1,4 @@
-"""``watchhouse audit``: check, checkpoint and prove the office's audit log.
+"""``watchhouse audit``: check, checkpoint, publish, prove the office's audit log, and rotate its key.
 
 Reading the audit log itself is not audited: verification must be repeatable without changing
 what it verifies.
@@ -17,7 +17,10 @@ from rich.console import Console
 
 from watchhouse.core.errors import UsageError
 from watchhouse.office.audit.entries import AuditEntry
+from watchhouse.office.audit.keyring import Keyring
+from watchhouse.office.audit.report import Report
 from watchhouse.office.audit.signing import load_public_key, public_pem
+from watchhouse.office.audit.witness import Witness, read_witness
 from watchhouse.office.errors import IntegrityError
 from watchhouse.office.services import Office, OfficeLocation, open_office
 from watchhouse.storage.engine import sqlite_url
@@ -70,20 +73,47 @@ def _print_entry(console: Console, entry: AuditEntry) -> None:
 @app.command("verify")
 def verify(
     public_key: Annotated[
-        Path | None, typer.Option(help="Check signatures with this PEM public key instead of the home's signing key.")
+        list[Path] | None,
+        typer.Option(
+            help="Check signatures with these PEM public keys (repeatable; every key the log was signed "
+            "with) instead of the home's keyring."
+        ),
+    ] = None,
+    heads: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--heads",
+            help="Also check against signed tree heads kept elsewhere (JSON lines from `audit heads`); repeatable.",
+        ),
     ] = None,
     home: HomeOption = None,
     db_url: DbUrlOption = None,
 ) -> None:
-    """Check every entry, the hash chain, every signed checkpoint and consistency between them."""
+    """Check every entry, the hash chain, every signed checkpoint, consistency between them, and
+    every tree head published outside the database (the home's witness file and --heads files).
+
+    Examples:
+      watchhouse audit verify
+      watchhouse audit verify --heads /mnt/worm/watchhouse-heads.jsonl --public-key old.pem --public-key new.pem
+    """
+    witnesses = [_heads_file(p) for p in heads or []]
+    keys = Keyring.of(*(load_public_key(p) for p in public_key)) if public_key else None
     office = open_local_office(home, db_url)
     try:
-        report = office.audit.verify(load_public_key(public_key) if public_key else None)
+        report = office.audit.verify(keys, heads=witnesses)
     finally:
         office.close()
     console = Console()
+    for line in key_summary(report):
+        console.print(f"  {line}", highlight=False)
+    for warning in report.warnings:
+        console.print(f"  warning: {warning}", highlight=False)
     if report.ok:
-        console.print(f"audit log intact: {report.entries} entries, {report.checkpoints} signed checkpoint(s)")
+        console.print(
+            f"audit log intact: {report.entries} entries, {report.checkpoints} signed checkpoint(s), "
+            f"{report.witnessed} witnessed head(s) consistent",
+            highlight=False,
+        )
         return
     for problem in report.problems:
         console.print(f"  {problem}", highlight=False)
@@ -91,16 +121,82 @@ def verify(
     raise IntegrityError(f"audit log failed verification ({len(report.problems)} problem(s)); first: {first}")
 
 
+def _heads_file(path: Path) -> Witness:
+    witness = read_witness(path)
+    if witness.heads is None:
+        raise UsageError(f"no heads file at {path}")
+    return witness
+
+
+def key_summary(report: Report) -> list[str]:
+    """Which key signed which checkpoints, in the order the keys were used."""
+    by_key: dict[str, list[int]] = {}
+    for checkpoint_id, signer in report.signed_by.items():
+        by_key.setdefault(signer, []).append(checkpoint_id)
+    return [f"key {signer[:16]} signed {len(ids)} checkpoint(s): {ids[0]}..{ids[-1]}" for signer, ids in by_key.items()]
+
+
 @app.command("checkpoint")
 def checkpoint(home: HomeOption = None, db_url: DbUrlOption = None) -> None:
-    """Sign the current tree head (after verifying the log), so later edits become provable."""
+    """Sign the current tree head (after verifying the log) and publish it to the witness file.
+
+    The office also checkpoints by itself every 128 entries; this takes one now (before a
+    backup, at the end of a shift) so the unsigned tail is empty.
+    """
     office = open_local_office(home, db_url)
     try:
         made = office.audit.checkpoint()
+        witness = office.audit.witness_file
     finally:
         office.close()
     Console().print(
-        f"checkpoint {made.id}: {made.head.tree_size} entries, root {made.head.root_hash}, key {made.head.key_id[:16]}",
+        f"checkpoint {made.id}: {made.head.tree_size} entries, root {made.head.root_hash}, key {made.head.key_id[:16]}"
+        + (f"; witnessed in {witness}" if witness else ""),
+        highlight=False,
+    )
+
+
+@app.command("heads")
+def heads_cmd(
+    since: Annotated[int, typer.Option(min=0, help="Only heads over more than this many entries.")] = 0,
+    home: HomeOption = None,
+    db_url: DbUrlOption = None,
+) -> None:
+    """Print the signed tree heads as JSON lines, to copy somewhere the database's admins cannot write.
+
+    A write-once store, a ticket, a transparency log or a second office: `audit verify --heads FILE`
+    later proves the log still extends every head in FILE.
+
+    Examples:
+      watchhouse audit heads >> /mnt/worm/watchhouse-heads.jsonl
+      watchhouse audit heads --since 5120
+    """
+    office = open_local_office(home, db_url)
+    try:
+        signed = office.audit.heads(since)
+    finally:
+        office.close()
+    for head in signed:
+        print(head.to_line())
+
+
+@app.command("rotate-key")
+def rotate_key(home: HomeOption = None, db_url: DbUrlOption = None, actor: ActorOption = None) -> None:
+    """Replace the checkpoint signing key; the old public key stays in the keyring so old checkpoints verify.
+
+    The rotation is an audit entry signed by both keys; the old key signs a last checkpoint over
+    it and the new key a first one. The old private key is deleted. Hand the new public key
+    (`audit public-key`) to your auditors.
+    """
+    office = open_local_office(home, db_url)
+    try:
+        entry, made = office.audit.rotate_key(actor_name(actor))
+    finally:
+        office.close()
+    old, new = entry.details["old_key_id"], entry.details["new_key_id"]
+    Console().print(
+        f"rotated the audit signing key at entry {entry.seq}: {old[:16]} -> {new[:16]}; "
+        f"checkpoint {made.id} signed by the new key",
         highlight=False,
     )
 

@@ -14,11 +14,11 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from watchhouse.office.accounts.models import LoginPolicy
-from watchhouse.office.accounts.passwords import ScryptCost
+from watchhouse.office.accounts.passwords import PasswordCost
 from watchhouse.office.accounts.sealing import load_or_create_totp_key
 from watchhouse.office.accounts.service import AccountService
-from watchhouse.office.audit.log import AuditLog
-from watchhouse.office.audit.signing import Signer, load_or_create_private_key
+from watchhouse.office.audit.keyring import KeyStore
+from watchhouse.office.audit.log import DEFAULT_CHECKPOINT_EVERY, AuditLog
 from watchhouse.office.cases.service import CaseService
 from watchhouse.office.disclosure.models import DisclosurePolicy
 from watchhouse.office.disclosure.service import DisclosureService
@@ -52,8 +52,9 @@ class OfficeLocation:
     reveal_policy: RevealPolicy = field(default_factory=RevealPolicy)
     disclosure_policy: DisclosurePolicy = field(default_factory=DisclosurePolicy)
     """How long an emergency disclosure may wait for its follow-up legal instrument (default 72 h)."""
-    password_cost: ScryptCost = field(default_factory=ScryptCost)
-    """scrypt cost for new password hashes (tests lower it; stored hashes carry their own)."""
+    password_cost: PasswordCost = field(default_factory=PasswordCost)
+    """argon2id cost of new password hashes (tests lower it; stored hashes carry their own, and
+    are rehashed at the next login when this changes)."""
     login_policy: LoginPolicy = field(default_factory=LoginPolicy)
     portal_key: Path | None = None
     """Root key of the report portal (contact encryption, reporter pseudonyms, portal tokens);
@@ -63,6 +64,9 @@ class OfficeLocation:
     totp_key: Path | None = None
     """AES key sealing the accounts' TOTP secrets; default ``totp-secrets.key`` beside the audit
     signing key, so a copied database alone does not hand over anyone's second factor."""
+    audit_witness: Path | None = None
+    """Append-only file receiving every signed audit tree head, outside the database; default
+    ``audit-witness.jsonl`` beside the audit signing key (ADR 0010)."""
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,15 @@ class Office:
 def open_office(where: OfficeLocation, clock: Callable[[], datetime] = utc_now) -> Office:
     engine = open_engine(where.database_url)
     upgrade(engine)
-    audit = AuditLog(engine, Signer(load_or_create_private_key(where.signing_key)), clock)
+    keys = KeyStore(where.signing_key)
+    audit = AuditLog(
+        engine,
+        keys.signer(),
+        clock,
+        keys=keys,
+        witness=where.audit_witness or where.signing_key.with_name("audit-witness.jsonl"),
+        checkpoint_every=DEFAULT_CHECKPOINT_EVERY,
+    )
     evidence = EvidenceService(engine, Vault(where.evidence_dir), audit, clock)
     suppressions = SuppressionRules(engine, audit, clock)
     cases = CaseService(engine, audit, clock)

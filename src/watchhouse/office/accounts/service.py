@@ -29,7 +29,7 @@ from watchhouse.office.accounts.models import (
     Session,
     check_username,
 )
-from watchhouse.office.accounts.passwords import ScryptCost
+from watchhouse.office.accounts.passwords import PasswordCost
 from watchhouse.office.accounts.roles import Role
 from watchhouse.office.accounts.sealing import TotpSealer, is_sealed
 from watchhouse.office.accounts.tables import account_sessions, accounts
@@ -41,6 +41,8 @@ from watchhouse.office.errors import IntegrityError, NotFoundError
 _TOUCH_EVERY = timedelta(seconds=60)
 TOTP_KEY_LABEL = "account-totp-secrets"
 """HKDF label of the TOTP key derived from the audit signing key when no key file is given."""
+REHASH_ACTOR = "system:accounts"
+"""Actor of password hash upgrades at login: the system rewrote the hash, not the user."""
 _REFUSED = "wrong user name, password or one-time code, or the account is locked"
 
 
@@ -69,7 +71,7 @@ class AccountService:
         engine: Engine,
         audit: AuditLog,
         clock: Callable[[], datetime],
-        cost: ScryptCost | None = None,
+        cost: PasswordCost | None = None,
         policy: LoginPolicy | None = None,
         totp_key: bytes | None = None,
     ) -> None:
@@ -79,7 +81,7 @@ class AccountService:
         self._engine = engine
         self._audit = audit
         self._clock = clock
-        self._cost = cost or ScryptCost()
+        self._cost = cost or PasswordCost()
         self.policy = policy or LoginPolicy()
         derived = audit.derive_key(TOTP_KEY_LABEL)
         self._sealer = TotpSealer(totp_key, derived) if totp_key is not None else TotpSealer(derived)
@@ -224,15 +226,20 @@ class AccountService:
     # -- logins and sessions -------------------------------------------------------------------
 
     def login(self, username: str, password: str, code: str | None, client: str | None = None) -> Login:
-        """Check the credentials; on success open a session. Every outcome is an audit entry."""
+        """Check the credentials; on success open a session. Every outcome is an audit entry.
+
+        Unknown, disabled and locked accounts still run one full password verification (against
+        a dummy hash of the current cost), so the answer's timing does not say which names exist.
+        """
         client_note = (client or "")[:100] or None
         if not self._legacy_checked:
             self.seal_plaintext_secrets()
+        passwords.prepare_dummy(self._cost)
         with self._audit.transaction() as conn:
             row = conn.execute(select(accounts).where(accounts.c.username == username)).first()
             reason: str | None
             if row is None:
-                passwords.burn(password, self._cost)
+                passwords.verify_dummy(password, self._cost)
                 reason = "unknown-user"
             else:
                 reason = self._check(conn, row, password, code)
@@ -255,10 +262,10 @@ class AccountService:
         now = self._clock()
         locked_until = _utc(row.locked_until)
         if row.disabled:
-            passwords.burn(password, self._cost)
+            passwords.verify_dummy(password, self._cost)
             return "disabled"
         if locked_until is not None and locked_until > now:
-            passwords.burn(password, self._cost)
+            passwords.verify_dummy(password, self._cost)
             return "locked"
         reason: str | None = None
         step: int | None = None
@@ -277,7 +284,7 @@ class AccountService:
             if step is not None:
                 values["totp_last_step"] = step
             if passwords.needs_rehash(row.password_hash, self._cost):
-                values["password_hash"] = passwords.hash_password(password, self._cost)
+                values["password_hash"] = self._rehash(conn, row, password)
             conn.execute(update(accounts).where(accounts.c.username == row.username).values(**values))
             return None
         failures = (0 if locked_until is not None else int(row.failed_logins)) + 1
@@ -298,6 +305,15 @@ class AccountService:
                 conn=conn,
             )
         return reason
+
+    def _rehash(self, conn: Connection, row: Any, password: str) -> str:
+        """The password hashed with today's scheme and cost, replacing a scrypt hash or an older
+        argon2 cost; the only moment the clear password is at hand. Audited with the schemes'
+        names and parameters only, so the log shows when each account was upgraded."""
+        digest = passwords.hash_password(password, self._cost)
+        details = {"op": "password-rehash", "from": passwords.describe(row.password_hash), "to": self._cost.describe()}
+        self._audit.append(REHASH_ACTOR, Action.CHANGE, ACCOUNT, row.username, None, details, conn=conn)
+        return digest
 
     def _open_session(self, conn: Connection, row: Any, client: str | None) -> Login:
         now = self._clock()

@@ -6,8 +6,8 @@ the right token, and listings can show it), and the secret is 32 random bytes sh
 
 The database keeps SHA-256 of the whole token, not a slow password hash: slow hashes protect
 *guessable* secrets (passwords) against offline guessing, but 256 random bits cannot be guessed
-at any speed, so a fast hash loses nothing, and every API request checks a token — scrypt's
-~0.1 s per request would make the API unusable and hand attackers a cheap denial of service.
+at any speed, so a fast hash loses nothing, and every API request checks a token — argon2id's
+~0.2 s per request would make the API unusable and hand attackers a cheap denial of service.
 
 A token's roles are the intersection of the roles it was created with and the account's roles
 *at the time of use*, so demoting or disabling an account also narrows or stops its tokens.

@@ -37,6 +37,7 @@ class Action(StrEnum):
     DESTROY = "destroy"
     CUSTODY = "custody"
     REFUSED = "refused"  # a policy said no (need-to-know, four-eyes, rate limit, transition table)
+    ROTATE_KEY = "rotate-key"  # the checkpoint signing key changed (signed by both keys)
 
 
 class ObjectType(StrEnum):

@@ -9,21 +9,28 @@ commit or roll back together.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import logging
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
-from watchhouse.core.errors import UsageError
+from watchhouse.core.errors import InputError, UsageError
 from watchhouse.office.audit import merkle
-from watchhouse.office.audit.entries import AuditEntry, entry_body, from_row, hash_body, timestamp
+from watchhouse.office.audit.entries import Action, AuditEntry, ObjectType, entry_body, from_row, hash_body, timestamp
+from watchhouse.office.audit.keyring import Keyring, KeyStore
 from watchhouse.office.audit.proofs import ConsistencyProof, InclusionProof, build_consistency, build_inclusion
+from watchhouse.office.audit.rotation import rotation_details
 from watchhouse.office.audit.signing import Signer, TreeHead
 from watchhouse.office.audit.tables import audit_checkpoints, audit_entries, audit_head
+from watchhouse.office.audit.tip import SignState, Tip
 from watchhouse.office.audit.verify import Checkpoint, Report, verify_log
+from watchhouse.office.audit.witness import SignedHead, Witness, publish, read_witness
 from watchhouse.office.canonical import canonical_json
 from watchhouse.office.errors import IntegrityError, NotFoundError
 from watchhouse.storage.engine import WRITE_LOCK
@@ -35,15 +42,50 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+DEFAULT_CHECKPOINT_EVERY = 128
+"""Entries between automatic checkpoints in an office opened by ``open_office`` (ADR 0010).
+
+At most this many entries are ever covered by the chain and head row alone; a checkpoint taken
+this way costs a read of the entries since the previous one, not of the whole log."""
+
+_log = logging.getLogger(__name__)
+
+
 class AuditLog:
-    def __init__(self, engine: Engine, signer: Signer, clock: Clock = _now) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        signer: Signer,
+        clock: Clock = _now,
+        *,
+        keys: KeyStore | None = None,
+        witness: Path | None = None,
+        checkpoint_every: int | None = None,
+    ) -> None:
+        """``keys`` follows rotations and holds the keyring; ``witness`` receives every signed head;
+        ``checkpoint_every`` signs a checkpoint after that many unsigned entries (``None``: only
+        when :meth:`checkpoint` is called)."""
+        if checkpoint_every is not None and checkpoint_every < 1:
+            raise UsageError("checkpoint_every must be at least 1")
         self._engine = engine
-        self._signer = signer
+        self._given_signer = signer
+        self._keys = keys
         self._clock = clock
+        self.witness_file = witness
+        self._every = checkpoint_every
+        self._state = SignState()
+
+    @property
+    def _signer(self) -> Signer:
+        return self._keys.signer() if self._keys is not None else self._given_signer
 
     @property
     def public_key(self) -> Ed25519PublicKey:
         return self._signer.public_key
+
+    def keyring(self) -> Keyring:
+        """Every key whose checkpoints count: the keyring file's, or just the signing key."""
+        return self._keys.keyring() if self._keys is not None else Keyring.of(self._signer.public_key)
 
     def derive_key(self, label: str) -> bytes:
         """A key for another purpose derived from the signing key (see :meth:`Signer.derive_key`)."""
@@ -51,9 +93,16 @@ class AuditLog:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """A connection whose transaction already holds the write lock appends need."""
+        """A connection whose transaction already holds the write lock appends need.
+
+        Once it has committed, a checkpoint falls due after ``checkpoint_every`` unsigned entries
+        and is taken then, never inside the caller's transaction: a head must not reach the
+        witness file for entries a rollback could still take back.
+        """
         with self._engine.connect().execution_options(**WRITE_LOCK) as conn, conn.begin():
             yield conn
+        if self._state.due:
+            self._auto_checkpoint()
 
     def serialise(self, conn: Connection) -> None:
         """Take the audit head's lock now, before reading what a change depends on.
@@ -110,47 +159,125 @@ class AuditLog:
         row.update(details=canonical_json(details).decode("utf-8"), prev_hash=head.entry_hash, entry_hash=digest)
         conn.execute(audit_entries.insert().values(**row))
         conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=body["seq"], entry_hash=digest))
+        if self._every is not None and body["seq"] - self._state.signed_size(conn) >= self._every:
+            self._state.due = True
         return from_row(row)
 
     def checkpoint(self) -> Checkpoint:
         """Sign the tree head over every entry so far, after re-checking what it will vouch for.
 
-        Signing a tampered log would bless the tampering, so the whole log is verified first and
-        the checkpoint is refused when anything fails.
+        Signing a tampered log would bless the tampering, so the whole log is verified first (the
+        witnessed heads included) and the checkpoint is refused when anything fails. The signed
+        head then goes to the witness file, after the commit.
         """
-        with self.transaction() as conn:
-            report = self._verify(conn, self.public_key)
-            if not report.ok:
-                raise IntegrityError(f"refusing to checkpoint a log that fails verification: {report.problems[0]}")
-            leaves = _leaves(conn)
-            head = TreeHead(
-                tree_size=len(leaves),
-                root_hash=merkle.root_from_leaf_hashes(leaves).hex(),
-                at=timestamp(self._clock()),
-                key_id=self._signer.key_id,
+        with self._state.lock:
+            with self.transaction() as conn:
+                report = self._verify(conn, self.keyring(), self._witnesses(()))
+                if not report.ok:
+                    raise IntegrityError(f"refusing to checkpoint a log that fails verification: {report.problems[0]}")
+                made = self._sign(conn, Tip.of(_leaves(conn), _head(conn)[1]))
+            self._publish(made)
+            return made
+
+    def _auto_checkpoint(self) -> None:
+        """The cheap checkpoint: only entries after the last one this process signed are re-read.
+
+        The prefix is vouched for by the cached frontier (whose root was signed) and by the
+        checks on the new entries' chain; anything else falls back to :meth:`checkpoint`.
+        Failures are logged, not raised: the caller's change has already committed.
+        """
+        state = self._state
+        try:
+            with state.lock:
+                state.due = False
+                with self.transaction() as conn:
+                    head_seq, head_hash = _head(conn)
+                    if self._every is None or head_seq - state.signed_size(conn, fresh=True) < self._every:
+                        return  # another process signed meanwhile
+                    tip = state.tip.extend(conn) if state.tip is not None else None
+                    if tip is None or (tip.size, tip.last_hash) != (head_seq, head_hash):
+                        tip = None
+                    made = self._sign(conn, tip) if tip is not None else None
+            if made is None:
+                self.checkpoint()
+            else:
+                self._publish(made)
+        except (IntegrityError, SQLAlchemyError, InputError, OSError) as exc:
+            _log.warning("automatic audit checkpoint not taken: %s", exc)
+
+    def rotate_key(self, actor: str) -> tuple[AuditEntry, Checkpoint]:
+        """Put a new signing key to work; return the rotation entry and the new key's first checkpoint.
+
+        In one transaction the log is verified, the rotation entry (signed by both keys) is
+        appended and the outgoing key signs its last checkpoint over it. Only after that commits
+        is the keyring written (old key retired at that size) and the new private key moved over
+        the old one, which is thereby destroyed. The new key then signs a checkpoint of the same
+        size: the hand-over is vouched for under both keys.
+        """
+        if self._keys is None:
+            raise UsageError("this audit log was opened without its key files; cannot rotate the signing key")
+        keys = self._keys
+        with self._state.lock:
+            old, new = keys.signer(), Signer(Ed25519PrivateKey.generate())
+            staged = keys.stage(new)
+            try:
+                with self.transaction() as conn:
+                    report = self._verify(conn, self.keyring(), self._witnesses(()))
+                    if not report.ok:
+                        raise IntegrityError(f"refusing to rotate keys over a log that fails: {report.problems[0]}")
+                    details = rotation_details(old, new, timestamp(self._clock()))
+                    entry = self._append(
+                        conn, actor, Action.ROTATE_KEY, ObjectType.AUDIT, new.key_id, "signing key rotation", details
+                    )
+                    last_old = self._sign(conn, Tip.of(_leaves(conn), entry.entry_hash), old)
+            except BaseException:
+                staged.unlink(missing_ok=True)
+                raise
+            keys.install(staged, self.keyring().with_rotation(old.public_key, new.public_key, entry.seq, entry.at))
+            self._publish(last_old)
+            return entry, self.checkpoint()
+
+    def _sign(self, conn: Connection, tip: Tip, signer: Signer | None = None) -> Checkpoint:
+        signer = signer or self._signer
+        head = TreeHead(
+            tree_size=tip.size, root_hash=tip.root().hex(), at=timestamp(self._clock()), key_id=signer.key_id
+        )
+        signature = signer.sign(head)
+        new_id = conn.execute(
+            audit_checkpoints.insert().values(
+                tree_size=head.tree_size, root_hash=head.root_hash, at=head.at, key_id=head.key_id, signature=signature
             )
-            signature = self._signer.sign(head)
-            new_id = conn.execute(
-                audit_checkpoints.insert().values(
-                    tree_size=head.tree_size,
-                    root_hash=head.root_hash,
-                    at=head.at,
-                    key_id=head.key_id,
-                    signature=signature,
-                )
-            ).inserted_primary_key
-            assert new_id is not None
-            return Checkpoint(int(new_id[0]), head, signature)
+        ).inserted_primary_key
+        assert new_id is not None
+        self._state.signed(tip)
+        return Checkpoint(int(new_id[0]), head, signature)
 
-    def verify(self, public_key: Ed25519PublicKey | None = None) -> Report:
+    def _publish(self, made: Checkpoint) -> None:
+        if self.witness_file is not None:
+            try:
+                publish(self.witness_file, SignedHead(made.head, made.signature))
+            except OSError as exc:  # the checkpoint stands; verify will warn that it is unwitnessed
+                _log.warning("checkpoint %s not written to the witness %s: %s", made.id, self.witness_file, exc)
+
+    def heads(self, since: int = 0) -> list[SignedHead]:
+        """Signed heads over more than ``since`` entries, oldest first, for publication elsewhere."""
+        return [SignedHead(c.head, c.signature) for c in self.checkpoints() if c.head.tree_size > since]
+
+    def verify(self, public_key: Ed25519PublicKey | Keyring | None = None, *, heads: Sequence[Witness] = ()) -> Report:
+        """Verify everything; ``heads`` are witnesses kept elsewhere, checked with the home's own."""
+        keys = public_key if public_key is not None else self.keyring()
         with self._engine.connect() as conn:
-            return self._verify(conn, public_key or self.public_key)
+            return self._verify(conn, keys, self._witnesses(heads))
 
-    def _verify(self, conn: Connection, public_key: Ed25519PublicKey) -> Report:
-        head = conn.execute(select(audit_head.c.seq, audit_head.c.entry_hash).where(audit_head.c.id == 1)).one()
+    def _witnesses(self, extra: Sequence[Witness]) -> list[Witness]:
+        own = [read_witness(self.witness_file, complete=True)] if self.witness_file is not None else []
+        return [*own, *extra]
+
+    def _verify(self, conn: Connection, keys: Ed25519PublicKey | Keyring, witnesses: Sequence[Witness]) -> Report:
+        head = _head(conn)
         rows = conn.execute(select(audit_entries).order_by(audit_entries.c.seq))
         entries = (from_row(r._mapping) for r in rows)
-        return verify_log(entries, _checkpoints(conn), (int(head.seq), head.entry_hash), public_key)
+        return verify_log(entries, _checkpoints(conn), head, keys, witnesses)
 
     def checkpoints(self) -> list[Checkpoint]:
         with self._engine.connect() as conn:
@@ -207,6 +334,11 @@ def _leaves(conn: Connection) -> list[bytes]:
         except ValueError:
             raise IntegrityError(f"entry {seq}: stored hash is not hex; run `watchhouse audit verify`") from None
     return leaves
+
+
+def _head(conn: Connection) -> tuple[int, str]:
+    row = conn.execute(select(audit_head.c.seq, audit_head.c.entry_hash).where(audit_head.c.id == 1)).one()
+    return int(row.seq), str(row.entry_hash)
 
 
 def _checkpoints(conn: Connection) -> list[Checkpoint]:

@@ -55,6 +55,11 @@ class Frontier:
         self._stack.append((size, digest))
         self.size += 1
 
+    def copy(self) -> Frontier:
+        twin = Frontier()
+        twin._stack, twin.size = list(self._stack), self.size
+        return twin
+
     def root(self) -> bytes:
         if not self._stack:
             return EMPTY_ROOT

@@ -99,6 +99,13 @@ class Signer:
     def sign(self, head: TreeHead) -> str:
         return self._key.sign(head.message()).hex()
 
+    def sign_bytes(self, message: bytes) -> str:
+        """For other format-tagged statements (key rotation); never a bare tree head."""
+        return self._key.sign(message).hex()
+
+    def private_pem(self) -> bytes:
+        return self._key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+
     def derive_key(self, label: str) -> bytes:
         """A 32-byte key for another use, bound to ``label`` (HKDF-SHA-256 over the private key).
 

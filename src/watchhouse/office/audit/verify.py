@@ -16,61 +16,28 @@ truncation of the tail, a forged appended entry — is detected (see the 1,000-t
 but someone who rewrites *both* tables consistently (drops the unsigned tail and moves the head
 back, or re-chains every later entry) is caught only by a checkpoint that covers the entries, or
 by a tree head kept outside the database. Hence: checkpoint often, and hand the signed tree
-heads (``watchhouse audit checkpoint``) to someone who does not administer the database.
+heads to someone who does not administer the database. Both now exist (ADR 0010): the office
+checkpoints automatically every few hundred entries, and every signed head also goes to a
+witness file outside the database (``audit-witness.jsonl``; ``watchhouse audit heads`` exports
+them, ``verify --heads FILE`` checks against a copy kept elsewhere). A re-chained or truncated
+log then contradicts a witnessed head, and the first such head is named.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Iterable, Sequence
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from watchhouse.office.audit import merkle
 from watchhouse.office.audit.entries import GENESIS, AuditEntry
-from watchhouse.office.audit.signing import TreeHead, key_id, signature_valid
+from watchhouse.office.audit.keyring import Keyring
+from watchhouse.office.audit.report import Checkpoint, Failure, Problem, Report
+from watchhouse.office.audit.rotation import is_rotation, rotation_problem
+from watchhouse.office.audit.witness import Witness
+from watchhouse.office.audit.witness_check import check_witness, head_signature_problem
 
-
-class Failure(StrEnum):
-    CONTENT = "content-changed"
-    CHAIN = "chain-broken"
-    GAP = "entries-missing"
-    SIGNATURE = "bad-signature"
-    ROOT = "root-mismatch"
-    TRUNCATED = "log-truncated"
-    CONSISTENCY = "inconsistent-checkpoints"
-    HEAD = "head-mismatch"
-
-
-@dataclass(frozen=True)
-class Problem:
-    failure: Failure
-    where: str
-    message: str
-    seq: int | None = None
-    checkpoint: int | None = None
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.failure.value}: {self.message}"
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    id: int
-    head: TreeHead
-    signature: str
-
-
-@dataclass
-class Report:
-    entries: int = 0
-    checkpoints: int = 0
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
+__all__ = ["Checkpoint", "Failure", "Problem", "Report", "verify_log"]
 
 
 def _leaf_of(entry: AuditEntry, computed: str) -> bytes:
@@ -85,12 +52,17 @@ def verify_log(
     entries: Iterable[AuditEntry],
     checkpoints: list[Checkpoint],
     head: tuple[int, str],
-    public_key: Ed25519PublicKey,
+    public_key: Ed25519PublicKey | Keyring,
+    witnesses: Sequence[Witness] = (),
 ) -> Report:
+    """Check everything in one pass; ``public_key`` is one trusted key or the office's keyring."""
+    keyring = public_key if isinstance(public_key, Keyring) else Keyring.of(public_key)
     report = Report(checkpoints=len(checkpoints))
     leaves: list[bytes] = []
     roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT}
     wanted = {c.head.tree_size for c in checkpoints}
+    wanted.update(h.head.tree_size for w in witnesses for h in w.heads or ())
+    rotations: list[AuditEntry] = []
     frontier = merkle.Frontier()
     expected_seq, prev_hash, prev_seq, prev_intact = 1, GENESIS, 0, True
     for entry in entries:
@@ -128,6 +100,8 @@ def verify_log(
                     seq=entry.seq,
                 )
             )
+        if is_rotation(entry):
+            rotations.append(entry)
         leaf = _leaf_of(entry, computed)
         leaves.append(leaf)
         frontier.append(leaf)
@@ -135,11 +109,41 @@ def verify_log(
             roots[frontier.size] = frontier.root()
         prev_hash, expected_seq, prev_seq, prev_intact = entry.entry_hash, entry.seq + 1, entry.seq, intact
     report.entries = len(leaves)
-    _check_checkpoints(report, checkpoints, roots, leaves, public_key)
+    _check_rotations(report, rotations, keyring)
+    _check_checkpoints(report, checkpoints, roots, leaves, keyring)
     head_problem = _head_mismatch(head, prev_seq, prev_hash)
     if head_problem is not None:
         report.problems.append(head_problem)
+    for witness in witnesses:  # last: a divergence defers to any sharper pinpoint found above
+        check_witness(report, witness, roots, len(leaves), keyring, checkpoints)
     return report
+
+
+def _check_rotations(report: Report, rotations: list[AuditEntry], keyring: Keyring) -> None:
+    """Each rotation entry is signed by both keys, and each retirement the keyring records has its
+    entry (the keyring lives outside the database: a truncated log that lost it shows)."""
+    for rotation in rotations:
+        why = rotation_problem(rotation, keyring)
+        if why is not None:
+            report.problems.append(Problem(Failure.ROTATION, f"entry {rotation.seq}", why, seq=rotation.seq))
+    handed_over = {(r.seq, r.details.get("old_key_id")) for r in rotations}
+    for known in keyring:
+        at = known.retired_after
+        if at is None or (at, known.key_id) in handed_over:
+            continue
+        failure, what = (
+            (Failure.WITNESS_TRUNCATED, f"but the log holds only {report.entries} entries (truncated)")
+            if at > report.entries
+            else (Failure.ROTATION, f"but entry {at} is not that rotation")
+        )
+        report.problems.append(
+            Problem(
+                failure,
+                "keyring",
+                f"the keyring records key {known.key_id[:16]} retired at entry {at}, {what}",
+                seq=min(at, report.entries + 1),
+            )
+        )
 
 
 def _rehashed(entry: AuditEntry, prev_hash: str, prev_seq: int) -> Problem:
@@ -187,20 +191,15 @@ def _check_checkpoints(
     checkpoints: list[Checkpoint],
     roots: dict[int, bytes],
     leaves: list[bytes],
-    public_key: Ed25519PublicKey,
+    keyring: Keyring,
 ) -> None:
-    expected_key = key_id(public_key)
     previous: Checkpoint | None = None
     for cp in checkpoints:
         where, size = f"checkpoint {cp.id} (size {cp.head.tree_size})", cp.head.tree_size
-        if cp.head.key_id != expected_key:
-            report.problems.append(
-                Problem(Failure.SIGNATURE, where, "signed by a different key than the one given", checkpoint=cp.id)
-            )
-        elif not signature_valid(public_key, cp.head, cp.signature):
-            report.problems.append(
-                Problem(Failure.SIGNATURE, where, "signature does not verify (tree head edited)", checkpoint=cp.id)
-            )
+        report.signed_by[cp.id] = cp.head.key_id
+        why = head_signature_problem(keyring, cp.head, cp.signature)
+        if why is not None:
+            report.problems.append(Problem(Failure.SIGNATURE, where, why, checkpoint=cp.id))
         if size > len(leaves):
             report.problems.append(
                 Problem(
@@ -223,11 +222,20 @@ def _check_checkpoints(
                 )
             )
         if previous is not None:
-            _check_pair(report, previous, cp, leaves)
+            _check_pair(report, previous, cp, leaves, roots)
         previous = cp
 
 
-def _check_pair(report: Report, first: Checkpoint, second: Checkpoint, leaves: list[bytes]) -> None:
+def _check_pair(
+    report: Report, first: Checkpoint, second: Checkpoint, leaves: list[bytes], roots: dict[int, bytes]
+) -> None:
+    """The signed trees of two consecutive checkpoints must be prefix and extension.
+
+    When both signed roots equal the roots of the stored entries at their sizes this holds by
+    construction (both are prefixes of the same leaves), so the O(n) proof is built only when a
+    root disagrees — with a checkpoint every 128 entries, building one per pair made verification
+    quadratic in the log's size.
+    """
     where = f"checkpoints {first.id} -> {second.id}"
     a, b = first.head.tree_size, second.head.tree_size
     if b < a:
@@ -237,6 +245,8 @@ def _check_pair(report: Report, first: Checkpoint, second: Checkpoint, leaves: l
         return
     if b > len(leaves):
         return  # already reported as truncation
+    if roots[a].hex() == first.head.root_hash and roots[b].hex() == second.head.root_hash:
+        return
     path = merkle.consistency_proof(leaves, a, b)
     if not merkle.verify_consistency(
         a, b, bytes.fromhex(first.head.root_hash), bytes.fromhex(second.head.root_hash), path

@@ -38,6 +38,7 @@ def verify_status(office: Office) -> dict[str, Any]:
             {"failure": p.failure.value, "where": p.where, "message": p.message, "seq": p.seq}
             for p in report.problems[:100]
         ],
+        "warnings": [{"failure": w.failure.value, "where": w.where, "message": w.message} for w in report.warnings],
     }
 
 
