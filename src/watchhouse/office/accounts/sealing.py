@@ -18,16 +18,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import secrets
-import stat
 from collections.abc import Sequence
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from watchhouse.core.errors import InputError
 from watchhouse.office.errors import IntegrityError
+from watchhouse.office.keyfiles import load_or_create_key
 
 KEY_BYTES = 32
 PREFIX = "totp1"
@@ -36,25 +34,7 @@ _NONCE = 12
 
 def load_or_create_totp_key(path: Path) -> bytes:
     """The TOTP sealing key; created 0600 on first use, refused when others may read it."""
-    try:
-        if path.exists():
-            mode = stat.S_IMODE(path.stat().st_mode)
-            if mode & 0o077:
-                raise InputError(f"TOTP key is readable by others (mode {mode:o}); chmod 600 it", path=str(path))
-            key = bytes.fromhex(path.read_text(encoding="ascii").strip())
-            if len(key) != KEY_BYTES:
-                raise InputError(f"TOTP key must be {KEY_BYTES} bytes", path=str(path))
-            return key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_bytes(KEY_BYTES)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(key.hex() + "\n")
-        return key
-    except ValueError as exc:
-        raise InputError(f"TOTP key is not hex: {exc}", path=str(path)) from exc
-    except OSError as exc:
-        raise InputError(f"cannot use the TOTP key: {exc.strerror}", path=str(path)) from exc
+    return load_or_create_key(path, "TOTP key", KEY_BYTES)
 
 
 def key_id(key: bytes) -> str:

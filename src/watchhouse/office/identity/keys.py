@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import secrets
-import stat
 from pathlib import Path
 
-from watchhouse.core.errors import InputError
+from watchhouse.office.keyfiles import load_or_create_key
 
 KEY_BYTES = 32
 
@@ -19,24 +16,4 @@ def key_id(key: bytes) -> str:
 
 
 def load_or_create_vault_key(path: Path) -> bytes:
-    try:
-        if path.exists():
-            mode = stat.S_IMODE(path.stat().st_mode)
-            if mode & 0o077:
-                raise InputError(
-                    f"identity vault key is readable by others (mode {mode:o}); chmod 600 it", path=str(path)
-                )
-            key = bytes.fromhex(path.read_text(encoding="ascii").strip())
-            if len(key) != KEY_BYTES:
-                raise InputError(f"identity vault key must be {KEY_BYTES} bytes", path=str(path))
-            return key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_bytes(KEY_BYTES)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(key.hex() + "\n")
-        return key
-    except ValueError as exc:
-        raise InputError(f"identity vault key is not hex: {exc}", path=str(path)) from exc
-    except OSError as exc:
-        raise InputError(f"cannot use the identity vault key: {exc.strerror}", path=str(path)) from exc
+    return load_or_create_key(path, "identity vault key", KEY_BYTES)
