@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from watchhouse.core.errors import InputError, UsageError
 from watchhouse.office.audit import merkle
-from watchhouse.office.audit.entries import Action, AuditEntry, ObjectType, entry_body, from_row, hash_body, timestamp
+from watchhouse.office.audit.chain import AuditChain
+from watchhouse.office.audit.entries import Action, AuditEntry, ObjectType, from_row, timestamp
 from watchhouse.office.audit.keyring import Keyring, KeyStore
 from watchhouse.office.audit.proofs import ConsistencyProof, InclusionProof, build_consistency, build_inclusion
 from watchhouse.office.audit.rotation import rotation_details
@@ -31,7 +32,6 @@ from watchhouse.office.audit.tables import audit_checkpoints, audit_entries, aud
 from watchhouse.office.audit.tip import SignState, Tip
 from watchhouse.office.audit.verify import Checkpoint, Report, verify_log
 from watchhouse.office.audit.witness import SignedHead, Witness, publish, read_witness
-from watchhouse.office.canonical import canonical_json
 from watchhouse.office.errors import IntegrityError, NotFoundError
 from watchhouse.storage.engine import WRITE_LOCK
 
@@ -132,6 +132,14 @@ class AuditLog:
                 return self._append(own, actor, action, object_type, object_id, purpose, details or {})
         return self._append(conn, actor, action, object_type, object_id, purpose, details or {})
 
+    def chain(self, conn: Connection) -> AuditChain:
+        """Entries appended in the caller's write-locked transaction, stored together by ``write``."""
+        return AuditChain(conn, self._clock, on_written=self._written)
+
+    def _written(self, conn: Connection, seq: int) -> None:
+        if self._every is not None and seq - self._state.signed_size(conn) >= self._every:
+            self._state.due = True
+
     def _append(
         self,
         conn: Connection,
@@ -142,26 +150,10 @@ class AuditLog:
         purpose: str | None,
         details: dict[str, Any],
     ) -> AuditEntry:
-        head = conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).one()
-        body = entry_body(
-            seq=int(head.seq) + 1,
-            at=timestamp(self._clock()),
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            purpose=purpose,
-            details=details,
-            prev_hash=head.entry_hash,
-        )
-        digest = hash_body(body)
-        row = {k: body[k] for k in ("seq", "at", "actor", "action", "object_type", "object_id", "purpose")}
-        row.update(details=canonical_json(details).decode("utf-8"), prev_hash=head.entry_hash, entry_hash=digest)
-        conn.execute(audit_entries.insert().values(**row))
-        conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=body["seq"], entry_hash=digest))
-        if self._every is not None and body["seq"] - self._state.signed_size(conn) >= self._every:
-            self._state.due = True
-        return from_row(row)
+        chain = self.chain(conn)
+        entry = chain.add(actor, action, object_type, object_id, purpose, details)
+        chain.write()
+        return entry
 
     def checkpoint(self) -> Checkpoint:
         """Sign the tree head over every entry so far, after re-checking what it will vouch for.

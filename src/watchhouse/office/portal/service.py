@@ -79,7 +79,7 @@ class PortalService:
         self._evidence = evidence
         self.keys = keys
         self._clock = clock
-        self._new = Submissions(evidence, keys, clock)
+        self._new = Submissions(audit, evidence, keys, clock)
         self._submissions: GroupCommit[Submission, Receipt | UsageError | PolicyError] = GroupCommit(
             audit.transaction, self._new.write
         )

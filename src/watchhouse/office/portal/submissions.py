@@ -23,12 +23,12 @@ from sqlalchemy import Connection
 
 from watchhouse.core.errors import UsageError
 from watchhouse.office.audit.entries import Action
+from watchhouse.office.audit.log import AuditLog
 from watchhouse.office.errors import PolicyError
 from watchhouse.office.evidence.batch import SealRequest, seal_in
 from watchhouse.office.evidence.models import Acquisition
 from watchhouse.office.evidence.service import EvidenceService
 from watchhouse.office.portal import limits
-from watchhouse.office.portal.audit_batch import AuditChain
 from watchhouse.office.portal.crypto import PortalKeys
 from watchhouse.office.portal.limits import SubmitGuard
 from watchhouse.office.portal.models import (
@@ -98,7 +98,10 @@ def attachment_rows(reference: str, sealed: list[tuple[str, str, Upload]], now: 
 class Submissions:
     """Prepares submissions and writes batches of them (the group commit's ``write``)."""
 
-    def __init__(self, evidence: EvidenceService, keys: PortalKeys, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, audit: AuditLog, evidence: EvidenceService, keys: PortalKeys, clock: Callable[[], datetime]
+    ) -> None:
+        self._audit = audit
         self._evidence = evidence
         self._keys = keys
         self._clock = clock
@@ -175,7 +178,7 @@ class Submissions:
         The chain's head is locked first, so the limits below are checked and recorded while no
         other process can store a report (SQLite's ``BEGIN IMMEDIATE`` already holds the lock).
         """
-        chain = AuditChain(conn, self._clock)
+        chain = self._audit.chain(conn)
         now = self._clock()
         attempts = [limits.Attempt(sub.guard, sub.row["client"]) for sub in submissions]
         refused = limits.refusals(conn, attempts, now)

@@ -1,14 +1,11 @@
 """Appending many audit entries in one transaction: one head read, one insert, one head update.
 
-:meth:`AuditLog.append` reads and rewrites the chain head once per entry; a group commit of
+Appending entry by entry reads and rewrites the chain head once per entry; a group commit of
 fifty portal submissions (each with an evidence entry and a report entry) would do that a
-hundred times under the write lock. :class:`AuditChain` takes the head once, under the same
-lock ``append`` uses, links each new entry to the previous one in memory exactly as ``append``
-does (same body, same canonical hash), and writes them all at the end. The result is one chain,
-indistinguishable from entries appended one by one, which ``AuditLog.verify`` checks.
-
-This belongs in the audit package as ``AuditLog.append_many``; it lives here because the audit
-package is owned elsewhere, and it uses only the audit package's public names.
+hundred times under the write lock. :class:`AuditChain` takes the head once, under the lock
+:meth:`AuditLog.transaction` holds, links each new entry to the previous one in memory, and
+writes them all at the end. :meth:`AuditLog.append` is a chain of one, so both paths build
+entries the same way and the result is one chain, whichever wrote it.
 """
 
 from __future__ import annotations
@@ -31,13 +28,20 @@ class AuditChain:
     """Entries built on the head this transaction locked; nothing is stored until :meth:`write`.
 
     ``conn`` must be a write-locked transaction (``AuditLog.transaction``); the head row is read
-    ``FOR UPDATE`` so PostgreSQL writers queue here exactly as they do in ``AuditLog.append``.
+    ``FOR UPDATE`` so PostgreSQL writers queue here. Get one from :meth:`AuditLog.chain`, which
+    also schedules the automatic checkpoint once the entries are written.
     """
 
-    def __init__(self, conn: Connection, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        clock: Callable[[], datetime],
+        on_written: Callable[[Connection, int], None] | None = None,
+    ) -> None:
         head = conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update()).one()
         self._conn = conn
         self._clock = clock
+        self._on_written = on_written
         self._seq = int(head.seq)
         self._hash: str = head.entry_hash
         self._rows: list[dict[str, Any]] = []
@@ -80,4 +84,6 @@ class AuditChain:
             self._conn.execute(
                 update(audit_head).where(audit_head.c.id == 1).values(seq=self._seq, entry_hash=self._hash)
             )
+            if self._on_written is not None:
+                self._on_written(self._conn, self._seq)
         return len(rows)
