@@ -111,11 +111,8 @@ def list_alerts(
 ) -> None:
     """List alerts, most severe first (the search is audited)."""
     flt = _filter(crime, min_severity, detector, subject, status, assignee, since, until, limit)
-    office = _office(home, db, db_url)
-    try:
+    with _office(home, db, db_url) as office:
         found = office.triage.search(actor_name(actor), flt, purpose)
-    finally:
-        office.close()
     _print_views(found, as_json)
 
 
@@ -155,11 +152,8 @@ def show_alert(
     db_url: DbUrlOption = None,
 ) -> None:
     """Show one alert in full: explanation, details, triage history and the input lines behind it."""
-    office = _office(home, db, db_url)
-    try:
+    with _office(home, db, db_url) as office:
         view, history = office.triage.show(actor_name(actor), alert_id, purpose)
-    finally:
-        office.close()
     alert = view.alert
     console = Console()
     crime = CRIMES[alert.crime_code]
@@ -228,12 +222,9 @@ def triage(
 ) -> None:
     """Set the triage status of alerts (by id, or in bulk over a filter)."""
     flt = _filter(crime, min_severity, detector, None, status, None, since, until, limit)
-    office = _office(home, None, db_url)
-    try:
+    with _office(home, None, db_url) as office:
         who = actor_name(actor)
         changed = office.triage.set_status(who, _targets(office, who, ids, flt, reason), to, reason)
-    finally:
-        office.close()
     Console().print(f"{len(changed)} alert(s) now {to.value}", highlight=False)
 
 
@@ -257,12 +248,9 @@ def assign(
     if (to is None) == (not unassign):
         raise UsageError("give --to NAME or --unassign")
     flt = _filter(crime, min_severity, detector, None, status, None, since, until, limit)
-    office = _office(home, None, db_url)
-    try:
+    with _office(home, None, db_url) as office:
         who = actor_name(actor)
         changed = office.triage.assign(who, _targets(office, who, ids, flt, None), to)
-    finally:
-        office.close()
     Console().print(f"{len(changed)} alert(s) {'assigned to ' + to if to else 'unassigned'}", highlight=False)
 
 
@@ -309,14 +297,11 @@ def verdict(
             by_crime="crime" in chosen,
         )
     resolved = Home.resolve(home)
-    office = _office(home, None, db_url)
-    try:
+    with _office(home, None, db_url) as office:
         who = actor_name(actor)
         result = office.triage.set_verdict(who, _targets(office, who, ids, flt, reason), is_, reason, request)
         if result.rule_ids:
             office.suppressions.export_toml(resolved.suppressions_file)
-    finally:
-        office.close()
     console = Console()
     console.print(f"{len(result.changed)} alert(s) judged {is_.value}", highlight=False)
     if result.rule_ids:
@@ -345,11 +330,8 @@ def cluster(
 ) -> None:
     """Group alerts by subject/target/detector within a time window (the search is audited)."""
     flt = _filter(crime, min_severity, detector, None, status, None, since, until, limit)
-    office = _office(home, None, db_url)
-    try:
+    with _office(home, None, db_url) as office:
         clusters = office.triage.cluster(actor_name(actor), flt, by, timedelta(minutes=window), purpose)
-    finally:
-        office.close()
     table = Table(title=f"{len(clusters)} cluster(s) by {by.value}")
     for column in ("key", "alerts", "from", "to", "max severity", "crimes", "first ids"):
         table.add_column(column)
@@ -369,11 +351,8 @@ def cluster(
 @suppressions_app.command("list")
 def suppressions_list(actor: ActorOption = None, home: HomeOption = None, db_url: DbUrlOption = None) -> None:
     """Every rule, active or not (rules hold no personal data; listing them is not audited)."""
-    office = _office(home, None, db_url)
-    try:
+    with _office(home, None, db_url) as office:
         rules = office.suppressions.all()
-    finally:
-        office.close()
     now = datetime.now(UTC)
     for r in rules:
         state = "active" if r.active(now) else ("revoked" if r.revoked_at else "expired")
@@ -397,12 +376,9 @@ def suppressions_revoke(
     db_url: DbUrlOption = None,
 ) -> None:
     """Stop a rule before it expires, and regenerate HOME/suppressions.toml."""
-    office = _office(home, None, db_url)
-    try:
+    with _office(home, None, db_url) as office:
         office.suppressions.revoke(actor_name(actor), rule_id, reason)
         office.suppressions.export_toml(Home.resolve(home).suppressions_file)
-    finally:
-        office.close()
     Console().print(f"suppression rule {rule_id} revoked")
 
 
@@ -414,9 +390,6 @@ def suppressions_export(
 ) -> None:
     """Write the active rules as the [[suppress]] TOML that `watchhouse scan --suppressions` reads."""
     target = to or Home.resolve(home).suppressions_file
-    office = _office(home, None, db_url)
-    try:
+    with _office(home, None, db_url) as office:
         n = office.suppressions.export_toml(target)
-    finally:
-        office.close()
     Console().print(f"{n} active rule(s) written to {target}", highlight=False)

@@ -98,11 +98,8 @@ def verify(
     """
     witnesses = [_heads_file(p) for p in heads or []]
     keys = Keyring.of(*(load_public_key(p) for p in public_key)) if public_key else None
-    office = open_local_office(home, db_url)
-    try:
+    with open_local_office(home, db_url) as office:
         report = office.audit.verify(keys, heads=witnesses)
-    finally:
-        office.close()
     console = Console()
     for line in key_summary(report):
         console.print(f"  {line}", highlight=False)
@@ -143,12 +140,9 @@ def checkpoint(home: HomeOption = None, db_url: DbUrlOption = None) -> None:
     The office also checkpoints by itself every 128 entries; this takes one now (before a
     backup, at the end of a shift) so the unsigned tail is empty.
     """
-    office = open_local_office(home, db_url)
-    try:
+    with open_local_office(home, db_url) as office:
         made = office.audit.checkpoint()
         witness = office.audit.witness_file
-    finally:
-        office.close()
     Console().print(
         f"checkpoint {made.id}: {made.head.tree_size} entries, root {made.head.root_hash}, key {made.head.key_id[:16]}"
         + (f"; witnessed in {witness}" if witness else ""),
@@ -171,11 +165,8 @@ def heads_cmd(
       watchhouse audit heads >> /mnt/worm/watchhouse-heads.jsonl
       watchhouse audit heads --since 5120
     """
-    office = open_local_office(home, db_url)
-    try:
+    with open_local_office(home, db_url) as office:
         signed = office.audit.heads(since)
-    finally:
-        office.close()
     for head in signed:
         print(head.to_line())
 
@@ -188,11 +179,8 @@ def rotate_key(home: HomeOption = None, db_url: DbUrlOption = None, actor: Actor
     it and the new key a first one. The old private key is deleted. Hand the new public key
     (`audit public-key`) to your auditors.
     """
-    office = open_local_office(home, db_url)
-    try:
+    with open_local_office(home, db_url) as office:
         entry, made = office.audit.rotate_key(actor_name(actor))
-    finally:
-        office.close()
     old, new = entry.details["old_key_id"], entry.details["new_key_id"]
     Console().print(
         f"rotated the audit signing key at entry {entry.seq}: {old[:16]} -> {new[:16]}; "
@@ -208,11 +196,8 @@ def show(
     db_url: DbUrlOption = None,
 ) -> None:
     """Print one entry in full, with the hashes that chain it."""
-    office = open_local_office(home, db_url)
-    try:
+    with open_local_office(home, db_url) as office:
         entry = office.audit.get(seq)
-    finally:
-        office.close()
     Console().print_json(orjson.dumps(entry.to_dict()).decode())
 
 
@@ -224,11 +209,8 @@ def tail(
     db_url: DbUrlOption = None,
 ) -> None:
     """The newest entries, oldest first."""
-    office = open_local_office(home, db_url)
-    try:
+    with open_local_office(home, db_url) as office:
         entries = office.audit.tail(lines)
-    finally:
-        office.close()
     console = Console()
     for entry in entries:
         if as_json:
@@ -248,12 +230,9 @@ def prove(
 
     When checkpoints were signed at both sizes the proof is checked against their signed roots.
     """
-    office = open_local_office(home, db_url)
-    try:
+    with open_local_office(home, db_url) as office:
         proof = office.audit.prove_consistency(first, second)
         signed = {c.head.tree_size: c for c in office.audit.checkpoints()}
-    finally:
-        office.close()
     print(orjson.dumps(proof.to_dict(), option=orjson.OPT_INDENT_2).decode())
     console = Console(stderr=True)
     if not proof.verify():
@@ -277,11 +256,8 @@ def prove_inclusion(
     db_url: DbUrlOption = None,
 ) -> None:
     """An RFC 9162 inclusion proof for one entry."""
-    office = open_local_office(home, db_url)
-    try:
+    with open_local_office(home, db_url) as office:
         proof = office.audit.prove_inclusion(seq, size)
-    finally:
-        office.close()
     print(orjson.dumps(proof.to_dict(), option=orjson.OPT_INDENT_2).decode())
     if not proof.verify():
         raise IntegrityError(f"inclusion proof for entry {seq} does not verify")
@@ -290,8 +266,5 @@ def prove_inclusion(
 @app.command("public-key")
 def public_key_cmd(home: HomeOption = None, db_url: DbUrlOption = None) -> None:
     """Print the PEM public key that verifies checkpoints (give it to auditors)."""
-    office = open_local_office(home, db_url, must_exist=False)
-    try:
+    with open_local_office(home, db_url, must_exist=False) as office:
         print(public_pem(office.audit.public_key), end="")
-    finally:
-        office.close()

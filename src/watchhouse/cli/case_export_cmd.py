@@ -27,11 +27,8 @@ def export_case(
     db_url: DbUrlOption = None,
 ) -> None:
     """Export a case (pseudonyms only); the file is validated, sealed as evidence and recorded as exported."""
-    office = open_local_office(home, db_url)
-    try:
+    with open_local_office(home, db_url) as office:
         result = office.exports.export(actor_name(actor), case_id, fmt, out, purpose)
-    finally:
-        office.close()
     Console().print(
         f"exported {case_id.upper()} as {result.format.value} to {result.path} ({result.size} bytes), "
         f"sealed as {result.evidence_id}",

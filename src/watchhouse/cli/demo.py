@@ -143,11 +143,8 @@ def demo_command(
         console.print(table)
 
     console.print(Rule("4. one console login per role"))
-    opened = open_local_office(office.root, None)
-    try:
+    with open_local_office(office.root, None) as opened:
         logins = create_demo_logins(opened)
-    finally:
-        opened.close()
     console.print(f"  {len(logins)} accounts ready in {office.database}", highlight=False, soft_wrap=True)
 
     console.print(Rule("next"))

@@ -40,11 +40,8 @@ T = TypeVar("T")
 
 
 def _with_office(home: Path | None, db_url: str | None, work: Callable[[Office], T]) -> T:
-    office = open_local_office(home, db_url)
-    try:
+    with open_local_office(home, db_url) as office:
         return work(office)
-    finally:
-        office.close()
 
 
 def _date(text: str | None, what: str) -> date | None:

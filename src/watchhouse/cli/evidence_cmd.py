@@ -32,8 +32,7 @@ def seal_alert(
     db_url: DbUrlOption = None,
 ) -> None:
     """Seal the exact input lines behind an alert as one evidence item."""
-    office = open_local_office(home, db_url)
-    try:
+    with open_local_office(home, db_url) as office:
         item, created = seal_alert_evidence(
             alert_id,
             alerts=office.alerts,
@@ -43,8 +42,6 @@ def seal_alert(
             purpose=purpose,
             base=base,
         )
-    finally:
-        office.close()
     verb = "sealed" if created else "already sealed as"
     Console().print(
         f"{verb} {item.id}: {item.details.get('lines')} line(s), {item.size} bytes, sha256 {item.sha256}",
@@ -61,11 +58,8 @@ def list_items(
     db_url: DbUrlOption = None,
 ) -> None:
     """List sealed items (the search is audited)."""
-    office = open_local_office(home, db_url)
-    try:
+    with open_local_office(home, db_url) as office:
         items = office.evidence.search(actor_name(actor), purpose, limit)
-    finally:
-        office.close()
     table = Table(title=f"{len(items)} evidence item(s)")
     for column in ("id", "acquired", "by", "method", "size", "name"):
         table.add_column(column)
@@ -90,11 +84,8 @@ def show(
     db_url: DbUrlOption = None,
 ) -> None:
     """Metadata and chain of custody of one item (viewing is recorded as custody)."""
-    office = open_local_office(home, db_url)
-    try:
+    with open_local_office(home, db_url) as office:
         item, custody = office.evidence.view(office.evidence.resolve(item_id), actor_name(actor), purpose)
-    finally:
-        office.close()
     Console().print_json(orjson.dumps({"item": item.to_dict(), "custody": [e.to_dict() for e in custody]}).decode())
 
 
@@ -110,11 +101,8 @@ def export(
     db_url: DbUrlOption = None,
 ) -> None:
     """Export bytes and manifest, after re-verifying both hashes; refused if they changed."""
-    office = open_local_office(home, db_url)
-    try:
+    with open_local_office(home, db_url) as office:
         target = office.evidence.export(office.evidence.resolve(item_id), to, actor_name(actor), purpose)
-    finally:
-        office.close()
     Console().print(f"exported to {target} (with manifest.json)", highlight=False)
 
 
@@ -126,12 +114,9 @@ def verify(
     db_url: DbUrlOption = None,
 ) -> None:
     """Re-hash sealed bytes against their recorded SHA-256 and SHA-512."""
-    office = open_local_office(home, db_url)
-    try:
+    with open_local_office(home, db_url) as office:
         ids = [office.evidence.resolve(i) for i in item_ids] if item_ids else None
         results = office.evidence.verify(actor_name(actor), ids)
-    finally:
-        office.close()
     console = Console()
     for result in results:
         console.print(f"{result.item_id}  {'ok' if result.ok else 'FAILED'}  {result.reason}", highlight=False)

@@ -31,11 +31,8 @@ def reveal(
     db_url: DbUrlOption = None,
 ) -> None:
     """Reveal one identity (rate-limited per actor; audited whether granted or refused)."""
-    office = open_local_office(home, db_url)
-    try:
+    with open_local_office(home, db_url) as office:
         if office.identities is None:
             raise UsageError("this office has no identity vault")
         identifier = office.identities.reveal(pseudonym, actor_name(actor), purpose, case)
-    finally:
-        office.close()
     Console().print(f"{pseudonym} = {identifier}", highlight=False)

@@ -41,11 +41,8 @@ def transparency(
 ) -> None:
     """Requests by country and type, accounts, share produced, preservation/emergency, actions, appeals."""
     start, end = _day(date_from, "--from"), _day(date_to, "--to")
-    office = open_local_office(home, db_url)
-    try:
+    with open_local_office(home, db_url) as office:
         report = office.transparency.generate(actor_name(actor), start, end, purpose)
-    finally:
-        office.close()
     written = write_transparency(report, out)
     Console().print(
         f"{report.total.requests} request(s) from {len(report.by_country)} countr(y/ies); wrote "

@@ -57,11 +57,8 @@ def add(
 ) -> None:
     """Create an account (the office database is created if needed)."""
     roles, password = _roles(role), _password(password_stdin)
-    office = open_local_office(home, db_url, must_exist=False)
-    try:
+    with open_local_office(home, db_url, must_exist=False) as office:
         account = office.accounts.add(actor_name(actor), username, password, roles)
-    finally:
-        office.close()
     Console().print(f"added {account.username} ({', '.join(account.roles)})", highlight=False)
 
 
@@ -75,11 +72,8 @@ def passwd(
 ) -> None:
     """Set a new password (clears a lockout and ends the user's sessions)."""
     password = _password(password_stdin)
-    office = open_local_office(home, db_url)
-    try:
+    with open_local_office(home, db_url) as office:
         office.accounts.set_password(actor_name(actor), username, password)
-    finally:
-        office.close()
     Console().print(f"password of {username} changed; their sessions ended", highlight=False)
 
 
@@ -92,11 +86,8 @@ def disable(
     db_url: DbUrlOption = None,
 ) -> None:
     """Disable an account (its sessions end at once); accounts are never deleted, the audit log names them."""
-    office = open_local_office(home, db_url)
-    try:
+    with open_local_office(home, db_url) as office:
         (office.accounts.enable if enable else office.accounts.disable)(actor_name(actor), username)
-    finally:
-        office.close()
     Console().print(f"{username} {'enabled' if enable else 'disabled'}", highlight=False)
 
 
@@ -109,26 +100,20 @@ def totp(
     db_url: DbUrlOption = None,
 ) -> None:
     """Turn on a TOTP second factor and print its secret and otpauth:// URI once (or --off)."""
-    office = open_local_office(home, db_url)
-    try:
+    with open_local_office(home, db_url) as office:
         if off:
             office.accounts.disable_totp(actor_name(actor), username)
             Console().print(f"second factor of {username} turned off", highlight=False)
             return
         secret = office.accounts.enable_totp(actor_name(actor), username)
-    finally:
-        office.close()
     Console().print(f"secret: {secret}\nuri: {provisioning_uri(secret, username)}", highlight=False)
 
 
 @app.command("list")
 def list_users(actor: ActorOption = None, home: HomeOption = None, db_url: DbUrlOption = None) -> None:
     """Accounts, roles and state (the listing is audited)."""
-    office = open_local_office(home, db_url)
-    try:
+    with open_local_office(home, db_url) as office:
         found = office.accounts.search(actor_name(actor))
-    finally:
-        office.close()
     table = Table(title=f"{len(found)} account(s)")
     for column in ("user", "roles", "state", "2FA"):
         table.add_column(column)
@@ -154,11 +139,8 @@ def token_create(
 ) -> None:
     """Create an API token and print it once: the office keeps only its hash."""
     roles = _roles(role) if role is not None else None
-    office = open_local_office(home, db_url)
-    try:
+    with open_local_office(home, db_url) as office:
         issued = office.accounts.tokens.create(actor_name(actor), username, name, days, roles)
-    finally:
-        office.close()
     t = issued.token
     Console().print(
         f"token {t.id} for {t.username}, expires {t.expires_at:%Y-%m-%d %H:%M}Z (shown once, store it now):",
@@ -172,12 +154,9 @@ def token_list(
     username: UserArg, actor: ActorOption = None, home: HomeOption = None, db_url: DbUrlOption = None
 ) -> None:
     """An account's tokens (never their secrets; the listing is audited)."""
-    office = open_local_office(home, db_url)
-    try:
+    with open_local_office(home, db_url) as office:
         found = office.accounts.tokens.list(actor_name(actor), username)
         now = office.accounts.now()
-    finally:
-        office.close()
     table = Table(title=f"{len(found)} token(s) of {username}")
     for column in ("id", "name", "roles", "state", "expires", "last used"):
         table.add_column(column)
@@ -198,9 +177,6 @@ def token_revoke(
     """Revoke a token at once (idempotent)."""
     if token_id.startswith("whk_"):
         token_id = token_id[4:20]
-    office = open_local_office(home, db_url)
-    try:
+    with open_local_office(home, db_url) as office:
         token = office.accounts.tokens.revoke(actor_name(actor), token_id)
-    finally:
-        office.close()
     Console().print(f"token {token.id} ({token.name}) of {token.username} revoked", highlight=False)

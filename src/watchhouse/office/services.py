@@ -91,6 +91,12 @@ class Office:
     def close(self) -> None:
         self.engine.dispose()
 
+    def __enter__(self) -> Office:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def open_office(where: OfficeLocation, clock: Callable[[], datetime] = utc_now) -> Office:
     engine = open_engine(where.database_url)
