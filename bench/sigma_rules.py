@@ -18,12 +18,13 @@ What it does:
      (``time.process_time``, user + system of the pinned process): on a shared machine wall time
      also counts other processes' turns on that core. Wall-clock rates are printed beside it.
 
-Usage: python bench/sigma_rules.py [--events 100000] [--batch 50000] [--sqlite-events 3000]
+Usage: python bench/sigma_rules.py [--events 100000] [--batch 50000] [--sqlite-events 3000] [--profile FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
 import resource
@@ -90,7 +91,9 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def child_ours(events_file: Path, rule_dirs: list[Path], batch_rows: int) -> dict[str, object]:
+def child_ours(
+    events_file: Path, rule_dirs: list[Path], batch_rows: int, profile: Path | None = None
+) -> dict[str, object]:
     from watchhouse.core.events import EventBatch
     from watchhouse.sigma.engine import SigmaEngine, Status
     from watchhouse.sigma.loader import load_rules
@@ -105,10 +108,17 @@ def child_ours(events_file: Path, rule_dirs: list[Path], batch_rows: int) -> dic
     setup = time.perf_counter() - start
     rss_before = _peak_rss_mb()
     matches = 0
+    profiler = cProfile.Profile() if profile else None
     start, cpu_start = time.perf_counter(), time.process_time()
+    if profiler:
+        profiler.enable()
     for part in batches:
         matches += sum(len(rows) for rows in engine.match(part).values())
+    if profiler:
+        profiler.disable()
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    if profiler and profile:
+        profiler.dump_stats(str(profile))
     return {
         "rules": len(loaded.rules),
         "routed": engine.summary()[Status.ROUTED],
@@ -172,6 +182,8 @@ def run_child(kind: str, events_file: Path, args: argparse.Namespace) -> dict[st
     env = dict(os.environ, POLARS_MAX_THREADS="1", OMP_NUM_THREADS="1")
     command = [sys.executable, __file__, "--child", kind, "--events-file", str(events_file)]
     command += ["--batch", str(args.batch), "--sqlite-events", str(args.sqlite_events), "--corpus", str(args.corpus)]
+    if args.profile and kind == "ours":
+        command += ["--profile", str(args.profile.resolve())]
     if args.pin:
         command = ["taskset", "-c", "0", *command]
     done = subprocess.run(command, env=env, check=False, capture_output=True, text=True)
@@ -188,13 +200,18 @@ def main() -> None:
     parser.add_argument("--sqlite-events", type=int, default=3_000)
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="do not taskset the children")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="write cProfile stats of our timed loop here (python -m pstats FILE); rates then include its overhead",
+    )
     parser.add_argument("--child", choices=("ours", "sqlite"))
     parser.add_argument("--events-file", type=Path)
     args = parser.parse_args()
     rule_dirs = windows_rules(args.corpus)
     if args.child:
         if args.child == "ours":
-            result = child_ours(args.events_file, rule_dirs, args.batch)
+            result = child_ours(args.events_file, rule_dirs, args.batch, args.profile)
         else:
             result = child_sqlite(args.events_file, rule_dirs, args.sqlite_events)
         print(json.dumps(result))

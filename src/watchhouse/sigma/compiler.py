@@ -100,6 +100,9 @@ class Literal:
     #: to the leaf's expression
     search: bool = False
     flags: str = ""
+    #: text every matching value contains (lower-cased unless ``cased``; empty when unknown, as
+    #: for rule regexes): lets a prefilter over *other* text (raw JSON) rule values out cheaply
+    needle: str = ""
 
 
 @dataclass(frozen=True)
@@ -408,10 +411,12 @@ def _literal(column: str, plan: StringPlan) -> Literal | None:
             else _hyperscan_text(str(p))
             for p in plan.parts
         )
-        return Literal(column, f"{_hyperscan_text(VALUE_START)}{body}{_hyperscan_text(VALUE_END)}", plan.cased, True)
+        needle = max((p for p in plan.parts if isinstance(p, str)), key=len, default="")
+        pattern = f"{_hyperscan_text(VALUE_START)}{body}{_hyperscan_text(VALUE_END)}"
+        return Literal(column, pattern, plan.cased, True, needle=needle)
     anchors = _ANCHORS.get(plan.op)
     if anchors is None or not _SENTINELS.isdisjoint(plan.operand):
         return None
     if plan.op is not StringOp.EQUALS and not plan.operand:
         return None
-    return Literal(column, anchors[0] + plan.operand + anchors[1], plan.cased)
+    return Literal(column, anchors[0] + plan.operand + anchors[1], plan.cased, needle=plan.operand)

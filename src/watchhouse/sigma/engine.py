@@ -21,6 +21,7 @@ from sigma.rule import SigmaRule
 
 from watchhouse.core.events import Dataset, EventBatch
 from watchhouse.sigma.compiler import (
+    KEYWORD_COLUMN,
     LeafTable,
     Node,
     NullLogic,
@@ -30,8 +31,8 @@ from watchhouse.sigma.compiler import (
     all_of,
     any_of,
 )
-from watchhouse.sigma.evaluate import LeafPlan, LeafTruth
-from watchhouse.sigma.frames import NUMERIC, ROW_COLUMN, records_frame, sigma_frame
+from watchhouse.sigma.evaluate import LeafPlan, LeafTruth, Prepared, prepare
+from watchhouse.sigma.frames import NUMERIC, ROW_COLUMN, keyword_needle, records_frame, sigma_frame
 from watchhouse.sigma.logsources import Route, Unrouted, route
 
 
@@ -107,6 +108,13 @@ class CompiledRule:
     #: events the rule can match at all (empty: any); limits which fields a batch projects
     scopes: tuple[Scope, ...] = ()
     fields: frozenset[str] = frozenset()
+    #: needles of the rule's keyword leaves (:func:`keyword_needle`); None when one has none
+    needles: frozenset[str] | None = frozenset()
+    #: ``tree`` as :meth:`LeafTruth.fast` takes it
+    prepared: Prepared = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "prepared", prepare(self.tree))
 
 
 @dataclass
@@ -119,17 +127,34 @@ class _Group:
     lowered: set[str] = field(default_factory=set)
     _plan: LeafPlan | None = None
     _scoped_fields: dict[tuple[str | None, int | None], frozenset[str]] = field(default_factory=dict)
+    _scoped_needles: dict[tuple[str | None, int | None], tuple[str, ...] | None] = field(default_factory=dict)
+
+    def _covering(self, channel: str | None, event_id: int | None) -> list[CompiledRule]:
+        return [r for r in self.rules if not r.scopes or any(s.covers(channel, event_id) for s in r.scopes)]
 
     def fields_for(self, channel: str | None, event_id: int | None) -> frozenset[str]:
         """Fields read by the rules that can match events of this (lower-cased) channel and id."""
         key = (channel, event_id)
         found = self._scoped_fields.get(key)
         if found is None:
-            found = frozenset().union(
-                *(r.fields for r in self.rules if not r.scopes or any(s.covers(channel, event_id) for s in r.scopes))
-            )
+            found = frozenset().union(*(r.fields for r in self._covering(channel, event_id)))
             self._scoped_fields[key] = found
         return found
+
+    def needles_for(self, channel: str | None, event_id: int | None) -> tuple[str, ...] | None:
+        """Keyword needles of the rules that can match events of this channel and id (sorted),
+        or None when one of their keyword leaves has no needle."""
+        key = (channel, event_id)
+        if key not in self._scoped_needles:
+            needles: set[str] = set()
+            for rule in self._covering(channel, event_id):
+                if rule.needles is None:
+                    self._scoped_needles[key] = None
+                    break
+                needles |= rule.needles
+            else:
+                self._scoped_needles[key] = tuple(sorted(needles))
+        return self._scoped_needles[key]
 
     @property
     def plan(self) -> LeafPlan:
@@ -144,14 +169,14 @@ class _Group:
         if not self.rules or frame.height == 0:
             return {}
         truth = LeafTruth(frame, self.plan, self.compiler.null_logic)
-        sql = self.compiler.null_logic is NullLogic.SQL
         row_of = frame.get_column(ROW_COLUMN).to_numpy()  # frame position -> batch row
         out: dict[int, list[int]] = {}
+        sql = self.compiler.null_logic is NullLogic.SQL
         for rule in self.rules:
-            value = truth.pair(rule.tree)[0] if sql else truth.truth(rule.tree)
+            value = truth.value(rule.tree) if sql else truth.fast(rule.prepared)
             if value is False:
                 continue
-            rows = row_of if value is True else row_of[np.flatnonzero(value)]
+            rows = row_of[truth.rows(value)]
             if len(rows):
                 out[rule.index] = np.sort(rows).tolist()
         return out
@@ -213,9 +238,14 @@ class SigmaEngine:
             group.compiler.leaves.index = {k: v for k, v in group.compiler.leaves.index.items() if v < before}
             return Verdict(*base, Status.UNSUPPORTED, str(exc))
         leaves = group.compiler.leaves.leaves
-        fields = frozenset().union(*(leaves[i].columns for i in tree_leaves(tree)))
-        group.rules.append(CompiledRule(index, rule, rule_id, tree, _scopes(target), fields))
+        used = [leaves[i] for i in tree_leaves(tree)]
+        fields = frozenset().union(*(leaf.columns for leaf in used))
+        needles = frozenset(keyword_needle(leaf.literal) for leaf in used if KEYWORD_COLUMN in leaf.columns)
+        group.rules.append(
+            CompiledRule(index, rule, rule_id, tree, _scopes(target), fields, None if "" in needles else needles)
+        )
         group._scoped_fields.clear()
+        group._scoped_needles.clear()
         for leaf in leaves[before:]:
             group.fields |= leaf.columns
             group.lowered |= leaf.lowered
@@ -248,7 +278,9 @@ class SigmaEngine:
         group = self._groups.get(batch.dataset)
         if group is None or not group.rules or batch.num_rows == 0:
             return {}
-        return group.evaluate(sigma_frame(batch, group.fields, group.lowered, group.fields_for))
+        # under SQL logic a null keyword text would be "unknown", not "no match": no prefilter
+        needles_for = group.needles_for if self._null_logic is NullLogic.SIGMA else None
+        return group.evaluate(sigma_frame(batch, group.fields, group.lowered, group.fields_for, needles_for))
 
     def match_records(self, records: list[dict[str, object]], logsource: str | None = None) -> dict[int, list[int]]:
         """Evaluate rules over plain records named as rules name fields (no log-source routing).

@@ -2,18 +2,26 @@
 
 Leaves come in two kinds. *Literal* leaves (the vast majority: contains/startswith/endswith/
 equals of a text field) are answered per column by one multi-pattern scan of the column's
-distinct values (:mod:`watchhouse.sigma.literals`) and spread to rows through value codes. The
-rest (regexes, numbers, comparisons, field references, null/exists tests) are Polars
-expressions computed in one ``select``.
+distinct values (:mod:`watchhouse.sigma.literals`). The rest (regexes, numbers, comparisons,
+null/exists tests) are Polars expressions, on a column's distinct values where they read one
+column, per row where they read several (field references).
+
+Rows are then *compressed* before any rule runs (ADR 0011). Per column, values on which exactly
+the same leaves hold form one class (``C:\\Windows\\System32\\cmd.exe`` and ``...\\CMD.EXE`` are
+one class for every rule); a row's *signature* is its tuple of classes over all columns, and two
+rows with one signature are alike for every rule of the pack. A batch of tens of thousands of
+events has a few hundred to a few thousand signatures, so leaf masks and rule trees work on
+arrays that much shorter, and only a rule that fired is spread back to rows.
 
 Only leaves that hold on some row are materialised as masks; every other leaf is the constant
 ``False``. Rule trees are then evaluated with constants folded and ``and``/``or`` short-cut, so a
 rule whose selections match nothing costs a few dictionary look-ups, not mask arithmetic; with
 thousands of rules and a handful of hits per batch that is what makes the pass cheap.
 
-Null logic: under :attr:`NullLogic.SIGMA` a value is just "true rows". Under
+Null logic: under :attr:`NullLogic.SIGMA` a value is just "true signatures". Under
 :attr:`NullLogic.SQL` each value is a pair of masks (definitely true, definitely false), so that
-``NOT`` over a missing field stays unknown, as in SQL's three-valued logic.
+``NOT`` over a missing field stays unknown, as in SQL's three-valued logic; that mode keeps one
+signature per row (it serves the differential test, not throughput).
 """
 
 from __future__ import annotations
@@ -21,6 +29,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -32,9 +42,37 @@ from watchhouse.sigma.literals import LiteralMatcher, literal_matcher, takes, wr
 
 Mask = npt.NDArray[np.bool_]
 Ints = npt.NDArray[np.int64]
-#: A truth value over a batch: a row mask, or a constant for "every row" / "no row".
+#: A truth value over a batch: a mask over signatures, or a constant for "every row" / "no row".
 Value = Mask | bool
 Truth = tuple[Value, Value]
+
+#: signatures are combined in an int64 key; re-numbered before it could overflow
+_KEY_LIMIT = 1 << 62
+
+
+#: A rule tree prepared for :meth:`LeafTruth.fast`: ``("any"|"all", leaves, children)``,
+#: ``("not", child)``, ``("leaf", index)`` or ``("false",)``.
+Prepared = tuple[Any, ...]
+
+
+def prepare(node: Node) -> Prepared:
+    """``node`` with the plain leaves of each ``and``/``or`` gathered into one set.
+
+    Why: a SigmaHQ selection is typically an ``or`` of tens of literal leaves of which none
+    holds on a batch. One set intersection with the batch's live leaves (in C) then replaces a
+    Python call per leaf, which with thousands of rules was most of the tree walk.
+    """
+    if node.op in ("and", "or"):
+        leaves = frozenset(a.leaf for a in node.args if a.op == "leaf")
+        children = tuple(prepare(a) for a in node.args if a.op != "leaf")
+        return ("any" if node.op == "or" else "all", leaves, children)
+    if node.op == "not":
+        return ("not", prepare(node.args[0]))
+    if node.op == "leaf":
+        return ("leaf", node.leaf)
+    if node.op == "false":
+        return ("false",)
+    raise ValueError(f"unknown node {node.op!r}")
 
 
 @dataclass
@@ -52,6 +90,8 @@ class _ColumnPlan:
     literals: list[_ColumnLiterals]
     local: list[int]  # leaves whose expression reads only this column
     local_exprs: list[pl.Expr]
+    #: every literal leaf of the column (SQL logic needs their false rows too)
+    literal_leaves: npt.NDArray[np.int64]
 
 
 class LeafPlan:
@@ -80,6 +120,7 @@ class LeafPlan:
                 self.generic.append(index)
         self.columns: dict[str, _ColumnPlan] = {}
         for column in sorted(set(literal) | set(local)):
+            groups = sorted(literal.get(column, {}).items())
             matchers = [
                 _ColumnLiterals(
                     cased,
@@ -88,10 +129,11 @@ class LeafPlan:
                     literal_matcher([x for x, _ in items], chosen, joined=column == KEYWORD_COLUMN and not bare),
                     np.asarray([i for _, i in items], dtype=np.int64),
                 )
-                for (cased, bare), items in sorted(literal.get(column, {}).items())
+                for (cased, bare), items in groups
             ]
             ids = local.get(column, [])
-            self.columns[column] = _ColumnPlan(matchers, ids, [leaves[i].expr.alias(str(i)) for i in ids])
+            every = np.asarray([i for _, items in groups for _, i in items], dtype=np.int64)
+            self.columns[column] = _ColumnPlan(matchers, ids, [leaves[i].expr.alias(str(i)) for i in ids], every)
         self.generic_exprs = [leaves[i].expr.alias(str(i)) for i in self.generic]
 
 
@@ -114,104 +156,168 @@ def _factorize(series: pl.Series, hashes: npt.NDArray[np.uint64], present: Mask)
     return codes, distinct
 
 
+@dataclass
+class _Unit:
+    """One column (or one multi-column leaf): which value each row holds, and which leaves hold
+    on each value (value 0 is null)."""
+
+    codes: Ints  # row -> value
+    leaves: Ints  # leaf indices, one per column of ``true``
+    true: Mask  # (values, leaves)
+    false: Mask | None = None  # SQL logic: definitely-false, same shape
+
+
 class LeafTruth:
-    """Truth of every leaf on one frame."""
+    """Truth of every leaf on one frame, over the frame's row signatures."""
 
     def __init__(self, frame: pl.DataFrame, plan: LeafPlan, null_logic: NullLogic) -> None:
-        self.rows = frame.height
         self.null_logic = null_logic
-        self._true: dict[int, Mask] = {}
-        self._false: dict[int, Mask] = {}  # SQL logic: non-literal leaves' definitely-false rows
-        self._present: dict[str, Mask] = {}  # SQL logic: non-null rows of literal columns
         self._plan = plan
-        sql = null_logic is NullLogic.SQL
-        if plan.generic_exprs:
-            values = frame.select(plan.generic_exprs)
-            for index, column in zip(plan.generic, values.get_columns(), strict=True):
-                if column.any():
-                    self._true[index] = column.fill_null(False).to_numpy()
-                if sql:
-                    self._false[index] = (~column).fill_null(False).to_numpy()
-        self._columns(frame)
+        self._height = frame.height
+        self._true: dict[int, Value] = {}
+        self._false: dict[int, Value] = {}  # SQL logic only
+        units = self._generic(frame) + self._columns(frame)
+        if null_logic is NullLogic.SQL:
+            self._per_row(units)
+        else:
+            self._compress(units)
+        self._live = set(self._true)
 
-    def _columns(self, frame: pl.DataFrame) -> None:
-        """Per-column leaves: all-null columns from constants, the others on distinct values.
+    # -- leaves on values -----------------------------------------------------------------------
+    def _generic(self, frame: pl.DataFrame) -> list[_Unit]:
+        """Leaves over several columns, per row: each is a unit whose values are its outcomes."""
+        if not self._plan.generic_exprs:
+            return []
+        units = []
+        values = frame.select(self._plan.generic_exprs)
+        for index, column in zip(self._plan.generic, values.get_columns(), strict=True):
+            true = column.fill_null(False).to_numpy()
+            leaves = np.array([index], dtype=np.int64)
+            if self.null_logic is NullLogic.SQL:  # values: 0 unknown, 1 true, 2 false
+                false = (~column).fill_null(False).to_numpy()
+                codes = true.astype(np.int64) + 2 * false.astype(np.int64)
+                outcome = np.array([[False], [True], [False]])
+                units.append(_Unit(codes, leaves, outcome, np.array([[False], [False], [True]])))
+            elif true.any():
+                units.append(_Unit(true.astype(np.int64), leaves, np.array([[False], [True]])))
+        return units
+
+    def _columns(self, frame: pl.DataFrame) -> list[_Unit]:
+        """One unit per column that some leaf holds on (SQL logic: per planned column).
 
         Codes and distinct values of every live column come from two ``select`` calls, so the
         per-column cost is the matching itself, not Polars' per-call overhead.
         """
-        plan = self._plan
-        names = list(plan.columns)
+        names = list(self._plan.columns)
         if not names:
-            return
+            return []
         nulls = frame.select(pl.col(names).null_count()).row(0, named=True)
-        live = [n for n in names if nulls[n] < self.rows]
-        for name in names:
-            if nulls[name] == self.rows:
-                self._all_null(frame.get_column(name), plan.columns[name])
-        if not live:
-            return
+        live = [n for n in names if nulls[n] < self._height]
         hashes = frame.select(pl.col(live).hash(seed=0))
         present = frame.select(pl.col(live).is_not_null())
-        for name in live:
-            codes, values = _factorize(
-                frame.get_column(name), hashes.get_column(name).to_numpy(), present.get_column(name).to_numpy()
-            )
-            self._column(codes, values, plan.columns[name])
+        units = []
+        for name in names:
+            series = frame.get_column(name)
+            if name in live:
+                codes, distinct = _factorize(
+                    series, hashes.get_column(name).to_numpy(), present.get_column(name).to_numpy()
+                )
+            else:
+                codes, distinct = np.zeros(self._height, dtype=np.int64), series.head(0)
+            unit = self._column(codes, distinct, self._plan.columns[name])
+            if unit is not None:
+                units.append(unit)
+        return units
 
-    def _all_null(self, series: pl.Series, plan: _ColumnPlan) -> None:
+    def _column(self, codes: Ints, distinct: pl.Series, plan: _ColumnPlan) -> _Unit | None:
+        """Answer one column's leaves on its distinct values (and null)."""
         sql = self.null_logic is NullLogic.SQL
-        if sql:
-            self._present[series.name] = np.zeros(self.rows, dtype=np.bool_)
-        if not plan.local_exprs:
-            return
-        values = series.head(1).to_frame().select(plan.local_exprs)
-        for index, column in zip(plan.local, values.get_columns(), strict=True):
-            if column.any():
-                self._true[index] = np.ones(self.rows, dtype=np.bool_)
-            if sql:
-                self._false[index] = np.full(self.rows, bool((~column).fill_null(False)[0]), dtype=np.bool_)
-
-    def _column(self, codes: Ints, distinct: pl.Series, plan: _ColumnPlan) -> None:
-        """Answer one column's leaves on its distinct values, then spread them to rows."""
-        if self.null_logic is NullLogic.SQL:
-            self._present[distinct.name] = codes > 0
+        at: list[Ints] = []  # value index of each (value, leaf) pair
+        leaf: list[Ints] = []
+        false: dict[int, Mask] = {}
         if plan.local_exprs:
             with_null = pl.concat([pl.Series(distinct.name, [None], dtype=distinct.dtype), distinct])
             values = with_null.to_frame().select(plan.local_exprs)
             for index, column in zip(plan.local, values.get_columns(), strict=True):
-                if column.any():
-                    self._true[index] = column.fill_null(False).to_numpy()[codes]
-                if self.null_logic is NullLogic.SQL:
-                    self._false[index] = (~column).fill_null(False).to_numpy()[codes]
-        if not len(distinct) or not plan.literals:
-            return
-        text = distinct.cast(pl.String)
-        for group in plan.literals:
-            self._literals(codes, text, group)
+                hits = np.flatnonzero(column.fill_null(False).to_numpy())
+                at.append(hits)
+                leaf.append(np.full(len(hits), index, dtype=np.int64))
+                if sql:
+                    false[index] = (~column).fill_null(False).to_numpy()
+        if len(distinct) and plan.literals:
+            text = distinct.cast(pl.String)
+            for group in plan.literals:
+                found = group.matcher.raw_pairs(text)
+                if found is None:
+                    found = group.matcher.pairs(wrap_values(text, cased=group.cased, bare=group.bare))
+                at.append(found[0] + 1)
+                leaf.append(group.leaf_of[found[1]])
+        pair_at = np.concatenate(at) if at else np.zeros(0, dtype=np.int64)
+        pair_leaf = np.concatenate(leaf) if leaf else np.zeros(0, dtype=np.int64)
+        if sql:
+            leaves = np.unique(np.concatenate([plan.literal_leaves, np.asarray(plan.local, dtype=np.int64)]))
+            position = np.searchsorted(leaves, pair_leaf)
+        else:
+            leaves, position = np.unique(pair_leaf, return_inverse=True)
+        if not len(leaves):
+            return None
+        true = np.zeros((len(distinct) + 1, len(leaves)), dtype=np.bool_)
+        true[pair_at, position] = True
+        if not sql:
+            return _Unit(codes, leaves, true)
+        present = np.arange(len(distinct) + 1) > 0
+        false_matrix = present[:, None] & ~true  # literal leaves: false on every other value
+        for j, index in enumerate(leaves.tolist()):
+            if index in false:
+                false_matrix[:, j] = false[index]
+        return _Unit(codes, leaves, true, false_matrix)
 
-    def _literals(self, codes: Ints, distinct: pl.Series, group: _ColumnLiterals) -> None:
-        found = group.matcher.raw_pairs(distinct)
-        if found is None:
-            found = group.matcher.pairs(wrap_values(distinct, cased=group.cased, bare=group.bare))
-        value_at, pattern_at = found
-        if not len(value_at):
-            return
-        leaf_at = group.leaf_of[pattern_at]
-        order = np.argsort(leaf_at, kind="stable")
-        leaf_at, value_at = leaf_at[order], value_at[order] + 1
-        starts = np.flatnonzero(np.r_[True, leaf_at[1:] != leaf_at[:-1]])
-        ends = np.r_[starts[1:], len(leaf_at)]
-        hit = np.zeros(len(distinct) + 1, dtype=np.bool_)
-        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-            chosen = value_at[start:end]
-            hit[chosen] = True
-            self._true[int(leaf_at[start])] = hit[codes]
-            hit[chosen] = False
+    # -- rows to signatures -----------------------------------------------------------------------
+    def _compress(self, units: list[_Unit]) -> None:
+        """Signatures: rows alike for every leaf, found from each unit's value classes."""
+        key = np.zeros(self._height, dtype=np.int64)
+        span = 1
+        spread: list[tuple[_Unit, Mask, Ints]] = []  # unit, class truth, row -> class
+        for unit in units:
+            packed = np.ascontiguousarray(np.packbits(unit.true, axis=1))
+            rows_as_bytes = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+            _, first, value_class = np.unique(rows_as_bytes, return_index=True, return_inverse=True)
+            row_class = value_class.reshape(-1)[unit.codes]
+            classes = unit.true[first]
+            if not len(row_class):
+                continue
+            if len(first) == 1 or (row_class == row_class[0]).all():  # alike on every row
+                for j in np.flatnonzero(classes[row_class[0]]).tolist():
+                    self._true[int(unit.leaves[j])] = True
+                continue
+            if span * len(first) >= _KEY_LIMIT:
+                key = np.unique(key, return_inverse=True)[1].reshape(-1).astype(np.int64)
+                span = int(key.max()) + 1
+            key = key * len(first) + row_class
+            span *= len(first)
+            spread.append((unit, classes, row_class))
+        _, first_row, sig = np.unique(key, return_index=True, return_inverse=True)
+        self.signature = sig.reshape(-1).astype(np.int64)
+        self.size = len(first_row)
+        for unit, classes, row_class in spread:
+            masks = np.ascontiguousarray(classes[row_class[first_row]].T)
+            for j, index in enumerate(unit.leaves.tolist()):
+                if masks[j].any():
+                    self._true[index] = masks[j]
+
+    def _per_row(self, units: list[_Unit]) -> None:
+        """SQL logic: one signature per row, true and false masks for every leaf."""
+        self.signature = np.arange(self._height, dtype=np.int64)
+        self.size = self._height
+        for unit in units:
+            assert unit.false is not None
+            true, false = unit.true[unit.codes].T, unit.false[unit.codes].T
+            for j, index in enumerate(unit.leaves.tolist()):
+                self._true[index], self._false[index] = np.ascontiguousarray(true[j]), np.ascontiguousarray(false[j])
 
     # -- two-valued (Sigma) ---------------------------------------------------------------------
     def truth(self, node: Node) -> Value:
-        """Rows where ``node`` holds, with constants for all/none (Sigma's two-valued logic)."""
+        """Signatures where ``node`` holds, with constants for all/none (Sigma's two-valued logic)."""
         op = node.op
         if op == "leaf":
             return self._true.get(node.leaf, False)
@@ -244,10 +350,47 @@ class LeafTruth:
             return acc
         raise ValueError(f"unknown node {op!r}")
 
+    def fast(self, tree: Prepared) -> Value:
+        """:meth:`truth` of a :func:`prepare`-d tree (Sigma logic only)."""
+        kind = tree[0]
+        if kind == "any":
+            acc: Value = False
+            for leaf in tree[1] & self._live:
+                value = self._true[leaf]
+                if value is True:
+                    return True
+                acc = value if acc is False else acc | value
+            for child in tree[2]:
+                value = self.fast(child)
+                if value is True:
+                    return True
+                if value is not False:
+                    acc = value if acc is False else acc | value
+            return acc
+        if kind == "all":
+            if not tree[1] <= self._live:
+                return False
+            acc = True
+            values = chain((self._true[leaf] for leaf in tree[1]), (self.fast(child) for child in tree[2]))
+            for value in values:  # lazily: children after a false one are never evaluated
+                if value is False:
+                    return False
+                if value is not True:
+                    acc = value if acc is True else acc & value
+                    if not acc.any():
+                        return False
+            return acc
+        if kind == "leaf":
+            return self._true.get(tree[1], False)
+        if kind == "not":
+            inner = self.fast(tree[1])
+            return (not inner) if isinstance(inner, bool) else ~inner
+        return False
+
     # -- three-valued (SQL) ---------------------------------------------------------------------
     def _full(self, value: Value) -> Mask:
         if isinstance(value, bool):
-            return np.full(self.rows, value, dtype=np.bool_)
+            return np.full(self.size, value, dtype=np.bool_)
         return value
 
     def pair(self, node: Node) -> tuple[Mask, Mask]:
@@ -256,11 +399,7 @@ class LeafTruth:
         if op == "leaf":
             true = self._full(self._true.get(node.leaf, False))
             false = self._false.get(node.leaf)
-            if false is None:
-                column = self._plan.literal_column.get(node.leaf)
-                present = self._present.get(column) if column is not None else None
-                false = ~true if present is None else present & ~true
-            return true, false
+            return true, (~true if false is None else self._full(false))
         if op == "not":
             true, false = self.pair(node.args[0])
             return false, true
@@ -273,8 +412,22 @@ class LeafTruth:
             return np.logical_or.reduce([p[0] for p in parts]), np.logical_and.reduce([p[1] for p in parts])
         raise ValueError(f"unknown node {op!r}")
 
-    def matches(self, node: Node) -> Mask:
-        """Rows where ``node`` is (definitely) true under this truth's null logic."""
+    def value(self, node: Node) -> Value:
+        """Signatures where ``node`` is (definitely) true under this truth's null logic."""
         if self.null_logic is NullLogic.SQL:
             return self.pair(node)[0]
-        return self._full(self.truth(node))
+        return self.truth(node)
+
+    def rows(self, value: Value) -> Ints:
+        """Frame positions of the rows whose signature ``value`` holds on."""
+        if value is True:
+            return np.arange(self._height, dtype=np.int64)
+        if value is False:
+            return np.zeros(0, dtype=np.int64)
+        return np.flatnonzero(value[self.signature])
+
+    def matches(self, node: Node) -> Mask:
+        """Rows (in frame order) where ``node`` is (definitely) true."""
+        mask = np.zeros(self._height, dtype=np.bool_)
+        mask[self.rows(self.value(node))] = True
+        return mask

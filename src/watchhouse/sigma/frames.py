@@ -11,13 +11,16 @@ are read the same way from ``host.event_data`` (ADR 0009).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Mapping
 from types import MappingProxyType
 
+import numpy as np
 import polars as pl
 
 from watchhouse.core.events import Dataset, EventBatch
-from watchhouse.sigma.compiler import KEYWORD_COLUMN, lower_column
+from watchhouse.sigma.compiler import KEYWORD_COLUMN, Literal, lower_column
+from watchhouse.sigma.literals import holding
 from watchhouse.sigma.logsources import MODULE_FIELD, PROGRAM_FIELD, SYSLOG
 
 ROW_COLUMN = "\x1frow"
@@ -61,16 +64,53 @@ NUMERIC: Mapping[Dataset, frozenset[str]] = MappingProxyType(
 
 #: (lower-cased channel, event id) -> the fields rules for such events read
 FieldsFor = Callable[[str | None, int | None], Collection[str]]
+#: (lower-cased channel, event id) -> needles (:func:`keyword_needle`) of every keyword leaf that
+#: rules for such events read, or None when one has none
+NeedlesFor = Callable[[str | None, int | None], tuple[str, ...] | None]
 
 
-def _keyword_text(data: pl.Series, channel: pl.Series) -> pl.Series:
+def keyword_text(data: pl.Series, channel: pl.Series) -> pl.Series:
     """Full-text search reads every value: the channel and EventData text, JSON escapes undone."""
     text = data.str.replace_all(r"\\", "\\", literal=True).str.replace_all('\\"', '"', literal=True)
     both = pl.DataFrame([channel.alias("channel"), text.alias("text")])
     return both.select(pl.concat_str(["channel", "text"], separator="\n", ignore_nulls=True)).to_series()
 
 
-def _decode(data: pl.Series, channel: pl.Series, need: tuple[str, ...]) -> pl.DataFrame:
+_NOT_IN_NEEDLE = re.compile(r'[\\"\n]|[^\x00-\x7f]')
+#: characters whose lower case is (or holds) an ASCII letter (Turkish dotted I, Kelvin sign): a
+#: text holding one can match a lower-cased pattern where a caseless ASCII search cannot
+LOWERS_TO_ASCII = ("\u0130", "\u212a")
+
+
+def keyword_needle(literal: Literal | None) -> str:
+    """Text that a row's EventData JSON or channel holds (ASCII case aside) whenever its keyword
+    text (:func:`keyword_text`) matches ``literal``; empty when there is none to be had.
+
+    Why this is exact: the keyword text is the channel, a newline and the JSON with ``\\\\`` and
+    ``\\"`` undone, so every character other than a backslash or a quote is copied from the
+    channel or the JSON next to the same neighbours. A run of the literal's needle free of
+    backslashes, quotes and newlines therefore lies in one of them as it is. Non-ASCII characters
+    are left out because the prefilter folds ASCII case only (and :data:`LOWERS_TO_ASCII`).
+    """
+    if literal is None or literal.search or not literal.needle:
+        return ""
+    return max(_NOT_IN_NEEDLE.split(literal.needle), key=len)
+
+
+def _keywords(data: pl.Series, channel: pl.Series, needles: tuple[str, ...] | None) -> pl.Series:
+    """The keyword text of the rows whose JSON or channel holds one of ``needles`` (all rows when
+    None), null on the others: rows no keyword leaf of their rules can match (ADR 0011)."""
+    if needles is None:
+        return keyword_text(data, channel)
+    patterns = (*needles, *LOWERS_TO_ASCII)
+    rows = np.flatnonzero(holding(data, patterns) | holding(channel, patterns))
+    empty = pl.Series(KEYWORD_COLUMN, [None] * len(data), dtype=pl.String)
+    return empty.scatter(rows, keyword_text(data.gather(rows), channel.gather(rows))) if len(rows) else empty
+
+
+def _decode(
+    data: pl.Series, channel: pl.Series, need: tuple[str, ...], needles: tuple[str, ...] | None
+) -> pl.DataFrame:
     names = [n for n in need if n != KEYWORD_COLUMN]
     out = (
         data.str.json_decode(dtype=pl.Struct(dict.fromkeys(names, pl.String))).struct.unnest()
@@ -78,11 +118,13 @@ def _decode(data: pl.Series, channel: pl.Series, need: tuple[str, ...]) -> pl.Da
         else pl.DataFrame(height=len(data))
     )
     if KEYWORD_COLUMN in need:
-        out = out.with_columns(_keyword_text(data, channel).alias(KEYWORD_COLUMN))
+        out = out.with_columns(_keywords(data, channel, needles).alias(KEYWORD_COLUMN))
     return out
 
 
-def _winlog(frame: pl.DataFrame, fields: Collection[str], fields_for: FieldsFor | None = None) -> pl.DataFrame:
+def _winlog(
+    frame: pl.DataFrame, fields: Collection[str], fields_for: FieldsFor | None, needles_for: NeedlesFor | None
+) -> pl.DataFrame:
     """System columns plus the EventData fields (and keyword text) the rules read.
 
     Why grouped by event kind: decoding JSON into a struct costs time per row *and* per schema
@@ -97,7 +139,7 @@ def _winlog(frame: pl.DataFrame, fields: Collection[str], fields_for: FieldsFor 
         out = frame.select([pl.int_range(pl.len(), dtype=pl.Int64).alias(ROW_COLUMN), *system])
         if data_fields:
             data, channel = frame.get_column("winlog.event_data"), frame.get_column("winlog.channel")
-            out = out.hstack(_decode(data, channel, tuple(data_fields)).get_columns())
+            out = out.hstack(_decode(data, channel, tuple(data_fields), None).get_columns())
         return out
     wanted = set(data_fields)
     kinds = (
@@ -109,20 +151,21 @@ def _winlog(frame: pl.DataFrame, fields: Collection[str], fields_for: FieldsFor 
         .group_by("channel", "event_id")
         .agg("row")
     )
-    by_fields: dict[tuple[str, ...], list[pl.Series]] = {}
+    by_need: dict[tuple[tuple[str, ...], tuple[str, ...] | None], list[pl.Series]] = {}
     for kind_channel, event_id, rows in zip(
         *(kinds.get_column(c) for c in ("channel", "event_id", "row")), strict=True
     ):
         need = tuple(sorted(wanted.intersection(fields_for(kind_channel, event_id))))
-        by_fields.setdefault(need, []).append(rows)
-    runs = [(need, pl.concat(parts)) for need, parts in by_fields.items()]
+        needles = needles_for(kind_channel, event_id) if needles_for and KEYWORD_COLUMN in need else None
+        by_need.setdefault((need, needles), []).append(rows)
+    runs = [(need, pl.concat(parts)) for need, parts in by_need.items()]
     order = pl.concat([rows for _, rows in runs]).cast(pl.Int64)
     ordered = frame.select([*system, "winlog.event_data", "winlog.channel"]).gather(order)
     ordered = ordered.insert_column(0, order.alias(ROW_COLUMN))
     data, channel = ordered.get_column("winlog.event_data"), ordered.get_column("winlog.channel")
     pieces, start = [], 0
-    for need, rows in runs:
-        pieces.append(_decode(data.slice(start, len(rows)), channel.slice(start, len(rows)), need))
+    for (need, needles), rows in runs:
+        pieces.append(_decode(data.slice(start, len(rows)), channel.slice(start, len(rows)), need, needles))
         start += len(rows)
     decoded = pl.concat(pieces, how="diagonal")
     decoded = decoded.select(
@@ -182,17 +225,22 @@ def _host(frame: pl.DataFrame, fields: Collection[str]) -> pl.DataFrame:
 
 
 def sigma_frame(
-    batch: EventBatch, fields: Collection[str], lowered: Collection[str], fields_for: FieldsFor | None = None
+    batch: EventBatch,
+    fields: Collection[str],
+    lowered: Collection[str],
+    fields_for: FieldsFor | None = None,
+    needles_for: NeedlesFor | None = None,
 ) -> pl.DataFrame:
     """Columns named as rules name them: every field in ``fields`` (null when absent).
 
     ``fields_for``, when given, says which fields events of each (channel, event id) can need;
     fields no rule for an event reads stay null for it, and the frame's rows may be in another
-    order than the batch's: ``ROW_COLUMN`` maps them back (see :func:`_winlog`).
+    order than the batch's: ``ROW_COLUMN`` maps them back (see :func:`_winlog`). ``needles_for``
+    likewise lets the keyword text stay null on rows no keyword of their rules can match.
     """
     frame = batch.to_polars()
     if batch.dataset is Dataset.WINLOG:
-        out = _winlog(frame, fields, fields_for)
+        out = _winlog(frame, fields, fields_for, needles_for)
     elif batch.dataset is Dataset.HOST:
         out = _host(frame, fields)
     else:

@@ -23,11 +23,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import polars as pl
+import pyarrow as pa
 
 from watchhouse.detectors.web.engines import EngineName, compile_database, resolve_engine
 from watchhouse.sigma.compiler import SENTINEL_STANDIN, VALUE_END, VALUE_START, Literal
 
 Ints = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
 #: characters that make caseless ASCII scanning differ from lower-casing (see ``raw_pairs``)
 _CASE_UNSAFE = f"[{VALUE_START}{VALUE_END}\u0130\u212a]"
 
@@ -50,7 +52,7 @@ class LiteralMatcher(ABC):
 
     @abstractmethod
     def pairs(self, wrapped: pl.Series) -> tuple[Ints, Ints]:
-        """(value index, pattern index) for every pattern occurring in a value, each pair once."""
+        """(value index, pattern index) for every pattern occurring in a value (a pair may repeat)."""
 
     def raw_pairs(self, values: pl.Series) -> tuple[Ints, Ints] | None:
         """:meth:`pairs` of the values as they are (not lower-cased, not wrapped), where this
@@ -84,7 +86,6 @@ class PolarsLiteralMatcher(LiteralMatcher):
                 pl.DataFrame({"value": np.arange(len(wrapped), dtype=np.int64), "pattern": found})
                 .explode("pattern")
                 .drop_nulls("pattern")
-                .unique()
                 .join(self._index, on="pattern")
             )
             values.append(frame["value"].to_numpy())
@@ -221,6 +222,91 @@ class HyperscanLiteralMatcher(LiteralMatcher):
         return pairs[0].astype(np.int64), pairs[1].astype(np.int64)
 
 
+class SplitLiteralMatcher(LiteralMatcher):
+    """Hyperscan value by value for a few values; for many, Polars' Aho-Corasick over the plain
+    literals (one vectorised call) and one joined Hyperscan scan for the wildcard values.
+
+    Why: Python drives Hyperscan with one call per value and one callback per match. A column of
+    thousands of distinct command lines, each matching ~20 of ~9,000 literals (``.exe``,
+    ``\\system32``, a digit), spends most of its scan time in those callbacks, and a column of
+    unique logon ids in the calls. The automaton instead costs its build (about a microsecond per
+    pattern) once per call, so it takes over from ``bulk_from`` values on.
+    """
+
+    def __init__(self, literals: Sequence[Literal], bulk_from: int | None = None) -> None:
+        super().__init__(literals)
+        self._each = HyperscanLiteralMatcher(literals)
+        self._plain = np.asarray([i for i, x in enumerate(literals) if not x.regex], dtype=np.int64)
+        self._other = np.asarray([i for i, x in enumerate(literals) if x.regex], dtype=np.int64)
+        # rule regexes (``search``) read bare values one by one: such a group never goes bulk
+        bulk = len(self._plain) and not any(x.search for x in literals)
+        self._bulk = PolarsLiteralMatcher([literals[i] for i in self._plain]) if bulk else None
+        self._rest: HyperscanLiteralMatcher | None = None  # compiled on first bulk use
+        self.bulk_from = max(256, len(self._plain) // 8) if bulk_from is None else bulk_from
+
+    def pairs(self, wrapped: pl.Series) -> tuple[Ints, Ints]:
+        if self._bulk is None or len(wrapped) < self.bulk_from:
+            return self._each.pairs(wrapped)
+        values, ids = self._bulk.pairs(wrapped)
+        if not len(self._other):
+            return values, self._plain[ids]
+        if self._rest is None:  # wildcards stay within a value's sentinels: one joined scan
+            self._rest = HyperscanLiteralMatcher([self.literals[i] for i in self._other], joined=True)
+        more, more_ids = self._rest.pairs(wrapped)
+        return np.concatenate([values, more]), np.concatenate([self._plain[ids], self._other[more_ids]])
+
+
+@functools.lru_cache(maxsize=64)
+def _needle_database(needles: tuple[str, ...]) -> Any:
+    import hyperscan as hs
+
+    expressions = ["".join(f"\\x{b:02x}" for b in n.encode()) for n in needles]
+    return compile_database(expressions, [int(hs.HS_FLAG_CASELESS)] * len(needles))
+
+
+def holding(texts: pl.Series, needles: tuple[str, ...], engine: EngineName | str = EngineName.AUTO) -> Mask:
+    """Which texts hold one of ``needles``, ASCII case aside (null texts hold none).
+
+    A prefilter: it may also flag a text that a needle only straddles the start of, never miss
+    one. Hyperscan scans the column's character data as it lies in memory, in one call, and
+    reports each occurrence; a needle that occurs everywhere would mean a callback per
+    occurrence, so past a bound the scan stops and Polars' Aho-Corasick answers instead.
+    """
+    if not needles or not len(texts):
+        return np.zeros(len(texts), dtype=np.bool_)
+    if resolve_engine(engine) is EngineName.HYPERSCAN:
+        found = _scan_column(texts, _needle_database(needles))
+        if found is not None:
+            return found
+    return texts.str.contains_any(list(needles), ascii_case_insensitive=True).fill_null(False).to_numpy()
+
+
+def _scan_column(texts: pl.Series, database: Any) -> Mask | None:
+    import hyperscan as hs
+
+    array = texts.rechunk().to_arrow().cast(pa.large_string())
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset : array.offset + len(array) + 1]
+    data = array.buffers()[2]
+    out = np.zeros(len(texts), dtype=np.bool_)
+    if data is None or offsets[-1] == offsets[0]:
+        return out
+    ends: list[int] = []
+    limit = 4 * len(texts) + 1024
+
+    def on_match(_pattern: int, _start: int, end: int, _flags: int, _context: object) -> bool:
+        ends.append(end)
+        return len(ends) > limit
+
+    try:
+        database.scan(memoryview(data)[int(offsets[0]) : int(offsets[-1])], match_event_handler=on_match)
+    except hs.ScanTerminated:
+        return None
+    if ends:
+        at = np.asarray(ends, dtype=np.int64) - 1 + offsets[0]
+        out[np.searchsorted(offsets, at, side="right") - 1] = True
+    return out
+
+
 def takes(literal: Literal, engine: EngineName) -> bool:
     """Whether ``engine``'s matcher answers this literal (else its leaf stays an expression)."""
     if not literal.search:
@@ -234,5 +320,5 @@ def literal_matcher(
     """A matcher for ``literals`` (all accepted by :func:`takes`) on the chosen engine; ``joined``
     (Hyperscan only, no rule regexes) scans all values of a batch in one call."""
     if resolve_engine(engine) is EngineName.HYPERSCAN:
-        return HyperscanLiteralMatcher(literals, joined=joined)
+        return HyperscanLiteralMatcher(literals, joined=True) if joined else SplitLiteralMatcher(literals)
     return PolarsLiteralMatcher(literals)
