@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.ingest.helpers import PSEUDO, quarantined, read_bytes
@@ -58,7 +59,7 @@ def test_nasty_lines(tmp_path: Path) -> None:
     assert by_line[10]["log.offset"] == data.rindex(b"\n") + 1
     assert out.stats.blank == 1
     entries = quarantined(out)
-    assert [(e["line"], e["reason"].split(" '")[0]) for e in entries[:3]] == [
+    assert [(e["line"], str(e["reason"]).split(" '")[0]) for e in entries[:3]] == [
         (5, "expected 10 fields, got 2"),
         (7, "invalid timestamp"),
         (8, "invalid status code"),
@@ -89,7 +90,7 @@ def test_small_batches_keep_line_numbers(tmp_path: Path) -> None:
 
 
 _TOKEN = st.text(st.characters(min_codepoint=33, max_codepoint=0x2FFF, exclude_characters='"\\[]'), min_size=1)
-_QUOTED = st.text(st.characters(min_codepoint=32, max_codepoint=0x2FFF, exclude_categories=("Cs",)), max_size=40)
+_QUOTED = st.text(st.characters(min_codepoint=32, max_codepoint=0x2FFF, exclude_categories=["Cs"]), max_size=40)
 _STAMP = st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1))
 
 
@@ -277,3 +278,40 @@ def test_escape_search_answers_like_a_substring_search(text: str, backslashes: i
 
     data = (("\\x" * backslashes) + text).encode()
     assert _has_decoded_escape(data) == (b"\\\\" in data or b'\\"' in data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(lines=st.lists(st.text(alphabet='a "\\x', max_size=30), min_size=1, max_size=40))
+def test_quotes_summed_per_line_match_a_count_per_line(lines: list[str]) -> None:
+    """The 16-bit per-line sum agrees with counting each line's quotes one by one."""
+    import numpy as np
+
+    from watchhouse.ingest.access_log import _sum_per_line
+
+    data = "".join(f"{line}\n" for line in lines).encode()
+    starts = np.cumsum([0] + [len(line) + 1 for line in lines[:-1]]).astype(np.int64)
+    summed = _sum_per_line(np.frombuffer(data, dtype=np.uint8) == ord('"'), starts)
+    assert summed is not None
+    assert summed.tolist() == [line.count('"') for line in lines]
+
+
+def test_a_line_too_quoted_for_the_sum_is_read_as_without_the_shortcut(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """65,536 extra quotes wrap a 16-bit counter (back to 6, a plain line's count): the shortcut
+    must notice, and the chunk must read exactly as it reads with the shortcut switched off."""
+    import numpy as np
+
+    from watchhouse.ingest import access_log
+
+    flood = b'1.2.3.4 - - [10/Oct/2026:13:55:36 +0000] "GET /' + b'"' * 65_536 + b' HTTP/1.1" 200 1 "-" "-"\n'
+    flags = np.frombuffer(LINE + flood, dtype=np.uint8) == ord('"')
+    assert access_log._sum_per_line(flags, np.array([0, len(LINE)], dtype=np.int64)) is None
+    data = LINE + flood + LINE
+    shortcut = read_bytes(tmp_path, data)
+    monkeypatch.setattr(access_log, "_sum_per_line", lambda flags, starts: None)
+    exact = read_bytes(tmp_path, data)
+    assert shortcut.frame(Dataset.HTTP).drop("log.file.path").equals(exact.frame(Dataset.HTTP).drop("log.file.path"))
+    assert [(q["line"], q["reason"]) for q in quarantined(shortcut)] == [
+        (q["line"], q["reason"]) for q in quarantined(exact)
+    ]

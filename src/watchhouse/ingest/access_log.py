@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import re
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -93,6 +94,23 @@ def _has_decoded_escape(data: bytes) -> bool:
     raw = np.frombuffer(data, dtype=np.uint8)[at:]  # many backslashes: the rest at once
     follower = raw[np.flatnonzero(raw[:-1] == _BACKSLASH) + 1]
     return bool(np.any((follower == _BACKSLASH) | (follower == _QUOTE)))
+
+
+def _sum_per_line(flags: npt.NDArray[np.bool_], starts: npt.NDArray[np.int64]) -> npt.NDArray[np.uint16] | None:
+    """How many bytes of each line (lines begin at ``starts``, the first at 0) are flagged; None
+    where this shortcut cannot answer exactly.
+
+    Why: one pass summing 16-bit counters is 2-3 times cheaper than listing every quote's
+    position and looking up its line (about 0.1 CPU-s per million lines). A line with 65,536 or
+    more flagged bytes would wrap its counter; the grand total then falls short of the true count,
+    and the caller counts the slow, exact way.
+    """
+    if len(starts) == 0 or starts[0] != 0 or starts[-1] >= len(flags):
+        return None
+    per_line: npt.NDArray[np.uint16] = np.add.reduceat(flags.view(np.uint8), starts, dtype=np.uint16)
+    if int(per_line.sum(dtype=np.int64)) != int(np.count_nonzero(flags)):
+        return None
+    return per_line
 
 
 def _balanced(line: bytes) -> bool:
@@ -186,12 +204,18 @@ class AccessLogParser:
         if _has_decoded_escape(data):
             data = data.replace(b"\\\\", b"\x01").replace(b'\\"', b"\x02")
         raw = np.frombuffer(data, dtype=np.uint8)
-        quotes = np.flatnonzero(raw == _QUOTE)
-        if data is chunk.data:  # nothing was rewritten: the chunk's own line starts hold
-            line_of = np.searchsorted(chunk.starts, quotes, side="right") - 1
-        else:
-            line_of = np.searchsorted(np.flatnonzero(raw == _NEWLINE), quotes)
-        per_line = np.bincount(line_of, minlength=chunk.n_lines)
+        is_quote = raw == _QUOTE
+        # nothing rewritten: the chunk's own line starts hold, and summing per line is cheapest
+        per_line: npt.NDArray[np.integer[Any]] | None = (
+            _sum_per_line(is_quote, chunk.starts) if data is chunk.data else None
+        )
+        if per_line is None:
+            quotes = np.flatnonzero(is_quote)
+            if data is chunk.data:
+                line_of = np.searchsorted(chunk.starts, quotes, side="right") - 1
+            else:
+                line_of = np.searchsorted(np.flatnonzero(raw == _NEWLINE), quotes)
+            per_line = np.bincount(line_of, minlength=chunk.n_lines)
         if len(per_line) != chunk.n_lines:
             return None
         return np.asarray(per_line == self._quotes_per_line)

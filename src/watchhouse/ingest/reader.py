@@ -216,7 +216,7 @@ class SourceReader:
 
     def _finish(self, dataset: Dataset, table: pa.Table) -> EventBatch:
         """Add the path, conform to the schema, then pseudonymise identity columns."""
-        table = table.append_column(PATH_FIELD, pa.array([self._label] * table.num_rows, type=pa.string()))
+        table = table.append_column(PATH_FIELD, pa.repeat(pa.scalar(self._label, pa.string()), table.num_rows))
         return self._pseudonymise(EventBatch.from_table(dataset, table))
 
     def _pseudonymise(self, batch: EventBatch) -> EventBatch:

@@ -6,9 +6,11 @@ and detectors keep only windowed state.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -71,6 +73,33 @@ class ScanSummary:
         return self.events / self.seconds if self.seconds > 0 else 0.0
 
 
+#: allocations between young-generation collections while a scan runs (CPython's default is 700)
+SCAN_GC_THRESHOLD = 20_000
+
+
+@contextmanager
+def scan_gc(threshold: int = SCAN_GC_THRESHOLD) -> Iterator[None]:
+    """Garbage-collect less often while batches stream through, as the standard thresholds are tuned
+    for small heaps.
+
+    Why: a scan allocates millions of short-lived objects (parsed values, hits, alerts) next to a
+    large heap that never dies (imported modules, compiled rule packs, detector caches). With the
+    default thresholds the collector ran about 800 times per million access-log lines and each
+    full collection walked that whole heap again: 13% of the CPU time of read + web detection.
+    Freezing the heap that exists when the scan starts takes it out of every collection, and a
+    larger young generation makes collections rarer; garbage cycles are still collected, only in
+    bigger steps. Both settings are restored afterwards, whatever happens.
+    """
+    previous = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(threshold, max(previous[1], 50), max(previous[2], 100))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+        gc.unfreeze()
+
+
 def run_scan(
     paths: Sequence[str],
     *,
@@ -96,23 +125,24 @@ def run_scan(
         for sink in sinks:
             sink.write(alerts)
 
-    try:
-        for reader in readers:
-            if progress is not None:
-                progress.source(reader.path)
-            summary.sources.append(reader.stats)
-            for batch in reader.batches(progress.advance if progress is not None else None):
+    with scan_gc():
+        try:
+            for reader in readers:
                 if progress is not None:
-                    progress.events(batch.num_rows)
-                if not engine.consumes(batch.dataset):
-                    summary.undetected_datasets.add(batch.dataset)
-                    continue
-                emit(engine.process(batch))
-    except KeyboardInterrupt:
-        # Ctrl-C on a live pipe (`tail -F log | watchhouse scan -`) is how such a scan ends: what was
-        # read is still finalised and written, and the caller reports the interruption.
-        summary.interrupted = True
-    emit(engine.finalize())
+                    progress.source(reader.path)
+                summary.sources.append(reader.stats)
+                for batch in reader.batches(progress.advance if progress is not None else None):
+                    if progress is not None:
+                        progress.events(batch.num_rows)
+                    if not engine.consumes(batch.dataset):
+                        summary.undetected_datasets.add(batch.dataset)
+                        continue
+                    emit(engine.process(batch))
+        except KeyboardInterrupt:
+            # Ctrl-C on a live pipe (`tail -F log | watchhouse scan -`) is how such a scan ends: what
+            # was read is still finalised and written, and the caller reports the interruption.
+            summary.interrupted = True
+        emit(engine.finalize())
     summary.seconds = time.perf_counter() - started
     summary.quarantine_path = str(quarantine.path) if quarantine.path and quarantine.count else None
     return summary

@@ -9,6 +9,7 @@ and the decoding steps must be recorded by :mod:`.decoding` for the explanation.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -69,7 +70,19 @@ def display_name(raw: str | None) -> str | None:
     """A parameter name as shown to people: percent-decoded (decoded lazily, only for hits)."""
     if raw is None:
         return None
+    if len(raw) > _REMEMBERED_NAME_CHARS:  # a smuggled payload, not a name: not worth keeping
+        return _decoded_name(raw)
+    return _remembered_name(raw)
+
+
+def _decoded_name(raw: str) -> str:
     return url_decode(Decoded(raw), plus_as_space=True).text[:64]
+
+
+#: every finding names its parameters and a few names (q, id, search) recur: short ones are
+#: remembered, at most 4,096 of them (about 1 MiB)
+_REMEMBERED_NAME_CHARS = 256
+_remembered_name = functools.lru_cache(maxsize=4096)(_decoded_name)
 
 
 def inspect_name(name: str) -> bool:
@@ -232,7 +245,15 @@ class _Decodings:
     b64: list[Decoded]
 
     def of(self, view: View, k: int) -> Decoded:
-        return {View.BASE: self.base, View.SQL: self.sql, View.SHELL: self.shell, View.BASE64: self.b64}[view][k]
+        return self.column(view)[k]
+
+    def column(self, view: View) -> list[Decoded]:
+        """Every kept part's decoding in one view."""
+        if view is View.BASE:
+            return self.base
+        if view is View.SQL:
+            return self.sql
+        return self.shell if view is View.SHELL else self.b64
 
 
 _NO_BASE64 = Decoded("")
@@ -361,18 +382,23 @@ class Matcher:
 
     def _match_hyperscan(self, kept: list[Part], views: _Decodings) -> list[tuple[int, Hit]]:
         out: list[tuple[int, Hit]] = []
+        # per target, the views its rule groups read, each with its rules, database and decodings
+        plans = {
+            target: [(self._views[view], self._sets[view], views.column(view)) for view in group_views]
+            for target, group_views in self._view_targets.items()
+        }
         for k, part in enumerate(kept):
             hits: list[Hit] = []
-            for view in self._view_targets[part.target]:
-                decoded = views.of(view, k)
-                members = self._views[view]
-                pattern_set = self._sets[view]
-                for index, end in pattern_set.matching(decoded.text):
+            target = part.target
+            for members, database, decodings in plans[target]:
+                decoded = decodings[k]
+                for index, end in database.matching(decoded.text):
                     rule = members[index]
-                    if part.target in rule.targets:
-                        start, stop = pattern_set.span(index, decoded.text, end)
+                    if target in rule.targets:
+                        start, stop = database.span(index, decoded.text, end)
                         hits.append(Hit(rule, part, decoded, start, stop))
-            hits.sort(key=lambda h: self._order[h.rule.id])
+            if len(hits) > 1:
+                hits.sort(key=lambda h: self._order[h.rule.id])
             out.extend((k, hit) for hit in hits)
         return out
 

@@ -89,6 +89,11 @@ _CODE_WORDS = (
     r"opendatasource|::|->|@>|%3a%3a|%40%3e|opensymphony|module\.exports|__js_function|(?::|%3a)(?:/|%2f){2}0|"
     + base64_symptom()
 )
+# NoSQL operators as a bare value or JSON key (WH-SQLI-027): ``filter=$ne``, a header holding
+# ``{"$where": ...}``. The bracketed form (``u[$ne]=``) already shows ``[``; the bare one has no
+# breakout character, and without its own symptom it passed only when a neighbouring value
+# happened to be flagged across the scanner's value separator.
+_NOSQL_WORDS = r"\$(?:ne|nin|regex|where|exists|not|nor|elemmatch|text|expr)\b"
 # symptoms only the paranoia 3-4 rules need: whole-value commands and URLs, bare operators, base64 tokens
 _PARANOID_WORDS = (
     r"(?:^|=)(?:url:)?(?:https?|ftps?|file|ldap)(?::|%3a)|(?:^|=)(?:get|post|put|delete|patch|head|options|trace|"
@@ -98,7 +103,9 @@ _PARANOID_WORDS = (
 )
 
 #: raw request targets: URL, body, referrer
-URL_PATTERN = "(?i)" + "|".join((_RAW, _ENCODED, _SQL_WORDS, _XSS_WORDS, _PATH_WORDS, _CMD_WORDS, _CODE_WORDS))
+URL_PATTERN = "(?i)" + "|".join(
+    (_RAW, _ENCODED, _SQL_WORDS, _XSS_WORDS, _PATH_WORDS, _CMD_WORDS, _CODE_WORDS, _NOSQL_WORDS)
+)
 #: user agents: tool names plus the few payload markers rules look for in agents
 AGENT_PATTERN = (
     "(?i)"
@@ -126,6 +133,7 @@ HEADER_PATTERN = "(?i)" + "|".join(
         _PATH_WORDS,
         _CMD_WORDS,
         _CODE_WORDS,
+        _NOSQL_WORDS,
     )
 )
 
