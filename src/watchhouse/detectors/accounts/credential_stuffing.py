@@ -23,8 +23,10 @@ from watchhouse.detectors.accounts.reporting import (
     SAMPLE_CAP,
     US,
     at,
+    capped_note,
     first_refs,
     grouped_evidence,
+    head_and_tail,
     iso,
     plural,
     sample,
@@ -34,6 +36,10 @@ from watchhouse.detectors.accounts.tumbling import TumblingWindows, WindowedLogi
 
 #: evidence lines cited per finding; a flood of millions of lines would make one alert unreadable
 EVIDENCE_CAP = 50_000
+#: failed logins cited per finding, the first and the last ones of its window; the others are
+#: counted but folded out of state (see :meth:`TumblingWindows._fold`)
+EVIDENCE_HEAD = 150
+EVIDENCE_TAIL = 150
 
 
 class CredentialStuffingDetector(WindowedLoginDetector):
@@ -105,6 +111,8 @@ class CredentialStuffingDetector(WindowedLoginDetector):
             promote_at=self.promote_at,
             horizon=round(self.pending_seconds * US),
             width_bits=14,
+            fold_head=EVIDENCE_HEAD,
+            fold_tail=EVIDENCE_TAIL,
         )
 
     def _judge(self, rows: pl.DataFrame) -> list[Finding]:
@@ -148,6 +156,10 @@ class CredentialStuffingDetector(WindowedLoginDetector):
         taken_rows = rows.filter(pl.col("outcome") == "success").join(
             fails.select("win", "key", "ip").drop_nulls().unique(), on=["win", "key", "ip"], how="semi"
         )
+        fails = head_and_tail(fails, ["win", "key"], pl.col("evidence_head"), pl.col("evidence_tail"))
+        listed = fails.group_by("win", "key").agg(
+            listed=pl.len(), head=pl.col("evidence_head").first(), tail=pl.col("evidence_tail").first()
+        )
         agg = (
             rows.group_by("win", "key")
             .agg(
@@ -165,6 +177,7 @@ class CredentialStuffingDetector(WindowedLoginDetector):
                 how="left",
             )
             .join(first_refs(fails, ["win", "key"]), on=["win", "key"], how="left")
+            .join(listed, on=["win", "key"], how="left")
             .sort("win", "key")
         )
         refs = grouped_evidence(pl.concat([fails, taken_rows]), ["win", "key"], EVIDENCE_CAP)
@@ -182,7 +195,9 @@ class CredentialStuffingDetector(WindowedLoginDetector):
         unknown = int(row["unknown"])
         first, last = int(row["first"]), int(row["last"])
         completed = bool(taken)
-        shown_rows = n + int(row["wins"] or 0)
+        wins = int(row["wins"] or 0)
+        listed = int(row["listed"])
+        shown_rows = n + wins
         details: dict[str, Any] = {
             "user_agent": fingerprint,
             "window_start": iso(win),
@@ -200,7 +215,7 @@ class CredentialStuffingDetector(WindowedLoginDetector):
             "sample_accounts": accounts[:SAMPLE_CAP],
             "accounts_logged_into": taken[:SAMPLE_CAP],
             "completed": completed,
-            "evidence_truncated": shown_rows > EVIDENCE_CAP,
+            "evidence_truncated": shown_rows > min(EVIDENCE_CAP, listed + wins),
         }
         title = (
             f"Credential stuffing: {n} failed logins from {plural(s, 'source')} on {plural(k, 'account')} "
@@ -219,6 +234,7 @@ class CredentialStuffingDetector(WindowedLoginDetector):
                 if completed
                 else "No login from those sources succeeded: attempted only. Challenge or block the fingerprint."
             )
+            + capped_note(listed, n, int(row["head"]), int(row["tail"]))
         )
         confidence = min(0.99, 0.6 + 0.3 * math.log10(max(s / self.min_sources, 1.0)) + 0.3 * (ratio - 0.7))
         return Finding(

@@ -24,14 +24,21 @@ from watchhouse.detectors.accounts.reporting import (
     SAMPLE_CAP,
     US,
     at,
+    capped_note,
     first_refs,
     grouped_evidence,
+    head_and_tail,
     iso,
     plural,
     sample,
     span,
 )
 from watchhouse.detectors.accounts.tumbling import TumblingWindows, WindowedLoginDetector
+
+#: failed logins a finding cites, the first and the last ones of its window: a spray over
+#: thousands of accounts would make one alert unreadable and its state large
+EVIDENCE_HEAD = 100
+EVIDENCE_TAIL = 100
 
 
 class PasswordSprayingDetector(WindowedLoginDetector):
@@ -104,9 +111,13 @@ class PasswordSprayingDetector(WindowedLoginDetector):
             promote_at=self.promote_at,
             horizon=round(self.pending_seconds * US),
             # a flood of ten million one-off addresses in one window must not look like repeats:
-            # 3 rows of 2**23 one-byte counters keep false promotions to a few percent (24 MB);
+            # a Bloom filter of up to 2**27 bits (16 MB) says "seen before" wrongly for under 1%
+            # of them, and only the keys it has seen consult the count-min (2**22 wide, not 2**23);
             # successes are few per address and only lower the failure ratio, so 2**20 will do
-            width_bits=23,
+            width_bits=22,
+            bloom_bits=27,
+            fold_head=EVIDENCE_HEAD,
+            fold_tail=EVIDENCE_TAIL,
             small=True,
             success_width_bits=20,
             depth=3,
@@ -151,6 +162,10 @@ class PasswordSprayingDetector(WindowedLoginDetector):
         cracked_rows = rows.filter(~pl.col("fail")).join(
             fails.select("win", "key", "user").unique(), on=["win", "key", "user"], how="semi"
         )
+        fails = head_and_tail(fails, ["win", "key"], pl.col("evidence_head"), pl.col("evidence_tail"))
+        listed = fails.group_by("win", "key").agg(
+            listed=pl.len(), head=pl.col("evidence_head").first(), tail=pl.col("evidence_tail").first()
+        )
         agg = (
             rows.group_by("win", "key")
             .agg(
@@ -163,6 +178,7 @@ class PasswordSprayingDetector(WindowedLoginDetector):
                 successes=pl.col("successes").first(),
             )
             .join(first_refs(fails, ["win", "key"]), on=["win", "key"], how="left")
+            .join(listed, on=["win", "key"], how="left")
             .sort("win", "key")
         )
         refs = grouped_evidence(pl.concat([fails, cracked_rows]), ["win", "key"])
@@ -198,6 +214,9 @@ class PasswordSprayingDetector(WindowedLoginDetector):
             "accounts_logged_into": cracked[:SAMPLE_CAP],
             "completed": completed,
         }
+        listed = int(row["listed"])
+        if listed < n:
+            details["evidence_failures_listed"] = listed
         title = (
             f"Password spraying: {address} failed on {plural(k, 'account')} ({n / k:.1f} tries each) "
             f"in {span(last - first)}"
@@ -214,6 +233,7 @@ class PasswordSprayingDetector(WindowedLoginDetector):
                 else "No sprayed account was logged into: attempted only. Block or rate-limit the source and check "
                 "the accounts for weak or common passwords."
             )
+            + capped_note(listed, n, int(row["head"]), int(row["tail"]))
         )
         confidence = min(0.99, 0.6 + 0.3 * math.log10(max(k / self.min_accounts, 1.0)) + 0.2 * (ratio - 0.8))
         return Finding(

@@ -72,12 +72,15 @@ def grouped_evidence(
     ordered = rows.sort([*by, "ts", "seq"])
     if cap is not None:
         ordered = ordered.filter(pl.int_range(pl.len()).over(by) < cap)
+    # one str object per distinct path: Polars hands out a new one per row, and a flood's
+    # thousands of findings citing hundreds of lines each kept ~100 bytes per line for it
+    interned: dict[str, str] = {}
+    paths: list[Any] = [p if p is None else interned.setdefault(p, p) for p in ordered["path"].to_list()]
     refs = [
         EventRef(path=p, line=ln, offset=o)
-        for p, ln, o in zip(
-            ordered["path"].to_list(), ordered["line"].to_list(), ordered["offset"].to_list(), strict=True
-        )
+        for p, ln, o in zip(paths, ordered["line"].to_list(), ordered["offset"].to_list(), strict=True)
     ]
+    del paths
     counts = ordered.group_by(by, maintain_order=True).len()
     out: dict[tuple[Any, ...], tuple[EventRef, ...]] = {}
     begin = 0
@@ -106,4 +109,23 @@ def first_refs(rows: pl.DataFrame, by: list[str]) -> pl.DataFrame:
             )
         )
         .select(*by, "anchor")
+    )
+
+
+def head_and_tail(rows: pl.DataFrame, by: list[str], head: int | pl.Expr, tail: int | pl.Expr) -> pl.DataFrame:
+    """Per group of ``by``, the rows that carry a reference (``seq`` set), only the first ``head``
+    and last ``tail`` in stream order (numbers, or expressions over the rows): the evidence a
+    finding cites when its failures run to thousands (its counts still cover all of them)."""
+    ordered = rows.filter(pl.col("seq").is_not_null()).sort([*by, "ts", "seq"])
+    place = pl.int_range(pl.len()).over(by)
+    return ordered.filter((place < head) | (place >= pl.len().over(by) - tail))
+
+
+def capped_note(listed: int, total: int, head: int, tail: int) -> str:
+    """The sentence that tells an analyst the evidence is a sample (empty when it is not)."""
+    if listed >= total:
+        return ""
+    return (
+        f" Evidence capped: it lists {listed} of the {total} failed logins (the first {head} and the last "
+        f"{tail}); the counts above cover all {total}."
     )

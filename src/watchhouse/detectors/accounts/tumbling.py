@@ -16,7 +16,16 @@ Determinism: a pending row is pulled when it lies within ``horizon`` of the row 
 its key, and the buffer drops rows only once they are older than ``watermark - horizon``; since
 an admitted row is never older than the watermark, the pulled set does not depend on batching.
 The sketch over-estimates only, so a key that truly reached ``promote_at`` is always promoted;
-only hash collisions (rare at the default width) can promote a key early.
+only hash collisions (rare at the default width) can promote a key early. A Bloom filter per
+window (``bloom_bits``) answers "failed before?" first, so one-off keys of a ten-million-key flood
+are not promoted by count-min collisions.
+
+Why folding (``fold_head``/``fold_tail``): a key with thousands of failures in a window needs all
+of them counted but only a few cited. Past the first and last few, a failure is kept as a narrow
+row (window, key, address, account, unknown-account flag) and cited by none; the sides shrink
+when many keys fail in one window (see :meth:`TumblingWindows.evidence_sides`). Closed windows
+go to the judges in parts (:meth:`TumblingWindows._parts`) so a flood window is never judged, or
+unfolded, at once.
 """
 
 from __future__ import annotations
@@ -32,8 +41,8 @@ import polars as pl
 from watchhouse.core.detector import Detector, JSONState
 from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTAMP_FIELD, EventBatch
 from watchhouse.core.findings import Finding
-from watchhouse.detectors.accounts.eventtime import EventClock, HeldRows, watermark_of
-from watchhouse.detectors.accounts.sketches import CountMinSketch, GrowingCountMin, hash_keys
+from watchhouse.detectors.accounts.eventtime import EventClock, HeldRows
+from watchhouse.detectors.accounts.sketches import CountMinSketch, GrowingBloom, GrowingCountMin, hash_keys
 
 #: columns every windowed detector hands to :meth:`TumblingWindows.update`
 INPUT_SCHEMA: dict[str, pl.DataType] = {
@@ -48,12 +57,40 @@ INPUT_SCHEMA: dict[str, pl.DataType] = {
     "reason": pl.String(),
 }
 ROW_SCHEMA: dict[str, pl.DataType] = {"win": pl.Int64(), "due": pl.Int64(), "seq": pl.Int64(), **INPUT_SCHEMA}
-#: a pending row is a failure not yet promoted: ``due`` and ``outcome`` are implied, and so is
-#: ``ip`` when the key is the address; a flood fills the pending buffer, so every byte counts
+#: a pending row is a failure not yet promoted: ``win``, ``due`` and ``outcome`` are implied, and
+#: so is ``ip`` when the key is the address; the file is a code (see ``TumblingWindows.paths``)
+#: and the reason only whether the account was unknown (all the judges read). A flood fills the
+#: pending buffer, so every byte counts: these save ~40 of ~120 bytes a row.
 PENDING_SCHEMA: dict[str, pl.DataType] = {
-    name: dtype for name, dtype in ROW_SCHEMA.items() if name not in ("due", "outcome", "ip")
+    "seq": pl.Int64(),
+    "ts": pl.Int64(),
+    "path_id": pl.UInt32(),
+    "line": pl.Int64(),
+    "offset": pl.Int64(),
+    "key": pl.String(),
+    "user": pl.String(),
+    "unknown": pl.Boolean(),
 }
-STATE_VERSION = 2
+#: a failure folded out of the whole rows (see :meth:`TumblingWindows._fold`): what the judges
+#: count, without time or reference
+MIDDLE_SCHEMA: dict[str, pl.DataType] = {
+    "win": pl.Int64(),
+    "key": pl.String(),
+    "ip": pl.String(),
+    "user": pl.String(),
+    "unknown": pl.Boolean(),
+}
+#: the only ``event.reason`` the judges read
+UNKNOWN_REASON = "unknown_user"
+#: held rows below which folding is not worth a pass
+FOLD_MIN_ROWS = 100_000
+#: whole failures a window keeps in all when many keys fail in it (see ``evidence_sides``)
+FOLD_BUDGET = 200_000
+#: the fewest first (and last) failures of a key kept whole, however many keys fail
+MIN_EVIDENCE_SIDE = 10
+#: rows the judges take at once when a window is larger
+PART_ROWS = 250_000
+STATE_VERSION = 3
 
 
 def login_rows(batch: EventBatch, key: str) -> pl.DataFrame:
@@ -103,8 +140,20 @@ class TumblingWindows:
         success_width_bits: int | None = None,
         depth: int = 4,
         key_is_ip: bool = False,
+        bloom_bits: int | None = None,
+        fold_head: int | None = None,
+        fold_tail: int = 0,
+        fold_min_rows: int = FOLD_MIN_ROWS,
+        fold_budget: int = FOLD_BUDGET,
     ) -> None:
         self.window = window
+        self.fold_head = fold_head
+        self.fold_tail = fold_tail
+        self.middle = HeldRows(MIDDLE_SCHEMA)
+        self.fold_min_rows = fold_min_rows
+        self.fold_budget = fold_budget
+        self._fold_at = fold_min_rows
+        self.bloom_bits = bloom_bits
         self.key_is_ip = key_is_ip
         self.small = small
         self.depth = depth
@@ -116,14 +165,18 @@ class TumblingWindows:
         self.held = HeldRows(ROW_SCHEMA, group="win")
         pending = PENDING_SCHEMA if key_is_ip else {**PENDING_SCHEMA, "ip": pl.String()}
         self.pending = HeldRows(pending)
+        self.paths: dict[str, int] = {}  # file -> code in pending rows
         # failures and successes per key, one sketch per open window (growing ones when ``small``)
         self.sketches: dict[int, CountMinSketch | GrowingCountMin] = {}
         self.success_sketches: dict[int, CountMinSketch | GrowingCountMin] = {}
+        # with ``bloom_bits``: which keys failed at all, per window (see :class:`GrowingBloom`)
+        self.blooms: dict[int, GrowingBloom] = {}
 
-    def update(self, frame: pl.DataFrame) -> pl.DataFrame:
-        """Admit a batch (:data:`INPUT_SCHEMA`) and return the rows of windows it closed."""
+    def update(self, frame: pl.DataFrame) -> Iterator[pl.DataFrame]:
+        """Admit a batch (:data:`INPUT_SCHEMA`) and return the rows of windows it closed, as
+        :meth:`_parts` cuts them."""
         if frame.height == 0:
-            return pl.DataFrame(schema=ROW_SCHEMA)
+            return iter([])
         rows = self.clock.admit(frame).with_columns(win=(pl.col("ts") // self.window) * self.window)
         rows = rows.with_columns(due=pl.col("win") + self.window).select(list(ROW_SCHEMA))
         watermarks = self.clock.watermarks
@@ -131,22 +184,139 @@ class TumblingWindows:
             self.held.add(rows.filter(pl.col("key").is_not_null()))
         else:
             self._promote(rows.filter(pl.col("key").is_not_null()), watermarks)
+        self._fold()
         return self._release(watermarks)
 
-    def flush(self) -> pl.DataFrame:
+    def flush(self) -> Iterator[pl.DataFrame]:
         self.pending.release(None)
-        out = self._with_successes(self.held.release(None))
+        out = self._parts(self.held.release(None), self.middle.release(None))
         self.sketches.clear()
         self.success_sketches.clear()
+        self.blooms.clear()
         return out
 
-    def _release(self, watermarks: Mapping[str, int]) -> pl.DataFrame:
-        out = self._with_successes(self.held.release(watermarks))
+    def _fold(self) -> None:
+        """Keep only the first ``fold_head`` and last ``fold_tail`` failures (stream order) of each
+        (window, key) as whole rows; the others become :data:`MIDDLE_SCHEMA` rows.
+
+        Why: a fingerprint replayed from thousands of addresses holds thousands of rows per window,
+        and each whole row costs ~160 bytes with its evidence reference. The judges need every
+        failure's address, account and reason to count exactly, but only a few references to cite.
+        A failure folded away can never be among the first or last again (later rows only add to
+        both ends), so the rows kept do not depend on when folding ran. Folding runs when the held
+        rows have doubled since the last time, so its cost stays proportional to the input."""
+        if self.fold_head is None or self.held.height <= self._fold_at:
+            return
+        rows = pl.concat(self.held.chunks, rechunk=False)
+        self.held.chunks = []
+        fail = pl.col("outcome") == "failure"
+        fails = rows.filter(fail).sort("win", "key", "ts", "seq")
+        self.held.add(rows.filter(~fail))
+        del rows
+        place = pl.int_range(pl.len()).over("win", "key")
+        fails = fails.with_columns(window_keys=pl.col("key").n_unique().over("win"))
+        head, tail = self.evidence_sides(pl.col("window_keys"))
+        fails = fails.with_columns(keep=(place < head) | (place >= pl.len().over("win", "key") - tail))
+        self.held.add(fails.filter("keep"))
+        self.middle.add(
+            fails.filter(~pl.col("keep")).select(
+                "win", "key", "ip", "user", unknown=pl.col("reason").eq_missing(UNKNOWN_REASON)
+            )
+        )
+        self._fold_at = max(self.fold_min_rows, 2 * self.held.height)
+
+    def evidence_sides(self, window_keys: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+        """How many first and last failures of a (window, key) stay whole, given how many keys
+        failed in the window: ``fold_head`` and ``fold_tail``, scaled down so that a window keeps
+        about ``fold_budget`` whole failures in all, but never below :data:`MIN_EVIDENCE_SIDE`.
+
+        Why scaled by the window: when thousands of keys fire in one window, a few hundred cited
+        lines each would be millions of references nobody reads, held in memory. The count of
+        keys only grows while a window is open, so the sides only shrink: a row folded away
+        earlier is outside the final sides too, and what is cited does not depend on batching."""
+        assert self.fold_head is not None
+        scale = pl.lit(self.fold_budget) / (window_keys * (self.fold_head + self.fold_tail))
+
+        def side(full: int) -> pl.Expr:
+            scaled = (scale * full).floor().cast(pl.Int64)
+            return pl.min_horizontal(pl.lit(full), pl.max_horizontal(pl.lit(min(full, MIN_EVIDENCE_SIDE)), scaled))
+
+        return side(self.fold_head), side(self.fold_tail)
+
+    def _release_middle(self, wins: pl.Series) -> pl.DataFrame:
+        """Folded rows of the windows the held rows just released. Folding keeps a group's first
+        failures whole, so every window with folded rows has held rows and is released whole."""
+        if not self.middle.chunks or wins.len() == 0:
+            return pl.DataFrame(schema=MIDDLE_SCHEMA)
+        closed = pl.col("win").is_in(wins.implode())
+        out = [chunk.filter(closed) for chunk in self.middle.chunks]
+        self.middle.chunks = [rest for chunk in self.middle.chunks if (rest := chunk.filter(~closed)).height]
+        return pl.concat(out)
+
+    def _parts(self, rows: pl.DataFrame, middle: pl.DataFrame) -> Iterator[pl.DataFrame]:
+        """Closed rows with ``successes_seen`` (and the evidence sides when folding), cut into
+        parts the judges take one at a time, oldest window first; folded rows join their part
+        back in :data:`ROW_SCHEMA`, without a reference.
+
+        Why parts: judging copies its input several times over (joins, filters, group-bys), and
+        folded rows cost twice as much once unfolded; a flood window of millions of rows judged
+        at once made the detector's peak memory. A large window is cut by key hash into parts of
+        about :data:`PART_ROWS` rows, made one at a time as the judge asks; a key lies in one part
+        only, so the judges see every row of a (window, key) together. What needs the sketches is
+        added now, before they are dropped; a folded row needs none (its key's whole rows carry it)."""
+        rows = self._with_successes(rows)
+        if self.fold_head is not None:
+            fail = pl.col("outcome") == "failure"
+            head, tail = self.evidence_sides(pl.col("key").filter(fail).n_unique().over("win"))
+            rows = rows.with_columns(evidence_head=head, evidence_tail=tail)
+        if rows.height + middle.height <= PART_ROWS:
+            whole = pl.concat([rows, self._unfold(middle)], how="diagonal") if middle.height else rows
+            return iter([whole] if whole.height else [])
+        return self._slices(rows, middle)
+
+    def _slices(self, rows: pl.DataFrame, middle: pl.DataFrame) -> Iterator[pl.DataFrame]:
+        """``rows`` and ``middle`` window by window (ascending), a large window in key-hash
+        buckets of about :data:`PART_ROWS` rows."""
+        row_hashes = hash_keys(rows["key"])
+        folded = dict(_by_window(middle["win"].to_numpy())) if middle.height else {}
+        middle_hashes = hash_keys(middle["key"]) if middle.height else np.zeros(0, dtype=np.uint64)
+        for win, idx in _by_window(rows["win"].to_numpy()):
+            midx = folded.get(win, np.zeros(0, dtype=np.intp))
+            cuts = -(-(idx.size + midx.size) // PART_ROWS)
+            for b in range(cuts):
+                part = rows[idx[row_hashes[idx] % np.uint64(cuts) == b]]
+                mpart = midx[middle_hashes[midx] % np.uint64(cuts) == b]
+                if mpart.size:
+                    part = pl.concat([part, self._unfold(middle[mpart])], how="diagonal")
+                if part.height:
+                    yield part
+
+    def _unfold(self, middle: pl.DataFrame) -> pl.DataFrame:
+        """Folded failures in :data:`ROW_SCHEMA`: no time, sequence or reference of their own."""
+        return middle.select(
+            "win",
+            due=pl.col("win") + self.window,
+            seq=pl.lit(None, dtype=pl.Int64),
+            ts=pl.lit(None, dtype=pl.Int64),
+            path=pl.lit(None, dtype=pl.String),
+            line=pl.lit(None, dtype=pl.Int64),
+            offset=pl.lit(None, dtype=pl.Int64),
+            key="key",
+            ip="ip",
+            user="user",
+            outcome=pl.lit("failure"),
+            reason=pl.when("unknown").then(pl.lit(UNKNOWN_REASON)).otherwise(pl.lit(None, dtype=pl.String)),
+        )
+
+    def _release(self, watermarks: Mapping[str, int]) -> Iterator[pl.DataFrame]:
+        rows = self.held.release(watermarks)
+        out = self._parts(rows, self._release_middle(rows["win"].unique()))
         if self.sketches and watermarks:
             slowest = min(watermarks.values())
             for win in [w for w in self.sketches if w + self.window < slowest - self.horizon]:
                 del self.sketches[win]
                 self.success_sketches.pop(win, None)
+                self.blooms.pop(win, None)
         return out
 
     def _with_successes(self, rows: pl.DataFrame) -> pl.DataFrame:
@@ -175,43 +345,97 @@ class TumblingWindows:
         is_success = rows["outcome"].eq_missing("success").to_numpy()
         before = np.zeros(rows.height, dtype=np.int64)
         for win, idx in _by_window(rows["win"].to_numpy()):
-            sketch = self.sketches.get(win) or self.sketches.setdefault(win, self._sketch(self.width_bits))
+            sketch = self.sketches.get(win)
+            if sketch is None:
+                sketch = self.sketches[win] = self._sketch(self.width_bits)
+                if self.bloom_bits is not None:
+                    self.blooms[win] = GrowingBloom(self.bloom_bits)
             wins = self.success_sketches.get(win) or self.success_sketches.setdefault(
                 win, self._sketch(self.success_width_bits)
             )
             h = hashes[idx]
-            before[idx] = sketch.estimate(h)
-            sketch.add(h[is_failure[idx]])
+            fails = h[is_failure[idx]]
+            bloom = self.blooms.get(win)
+            if bloom is None:
+                before[idx] = sketch.estimate(h)
+            else:
+                # a key the filter never saw has failed zero times: no count-min collision for it
+                before[idx] = np.where(bloom.contains(h), sketch.estimate(h), 0)
+                bloom.add(fails)
+            sketch.add(fails)
             wins.add(h[is_success[idx]])
         batch = rows.with_columns(
             est=pl.Series(before) + failures.fill_null(False).cast(pl.Int64).cum_sum().over("win", "key")
         )
         promoted = pl.col("est") >= self.promote_at
         newly = batch.filter(promoted).group_by("win", "key").agg(since=pl.col("ts").min() - self.horizon)
-        self.pending.add(batch.filter(~promoted & failures))
+        self.pending.add(self._pack(batch.filter(~promoted & failures)))
         if newly.height and self.pending.chunks:
-            joined = self.pending.rows.join(newly, on=["win", "key"], how="left")
-            pull = (pl.col("ts") >= pl.col("since")).fill_null(False)
-            self.held.add(self._unpack(joined.filter(pull)))
-            self.pending.rows = joined.filter(~pull).select(list(self.pending.schema))
+            self._pull(newly)
         self.held.add(batch.filter(promoted))
         if self.pending.chunks and watermarks:
-            self.pending.drop(pl.col("ts") < watermark_of(watermarks) - self.horizon)
+            marks = {code: watermarks[path] for path, code in self.paths.items() if path in watermarks}
+            mark = pl.col("path_id").replace_strict(marks, default=None, return_dtype=pl.Int64)
+            self.pending.drop(pl.col("ts") < mark - self.horizon)
+
+    def _pull(self, newly: pl.DataFrame) -> None:
+        """Move pending rows of newly promoted keys (within ``horizon`` of the promoting row) into
+        the held rows, chunk by chunk: joining the whole buffer at once copied all of it, every
+        batch, which under a flood was the detector's peak memory."""
+        keys = newly["key"].implode()
+        pull = (pl.col("ts") >= pl.col("since")).fill_null(False)
+        kept: list[pl.DataFrame] = []
+        for chunk in self.pending.chunks:
+            if not chunk["key"].is_in(keys).any():
+                kept.append(chunk)
+                continue
+            joined = chunk.with_columns(win=(pl.col("ts") // self.window) * self.window).join(
+                newly, on=["win", "key"], how="left"
+            )
+            pulled = joined.filter(pull)
+            if pulled.height == 0:
+                kept.append(chunk)
+                continue
+            self.held.add(self._unpack(pulled))
+            rest = joined.filter(~pull).select(list(self.pending.schema))
+            if rest.height:
+                kept.append(rest)
+        self.pending.chunks = kept
 
     def _sketch(self, bits: int) -> CountMinSketch | GrowingCountMin:
         return GrowingCountMin(bits, self.depth) if self.small else CountMinSketch(bits, self.depth)
 
+    def _pack(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """Failures in :data:`PENDING_SCHEMA` (new files get the next code)."""
+        for path in rows["path"].unique().to_list():
+            self.paths.setdefault(path, len(self.paths))
+        return rows.select(
+            "seq",
+            "ts",
+            path_id=pl.col("path").replace_strict(self.paths, return_dtype=pl.UInt32),
+            line="line",
+            offset="offset",
+            key="key",
+            user="user",
+            unknown=pl.col("reason").eq_missing(UNKNOWN_REASON),
+            **({} if self.key_is_ip else {"ip": pl.col("ip")}),
+        )
+
     def _unpack(self, pending: pl.DataFrame) -> pl.DataFrame:
-        """Pending rows back in :data:`ROW_SCHEMA` (they are failures, due when their window ends)."""
+        """Pending rows back in :data:`ROW_SCHEMA` (they are failures, due when their window ends;
+        a reason other than an unknown account is not kept, nothing reads it)."""
+        names = {code: path for path, code in self.paths.items()}
         return pending.with_columns(
             due=pl.col("win") + self.window,
+            path=pl.col("path_id").replace_strict(names, return_dtype=pl.String),
             outcome=pl.lit("failure"),
+            reason=pl.when("unknown").then(pl.lit(UNKNOWN_REASON)).otherwise(pl.lit(None, dtype=pl.String)),
             **({"ip": pl.col("key")} if self.key_is_ip else {}),
         )
 
     @property
     def held_rows(self) -> int:
-        return self.held.height + self.pending.height
+        return self.held.height + self.pending.height + self.middle.height
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -219,8 +443,11 @@ class TumblingWindows:
             "clock": self.clock.to_json(),
             "held": self.held.to_json(),
             "pending": self.pending.to_json(),
+            "paths": list(self.paths),
+            "middle": self.middle.to_json(),
             "sketches": {str(w): s.to_json() for w, s in self.sketches.items()},
             "success_sketches": {str(w): s.to_json() for w, s in self.success_sketches.items()},
+            "blooms": {str(w): b.to_json() for w, b in self.blooms.items()},
         }
 
     def load_json(self, state: Mapping[str, Any]) -> None:
@@ -229,9 +456,13 @@ class TumblingWindows:
         self.clock.load_json(state["clock"])
         self.held.load_json(state["held"])
         self.pending.load_json(state["pending"])
+        self.paths = {str(path): code for code, path in enumerate(state["paths"])}
+        self.middle.load_json(state["middle"])
         load = GrowingCountMin.from_json if self.small else CountMinSketch.from_json
         self.sketches = {int(w): load(s) for w, s in state["sketches"].items()}
         self.success_sketches = {int(w): load(s) for w, s in state["success_sketches"].items()}
+        # a window checkpointed without a filter goes on without one (estimates stay over-estimates)
+        self.blooms = {int(w): GrowingBloom.from_json(b) for w, b in state.get("blooms", {}).items()}
 
 
 class WindowedLoginDetector(Detector):
@@ -259,10 +490,10 @@ class WindowedLoginDetector(Detector):
     def detect(self, batch: EventBatch) -> list[Finding]:
         if batch.num_rows == 0:
             return []
-        return self._judge(self._windows.update(login_rows(batch, self.KEY_COLUMN)))
+        return [f for part in self._windows.update(login_rows(batch, self.KEY_COLUMN)) for f in self._judge(part)]
 
     def finalize(self) -> list[Finding]:
-        out = self._judge(self._windows.flush())
+        out = [f for part in self._windows.flush() for f in self._judge(part)]
         self._fired.clear()
         return out
 

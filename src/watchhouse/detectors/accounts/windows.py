@@ -274,13 +274,16 @@ class PendingFailures:
         key let through costs exact state; the check costs one sort of the candidates' rows."""
         if candidates.len() == 0:
             return candidates
+        # one lazy pass that copies only the wanted keys' times: filtering the waiting rows first
+        # copied every column of all of them, a flood's largest transient
+        wanted = candidates.implode()
         if kind == IP_KIND:
-            waiting = self.rows.filter("ip_wait").select("ts", key="ip")
+            waiting = self.rows.lazy().filter("ip_wait").select("ts", key="ip")
         else:
             account = pl.concat_str([pl.col("service").fill_null(""), pl.lit(KEY_SEP), pl.col("user")])
-            waiting = self.rows.filter("account_wait").select("ts", key=account)
-        wanted = candidates.implode()
-        rows = pl.concat([waiting.filter(pl.col("key").is_in(wanted)), new.filter(pl.col("key").is_in(wanted))])
+            waiting = self.rows.lazy().filter("account_wait").select("ts", key=account)
+        waiting_rows = waiting.filter(pl.col("key").is_in(wanted)).collect()
+        rows = pl.concat([waiting_rows, new.filter(pl.col("key").is_in(wanted))])
         rows = rows.with_columns(rank=pl.col("key").rank("dense").cast(pl.Int64)).sort("rank", "ts")
         ts = rows["ts"].to_numpy()
         base = int(ts.min())
@@ -292,12 +295,17 @@ class PendingFailures:
     def keys(self) -> pl.DataFrame:
         """``(kind, key)`` of every key with failures waiting here."""
         account_key = pl.concat_str([pl.col("service").fill_null(""), pl.lit(KEY_SEP), pl.col("user")])
-        return pl.concat(
-            [
-                self.rows.filter("ip_wait").select(kind=pl.lit(IP_KIND), key=pl.col("ip")),
-                self.rows.filter("account_wait").select(kind=pl.lit(ACCOUNT_KIND), key=account_key),
-            ]
-        ).unique()
+        rows = self.rows.lazy()
+        return (
+            pl.concat(
+                [
+                    rows.filter("ip_wait").select(kind=pl.lit(IP_KIND), key=pl.col("ip")),
+                    rows.filter("account_wait").select(kind=pl.lit(ACCOUNT_KIND), key=account_key),
+                ]
+            )
+            .unique()
+            .collect()
+        )
 
     def waiting(self, keyed: pl.DataFrame) -> pl.DataFrame:
         """The rows of ``keyed`` (:data:`ROW_SCHEMA`) whose key has failures waiting here."""
