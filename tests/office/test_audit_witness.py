@@ -294,3 +294,32 @@ def test_the_keyring_remembers_a_rotation_that_a_truncation_removed(db_url: str,
     assert failures(report) == [(Failure.WITNESS_TRUNCATED, entry.seq)]
     assert "retired at entry 9, but the log holds only 8 entries" in report.problems[0].message
     engine.dispose()
+
+
+def test_a_restarted_process_extends_the_newest_signed_checkpoint_without_a_full_verify(
+    witnessed: tuple[Engine, AuditLog], db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, restarted = make_witnessed_log(db_url, tmp_path, every=10)
+
+    def no_full_verify(*args: object, **kwargs: object) -> Report:
+        raise AssertionError("the first automatic checkpoint of a restarted process re-verified the whole log")
+
+    monkeypatch.setattr(restarted, "_verify", no_full_verify)
+    fill(restarted, 5, start=35)
+    assert [c.head.tree_size for c in restarted.checkpoints()] == [10, 20, 30, 40]
+    monkeypatch.undo()
+    assert restarted.verify().ok
+
+
+def test_a_restarted_process_does_not_build_on_a_checkpoint_with_a_bad_signature(
+    witnessed: tuple[Engine, AuditLog], db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine, _ = witnessed
+    sql(engine, "UPDATE audit_entries SET actor = 'nobody' WHERE seq = 25")  # inside the signed prefix
+    sql(engine, "UPDATE audit_checkpoints SET signature = :sig WHERE tree_size = 30", sig="00" * 64)
+    _, restarted = make_witnessed_log(db_url, tmp_path, every=10)
+    with caplog.at_level(logging.WARNING, logger="watchhouse.office.audit.log"):
+        fill(restarted, 5, start=35)
+    # no trusted tip: the full checkpoint runs, finds the edit and refuses to sign over it
+    assert [c.head.tree_size for c in restarted.checkpoints()] == [10, 20, 30]
+    assert "automatic audit checkpoint not taken" in caplog.text

@@ -27,7 +27,7 @@ from watchhouse.office.audit.entries import Action, AuditEntry, ObjectType, from
 from watchhouse.office.audit.keyring import Keyring, KeyStore
 from watchhouse.office.audit.proofs import ConsistencyProof, InclusionProof, build_consistency, build_inclusion
 from watchhouse.office.audit.rotation import rotation_details
-from watchhouse.office.audit.signing import Signer, TreeHead
+from watchhouse.office.audit.signing import Signer, TreeHead, signature_valid
 from watchhouse.office.audit.tables import audit_checkpoints, audit_entries, audit_head
 from watchhouse.office.audit.tip import SignState, Tip
 from watchhouse.office.audit.verify import Checkpoint, Report, verify_log
@@ -186,7 +186,8 @@ class AuditLog:
                     head_seq, head_hash = _head(conn)
                     if self._every is None or head_seq - state.signed_size(conn, fresh=True) < self._every:
                         return  # another process signed meanwhile
-                    tip = state.tip.extend(conn) if state.tip is not None else None
+                    start = state.tip if state.tip is not None else self._signed_tip(conn)
+                    tip = start.extend(conn) if start is not None else None
                     if tip is None or (tip.size, tip.last_hash) != (head_seq, head_hash):
                         tip = None
                     made = self._sign(conn, tip) if tip is not None else None
@@ -228,6 +229,39 @@ class AuditLog:
             keys.install(staged, self.keyring().with_rotation(old.public_key, new.public_key, entry.seq, entry.at))
             self._publish(last_old)
             return entry, self.checkpoint()
+
+    def _signed_tip(self, conn: Connection) -> Tip | None:
+        """The tip at the newest checkpoint, rebuilt from the stored entry hashes, when they give
+        exactly the root that checkpoint signed with a key of the keyring; else ``None``.
+
+        Why: a freshly started process has no tip, and its first automatic checkpoint used to
+        re-verify the whole log (seconds on a big one, a latency spike for whoever appended the
+        due entry). Matching a valid signed root vouches for the prefix as much as a tip this
+        process signed itself; only the entries after it are then re-read and re-hashed.
+        """
+        newest = conn.execute(
+            select(audit_checkpoints).order_by(audit_checkpoints.c.tree_size.desc(), audit_checkpoints.c.id.desc())
+        ).first()
+        if newest is None:
+            return None
+        head = TreeHead(tree_size=int(newest.tree_size), root_hash=newest.root_hash, at=newest.at, key_id=newest.key_id)
+        known = self.keyring().get(head.key_id)
+        if known is None or (known.retired_after is not None and head.tree_size > known.retired_after):
+            return None
+        if not signature_valid(known.public_key, head, newest.signature):
+            return None
+        rows = conn.execute(
+            select(audit_entries.c.seq, audit_entries.c.entry_hash)
+            .where(audit_entries.c.seq <= head.tree_size)
+            .order_by(audit_entries.c.seq)
+        ).all()
+        if len(rows) != head.tree_size or any(int(seq) != i for i, (seq, _) in enumerate(rows, start=1)):
+            return None
+        try:
+            tip = Tip.of([merkle.leaf_hash(bytes.fromhex(digest)) for _, digest in rows], str(rows[-1][1]))
+        except ValueError:
+            return None
+        return tip if tip.root().hex() == head.root_hash else None
 
     def _sign(self, conn: Connection, tip: Tip, signer: Signer | None = None) -> Checkpoint:
         signer = signer or self._signer
