@@ -17,9 +17,8 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 
 from watchhouse.core.errors import UsageError
-from watchhouse.office.audit.entries import AuditEntry, entry_body, from_row, hash_body, timestamp
+from watchhouse.office.audit.entries import AuditEntry, body_bytes, entry_body, from_row, hash_body, timestamp
 from watchhouse.office.audit.tables import audit_entries, audit_head
-from watchhouse.office.canonical import canonical_json
 
 _ROW_FIELDS = ("seq", "at", "actor", "action", "object_type", "object_id", "purpose")
 
@@ -71,7 +70,8 @@ class AuditChain:
         )
         digest = hash_body(body)
         row = {k: body[k] for k in _ROW_FIELDS}
-        row.update(details=canonical_json(body["details"]).decode("utf-8"), prev_hash=self._hash, entry_hash=digest)
+        # the stored details: the same canonical bytes, by the C encoder where that is byte-identical
+        row.update(details=body_bytes(body["details"]).decode("utf-8"), prev_hash=self._hash, entry_hash=digest)
         self._rows.append(row)
         self._seq, self._hash = body["seq"], digest
         return from_row(row)
