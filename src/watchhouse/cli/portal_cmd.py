@@ -7,15 +7,16 @@ office commands (``local:<name>`` when the CLI is run by a person on the office 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from watchhouse.office.portal.models import Outcome
-from watchhouse.office.services import Office, OfficeLocation, open_office
+from watchhouse.office.services import Office
+
+from .audit_cmd import open_local_office
 
 app = typer.Typer(
     help="Reports from the public: queue, campaigns, decisions, appeals, invalidation.", no_args_is_help=True
@@ -24,23 +25,12 @@ Home = Annotated[Path, typer.Option("--home", help="Office home (database, keys,
 Actor = Annotated[str, typer.Option("--actor", help="Who is acting (recorded in the audit log).")]
 
 
-@contextmanager
-def _office(home: Path) -> Iterator[Office]:
-    office = open_office(
-        OfficeLocation(f"sqlite:///{home / 'office.db'}", home / "audit-signing.key", home / "evidence")
-    )
-    try:
-        yield office
-    finally:
-        office.close()
-
-
 def _print(value: object) -> None:
     typer.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
 def _run(home: Path, action: Callable[[Office], object]) -> None:
-    with _office(home) as office:
+    with open_local_office(home, None) as office:
         _print(action(office))
 
 
@@ -129,6 +119,6 @@ def contact(
 @app.command("grant-restricted")
 def grant(username: str, home: Home = Path(".watchhouse"), actor: Actor = "local:cli") -> None:
     """Put an account on the need-to-know list for restricted (child abuse) reports."""
-    with _office(home) as office:
+    with open_local_office(home, None) as office:
         office.portal_desk.grant_restricted(actor, username)
     _print({"granted": username})
