@@ -84,7 +84,7 @@ def seal_in(
         if item_id in existing:
             out.append((existing[item_id], False))
             continue
-        item = _new_item(item_id, request, at)
+        item = EvidenceItem.collected(request.digests, request.acquisition, request.actor, at)
         existing[item_id] = item
         details = {"sha256": item.sha256}
         entry = audit.add(
@@ -95,7 +95,7 @@ def seal_in(
             request.purpose,
             {"custody": CustodyEventKind.COLLECTED.value, **details},
         )
-        items.append({**item.__dict__, "details": canonical_json(item.details).decode("utf-8")})
+        items.append(item.to_row())
         custody.append(
             {
                 "evidence_id": item.id,
@@ -112,24 +112,6 @@ def seal_in(
         conn.execute(evidence_items.insert(), items)
         conn.execute(custody_events.insert(), custody)
     return out
-
-
-def _new_item(item_id: str, request: SealRequest, at: datetime) -> EvidenceItem:
-    acquisition, digests = request.acquisition, request.digests
-    return EvidenceItem(
-        id=item_id,
-        sha256=digests.sha256,
-        sha512=digests.sha512,
-        size=digests.size,
-        original_name=acquisition.original_name,
-        media_type=acquisition.media_type,
-        source=acquisition.source,
-        acquired_by=request.actor,
-        acquired_at=at,
-        method=acquisition.method,
-        tool=acquisition.tool,
-        details=acquisition.details,
-    )
 
 
 def _existing(conn: Connection, ids: list[str]) -> dict[str, EvidenceItem]:

@@ -10,7 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from watchhouse.office.canonical import canonical_json
+
+if TYPE_CHECKING:
+    from watchhouse.office.evidence.vault import Digests
 
 
 class CustodyEventKind(StrEnum):
@@ -47,6 +52,29 @@ class EvidenceItem:
     method: str
     tool: str
     details: dict[str, Any]
+
+    @classmethod
+    def collected(cls, digests: Digests, acquisition: Acquisition, actor: str, at: datetime) -> EvidenceItem:
+        """The item for bytes sealed now: identity and hashes from the bytes, metadata from how
+        they were acquired (one place for the single and the batched sealing paths)."""
+        return cls(
+            id=evidence_id(digests.sha256),
+            sha256=digests.sha256,
+            sha512=digests.sha512,
+            size=digests.size,
+            original_name=acquisition.original_name,
+            media_type=acquisition.media_type,
+            source=acquisition.source,
+            acquired_by=actor,
+            acquired_at=at,
+            method=acquisition.method,
+            tool=acquisition.tool,
+            details=acquisition.details,
+        )
+
+    def to_row(self) -> dict[str, Any]:
+        """The ``evidence_items`` row: the fields as they are, details as canonical JSON text."""
+        return {**self.__dict__, "details": canonical_json(self.details).decode("utf-8")}
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -64,21 +64,8 @@ class EvidenceService:
                 if self._destroyed(conn, item_id):
                     raise UsageError(f"{item_id} was destroyed; its bytes cannot be sealed again under the same id")
                 return existing, False
-            item = EvidenceItem(
-                id=item_id,
-                sha256=digests.sha256,
-                sha512=digests.sha512,
-                size=digests.size,
-                original_name=acquisition.original_name,
-                media_type=acquisition.media_type,
-                source=acquisition.source,
-                acquired_by=actor,
-                acquired_at=self._clock(),
-                method=acquisition.method,
-                tool=acquisition.tool,
-                details=acquisition.details,
-            )
-            row = {**item.__dict__, "details": canonical_json(item.details).decode("utf-8")}
+            item = EvidenceItem.collected(digests, acquisition, actor, self._clock())
+            row = item.to_row()
             try:
                 conn.execute(evidence_items.insert().values(**row))
             except DbIntegrityError as exc:
