@@ -13,7 +13,6 @@ The time logic (watermark, lateness, burst segmentation, checkpoint state) lives
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import numpy as np
@@ -24,22 +23,17 @@ from watchhouse.core.errors import DetectorError
 from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTAMP_FIELD, Dataset, EventBatch
 from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
 from watchhouse.core.taxonomy import CrimeCode
+from watchhouse.detectors.accounts.reporting import US, at
 from watchhouse.detectors.accounts.windows import ACCOUNT_KIND, IP_KIND, BurstTracker, ClosedBursts
 
-_US = 1_000_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: how many sample accounts or sources a finding's details list
 SAMPLE_CAP = 20
 #: successes put into evidence besides the failures (the failures themselves are never capped)
 SUCCESS_EVIDENCE_CAP = 50
 
 
-def _time(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=us)
-
-
 def _duration(us: int) -> str:
-    seconds = us // _US
+    seconds = us // US
     if seconds < 60:
         return f"{seconds}s"
     if seconds < 3600:
@@ -141,8 +135,8 @@ class FailedLoginBurstDetector(Detector):
 
     def _new_tracker(self) -> BurstTracker:
         return BurstTracker(
-            window=round(self.window_seconds * _US),
-            lateness=round(self.allowed_lateness_seconds * _US),
+            window=round(self.window_seconds * US),
+            lateness=round(self.allowed_lateness_seconds * US),
             thresholds=self._thresholds,
         )
 
@@ -265,7 +259,7 @@ class FailedLoginBurstDetector(Detector):
         ratio = n / (n + n_succ)
         confidence = min(0.99, 0.6 + 0.39 * math.log10(max(row["peak"] / threshold, 1.0)))
         anchor = first_line if first_line is not None else f"@{first_offset}"
-        key = f"{subject.kind}:{subject.value}:{_time(first_ts).isoformat()}:{first_path}:{anchor}"
+        key = f"{subject.kind}:{subject.value}:{at(first_ts).isoformat()}:{first_path}:{anchor}"
         span = _duration(last_ts - first_ts)
         other_word = "account" if by_ip else "source"
         if by_ip:
@@ -288,10 +282,10 @@ class FailedLoginBurstDetector(Detector):
             "threshold": threshold,
             "window_seconds": self.window_seconds,
             "peak_in_window": row["peak"],
-            "peak_window_start": _time(row["peak_start"]).isoformat(),
-            "peak_window_end": _time(row["peak_end"]).isoformat(),
-            "first_seen": _time(first_ts).isoformat(),
-            "last_failure": _time(last_ts).isoformat(),
+            "peak_window_start": at(row["peak_start"]).isoformat(),
+            "peak_window_end": at(row["peak_end"]).isoformat(),
+            "first_seen": at(first_ts).isoformat(),
+            "last_failure": at(last_ts).isoformat(),
             f"distinct_{other_word}s": len(others),
             f"sample_{other_word}s": others[:SAMPLE_CAP],
             "services": services,
@@ -313,8 +307,8 @@ class FailedLoginBurstDetector(Detector):
             title=title,
             explanation=explanation,
             subject=subject,
-            first_seen=_time(first_ts),
-            last_seen=_time(last_seen),
+            first_seen=at(first_ts),
+            last_seen=at(last_seen),
             evidence=evidence,
             details=details,
             tags=("brute-force", f"key:{kind}", *(f"service:{s}" for s in services)),

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import numpy as np
@@ -42,10 +41,9 @@ from watchhouse.core.errors import DetectorError
 from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTAMP_FIELD, Dataset, EventBatch
 from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
 from watchhouse.core.taxonomy import CrimeCode
+from watchhouse.detectors.accounts.reporting import US, at
 from watchhouse.detectors.accounts.sketches import _decode, _encode, hash_keys
 
-_US = 1_000_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: accounts named in a finding; also the most distinct accounts a run counts exactly
 SAMPLE_CAP = 20
 #: failures a finding lists as evidence (the first ones of the run)
@@ -54,12 +52,8 @@ STATE_VERSION = 1
 _NONE = -1  # a missing line or offset in the numpy table
 
 
-def _time(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=us)
-
-
 def _minutes(us: float) -> str:
-    seconds = us / _US
+    seconds = us / US
     return f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.0f}m"
 
 
@@ -285,12 +279,12 @@ class SlowBruteForceDetector(Detector):
             raise DetectorError("need max_gap_ratio >= 1, min_attempts >= 3, single_account_attempts >= min_attempts")
         if not 10 <= sightings_bits <= 28 or max_runs < 1 or allowed_lateness_seconds < 0:
             raise DetectorError("sightings_bits must be 10..28, max_runs positive, lateness not negative")
-        self.min_gap = round(min_gap_seconds * _US)
-        self.max_gap = round(max_gap_seconds * _US)
+        self.min_gap = round(min_gap_seconds * US)
+        self.max_gap = round(max_gap_seconds * US)
         self.max_gap_ratio = max_gap_ratio
         self.min_attempts = min_attempts
         self.single_account_attempts = single_account_attempts
-        self.lateness = round(allowed_lateness_seconds * _US)
+        self.lateness = round(allowed_lateness_seconds * US)
         self.sightings_bits = sightings_bits
         self.max_runs = max_runs
         self._reset()
@@ -531,12 +525,12 @@ class SlowBruteForceDetector(Detector):
             "failures": attempts,
             "distinct_accounts": accounts,
             "sample_accounts": sorted(run.names),
-            "mean_gap_seconds": round(mean_gap / _US, 1),
-            "min_gap_seconds": round(run.gap_min / _US, 1),
-            "max_gap_seconds": round(run.gap_max / _US, 1),
-            "first_seen": _time(run.first_ts).isoformat(),
-            "last_failure": _time(run.last_ts).isoformat(),
-            "span_seconds": round(span / _US, 1),
+            "mean_gap_seconds": round(mean_gap / US, 1),
+            "min_gap_seconds": round(run.gap_min / US, 1),
+            "max_gap_seconds": round(run.gap_max / US, 1),
+            "first_seen": at(run.first_ts).isoformat(),
+            "last_failure": at(run.last_ts).isoformat(),
+            "span_seconds": round(span / US, 1),
             "min_attempts": self.min_attempts,
             "max_gap_ratio": self.max_gap_ratio,
         }
@@ -556,7 +550,7 @@ class SlowBruteForceDetector(Detector):
         confidence = min(0.95, 0.6 + 0.05 * (attempts - self.min_attempts) + (0.1 if accounts >= 2 else 0.0))
         return Finding(
             detector=self.info.name,
-            key=f"{subject.kind}:{run.ip}:{_time(run.first_ts).isoformat()}",
+            key=f"{subject.kind}:{run.ip}:{at(run.first_ts).isoformat()}",
             crime_code=self.info.crime_code,
             stage=Stage.ATTEMPTED,
             severity=Severity.MEDIUM,
@@ -564,8 +558,8 @@ class SlowBruteForceDetector(Detector):
             title=title,
             explanation=explanation,
             subject=subject,
-            first_seen=_time(run.first_ts),
-            last_seen=_time(run.last_ts),
+            first_seen=at(run.first_ts),
+            last_seen=at(run.last_ts),
             evidence=tuple(run.evidence),
             details=details,
             tags=("brute-force", "slow", "key:ip"),
