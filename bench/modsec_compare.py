@@ -42,6 +42,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
+from apt_packages import apt_install, can_install
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPORA = ROOT.parent / "shared" / "corpora"
 CRS_REQUESTS = CORPORA / "crs-tests" / "derived" / "crs_requests.jsonl"
@@ -170,22 +172,9 @@ def missing_packages() -> list[str]:
 def ensure_packages() -> list[str]:
     """Install what is missing with apt, services kept from starting; returns what is still missing."""
     missing = missing_packages()
-    if not missing:
-        return []
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
+    if not missing or not can_install():
         return missing
-    policy = Path("/usr/sbin/policy-rc.d")
-    had_policy = policy.exists()
-    if not had_policy:
-        policy.write_text("#!/bin/sh\n# keep services from starting during package installs\nexit 101\n")
-        policy.chmod(0o755)
-    try:
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        subprocess.run(["apt-get", "update", "-qq"], check=False, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=False, env=env)
-    finally:
-        if not had_policy:
-            policy.unlink()
+    apt_install(missing)
     return missing_packages()
 
 

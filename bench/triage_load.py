@@ -44,6 +44,8 @@ from urllib.parse import urlencode
 
 import httpx
 
+from apt_packages import apt_install, can_install
+
 USER, PASSWORD = "bench-analyst", "bench password for the triage load test"
 T_END = datetime(2026, 11, 20, tzinfo=UTC)
 SPAN = timedelta(weeks=6)
@@ -255,23 +257,13 @@ def ensure_wrk() -> str:
     found = shutil.which("wrk")
     if found:
         return found
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
+    if not can_install():
         raise SystemExit("wrk is missing and cannot be installed here (needs root and apt-get)")
-    policy = Path("/usr/sbin/policy-rc.d")
-    had_policy = policy.exists()
-    if not had_policy:
-        policy.write_text("#!/bin/sh\n# keep services from starting during package installs\nexit 101\n")
-        policy.chmod(0o755)
-    try:
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "wrk"], check=False, env=env)
-        if not shutil.which("wrk"):
-            subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-            subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "wrk"], check=True, env=env)
-    finally:
-        if not had_policy:
-            policy.unlink()
-    return shutil.which("wrk") or "wrk"
+    apt_install(["wrk"])
+    found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("wrk could not be installed with apt-get; install it and run again")
+    return found
 
 
 LUA = """
