@@ -202,3 +202,36 @@ def test_cli_creates_lists_and_revokes(tmp_path: Path) -> None:
 def test_client_without_a_cookie_or_token_gets_401(office: Office) -> None:
     client: TestClient = client_for(office)
     assert client.get("/api/v1/tokens").status_code == 401
+
+
+def test_a_password_reset_revokes_the_accounts_tokens_and_says_how_many(office: Office) -> None:
+    mine = str(_create(office, "bob")["token"])
+    other = str(_create(office, "ana")["token"])
+    script = client_for(office)
+    assert script.get("/api/v1/session", headers=_bearer(mine)).status_code == 200
+    office.accounts.set_password("root", "bob", "a brand new long passphrase")
+    entry = last_entry(office)
+    assert (entry.actor, entry.object_id, entry.details["op"], entry.details["tokens_revoked"]) == (
+        "root",
+        "bob",
+        "password",
+        1,
+    )
+    assert script.get("/api/v1/session", headers=_bearer(mine)).status_code == 401
+    assert script.get("/api/v1/session", headers=_bearer(other)).status_code == 200
+    with office.engine.connect() as conn:
+        row = conn.execute(select(api_tokens).where(api_tokens.c.username == "bob")).one()
+    assert row.revoked_by == "root" and row.revoked_at is not None
+
+
+def test_guessing_tokens_is_throttled_per_address_before_the_audit_log_is_touched(office: Office) -> None:
+    good = str(_create(office, "bob")["token"])
+    script = client_for(office, client_login_attempts=3)
+    assert script.get("/api/v1/session", headers=_bearer(good)).status_code == 200  # successes are not counted
+    guesses = [f"whk_{i:016x}_{'x' * 43}" for i in range(5)]
+    answers = [script.get("/api/v1/session", headers=_bearer(g)).status_code for g in guesses[:3]]
+    assert answers == [401, 401, 401]
+    entries_before = office.audit.count()
+    assert script.get("/api/v1/session", headers=_bearer(guesses[3])).status_code == 429
+    assert script.get("/api/v1/session", headers=_bearer(good)).status_code == 429
+    assert office.audit.count() == entries_before

@@ -19,24 +19,16 @@ from typing import Annotated
 from fastapi import Depends, Form, Header, Request
 from starlette.concurrency import run_in_threadpool
 
-from watchhouse.core.errors import WatchhouseError
 from watchhouse.office.accounts.models import Session
 from watchhouse.office.accounts.roles import Permission
 from watchhouse.office.accounts.tokens import TokenRefusedError
 from watchhouse.office.audit.entries import Action
 from watchhouse.office.errors import AccessDeniedError
 from watchhouse.web.context import WebContext, client_of, ctx_of
+from watchhouse.web.errors import CsrfError, NotAuthenticatedError, TooManyAttemptsError
 from watchhouse.web.security import same_token
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-class NotAuthenticatedError(WatchhouseError):
-    """No live session: the API answers 401, the console sends the browser to the login page."""
-
-
-class CsrfError(WatchhouseError):
-    """A state-changing request without the session's CSRF token (a forged cross-site request?)."""
 
 
 def current_session(request: Request) -> Session:
@@ -64,9 +56,13 @@ def api_session(request: Request) -> Session:
     if bearer is None:
         return current_session(request)
     ctx = ctx_of(request)
+    client = client_of(request)
+    if ctx.login_limiter.exhausted(client):  # refused before the database: guessing cannot flood the audit log
+        raise TooManyAttemptsError("too many failed logins from this address; wait a few minutes")
     try:
-        account, token = ctx.office.accounts.tokens.authenticate(bearer, client_of(request))
+        account, token = ctx.office.accounts.tokens.authenticate(bearer, client)
     except TokenRefusedError as exc:
+        ctx.login_limiter.allow(client)
         raise NotAuthenticatedError(str(exc)) from None
     return Session(account=account, token_hash="", csrf_token="", expires_at=token.expires_at, api_token=token.id)
 

@@ -31,11 +31,10 @@ class ClientLimiter:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def allow(self, client: str) -> bool:
+        """Count one attempt unless the client is already over the limit (then refuse it)."""
         now = self.clock()
         with self._lock:
-            times = self._seen.setdefault(client, deque())
-            while times and times[0] <= now - self.window_s:
-                times.popleft()
+            times = self._recent(client, now)
             if len(times) >= self.limit:
                 return False
             times.append(now)
@@ -43,6 +42,21 @@ class ClientLimiter:
                 for key in [k for k, v in self._seen.items() if not v]:
                     del self._seen[key]
             return True
+
+    def exhausted(self, client: str) -> bool:
+        """Whether the client is over the limit, without counting an attempt.
+
+        For credentials checked before we know they fail (API tokens): only failures are
+        counted (with :meth:`allow`), so a script with a good token is never throttled.
+        """
+        with self._lock:
+            return len(self._recent(client, self.clock())) >= self.limit
+
+    def _recent(self, client: str, now: float) -> deque[float]:
+        times = self._seen.setdefault(client, deque())
+        while times and times[0] <= now - self.window_s:
+            times.popleft()
+        return times
 
 
 @dataclass(frozen=True)

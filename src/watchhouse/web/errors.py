@@ -16,8 +16,15 @@ from watchhouse.office.errors import (
     RateLimitedError,
     TransitionError,
 )
-from watchhouse.web.auth import CsrfError, NotAuthenticatedError
 from watchhouse.web.context import ctx_of
+
+
+class NotAuthenticatedError(WatchhouseError):
+    """No live session: the API answers 401, the console sends the browser to the login page."""
+
+
+class CsrfError(WatchhouseError):
+    """A state-changing request without the session's CSRF token (a forged cross-site request?)."""
 
 
 class ServiceUnavailableError(WatchhouseError):
@@ -53,8 +60,12 @@ def status_for(exc: Exception) -> int:
     return 500
 
 
+def is_api_path(path: str) -> bool:
+    return path.startswith("/api/")
+
+
 def is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
+    return is_api_path(request.url.path)
 
 
 def install_error_handlers(app: FastAPI) -> None:

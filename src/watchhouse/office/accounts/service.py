@@ -32,7 +32,7 @@ from watchhouse.office.accounts.models import (
 from watchhouse.office.accounts.passwords import PasswordCost
 from watchhouse.office.accounts.roles import Role
 from watchhouse.office.accounts.sealing import TotpSealer, is_sealed
-from watchhouse.office.accounts.tables import account_sessions, accounts
+from watchhouse.office.accounts.tables import account_sessions, accounts, api_tokens
 from watchhouse.office.accounts.tokens import ApiTokens
 from watchhouse.office.audit.entries import Action, ObjectType
 from watchhouse.office.audit.log import AuditLog
@@ -121,7 +121,11 @@ class AccountService:
             return self._load(conn, username)
 
     def set_password(self, actor: str, username: str, password: str) -> None:
-        """New password; also clears a lockout and ends the user's sessions (a reset is a fresh start)."""
+        """New password; also clears a lockout, ends the user's sessions and revokes their API tokens.
+
+        A reset is a fresh start: it usually follows a suspected compromise, and a token minted by
+        whoever held the old password would otherwise outlive it. Scripts get new tokens afterwards.
+        """
         passwords.check_strength(password)
         digest = passwords.hash_password(password, self._cost)
         self._change(actor, username, {"password_hash": digest, "failed_logins": 0, "locked_until": None}, "password")
@@ -408,4 +412,11 @@ class AccountService:
                     .where(account_sessions.c.username == username, account_sessions.c.ended_at.is_(None))
                     .values(ended_at=self._clock())
                 )
+            if op == "password":
+                revoked = conn.execute(
+                    update(api_tokens)
+                    .where(api_tokens.c.username == username, api_tokens.c.revoked_at.is_(None))
+                    .values(revoked_at=self._clock(), revoked_by=actor)
+                ).rowcount
+                details = {**(details or {}), "tokens_revoked": revoked}
             self._audit.append(actor, Action.CHANGE, ACCOUNT, username, None, {"op": op, **(details or {})}, conn=conn)

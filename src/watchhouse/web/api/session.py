@@ -11,9 +11,9 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from watchhouse.office.accounts.models import Login, Session
 from watchhouse.web.api.schemas import LoginBody
-from watchhouse.web.auth import CsrfError, api_session, current_session
+from watchhouse.web.auth import api_session, current_session
 from watchhouse.web.context import WebContext, client_of, ctx_of
-from watchhouse.web.errors import TooManyAttemptsError
+from watchhouse.web.errors import CsrfError, TooManyAttemptsError
 from watchhouse.web.security import same_token, set_cookie
 
 router = APIRouter(prefix="/api/v1/session", tags=["session"])

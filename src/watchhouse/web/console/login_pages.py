@@ -11,10 +11,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from watchhouse.office.accounts.models import LoginFailedError, Session
 from watchhouse.office.accounts.roles import Permission
 from watchhouse.web.api.session import login, start
-from watchhouse.web.auth import CsrfError, current_session, optional_session
+from watchhouse.web.auth import current_session, optional_session
 from watchhouse.web.console.render import page
 from watchhouse.web.context import ctx_of
-from watchhouse.web.errors import TooManyAttemptsError
+from watchhouse.web.errors import CsrfError, TooManyAttemptsError
 from watchhouse.web.security import same_token, set_cookie
 
 router = APIRouter(include_in_schema=False)
