@@ -13,7 +13,6 @@ from typer.core import TyperGroup
 from watchhouse import __version__
 from watchhouse.core.errors import WatchhouseError
 
-from .demo import demo_command
 from .scan import scan_command
 from .simulate_cmd import simulate_command
 
@@ -39,7 +38,7 @@ LAZY_GROUPS: dict[str, str] = {
     "user": "user_cmd",
     "portal": "portal_cmd",
 }
-LAZY_COMMANDS: dict[str, tuple[str, str]] = {"serve": ("serve_cmd", "serve_command")}
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {"serve": ("serve_cmd", "serve_command"), "demo": ("demo", "demo_command")}
 
 
 def _sub_app(name: str) -> typer.Typer:
@@ -93,7 +92,6 @@ app = typer.Typer(
 )
 app.command("scan", epilog=EXIT_CODES)(scan_command)
 app.command("simulate")(simulate_command)
-app.command("demo")(demo_command)
 
 
 def _version(value: bool) -> None:
