@@ -33,8 +33,17 @@ from watchhouse.storage.alert_store import AlertStore
 from watchhouse.web.app import create_app
 from watchhouse.web.settings import WebSettings
 
-#: injected scenarios the two foundation detectors are meant to catch
-COVERED = ("web_attack_campaign", "vulnerability_scan", "brute_force", "ssh_brute_force", "password_spraying")
+#: injected scenarios the built-in detectors are meant to catch
+COVERED = (
+    "web_attack_campaign",
+    "vulnerability_scan",
+    "brute_force",
+    "ssh_brute_force",
+    "password_spraying",
+    "card_testing",
+    "scam_messages",
+    "bulk_record_scraping",
+)
 
 
 def rate(r: Rate) -> float:
@@ -74,7 +83,7 @@ def test_every_alert_is_explained_traceable_and_pseudonymous(scanned: tuple[Path
     data, home, alerts_file = scanned
     alerts = [orjson.loads(line) for line in alerts_file.read_bytes().splitlines()]
     assert alerts
-    files = {name: (data / name).read_text().splitlines() for name in ("access.log", "sshd.log", "auth.jsonl")}
+    files = {name: (data / name).read_text().splitlines() for name in SCANNED if (data / name).exists()}
     for alert in alerts:
         assert alert["explanation"] and alert["crime_code"] and alert["evidence"]
         for ref in alert["evidence"][:3]:

@@ -26,6 +26,9 @@ BUILTIN_DETECTORS: tuple[str, ...] = (
     "watchhouse.detectors.accounts.credential_stuffing:CredentialStuffingDetector",
     "watchhouse.detectors.accounts.takeover:AccountTakeoverDetector",
     "watchhouse.detectors.sigma.rules:SigmaRulesDetector",
+    "watchhouse.detectors.fraud.card_testing:CardTestingDetector",
+    "watchhouse.detectors.datatheft.bulk_record_access:BulkRecordAccessDetector",
+    "watchhouse.detectors.fraud.scam_messages:ScamMessageDetector",
 )
 
 
