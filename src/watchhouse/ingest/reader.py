@@ -50,6 +50,7 @@ from watchhouse.ingest.source import (
     read_block,
 )
 from watchhouse.ingest.syslog import SyslogParser
+from watchhouse.ingest.url_identities import mask_owner_in_urls
 
 
 class SourceReader:
@@ -224,6 +225,12 @@ class SourceReader:
         dataset = batch.dataset
         conformed = batch.table
         schema = SCHEMAS[dataset]
+        if dataset is Dataset.DATA_ACCESS:  # before the owner column turns into pseudonyms
+            index = schema.get_field_index("url.original")
+            urls = mask_owner_in_urls(
+                conformed.column(index), conformed.column("user.target.name"), self._pseudonymizer.pseudonym
+            )
+            conformed = conformed.set_column(index, schema.field("url.original"), urls)
         for name in IDENTITY_FIELDS:
             if name in schema.names:
                 index = schema.get_field_index(name)
