@@ -181,3 +181,22 @@ def test_concurrent_appends_never_fork_the_chain(built: tuple[Engine, AuditLog])
     assert errors == []
     report = log.verify()
     assert report.ok and report.entries == 60
+
+
+def test_a_restarted_process_warms_its_signing_tip_from_the_newest_checkpoint(
+    built: tuple[Engine, AuditLog], tmp_path: Path
+) -> None:
+    engine, log = built
+    fill(log, 7)
+    signed = log.checkpoint()
+    restarted = AuditLog(engine, log._signer, log._clock)  # a new server process over the same database
+    assert restarted._state.tip is None
+    restarted.warm_up()
+    tip = restarted._state.tip
+    assert tip is not None and tip.size == 7 and tip.root().hex() == signed.head.root_hash
+    fill(restarted, 3, start=7)
+    assert restarted.checkpoint().head.tree_size == 10 and restarted.verify().ok
+    empty_engine, empty = make_log(f"sqlite:///{tmp_path / 'empty.db'}", tmp_path / "other.key")
+    empty.warm_up()  # nothing signed yet: nothing to seed, and no error
+    assert empty._state.tip is None
+    empty_engine.dispose()

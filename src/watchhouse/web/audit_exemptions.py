@@ -32,6 +32,7 @@ EXEMPT_ROUTES: MappingProxyType[str, str] = MappingProxyType(
         "/disclosures/new": "the blank form for a new disclosure request; submitting it is audited",
         "/login": "the login form; the login itself is audited by the account service",
         "/static/console.css": _STATIC,
+        "/static/htmx.min.js": _STATIC,
         "/report/static/{name}": _STATIC,
         "/report": _PORTAL_PUBLIC,
         "/report/challenge": _PORTAL_PUBLIC,

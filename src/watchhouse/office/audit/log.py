@@ -230,6 +230,19 @@ class AuditLog:
             self._publish(last_old)
             return entry, self.checkpoint()
 
+    def warm_up(self) -> None:
+        """Seed this process's signing tip from the newest checkpoint now (a server's start-up).
+
+        Otherwise the first automatic checkpoint after a start rebuilds it from every stored
+        entry hash while holding the write lock (0.3-0.4 s of CPU at 50,000 entries, growing with
+        the log), and every request that appends an audit entry meanwhile waits behind it.
+        """
+        with self._state.lock, self._engine.connect() as conn:
+            if self._state.tip is None:
+                tip = self._signed_tip(conn)
+                if tip is not None:
+                    self._state.signed(tip)
+
     def _signed_tip(self, conn: Connection) -> Tip | None:
         """The tip at the newest checkpoint, rebuilt from the stored entry hashes, when they give
         exactly the root that checkpoint signed with a key of the keyring; else ``None``.

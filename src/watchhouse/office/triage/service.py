@@ -26,6 +26,7 @@ from watchhouse.office.triage.cluster import ClusterKey, cluster_alerts
 from watchhouse.office.triage.models import AlertStatus, AlertView, Cluster, HistoryItem, TriageState, Verdict
 from watchhouse.office.triage.suppressions import SuppressionRules
 from watchhouse.office.triage.tables import alert_history
+from watchhouse.office.triage.warmup import warm_queue
 from watchhouse.storage.alert_store import AlertFilter, QueueCursor, count_capped, filtered, from_row, queue_page
 from watchhouse.storage.schema import alerts
 
@@ -70,6 +71,10 @@ class AlertService:
         self._audit = audit
         self._rules = suppressions
         self._clock = clock
+
+    def warm_up(self, connections: int) -> int:
+        """Open and warm ``connections`` database connections for the queue (see ``warmup``)."""
+        return warm_queue(self._engine, connections)
 
     # -- reads ---------------------------------------------------------------------------------
 
