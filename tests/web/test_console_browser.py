@@ -4,8 +4,9 @@ Alerts come from a real scan of a small generated access log (background traffic
 injection campaign). Then, as the issue lists it: an investigator logs in, triages an alert into a
 case and seals its source lines; the legal team registers a disclosure request, its requester's
 own sign-off is refused on the page, two approvers sign, legal produces; the auditor verifies the
-audit log; legal views the transparency report. The console has no JavaScript, so every step is
-a plain form post the browser makes.
+audit log; legal views the transparency report. htmx boosts the console's links and forms into
+in-page requests, so every click waits for htmx to settle the swapped page (``_submit``), and the
+journey checks that boosting really happened (no full page load between pages).
 
 Install the browser with ``scripts/install-browser.sh`` (apt-get; Playwright's own download is not
 reachable). Skips, saying why, when Playwright or Chromium is missing.
@@ -17,6 +18,7 @@ import importlib.util
 import re
 import shutil
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -74,12 +76,26 @@ def _scanned_office(tmp_path: Path) -> Office:
     return office
 
 
+def _submit(page: Any, selector: str) -> None:
+    """Click, then wait until htmx has swapped in the answer (boosted forms do not navigate)."""
+    page.evaluate(
+        "window.__settled = false;"
+        "document.body.addEventListener('htmx:afterSettle', () => { window.__settled = true }, {once: true})"
+    )
+    page.click(selector)
+    # polled from here: Playwright's wait_for_function evaluates a string, which our CSP forbids
+    deadline = time.monotonic() + 15
+    while not page.evaluate("() => window.__settled === true"):
+        assert time.monotonic() < deadline, f"htmx did not settle after clicking {selector}"
+        page.wait_for_timeout(25)
+
+
 def _login(browser: Any, base: str, name: str) -> Any:
     page = browser.new_context().new_page()
     page.goto(f"{base}/login")
     page.fill("#username", name)
     page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    _submit(page, "button[type=submit]")
     return page
 
 
@@ -100,23 +116,26 @@ def test_triage_seal_disclose_with_two_approvers_verify_and_report_in_chromium(t
         try:
             # an investigator opens a case, triages the alert into it and seals its source lines
             ivy = _login(browser, base, "ivy")
-            ivy.goto(f"{base}/cases")
+            assert ivy.evaluate("typeof window.htmx") == "object"
+            ivy.evaluate("window.__sameDocument = true")
+            _submit(ivy, "nav a[href='/cases']")
+            assert ivy.url == f"{base}/cases" and ivy.evaluate("window.__sameDocument") is True  # boosted
             ivy.fill("#n-title", "SQL injection campaign against /search")
             ivy.select_option("#n-crime", "illegal_access")
-            ivy.click("form[method='post'][action='/cases'] button[type=submit]")
+            _submit(ivy, "form[method='post'][action='/cases'] button[type=submit]")
             case_id = re.search(r"/cases/(WH-\d{4}-\d{4})", ivy.url).group(1)  # type: ignore[union-attr]
             ivy.goto(f"{base}/alerts/{alert_id}")
             assert ATTACKER in ivy.content()
             ivy.select_option("#t-action", "status")
             ivy.fill("#t-value", "in_progress")
             ivy.fill("#t-reason", "sqlmap against /search")
-            ivy.click("form[action$='/triage'] button[type=submit]")
+            _submit(ivy, "form[action$='/triage'] button[type=submit]")
             assert "in_progress" in ivy.locator("table").last.inner_text()  # the alert's history
             ivy.fill("#l-case", case_id)
             ivy.fill("#l-reason", "same campaign")
-            ivy.click("form[action$='/link'] button[type=submit]")
+            _submit(ivy, "form[action$='/link'] button[type=submit]")
             ivy.fill("#s-purpose", "preserve the request lines")
-            ivy.click("form[action$='/seal'] button[type=submit]")
+            _submit(ivy, "form[action$='/seal'] button[type=submit]")
             assert "/evidence/" in ivy.url and alert_id in ivy.content()
             evidence_id = ivy.url.split("/evidence/")[1].split("?")[0]
             sealed = office.evidence.view(evidence_id, "ivy")[0]
@@ -125,7 +144,7 @@ def test_triage_seal_disclose_with_two_approvers_verify_and_report_in_chromium(t
             ivy.goto(f"{base}/cases/{case_id}")
             ivy.fill("#k-target", evidence_id)
             ivy.select_option("#k-kind", "evidence")
-            ivy.click("form[action$='/link'] button[type=submit]")
+            _submit(ivy, "form[action$='/link'] button[type=submit]")
             case_page = ivy.content()
             assert f'href="/alerts/{alert_id}"' in case_page and f'href="/evidence/{evidence_id}"' in case_page
 
@@ -142,13 +161,13 @@ def test_triage_seal_disclose_with_two_approvers_verify_and_report_in_chromium(t
             leo.fill("#dr-start", "2026-03-01")
             leo.fill("#dr-end", "2026-03-02")
             leo.check("#dr-cat-subscriber")
-            leo.click("#dr-submit")
+            _submit(leo, "#dr-submit")
             request_url = leo.url.split("?")[0]
             assert re.search(r"/disclosures/DR-2026-\d{4}$", request_url)
             assert leo.inner_text("#status") == "received"
-            leo.click("#review")
+            _submit(leo, "#review")
             leo.fill("#ap-reason", "I know this order is valid")
-            leo.click("#approve")
+            _submit(leo, "#approve")
             assert "its requester (leo) cannot approve it" in leo.inner_text("#error")
             assert leo.inner_text("#approvers").startswith("none yet")
 
@@ -156,14 +175,14 @@ def test_triage_seal_disclose_with_two_approvers_verify_and_report_in_chromium(t
             for name in ("pat", "quinn"):
                 approver = _login(browser, base, name)
                 approver.goto(request_url)
-                approver.click("#approve")
+                _submit(approver, "#approve")
                 assert name in approver.inner_text("#approvers")
             leo.goto(request_url)
             assert leo.inner_text("#status") == "approved"
             produced = tmp_path / "subscriber.txt"
             produced.write_text(f"{ACCOUNT_A}: registered 2025-11-02\n")
             leo.set_input_files("#pr-data", str(produced))
-            leo.click("#produce")
+            _submit(leo, "#produce")
             assert leo.inner_text("#status") == "produced"
             assert leo.locator("a[href^='/evidence/']").count() == 1
 
@@ -175,7 +194,7 @@ def test_triage_seal_disclose_with_two_approvers_verify_and_report_in_chromium(t
             leo.goto(f"{base}/reports/transparency")
             leo.fill("#tr-from", "2026-01-01")
             leo.fill("#tr-to", "2026-12-31")
-            leo.click("#generate")
+            _submit(leo, "#generate")
             row = leo.locator("#by-country tbody tr").first.inner_text().split("\t")
             assert row[:4] == ["DE", "1", "1", "100.0%"]
         finally:

@@ -26,6 +26,7 @@ from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.storage.engine import open_engine, sqlite_url
 from watchhouse.storage.migrate import upgrade
 from watchhouse.storage.schema import alerts, scans
+from watchhouse.storage.text_hygiene import storable, storable_text
 
 QUEUE_ORDER = (alerts.c.severity.desc(), alerts.c.first_seen.desc(), alerts.c.id.desc())
 """The triage queue's order: most severe, then newest; the id breaks ties so keyset pages are exact.
@@ -240,25 +241,26 @@ class AlertStore:
 
 
 def _to_row(alert: Alert, scan_id: str | None, now: datetime) -> dict[str, Any]:
+    """One row; attacker-chosen text is made storable on PostgreSQL too (see ``text_hygiene``)."""
     return {
         "id": alert.id,
         "detector": alert.detector,
         "detector_version": alert.detector_version,
-        "key": alert.key,
+        "key": storable_text(alert.key),
         "crime_code": alert.crime_code.value,
         "stage": alert.stage.value,
         "severity": int(alert.severity),
         "confidence": alert.confidence,
-        "title": alert.title,
-        "explanation": alert.explanation,
+        "title": storable_text(alert.title),
+        "explanation": storable_text(alert.explanation),
         "subject_kind": alert.subject.kind,
-        "subject_value": alert.subject.value,
+        "subject_value": storable_text(alert.subject.value),
         "first_seen": alert.first_seen,
         "last_seen": alert.last_seen,
-        "evidence": [r.to_dict() for r in alert.evidence],
+        "evidence": [storable(r.to_dict()) for r in alert.evidence],
         "evidence_count": len(alert.evidence),
-        "details": alert.details,
-        "tags": list(alert.tags),
+        "details": storable(alert.details),
+        "tags": storable(list(alert.tags)),
         "status": "new",
         "scan_id": scan_id,
         "created_at": now,
