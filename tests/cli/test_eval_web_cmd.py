@@ -9,6 +9,7 @@ import typer
 from typer.testing import CliRunner
 
 from watchhouse.cli.eval_web_cmd import eval_crs, eval_params
+from watchhouse.detectors.web.evaluation import as_sent
 
 app = typer.Typer()
 app.command("crs")(eval_crs)
@@ -68,3 +69,36 @@ def test_eval_params_reports_classes_and_norm(tmp_path: Path) -> None:
     assert data["path_traversal_with_file_filled"]["hit"] == 1
     table = CliRunner().invoke(app, ["params", str(csv)], env={"COLUMNS": "200"})
     assert table.exit_code == 0 and "norm (false positives)" in table.output
+
+
+# -- the replay is what go-ftw sends, not the YAML as written ------------------------------------
+
+_TEST = {"id": "x-1", "rule_id": 942100, "label": "fire", "method": "POST", "uri": "/post", "version": "HTTP/1.1"}
+
+
+def test_form_data_gets_the_content_type_and_encoding_go_ftw_adds() -> None:
+    headers = {"Host": "localhost", "User-Agent": "OWASP CRS test agent"}
+    test = {**_TEST, "headers": headers, "data": "code=cat /etc/passwd\n&x=a b", "autocomplete_headers": True}
+    method, uri, version, sent, body = as_sent(test)
+    assert (method, uri, version) == ("POST", "/post", "HTTP/1.1")
+    assert body == "code=cat+%2Fetc%2Fpasswd%0A&x=a+b"
+    assert sent["Content-Type"] == "application/x-www-form-urlencoded"
+    assert sent["Content-Length"] == str(len(body)) and sent["Connection"] == "close"
+    assert headers == {"Host": "localhost", "User-Agent": "OWASP CRS test agent"}  # the test itself is untouched
+
+
+def test_escaped_data_and_raw_requests_are_sent_as_written() -> None:
+    escaped = {**_TEST, "headers": {}, "data": "pay=%27+or+1", "autocomplete_headers": True}
+    assert as_sent(escaped)[4] == "pay=%27+or+1"
+    bare = {**_TEST, "headers": {"Host": "localhost"}, "data": "test", "autocomplete_headers": False}
+    assert as_sent(bare)[3] == {"Host": "localhost"} and as_sent(bare)[4] == "test"
+    raw = "GET /a?b=1 HTTP/1.0\r\nHost: localhost\r\nX-A: 1\r\nX-A: 2\r\n\r\nbody"
+    encoded = {**_TEST, "headers": {}, "encoded_request": "R0VU", "raw_request_decoded": raw}
+    assert as_sent(encoded) == ("GET", "/a?b=1", "HTTP/1.0", {"Host": "localhost", "X-A": ["1", "2"]}, "body")
+
+
+def test_multipart_bodies_get_crlf_line_ends() -> None:
+    headers = {"Content-Type": "multipart/form-data; boundary=b"}
+    test = {**_TEST, "headers": headers, "data": '--b\nContent-Disposition: form-data; name="a"\n\nx\n--b--\n'}
+    body = as_sent(test)[4]
+    assert body is not None and "\r\n" in body and "\n" not in body.replace("\r\n", "")

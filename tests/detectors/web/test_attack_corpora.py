@@ -31,9 +31,10 @@ pytestmark = [pytest.mark.corpus, pytest.mark.slow]
 FLOORS = {"sqli": 0.99, "xss": 0.99, "cmdi": 0.90, "path-traversal": 0.95}
 FLOOR_FILLED_TRAVERSAL = 0.90
 MAX_NORM_FP = 0.001
-#: share of request-side CRS "fire" tests flagged at the default and the highest paranoia level
-CRS_FLOOR_DEFAULT = 0.74
-CRS_FLOOR_HIGHEST = 0.87
+#: share of request-side CRS "fire" tests flagged at the default and the highest paranoia level (the issue's
+#: targets), replayed as go-ftw sends them (see evaluation.as_sent)
+CRS_FLOOR_DEFAULT = 0.90
+CRS_FLOOR_HIGHEST = 0.97
 APACHE_MAX_FLAGGED = 5
 
 _COMBINED = re.compile(

@@ -117,6 +117,29 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
         _row("PUT", "/upload", {"X-Filename": "shell.php5..."}),
         _row("PUT", "/upload", {"X-Filename": "holiday.php.png"}),
     ),
+    # request shape (rules_request_shape)
+    ("WH-POL-027", _row("GET", "/search?q=%1G"), _row("GET", "/promo?width=100%&height=100%")),
+    ("WH-POL-028", _row(headers={}, **{"http.version": "4.0"}), _row(headers={}, **{"http.version": "2"})),
+    (
+        "WH-POL-029",
+        _row(headers={"Accept": "text/html;q=0.9;charset=CP1026,*/*;q=0.8"}),
+        _row(headers={"Accept": "text/html;q=0.9,*/*;q=0.8"}),
+    ),
+    ("WH-POL-030", _row(headers={"Content-Encoding": "deflate"}), _row(headers={"Accept-Encoding": "deflate"})),
+    ("WH-POL-031", _row("GET", "/?param=%c0%af", {}), _row("GET", "/?param=%c3%a9", {})),
+    ("WH-POL-032", _row("GET", "/?test=t%FFest", {}), _row("GET", "/?test=plain+words", {})),
+    (
+        "WH-POL-033",
+        _row(headers={"Cache-Control": "max-age=1,,,max-stale=2"}),
+        _row(headers={"Cache-Control": "max-age=0, no-cache"}),
+    ),
+    ("WH-POL-034", _row("GET", "/?a=1&a=2", {}), _row("GET", "/?a=1&b=2", {})),
+    ("WH-POL-035", _row("GET", "/?foo[1]=bar", {}), _row("GET", "/?foo=bar", {})),
+    (
+        "WH-POL-036",
+        _row("POST", "/form", {}, **{"http.request.body.content": "a=1"}),
+        _row("POST", "/form", {"Content-Length": "3"}, **{"http.request.body.content": "a=1"}),
+    ),
 ]
 
 
@@ -145,6 +168,24 @@ def test_session_fixation_knows_framework_cookie_names() -> None:
         row = _row("GET", f"/login?{name}=abc123", {"Referer": "https://attacker.example/"})
         assert "WH-POL-007" in _rules(row, 2), name
     assert "WH-POL-007" not in _rules(_row("GET", "/login?session_timeout=30", {"Referer": "https://shop.example/"}), 4)
+
+
+def test_range_without_a_byte_unit_is_refused() -> None:
+    assert "WH-POL-015" in _rules(_row(headers={"Range": "1-2"}), 2)
+    assert "WH-POL-015" not in _rules(_row(headers={"Range": "bytes=1-2"}), 4)
+
+
+def test_shape_checks_of_the_query_need_a_request_record() -> None:
+    # an access-log row reaches the policy only when something else flagged it; these must not depend on that
+    assert "WH-POL-034" not in _rules(_row("GET", "/?a=1&a=2%27"), 4)
+    assert "WH-POL-034" in _rules(_row("GET", "/?a=1&a=2%27", {}), 4)
+
+
+def test_sec_fetch_booleans_and_codings_follow_their_grammar() -> None:
+    assert "WH-POL-033" in _rules(_row(headers={"Sec-Fetch-User": "foo"}), 2)
+    assert "WH-POL-033" in _rules(_row(headers={"Accept-Encoding": "foobar"}), 2)
+    quiet = {"Sec-Fetch-User": "?1", "Accept-Encoding": "gzip, deflate, br, zstd;q=0.5"}
+    assert "WH-POL-033" not in _rules(_row(headers=quiet), 4)
 
 
 def test_backup_extensions_are_decoded_before_the_check() -> None:

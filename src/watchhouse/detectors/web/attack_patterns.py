@@ -38,6 +38,7 @@ _COLUMNS = (
     OFFSET_FIELD,
     "source.ip",
     "http.request.method",
+    "http.version",  # the request policy exempts HTTP/1.0 from rules about HTTP/1.1 headers
     prefilter.URL,
     "http.response.status_code",
     prefilter.REFERRER,
@@ -45,6 +46,13 @@ _COLUMNS = (
     prefilter.HEADERS,
     prefilter.BODY,
 )
+# where _finding reads a candidate row's values
+_AT = {name: i for i, name in enumerate(_COLUMNS)}
+_AT_TIMESTAMP, _AT_PATH, _AT_LINE, _AT_OFFSET = (
+    _AT[c] for c in (TIMESTAMP_FIELD, PATH_FIELD, LINE_FIELD, OFFSET_FIELD)
+)
+_AT_IP, _AT_METHOD, _AT_STATUS = (_AT[c] for c in ("source.ip", "http.request.method", "http.response.status_code"))
+_AT_URL, _AT_AGENT = _AT[prefilter.URL], _AT[prefilter.AGENT]
 # request_parts() argument order
 _PART_COLUMNS = (prefilter.URL, prefilter.BODY, prefilter.REFERRER, prefilter.AGENT, prefilter.HEADERS)
 # per-column prefilter verdicts travel with each candidate row under these names
@@ -70,6 +78,10 @@ class _Verdict:
     rule_ids: tuple[str, ...]
     classes: tuple[str, ...]
     attacked: frozenset[str]
+    #: what every finding of this verdict says alike, worked out once (a campaign repeats a payload)
+    title_class: str
+    tags: tuple[str, ...]
+    explained: str  # the explanation's tail after the request line
 
 
 class WebAttackDetector(Detector):
@@ -199,7 +211,7 @@ class WebAttackDetector(Detector):
                 continue
             verdict = self._verdict(hits, None if index in with_policy_hits else keys[index])
             if verdict is not None:
-                findings.append(self._finding(dict(zip(names, tuples[index], strict=True)), verdict))
+                findings.append(self._finding(tuples[index], verdict))
         return findings
 
     def _row_hits(self, keys: list[_RowKey]) -> list[tuple[Hit, ...]]:
@@ -272,6 +284,7 @@ class WebAttackDetector(Detector):
         if score < self.anomaly_threshold:
             return None
         where, records = describe(hits, self.excerpt_chars)
+        classes = tuple(dict.fromkeys(h.rule.attack_class.value for h in hits))
         return _Verdict(
             lead=lead,
             severity=severity,
@@ -280,34 +293,33 @@ class WebAttackDetector(Detector):
             where=where,
             records=tuple(records),
             rule_ids=tuple(dict.fromkeys(h.rule.id for h in hits)),
-            classes=tuple(dict.fromkeys(h.rule.attack_class.value for h in hits)),
+            classes=classes,
             attacked=frozenset(attacked_names(hits)),
+            title_class=CLASS_TITLE[lead.attack_class],
+            tags=tuple(f"attack:{c}" for c in classes),
+            explained=(
+                f": {where}. Anomaly score {score} (threshold {self.anomaly_threshold}, paranoia level "
+                f"{self.paranoia_level})."
+            ),
         )
 
-    def _finding(self, row: dict[str, Any], verdict: _Verdict) -> Finding:
-        lead, severity, confidence, score = verdict.lead, verdict.severity, verdict.confidence, verdict.score
+    def _finding(self, row: tuple[Any, ...], verdict: _Verdict) -> Finding:
+        """The finding for one row (values in ``_COLUMNS`` order, then flags) judged ``verdict``."""
         # every finding gets its own containers: a remembered verdict is shared between rows
         records = [{**record, "decoding_steps": list(record["decoding_steps"])} for record in verdict.records]
-        rule_ids, classes = list(verdict.rule_ids), list(verdict.classes)
-        ip = row["source.ip"] or "unknown"
-        ref = EventRef(row[PATH_FIELD], row[LINE_FIELD], row[OFFSET_FIELD])
-        seen: datetime = row[TIMESTAMP_FIELD]
-        method = row["http.request.method"]
-        status = row["http.response.status_code"]
-        url = row[prefilter.URL] or ""
-        url_shown = redact_url(url, set(verdict.attacked), self.excerpt_chars)
+        ip = row[_AT_IP] or "unknown"
+        ref = EventRef(row[_AT_PATH], row[_AT_LINE], row[_AT_OFFSET])
+        seen: datetime = row[_AT_TIMESTAMP]
+        method, status = row[_AT_METHOD], row[_AT_STATUS]
+        url_shown = redact_url(row[_AT_URL] or "", verdict.attacked, self.excerpt_chars)
         status_text = f", answered {status}" if status is not None else ""
-        explanation = (
-            f"{method or 'request'} {url_shown} from {ip}{status_text}: {verdict.where}. Anomaly score {score} "
-            f"(threshold {self.anomaly_threshold}, paranoia level {self.paranoia_level})."
-        )
         first = records[0]
         details: dict[str, Any] = {
-            "rules": rule_ids,
-            "anomaly_score": score,
+            "rules": list(verdict.rule_ids),
+            "anomaly_score": verdict.score,
             "anomaly_threshold": self.anomaly_threshold,
             "paranoia_level": self.paranoia_level,
-            "classes": classes,
+            "classes": list(verdict.classes),
             "parameter": first["parameter"],
             "target": first["target"],
             "decoded_excerpt": first["decoded_excerpt"],
@@ -317,22 +329,22 @@ class WebAttackDetector(Detector):
             "status_code": status,
             "url_excerpt": url_shown,
         }
-        agent = row[prefilter.AGENT]
+        agent = row[_AT_AGENT]
         if agent:
             details["user_agent_excerpt"] = excerpt(agent, 0, 0, self.excerpt_chars)
         return Finding(
             detector=self.info.name,
             key=f"{ref.path}:{ref.line}:{ref.offset}",
-            crime_code=lead.crime_code,
+            crime_code=verdict.lead.crime_code,
             stage=Stage.ATTEMPTED,
-            severity=severity,
-            confidence=confidence,
-            title=f"{CLASS_TITLE[lead.attack_class]} from {ip}",
-            explanation=explanation,
+            severity=verdict.severity,
+            confidence=verdict.confidence,
+            title=f"{verdict.title_class} from {ip}",
+            explanation=f"{method or 'request'} {url_shown} from {ip}{status_text}{verdict.explained}",
             subject=Subject("source.ip", ip),
             first_seen=seen,
             last_seen=seen,
             evidence=(ref,),
             details=details,
-            tags=tuple(f"attack:{c}" for c in classes),
+            tags=verdict.tags,
         )

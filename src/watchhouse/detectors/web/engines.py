@@ -9,9 +9,10 @@ engine stays as the portable fallback; tests prove both find the same rule hits.
 Two shapes of question are asked:
 
 * :class:`ColumnScanner` — "does this row's value match?" for a whole column (the prefilter).
-  Hyperscan scans the column's values joined by newlines in one call and maps each match back
-  to its row by offset. A match may run across a separator into the next row; that can only
-  flag a row too many, which the exact stage then clears, never one too few.
+  Hyperscan scans the column's values joined by a separator in one call and maps each match
+  back to its row by offset. The separator is a code point no value holds and the pattern is
+  rewritten so that nothing but its edge anchors can match it (:func:`isolate_rows`): a match
+  never runs from one row into the next, so a row's verdict never depends on its neighbours.
 * :class:`PatternSet` — "which of these patterns occur in this value?" (the exact stage), with
   the earliest end of each; the matched text itself is then recovered by Python ``re`` searching
   only a short window before that end, so no input can make it backtrack for long.
@@ -123,11 +124,6 @@ def compile_database(expressions: Sequence[str], flags: Sequence[int]) -> Any:
     return database
 
 
-def _encode(text: str) -> bytes:
-    # Hyperscan's UTF-8 mode needs valid UTF-8; a lone surrogate becomes one '?' (one character).
-    return text.encode("utf-8", "replace")
-
-
 class ColumnScanner(ABC):
     """True for each row whose value matches the pattern (null rows are False)."""
 
@@ -143,26 +139,117 @@ class PolarsColumnScanner(ColumnScanner):
         return column.str.contains(self.pattern).fill_null(False)
 
 
-class HyperscanColumnScanner(ColumnScanner):
-    """One scan per column: values joined by ``\\n``, matches mapped back to rows by offset.
+#: joins a column's values for one Hyperscan scan: the last code point, a non-character that no
+#: text should hold (a value that does is scanned with it replaced, see ``_scan``)
+ROW_SEPARATOR = "\U0010ffff"
+_SEPARATOR = ROW_SEPARATOR.encode()
+_SEPARATOR_BYTES = len(_SEPARATOR)
+_NOT_SEPARATOR = "\\x{10ffff}"
+_SEPARATOR_AWARE = {".": f"[^{_NOT_SEPARATOR}]", "^": f"(?:\\A|{_NOT_SEPARATOR})", "$": f"(?:\\z|{_NOT_SEPARATOR})"}
+_EXCLUDING_SEPARATOR = {"S": "[^\\s\\x{10ffff}]", "W": "[^\\w\\x{10ffff}]", "D": "[^\\d\\x{10ffff}]"}
 
-    Multiline mode makes ``^``/``$`` hold at each value's edges, as they do on a single value.
+
+def isolate_rows(pattern: str) -> str:
+    """``pattern`` rewritten for a scan of values joined by :data:`ROW_SEPARATOR`.
+
+    Why: a match that ran across the separator flagged a row for what its neighbour ended with
+    (a value ending in ``;`` before one starting ``ls``), so whether a row became a candidate
+    depended on the batch it arrived in. Here nothing can match the separator except the edge
+    anchors: ``^`` and ``$`` become "edge of the text or the separator" (a match may consume the
+    separator at its own row's edge, never go past it), and ``.``, negated classes and ``\\S``,
+    ``\\W``, ``\\D`` exclude it. A class that is not negated cannot name the separator, since
+    patterns are ASCII or name code points far below it.
     """
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            nxt = pattern[i + 1 : i + 2]
+            if nxt in _EXCLUDING_SEPARATOR:
+                out.append(_EXCLUDING_SEPARATOR[nxt])
+                i += 2
+            elif nxt == "x" and pattern[i + 2 : i + 3] == "{":
+                close = pattern.index("}", i)
+                out.append(pattern[i : close + 1])
+                i = close + 1
+            else:
+                out.append(pattern[i : i + 2])
+                i += 2
+        elif c == "[":
+            close = _class_end(pattern, i)
+            body = pattern[i : close + 1]
+            if "[:" in body or any(f"\\{x}" in body for x in _EXCLUDING_SEPARATOR):
+                raise ValueError(f"character class not supported in a column pattern: {body}")
+            if body.startswith("[^"):  # first, where it cannot end a range ("[^a-]" + sep would be one)
+                inner = body[2:-1]
+                body = "[^" + _NOT_SEPARATOR + ("\\" + inner if inner.startswith("]") else inner) + "]"
+            out.append(body)
+            i = close + 1
+        else:
+            out.append(_SEPARATOR_AWARE.get(c, c))
+            i += 1
+    return "".join(out)
+
+
+def top_level_alternatives(pattern: str) -> list[str]:
+    """``a|(?:b|c)|[|]`` -> ``["a", "(?:b|c)", "[|]"]``: the branches of the outermost alternation.
+
+    Why: Hyperscan limits the length of one expression, and a prefilter pattern that names
+    hundreds of commands exceeds it; its branches compiled as separate expressions of one
+    database match exactly where the whole would.
+    """
+    out: list[str] = []
+    depth, begin, i = 0, 0, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[":
+            i = _class_end(pattern, i) + 1
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            out.append(pattern[begin:i])
+            begin = i + 1
+        i += 1
+    out.append(pattern[begin:])
+    return out
+
+
+def _class_end(pattern: str, start: int) -> int:
+    """Index of the ``]`` closing the class opened at ``start`` (a leading ``]`` or ``^]`` is literal)."""
+    i = start + 1
+    if pattern[i : i + 1] == "^":
+        i += 1
+    if pattern[i : i + 1] == "]":
+        i += 1
+    while pattern[i] != "]":
+        i += 2 if pattern[i] == "\\" else 1
+    return i
+
+
+class HyperscanColumnScanner(ColumnScanner):
+    """One scan per column: values joined by :data:`ROW_SEPARATOR`, matches mapped back to rows
+    by offset; the pattern is rewritten by :func:`isolate_rows` so no match spans two values."""
 
     def __init__(self, pattern: str) -> None:
         hs = _hs()
         body, caseless = _strip_inline_caseless(pattern)
-        flags = hs.HS_FLAG_MULTILINE | hs.HS_FLAG_DOTALL | hs.HS_FLAG_UTF8
+        flags = hs.HS_FLAG_DOTALL | hs.HS_FLAG_UTF8
         if caseless:
             flags |= hs.HS_FLAG_CASELESS
-        self._db = compile_database([body], [flags])
+        expressions = [isolate_rows(branch) for branch in top_level_alternatives(body)]
+        self._db = compile_database(expressions, [flags] * len(expressions))
 
     def flags(self, column: pl.Series) -> pl.Series:
         """Each distinct value is scanned once: traffic repeats its user agents, referrers and
         pages, so a batch holds far fewer distinct values than rows (a handful of agents in ten
-        thousand requests). A value's verdict does not depend on its row, except through a match
-        run across a separator (see the module notes), which is why the distinct values keep the
-        column's order: the same batch always gets the same verdicts."""
+        thousand requests). A value's verdict depends on the value alone (see :func:`isolate_rows`)."""
         n = column.len()
         if n == 0 or column.null_count() == n:
             return pl.Series(column.name, np.zeros(n, dtype=bool))
@@ -174,15 +261,19 @@ class HyperscanColumnScanner(ColumnScanner):
 
     def _scan(self, column: pl.Series) -> np.ndarray[Any, np.dtype[np.bool_]]:
         values = column.fill_null("")
+        # joined as UTF-8 bytes straight from Polars (no Python str in between)
+        joined: bytes = values.str.join(ROW_SEPARATOR).cast(pl.Binary).item()
+        if joined.count(_SEPARATOR) != len(values) - 1:  # a value holds the separator: it matches nothing anyway
+            values = values.str.replace_all(ROW_SEPARATOR, "\ufffd", literal=True)
+            joined = values.str.join(ROW_SEPARATOR).cast(pl.Binary).item()
         lengths = values.str.len_bytes().to_numpy().astype(np.int64)
-        starts = np.cumsum(lengths + 1) - (lengths + 1)
-        joined = values.str.join("\n").item()
+        starts = np.cumsum(lengths + _SEPARATOR_BYTES) - (lengths + _SEPARATOR_BYTES)
         ends: list[int] = []
 
         def on_match(_id: int, _start: int, end: int, _flags: int, _context: object) -> None:
             ends.append(end)
 
-        self._db.scan(_encode(joined), match_event_handler=on_match)
+        self._db.scan(joined, match_event_handler=on_match)
         hit = np.zeros(len(lengths), dtype=bool)
         if ends:
             rows = np.searchsorted(starts, np.asarray(ends, dtype=np.int64) - 1, side="right") - 1

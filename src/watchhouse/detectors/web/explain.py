@@ -9,6 +9,7 @@ value carried the attack: then it is the evidence, not a secret.
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from watchhouse.detectors.web.matching import Hit, Part, display_name
@@ -49,7 +50,7 @@ def steps_text(steps: tuple[str, ...]) -> str:
     return ", ".join(out)
 
 
-def redact_url(url: str, attacked: set[str], limit: int) -> str:
+def redact_url(url: str, attacked: AbstractSet[str], limit: int) -> str:
     """The raw URL with credential-like parameter values hidden, cut to ``limit`` characters."""
 
     if not SENSITIVE_NAME.search(url):  # no name can be sensitive: nothing to hide (most URLs)

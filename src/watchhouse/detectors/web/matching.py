@@ -31,8 +31,13 @@ from watchhouse.detectors.web.token_checks import TokenChecks
 # Names that look like ordinary parameter names; anything else is inspected as a value too,
 # because a payload without '=' ("?id=1&<script>...") lands in the name position.
 _PLAIN_NAME = re.compile(r"^[\w.\-\[\]%]{0,64}$")
-# names that pollute JavaScript prototypes (``__proto__[admin]=1``) although made of name characters
-_POLLUTING_NAME = re.compile(r"__proto__|constructor", re.IGNORECASE)
+# names made of name characters that still carry something: prototype pollution
+# (``__proto__[admin]=1``), an encoded space, line break or "=" (a payload or a second parameter
+# hidden in the name), and ORM lookups an API may pass straight to a query (``name__regex=``)
+_SUSPICIOUS_NAME = re.compile(
+    r"__proto__|constructor|%(?:20|09|0a|0d|3d)|__i?(?:startswith|endswith|regex|contains|exact|search)\b",
+    re.IGNORECASE,
+)
 _FORM_BODY = re.compile(r"^[\w.\-\[\]%]{1,64}=")
 
 
@@ -92,7 +97,7 @@ def inspect_name(name: str) -> bool:
     ``com.opensymphony.xwork2=``) or mix letter cases (perhaps base64, ``cnVudGltZQ=``): payloads are
     smuggled in names because many filters read only values.
     """
-    if not _PLAIN_NAME.match(name) or _POLLUTING_NAME.search(name):
+    if not _PLAIN_NAME.match(name) or _SUSPICIOUS_NAME.search(name):
         return True
     return len(name) >= 8 and ("." in name or name.lower() != name != name.upper())
 
@@ -126,10 +131,11 @@ def request_parts(
     if body:
         if _FORM_BODY.match(body):
             parts.extend(_form_parts(Target.BODY, body))
-        else:
+        elif body[:1] in "{[":
             parts.append(Part(Target.BODY, None, body))
-            if body[:1] in "{[":
-                parts.extend(_json_parts(body))
+            parts.extend(_json_parts(body))
+        else:  # text/plain and odd bodies: clients form-encode them too, so "+" is read as a space
+            parts.append(Part(Target.BODY, None, body, plus_as_space=True))
     if referrer and referrer != "-":
         parts.append(Part(Target.REFERRER, None, referrer))
     if user_agent and user_agent != "-":

@@ -28,6 +28,7 @@ from watchhouse.detectors.web.decoding import Decoded
 from watchhouse.detectors.web.engines import EngineName, column_scanner, resolve_engine
 from watchhouse.detectors.web.matching import Hit, Part
 from watchhouse.detectors.web.rules import AttackClass, PolicyRule, Target
+from watchhouse.detectors.web.rules_request_shape import SHAPE_RULES, shape_checks
 
 _P = AttackClass.PROTOCOL
 
@@ -146,6 +147,7 @@ POLICY_RULES: tuple[PolicyRule, ...] = (
         1,
         Severity.HIGH,
     ),
+    *SHAPE_RULES,
 )
 _BY_ID = {rule.id: rule for rule in POLICY_RULES}
 
@@ -156,7 +158,9 @@ _URL_SYMPTOM = (
     r"koa[.:]sess|cakephp|zend_session_id|shiny-token|cfsid)=|"
     r"(?:\.|%2e)(?:bak|backup|old|orig|save|swp|swo|sql|db|sqlite3?|mdb|dbf|key|pem|pwd|pass|rdb)(?:\?|#|$)|"
     r"\.\w{1,8}~(?:/|\?|$)|"
-    r"%u[f]{2}[0-9a-f]{2}|%(?:0[1-8bcef]|1[0-9a-f]|7f)|%5cu[0-9a-f]{4}|\\u[0-9a-f]{4}"
+    r"%u[f]{2}[0-9a-f]{2}|%(?:0[1-8bcef]|1[0-9a-f]|7f)|%5cu[0-9a-f]{4}|\\u[0-9a-f]{4}|"
+    # WH-POL-027: a "%" without two hex digits after it, or "%25" before an encoded letter or digit
+    r"%(?:[g-tv-z]|[0-9a-f](?:[^0-9a-f&\s+]|$))|%25(?:3[0-9]|[46][1-9a-f]|[57][0-9a])"
 )
 _BODY_SYMPTOM = r"(?i)_method=|sessid|session|login_token|connect\.sid|cfid|cftoken|\bsid\b"
 
@@ -195,6 +199,7 @@ class _Request:
     referrer: str
     headers: dict[str, list[str]]
     has_header_record: bool = False
+    version: str | None = None
 
     def header(self, name: str) -> str | None:
         values = self.headers.get(name)
@@ -253,6 +258,7 @@ class RequestPolicy:
             referrer=str(row.get("http.request.referrer") or ""),
             headers=_parse_headers(row.get("http.request.headers")),
             has_header_record=bool(row.get("http.request.headers")),
+            version=row.get("http.version"),
         )
         out: list[Hit] = []
         enabled = {rule.id for rule in self.rules}
@@ -365,7 +371,10 @@ def _body_and_range(_policy: RequestPolicy, r: _Request) -> Iterator[tuple[str, 
     ranges = r.header("range")
     if ranges:
         unit, _, specs = ranges.partition("=")
-        parts = specs.split(",") if unit.strip().lower() == "bytes" else []
+        if unit.strip().lower() != "bytes":  # "Range: 1-2": no unit, so no server can honour it
+            yield "WH-POL-015", Target.HEADERS, "range", ranges
+            return
+        parts = specs.split(",")
         inverted = False
         for spec in parts:
             m = _RANGE_SPEC.match(spec)
@@ -450,6 +459,10 @@ def _header_injection(_policy: RequestPolicy, r: _Request) -> Iterator[tuple[str
                 yield "WH-POL-026", Target.HEADERS, name, value
 
 
+def _shape(_policy: RequestPolicy, r: _Request) -> Iterator[tuple[str, Target, str | None, str]]:
+    yield from shape_checks(r.method, r.url, r.body, r.version, r.headers, r.has_header_record)
+
+
 _CHECKS: tuple[_Check, ...] = (
     _methods,
     _content,
@@ -463,4 +476,5 @@ _CHECKS: tuple[_Check, ...] = (
     _required_headers,
     _parameters,
     _header_injection,
+    _shape,
 )

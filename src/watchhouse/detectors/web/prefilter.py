@@ -20,14 +20,26 @@ from watchhouse.detectors.web.engines import EngineName, column_scanner, resolve
 from watchhouse.detectors.web.rules import Target
 from watchhouse.detectors.web.rules_code import base64_symptom
 from watchhouse.detectors.web.rules_scanner import SCANNER_AGENTS
+from watchhouse.detectors.web.rules_shell import COMMON_COMMANDS, DISTINCT_TOOLS
 
 _SP = r"(?:\+|%20|%09|%0a|%0d|\s|/\*)"
-# Encoded forms of breakout characters: " # $ % ' ( ) ; < > \ ` { | } NUL TAB LF CR and %uXXXX.
+# Encoded forms of breakout characters: " # $ % ' ( ) ; < > \ ` { | } NUL TAB LF VT FF CR and %uXXXX;
+# and of letters, digits and "_", which no browser encodes: a keyword spelt ``%73elect`` must not
+# slip past the keyword symptoms below.
 _ENCODED = (
-    r"%(?:2[2-57-9]|3[bce]|5c|60|7[bcd]|0[09ad]|u[0-9a-f]{4}|c[01]|e0%80|ef%b[cd]|26%23|26%26|26(?:lt|gt|quot|apos))"
+    r"%(?:2[2-57-9]|3[0-9bce]|4[1-9a-f]|5[0-9acf]|6[0-9a-f]|7[0-9a-d]|0[09a-d]|u[0-9a-f]{4}|c[01]|e0%80|ef%b[cd]|"
+    r"26%23|26%26|26(?:lt|gt|quot|apos))"
+)
+# Characters that NFKC folds onto ASCII (full-width forms, circled and mathematical letters,
+# ligatures, super- and subscripts): ``ｓｅｌｅｃｔ`` and ``ⓛⓞⓒⓐⓛⓗⓞⓢⓣ`` become keywords when decoded.
+# (not U+212A KELVIN and U+212B ANGSTROM SIGN: they case-fold to "k" and "å", and a caseless class
+# holding them would flag every "k")
+_COMPATIBLE = (
+    r"[\x{ff01}-\x{ff5e}\x{2460}-\x{24ff}\x{1d400}-\x{1d7ff}\x{fb00}-\x{fb06}\x{2070}-\x{209f}\x{2100}-\x{2129}"
+    r"\x{212c}-\x{214f}]"
 )
 _RAW = (
-    r"""['"<>`\\|^{}\r*]|(?:\s|%20|\+)http/\d|content-disposition|\$[({\[]|\(|&#|&&|&[a-z]{2,8};|\?\?|\?{1,3}(?:&|$|\s)|;(?:\+|%20|\s)*[a-z]|"""
+    r"""['"<>`\\|^{}\r\n\x00*)]|(?:\s|%20|\+)http(?:/|%2f)\d|content-disposition|\$[({\[]|\(|&#|&&|&[a-z]{2,8};|\?\?|\?{1,3}(?:&|$|\s)|;(?:\+|%20|\s)*[a-z]|"""
     r";(?:\+|%20|\s)*[a-z/$(`]{1,12}(?:\+|%20|\s|/|;|$|%)|\.\.|\.%2e|%2e"
 )
 _SQL_WORDS = (
@@ -43,7 +55,10 @@ _SQL_WORDS = (
     + _SP
     + r"+[0-9]|sys(?:objects|columns|ibm|databases)|sys\.|pg_(?:catalog|shadow|user|tables|namespace)|"
     r"all_(?:tables|users|tab)|user_tables|sqlite_master|msysobjects|rdb\$|@@|mysql\.(?:user|db)|master\.\.|"
-    r"domain\.(?:domains|tables|columns)|drop"
+    r"domain\.(?:domains|tables|columns)|tempdb|msdb|northwind|msys[a-z]|sqlite_|rlike|regexp|"
+    r"group(?:\+|%20|\s)+by|(?:[0-9!]|%21)(?:\+|%20|\s){0,10}as(?:[a-z0-9_\s+]|%20){1,90}from|"
+    r"(?:^|[\s+/;|(=]|%20|%2f|%3d)(?:and|or|xor)(?:\+|%20|\s){0,2}(?:[a-z0-9_@.`]|%40|%60){1,40}(?:\+|%20|\s)?"
+    r"(?:=|%3d|!|%21)|(?:^|=)[0-9]{1,20}(?:-|%2d)(?:delete|update|insert|drop|select|union)|drop"
     + _SP
     + r"+table|insert"
     + _SP
@@ -54,7 +69,7 @@ _SQL_WORDS = (
     + r"+@|shutdown"
 )
 _XSS_WORDS = (
-    r"(?:java|vb|live)script(?:\s|%20|%09|%0a|\+)*(?::|%3a)|(?:\+|%20|%09|%0a|\s)on[a-z]{3,30}(?:\+|%20)*(?:=|%3d)|"
+    r"(?:java|vb|live)script(?:\s|%20|%09|%0a|\+)*(?::|%3a)|(?:\+|%20|%09|%0a|\s)on[a-z]{3,60}(?:\+|%20)*(?:=|%3d)|"
     r"document\.|window\.|location\.|fromcharcode|data:|data%3a|\+adw-"
 )
 _PATH_WORDS = (
@@ -64,11 +79,88 @@ _PATH_WORDS = (
 )
 _CMD_WORDS = (
     r"(?:/|%2f)(?:usr(?:/|%2f))?s?bin(?:/|%2f)|cmd(?:\.exe)?(?:\+|%20|\s)*(?:/|%2f)[ck]|powershell|\$ifs|%24ifs|\{ifs|"
-    r"ping(?:\+|%20|\s)+-|ping\.exe|dir(?:\+|%20|%2b|\s)+(?:/[a-z](?:\+|%20|%2b|\s)+)?[a-z](?::|%3a)|\(\)|"
+    r"ping(?:\+|%20|\s)+-|ping\.exe|(?:^|[\s+=&\"]|%20)if(?:\s|\+|%20|/|%2f)|alias(?:\s|\+|%20)|"
+    r"(?:/|%2f)(?:\?|%3f){2}|dir(?:\+|%20|%2b|\s)+(?:/[a-z](?:\+|%20|%2b|\s)+)?[a-z](?::|%3a)|\(\)|"
     r"%26(?:\+|%20|%09|%0a)*(?:/|%2f)?(?:id|whoami|uname|ls|cat|ping|wget|curl|nc|bash|sh|cmd|powershell|dir|type|echo|"
     r"sleep|rm|perl|python|php)(?:\+|%20|%09|%3b|%7c|%26|-|$)"
 )
 
+_SP1 = r"(?:\s|\+|%20)"
+# a command name where a value starts (WH-SHELL-*: "ls -la", "time sh -c id", "/bin/cat ~/.ssh/id_rsa"),
+# after a single "&" in a body or header, or after a separator in a user agent; the names are the
+# shell rules' own lists, with their spaces written as the raw forms a space takes
+_BIN = r"(?:(?:/|%2f)?(?:usr(?:/|%2f))?(?:local(?:/|%2f))?s?bin(?:/|%2f))?"
+_COMMAND = (
+    _BIN + r"(?:command|" + COMMON_COMMANDS.replace(r"\s", _SP1) + "|" + DISTINCT_TOOLS.replace(r"\s", _SP1) + ")"
+)
+_COMMAND_ARGUMENT = r"(?:-|%2d|/|%2f|~|%7e|\.|\$|[a-z]{1,8}(?:=|%3d)|[a-z0-9_.-]{1,60}\.[a-z]{2,4}\b)"
+#: where a value starts in a column: its beginning, a parameter's "=", a JSON string's quote
+_VALUE_START = r"(?:^|[=\"]|\\\")" + _SP1 + r"?(?:['\"]|%2[27])?"
+_QUOTE = r"(?:['\"]|%2[27])?"
+
+
+def _whole_command(names: str) -> str:
+    """A value that starts with one of ``names`` and ends there or goes on with a space or separator."""
+    return _VALUE_START + names + _QUOTE + r"(?:\s|\+|%20|$|[;|&`'\"])"
+
+
+_SHELL_WORDS = (
+    r"(?:^|[=&\"]|\\\"|%26)"
+    + _SP1
+    + "?"
+    + _QUOTE
+    + _COMMAND
+    + _QUOTE
+    + _SP1
+    + r"{1,5}"
+    + _QUOTE
+    + r"(?:"
+    + _COMMAND
+    + "|"
+    + _COMMAND_ARGUMENT
+    + ")|"
+    + _whole_command(_BIN + DISTINCT_TOOLS.replace(r"\s", _SP1))
+)
+_SQ = r"(?:['\"]|%2[27])?"
+#: value shapes of rules anchored to a whole value (``^...$``): a bare comparison or dangling operator
+#: (WH-SQLI-029/035/041), a php.ini directive (WH-PHP-012), a session file (WH-PHP-013), an ORM lookup
+#: (WH-SQLI-039/040), a URL with credentials or a port (WH-RFI-003/004), system files and dumps
+#: (WH-PATH-008/009), DDL and driver names (WH-SQLI-036/037/042), shell variables and dot-commands
+#: (WH-CMDI-018/021/022); ``<SP>`` stands for any raw form of a space, ``<Q>`` for an optional quote
+_VALUE_SHAPES = (
+    (
+        r"(?:^|=|\")<SP>?(?:~|%7e)(?:[+-]|%2b|%2d|[0-9])|(?:^|=|\")<SP>?<Q>-?[0-9]{1,10}<Q><SP>?(?:=|%3d|!|"
+        r"%21|<|>|%3c|%3e|<SP>(?:like|is|not)<SP>)|(?:,|%2c)<SP>?[0-9]{1,10}<SP>?(?:=|%3d)|(?:^|=|"
+        r"\")<Q><SP>?(?:or|xor|and)<SP>(?:['\"]|%2[27]|[0-9])|(?:<SP>|/|%2f)<SP>?(?:or|and|xor)<SP>?(?:\(|"
+        r"%28)?<SP>?(?:&|$|\")|set<SP>(?:@|%40)|(?:^|=|\")<SP>?(?:--|%2d%2d)<SP>?(?:alter|drop|select|insert|"
+        r"update|delete|create)|[0-9](?:or|and|xor)[0-9]|when<SP>[0-9]{1,10}<SP>then|case<SP>when|[0-9]\.e\.|"
+        r"(?:^|=|\")<SP>?drop<SP>|or<SP>[0-9]{1,10}<SP>?#|or<SP>?(?:--|%2d%2d)|(?:^|=|\")<SP>?(?:opcache|"
+        r"session|mbstring|zend|pcre|mysqli|pdo_mysql|xdebug|apc|assert|phar|suhosin|zlib|date|mail|soap|curl|"
+        r"openssl|realpath_cache|user_ini)(?:\.|%2e)|(?:^|=|\")<SP>?(?:engine|extension|extension_dir|"
+        r"zend_extension|precision|smtp|smtp_port|sendmail_path|unserialize_max_depth|memory_limit|"
+        r"max_execution_time|allow_url_fopen|allow_url_include|auto_prepend_file|auto_append_file|"
+        r"disable_functions|disable_classes|open_basedir|display_errors|error_log|include_path|upload_tmp_dir|"
+        r"short_open_tag|register_globals|safe_mode)<SP>?(?:=|%3d)|sess_(?:[a-z0-9,-]|%2c){16}|(?:/|"
+        r"%2f)(?:tcp|udp)(?:/|%2f)|\.ssh(?:/|%2f)|sys(?:/|%2f)(?:class|kernel|devices|firmware)|proc(?:/|%2f)|"
+        r"\.(?:docker|kube|gnupg)(?:/|%2f)|(?:^|=|\")<SP>?(?:xor|rlike|regexp|not<SP>?(?:regexp|null)|"
+        r"is<SP>(?:not<SP>)?null|like<SP>null|(?:!|%21|=|%3d)(?:=|%3d)|having<SP>[0-9]|execute<SP>[a-z_]|"
+        r"(?:order|group)<SP>by)|(?:^|=|\")<SP>?url(?::|%3a)|local_file(?::|%3a)|(?:https?|ftps?)(?::|"
+        r"%3a)(?:/|%2f){2}[^/?#\s&]{0,300}(?:@|%40)|(?:^|=|\")<SP>?(?:ftps?(?::|%3a)(?:/|%2f){2}|https?(?::|"
+        r"%3a)(?:/|%2f){2}[^/?#\s:&]{1,300}(?::|%3a)[0-9]{2}|(?:https?|ftps?|file)(?:\?|%3f))|(?:/|"
+        r"%2f)(?:https?|ftps?)(?::|%3a)(?:/|%2f){2}|/\*\s?(?:\+|%2b)|4294967296|9223372036854775808|"
+        r"2\.2250738585072011e|1\.7976931348623157e|varchar|nchar|sysname|\.sql\.|wp-content(?:/|%2f)(?:debug|"
+        r"error)|\.history|_history|__(?:i?startswith|i?endswith|i?contains|i?exact|i?regex|search|isnull|"
+        r"gte?|lte?|in|range|has_keys?|has_any_keys|contained_by|overlap)(?:&|$|\"|=|%3d)|"
+        r"create<SP>(?:temporary<SP>)?(?:table|database|schema|index|view|function|procedure|trigger|user)|"
+        r"alter<SP>table|declare<SP>*(?:@|%40)|execute<SP>immediate|exec<SP>master|having<SP>[0-9]|"
+        r"\$[@*!?_$#-]|[a-z]\$[a-z]{1,2}(?:\s|\+|/|%20|%2f)|(?:!|%21)entity|"
+        r";<SP>*(?:\\n)?<SP>*<Q><SP>*\.<SP>?\\?<Q><SP>?(?:shell|system|sh|databases|tables|schema|import|"
+        r"output|once|load|dump|read)|utl_|msdasql|sqloledb|lo_(?:get|import|export|open|creat|unlink|"
+        r"from_bytea|put)|from<SP>[a-z0-9_.`\[\]%]{1,64}<SP>(?:where|group|order|limit)"
+    )
+    .replace("<SP>", _SP1)
+    .replace("<Q>", _SQ)
+)
 # keywords of the code-injection, SSRF, protocol and vulnerable-path rules that need no breakout character
 _CODE_WORDS = (
     r"\[php\]|auto_(?:pre|ap)pend_file|allow_url_|disable_functions|open_basedir|safe_mode|suhosin|"
@@ -77,10 +169,12 @@ _CODE_WORDS = (
     r"factory|templatesimpl|annotationinvocationhandler|lazymap|transformedmap|ro0ab|ks7qa|kztaa|cs7qa|aced0005|"
     r"__proto__|constructor|class\.module|_memberaccess|localhost|127\.0|0\.0\.0\.0|0x7f|0177\.|2130706433|"
     r"017700000001|169\.254|metadata|100\.100\.100\.200|instance-data|localtest|nip\.io|sslip\.io|docker\.internal|"
+    r"containers\.internal|lvh\.me|ssh2\.|(?:https?|ftps?|local_file)(?::|%3a)(?:/|%2f){0,2}(?:[0-9]|\[|%5b)|"
     r"kubernetes\.default|ip6-l|ipv6-l|(?:/|%2f){2}\d{8}|(?:gopher|dict|ldaps?|tftp|sftp|acap|jar|netdoc|rmi|iiop|imaps?|"
     r"pop3s?|smtps?|telnet|redis|mysql|postgres|mongodb|memcache|ogg|ssh2|rtsp|fcgi)(?::|%3a)|%26[^&\s]{0,60}(?:@|%40)|"
     r"(?:\+|%20)(?:@|%40)|\[|%5b|(?:https?|ftps?)(?::|%3a)(?:/|%2f){2}\d{1,3}\.|%3f(?:%3f)*(?:&|$|\s)|"
-    r"actuator/|/\.(?:codex|claude|aider|kiro|cursor|continue|windsurf|copilot)|_ignition|solr/admin|hnap1|boaform|"
+    r"actuator/|/\.(?:codex|claude|aider|kiro|cursor|continue|windsurf|copilot|roo|zed|cline|rovodev|opencode|a0proj|"
+    r"plandex|fabric|n8n|junie|gemini|qodo|augment|tabnine|codeium|amazonq|goose|aiignore)|_ignition|solr/admin|hnap1|boaform|"
     r"goform|manager/html|jmx-console|invoker/|webtools/control|owa/auth|autodiscover|mifs/|fgt_lang|cgi-bin/|"
     r"\bif(?:\+|%20|\s)+(?:not(?:\+|%20|\s)+)?(?:exist|defined|errorlevel|cmdextversion)|invoke-|start-process|"
     r"new-object|downloadstring|downloadfile|get-(?:content|childitem|process|wmiobject)|set-executionpolicy|"
@@ -96,15 +190,29 @@ _CODE_WORDS = (
 _NOSQL_WORDS = r"\$(?:ne|nin|regex|where|exists|not|nor|elemmatch|text|expr)\b"
 # symptoms only the paranoia 3-4 rules need: whole-value commands and URLs, bare operators, base64 tokens
 _PARANOID_WORDS = (
-    r"(?:^|=)(?:url:)?(?:https?|ftps?|file|ldap)(?::|%3a)|(?:^|=)(?:get|post|put|delete|patch|head|options|trace|"
-    r"connect|propfind|proppatch|mkcol|copy|move|lock|unlock)(?:&|$)|(?:^|=)(?:time(?:\+|%20))?(?:ansible|chef-|cscli|"
-    r"zstdcat|busybox|ll|sh|bash|python|perl|ruby|nc|ncat|wget|curl|cat|ls|id|whoami|uname|chmod|rm|set|trap|history)"
-    r"(?:\+|%20|&|$)|(?:^|=|\+|%20|\s)(?:and|or|xor)(?:\+|%20|%09|\s|\(|$)|select|from|execute|union|[a-z0-9+/_-]{12,}"
+    r"(?:^|=|\")(?:url:)?(?:https?|ftps?|file|ldap)(?::|%3a)|(?:^|=|\")(?:get|post|put|delete|patch|head|options|trace|"
+    r"connect|propfind|proppatch|mkcol|copy|move|lock|unlock)(?:&|$)|(?:^|=|\")(?:\s|\+|%20)?(?:time(?:\+|%20|\s))?(?:ansible|chef-|cscli|"
+    r"zstdcat|busybox|python|perl|ruby|(?:ll|sh|bash|nc|ncat|wget|curl|cat|ls|id|whoami|uname|chmod|rm|set|trap|"
+    r"history)(?:\+|%20|\s|&|$|\"))|(?:^|=|\+|%20|\s)(?:and|or|xor)(?:\+|%20|%09|\s|\(|$)|select|from|execute|union|[a-z0-9+/_-]{12,}|##|\\\"|"
+    r"[~!@#$%^&*()=+{}\[\]|:;\"'`<>\\-][^~!@#$%^&*()=+{}\[\]|:;\"'`<>\\-]{0,20}[~!@#$%^&*()=+{}\[\]|:;\"'`<>\\-]|"
+    + _whole_command(_COMMAND)
 )
 
 #: raw request targets: URL, body, referrer
 URL_PATTERN = "(?i)" + "|".join(
-    (_RAW, _ENCODED, _SQL_WORDS, _XSS_WORDS, _PATH_WORDS, _CMD_WORDS, _CODE_WORDS, _NOSQL_WORDS)
+    (
+        _RAW,
+        _ENCODED,
+        _COMPATIBLE,
+        _SQL_WORDS,
+        _XSS_WORDS,
+        _PATH_WORDS,
+        _CMD_WORDS,
+        _SHELL_WORDS,
+        _VALUE_SHAPES,
+        _CODE_WORDS,
+        _NOSQL_WORDS,
+    )
 )
 #: user agents: tool names plus the few payload markers rules look for in agents
 AGENT_PATTERN = (
@@ -115,6 +223,10 @@ AGENT_PATTERN = (
     + "|".join(
         (
             r"['\"<>`\\|{}]|\$[({\[]|\(\s*\)|%[0-9a-f]{2}|&#|&[a-z]{2,8};|\.\.|;\s?(?:[a-z]{1,20}\s?(?:;|-[a-z]|$))|\r",
+            _COMPATIBLE,
+            r"&&|(?:;|&&)\s?['\"]?" + _COMMAND + r"['\"]?(?:\s|$)",
+            _SHELL_WORDS,
+            _VALUE_SHAPES,
             _SQL_WORDS,
             _XSS_WORDS,
             _PATH_WORDS,
@@ -123,15 +235,19 @@ AGENT_PATTERN = (
         )
     )
 )
-#: headers are JSON text, whose own quotes and backslashes must not count
+#: headers are JSON text, whose own quotes and backslashes must not count; control characters
+#: show as ``\r`` escapes in the column but as themselves in a header value the matcher inspects
 HEADER_PATTERN = "(?i)" + "|".join(
     (
-        r"['<>`|^]|\$[({\[]|\{\{|#\{|%\{|@\{|\(|&#|&[a-z]{2,8};|\\\\|\\u|\\r|\\n|\.\.|%[0-9a-f]{2}|"
+        _COMPATIBLE,
+        r"['<>`|^\r\n]|&&|\$[({\[]|\{\{|#\{|%\{|@\{|\(|&#|&[a-z]{2,8};|\\\\|\\u|\\r|\\n|\.\.|%[0-9a-f]{2}|"
         r";\s?[a-z][a-z-]{0,15}(?:\s|\"|$)|\.(?:php\d?|phtml|phps|phar|pht|jsp|jspx|asp|aspx|cer|asa|shtml|cgi|pl)\.?(?:\"|$)",
         _SQL_WORDS,
         _XSS_WORDS,
         _PATH_WORDS,
         _CMD_WORDS,
+        _SHELL_WORDS,
+        _VALUE_SHAPES,
         _CODE_WORDS,
         _NOSQL_WORDS,
     )

@@ -359,8 +359,12 @@ def default_rules() -> RuleSet:
     from watchhouse.detectors.web import (
         rules_cmdi,
         rules_code,
+        rules_php,
+        rules_probes,
         rules_protocol,
         rules_scanner,
+        rules_shell,
+        rules_sqlfrag,
         rules_sqli,
         rules_ssrf,
         rules_traversal,
@@ -370,12 +374,16 @@ def default_rules() -> RuleSet:
     return RuleSet(
         (
             *rules_sqli.RULES,
+            *rules_sqlfrag.RULES,
             *rules_xss.RULES,
             *rules_traversal.RULES,
             *rules_cmdi.RULES,
+            *rules_shell.RULES,
             *rules_scanner.RULES,
             *rules_code.RULES,
+            *rules_php.RULES,
             *rules_ssrf.RULES,
             *rules_protocol.RULES,
+            *rules_probes.RULES,
         )
     )

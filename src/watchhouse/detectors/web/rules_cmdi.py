@@ -12,7 +12,7 @@ from watchhouse.core.findings import Severity
 from watchhouse.detectors.web.rules import ANY_TARGET, AttackClass, Rule, Target, View
 
 _C = AttackClass.CMDI
-_SEP = r"(?:[;|`\n]|&&|&|\$\()"
+_SEP_STRONG = r"(?:[;|`\n]|&&|\$\()"
 _BIN = r"(?:/?(?:usr/)?(?:local/)?s?bin/)?"
 # commands unusual enough in prose that a separator before them suffices
 _DISTINCT = (
@@ -26,17 +26,20 @@ _COMMON = (
     r"ruby|env|set)"
 )
 _ARGS = (
-    r"(?:\s?(?:$|[;|&`)'\"#\n])|\s-{1,2}[a-z]|\s\$|\s?[a-z]:[\\/]|\s(?:/|\.{1,2}/|~/)|"
+    r"(?:\s?(?:$|[;|&`)'\"#\n])|" + r"\s-{1,2}[a-z]|\s\$|\s?[a-z]:[\\/]|\s(?:/|\.{1,2}/|~/)|"
     r"\s[\w.-]{1,40}\.(?:txt|ini|conf|sh|php|log|exe|bat|pl|py|xml|config|passwd)\b|"
     r"\s\d{1,3}(?:\.\d{1,3}){3}\b|\shttps?://|\s\d{1,3}\s?(?:$|[;|&`]))"
 )
+#: after a lone "&" and a space ("books & more"), a bare word ending the value is prose; glued ("1.1.1.1&id") it is not
+_ARGS_AFTER_AMP = _ARGS.replace(r"\s?(?:$|[;|&`)'\"#\n])", r"\s?[;|&`)'\"#\n]", 1)
 
 RULES: tuple[Rule, ...] = (
     Rule(
         "WH-CMDI-001",
         _C,
         "Command separator followed by a shell command",
-        rf"{_SEP}\s?(?:{_BIN}{_DISTINCT}\b|{_BIN}{_COMMON}\b{_ARGS})|^\s?{_BIN}(?:id|whoami|uname|pwd|ls)\s?[;|&`]",
+        rf"{_SEP_STRONG}\s?(?:{_BIN}{_DISTINCT}\b|{_BIN}{_COMMON}\b{_ARGS})|&\s?(?:{_BIN}{_DISTINCT}\b|{_BIN}{_COMMON}\b"
+        rf"{_ARGS_AFTER_AMP})|&{_BIN}{_COMMON}\s?$|^\s?{_BIN}(?:id|whoami|uname|pwd|ls)\s?[;|&`]",
         confidence=0.9,
         view=View.SHELL,
     ),

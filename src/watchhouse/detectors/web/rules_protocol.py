@@ -16,6 +16,12 @@ from watchhouse.detectors.web.rules import AttackClass, Rule, Target
 _P = AttackClass.PROTOCOL
 _V = AttackClass.VULN_PATH
 
+#: what a raw path must show for the agent-configuration probes of WH-VULN-001, for the prefilter
+SYMPTOMS = (
+    r"/\.(?:roo|zed|cline|rovodev|opencode|a0proj|plandex|fabric|n8n|junie|gemini|qodo|augment|tabnine|codeium|"
+    r"amazonq|goose)(?:/|\.|$)|/\.(?:aiignore|cursorignore|cursorrules|clinerules|windsurfrules|aiderignore)$"
+)
+
 RULES: tuple[Rule, ...] = (
     Rule(
         "WH-PROTO-001",
@@ -74,7 +80,9 @@ RULES: tuple[Rule, ...] = (
         # AI coding assistant configuration (secrets in repos deployed to web roots)
         r"/vendor/phpunit/phpunit/src/util/php/eval-stdin\.php|/cgi-bin/\.%2e/|/cgi-bin/(?:\.\.|%2e%2e)/|"
         r"/actuator/(?:env|heapdump|gateway/routes|jolokia|logfile|threaddump)\b|/\.(?:codex|claude|aider|kiro|cursor|"
-        r"continue|windsurf|copilot)(?:/|\.|$)|/\.aider\.|/_ignition/execute-solution|/solr/admin/cores\?|"
+        r"continue|windsurf|copilot|roo|zed|cline|rovodev|opencode|a0proj|plandex|fabric|n8n|junie|gemini|qodo|"
+        r"augment|tabnine|codeium|amazonq|goose)(?:/|\.|$)|/\.(?:aiignore|cursorignore|cursorrules|clinerules|"
+        r"windsurfrules|aiderignore)$|/\.aider\.|/_ignition/execute-solution|/solr/admin/cores\?|"
         r"/wp-content/plugins/[^/]{1,60}/(?:readme\.txt|.{0,40}upload\w{0,20}\.php)|/hnap1/?$|/boaform/|/goform/|"
         r"/console/(?:css|images)/%252e%252e|/manager/html$|/jmx-console/|/invoker/jmxinvokerservlet|/webtools/control/|"
         r"/owa/auth/x\.js|/autodiscover/autodiscover\.json.{0,40}powershell|/mifs/\.;/|/remote/fgt_lang\?lang=/\.\.",
