@@ -38,7 +38,7 @@ class Stage(StrEnum):
     COMPLETED = "completed"
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class EventRef:
     """Where an input row came from: a file and line, or a stream and byte offset."""
 

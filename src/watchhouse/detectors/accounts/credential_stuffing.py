@@ -164,8 +164,13 @@ class CredentialStuffingDetector(WindowedLoginDetector):
             rows.group_by("win", "key")
             .agg(
                 n=pl.col("fail").sum(),
-                sources=pl.col("ip").filter("fail").drop_nulls().unique().sort(),
-                accounts=pl.col("user").filter("fail").unique().sort(),
+                # counts and the alphabetical head only: a flood window fires thousands of
+                # fingerprints with hundreds of sources each, and full lists as Python strings
+                # were the largest transient of judging it
+                s=pl.col("ip").filter("fail").drop_nulls().n_unique(),
+                sources=pl.col("ip").filter("fail").drop_nulls().unique().sort().head(SAMPLE_CAP),
+                k=pl.col("user").filter("fail").n_unique(),
+                accounts=pl.col("user").filter("fail").unique().sort().head(SAMPLE_CAP),
                 first=pl.col("ts").min(),
                 last=pl.col("ts").max(),
                 unknown=(pl.col("fail") & (pl.col("reason") == "unknown_user")).sum(),
@@ -189,7 +194,7 @@ class CredentialStuffingDetector(WindowedLoginDetector):
         sources: list[str] = row["sources"]
         accounts: list[str] = row["accounts"]
         taken: list[str] = row["taken"] or []
-        n, s, k = int(row["n"]), len(sources), len(accounts)
+        n, s, k = int(row["n"]), int(row["s"]), int(row["k"])
         successes = int(row["successes"])
         ratio = n / (n + successes) if n + successes else 1.0
         unknown = int(row["unknown"])
@@ -227,7 +232,7 @@ class CredentialStuffingDetector(WindowedLoginDetector):
             f"Between {iso(first)} and {iso(last)} (window of {self.window_seconds:g}s from {iso(win)}) the client "
             f"fingerprint {fingerprint!r} failed {n} logins from {s} distinct sources ({n / max(s, 1):.1f} each) "
             f"against {k} distinct accounts, failure ratio {ratio:.0%}; {unknown} attempts named accounts that do not "
-            f"exist here, typical of a leaked combo list. Sources: {sample(sources)}. "
+            f"exist here, typical of a leaked combo list. Sources: {sample(sources, total=s)}. "
             + (
                 f"Logins succeeded from those sources for {sample(taken)}: reset those passwords and end their "
                 "sessions; the credentials leaked elsewhere."

@@ -40,8 +40,11 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def sample(values: list[str], shown: int = 5) -> str:
-    return ", ".join(values[:shown]) + (", ..." if len(values) > shown else "")
+def sample(values: list[str], shown: int = 5, total: int | None = None) -> str:
+    """The first ``shown`` of ``values``, with "..." when there are more (``total`` of them, when
+    ``values`` is itself only the head of a longer list)."""
+    more = (len(values) if total is None else total) > shown
+    return ", ".join(values[:shown]) + (", ..." if more else "")
 
 
 def evidence(rows: pl.DataFrame, cap: int | None = None) -> tuple[EventRef, ...]:

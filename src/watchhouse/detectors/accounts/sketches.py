@@ -83,12 +83,17 @@ class CountMinSketch:
             return
         cols = self._columns(hashes)
         width = 1 << self.width_bits
+        if self.small:
+            # all rows in one pass over the flat table: this runs per epoch and window, on small
+            # arrays, where a call per row cost more than the counting
+            flat = (cols + (np.arange(self.depth, dtype=np.int64) << self.width_bits)[:, None]).ravel()
+            cells, counts = np.unique(flat, return_counts=True)
+            table = self.table.reshape(-1)
+            table[cells] = np.minimum(table[cells].astype(np.int64) + counts, 255).astype(np.uint8)
+            self.total += int(hashes.size)
+            return
         for row in range(self.depth):
-            if self.small:
-                cells, counts = np.unique(cols[row], return_counts=True)
-                total = self.table[row, cells].astype(np.int64) + counts
-                self.table[row, cells] = np.minimum(total, 255).astype(np.uint8)
-            elif hashes.size * 8 >= width:
+            if hashes.size * 8 >= width:
                 self.table[row] += np.bincount(cols[row], minlength=width).astype(np.uint32)
             else:
                 np.add.at(self.table[row], cols[row], np.uint32(1))

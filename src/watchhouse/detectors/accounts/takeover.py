@@ -20,15 +20,19 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from watchhouse.core.detector import Detector, DetectorFamily, DetectorInfo, JSONState
 from watchhouse.core.errors import DetectorError
 from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTAMP_FIELD, Dataset, EventBatch
-from watchhouse.core.findings import Finding, Severity, Stage, Subject
+from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
 from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.detectors.accounts.eventtime import EventClock, HeldRows
+from watchhouse.detectors.accounts.history import AccountHistory
 from watchhouse.detectors.accounts.reporting import US, anchor, at, evidence, iso, span
+from watchhouse.detectors.accounts.sketches import hash_keys
 
 #: ``event.action`` values of account changes that hand the account or its money to someone else
 SENSITIVE_ACTIONS: frozenset[str] = frozenset(
@@ -49,13 +53,6 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
     "country": pl.String(),
     "asn": pl.String(),
     "action": pl.String(),
-}
-#: what the account was seen with: kind (device, country, asn) and value, last seen at
-HISTORY_SCHEMA: dict[str, pl.DataType] = {
-    "user": pl.String(),
-    "kind": pl.String(),
-    "value": pl.String(),
-    "seen": pl.Int64(),
 }
 #: the last login per account (for impossible travel)
 LAST_SCHEMA: dict[str, pl.DataType] = {
@@ -105,7 +102,7 @@ class AccountTakeoverDetector(Detector):
     def _reset(self) -> None:
         self._clock = EventClock(round(self.allowed_lateness_seconds * US))
         self._held = HeldRows(ROW_SCHEMA)
-        self._history = pl.DataFrame(schema=HISTORY_SCHEMA)
+        self._history = AccountHistory()
         self._last = pl.DataFrame(schema=LAST_SCHEMA)
 
     # -- Detector protocol --------------------------------------------------------------------
@@ -143,7 +140,7 @@ class AccountTakeoverDetector(Detector):
         return {
             "clock": self._clock.to_json(),
             "held": self._held.to_json(),
-            "history": self._history.sort("user", "kind", "value").to_dict(as_series=False),
+            "history": self._history.to_json(),
             "last": self._last.sort("user").to_dict(as_series=False),
         }
 
@@ -152,12 +149,12 @@ class AccountTakeoverDetector(Detector):
         if state:
             self._clock.load_json(state["clock"])
             self._held.load_json(state["held"])
-            self._history = pl.DataFrame(state["history"], schema=HISTORY_SCHEMA)
+            self._history.load_json(state["history"])
             self._last = pl.DataFrame(state["last"], schema=LAST_SCHEMA)
 
     @property
     def history_rows(self) -> int:
-        return self._history.height
+        return len(self._history)
 
     # -- judging ------------------------------------------------------------------------------
     def _judge(self, released: pl.DataFrame, watermark: int | None) -> list[Finding]:
@@ -167,32 +164,28 @@ class AccountTakeoverDetector(Detector):
         logins = released.filter(pl.col("action").is_in(list(LOGIN_ACTIONS)))
         findings: list[Finding] = []
         if logins.height:
-            flagged = self._flag(logins)
+            users = hash_keys(logins["user"])
+            flagged = self._flag(logins, users)
             findings += self._changes_after(flagged.filter("suspicious"), released)
             findings += self._travel(flagged)
-            self._remember(logins, watermark)
+            self._remember(logins, users, watermark)
         findings.sort(key=lambda f: (f.first_seen, f.key))
         return findings
 
-    def _flag(self, logins: pl.DataFrame) -> pl.DataFrame:
-        """Mark each login: is its device/country/ASN new for the account, and was the account known?"""
-        known_users = self._history["user"].unique().implode()
-        out = logins.with_columns(
-            *(pl.struct("user", kind).is_first_distinct().alias(f"first_{kind}") for kind in _KINDS),
-            known=pl.col("user").is_in(known_users) | ~pl.col("user").is_first_distinct(),
-        )
+    def _flag(self, logins: pl.DataFrame, users: npt.NDArray[np.uint64]) -> pl.DataFrame:
+        """Mark each login: is its device/country/ASN new for the account, and was the account known?
+
+        ``users`` are the accounts' hashes; the history answers by binary search (see
+        :mod:`.history`), and "first time in this batch" comes from the same hashes."""
+        known = self._history.known_users(users) | ~logins["user"].is_first_distinct().to_numpy()
+        new: dict[str, pl.Series] = {}
         for kind in _KINDS:
-            seen = self._history.filter(pl.col("kind") == kind).select("user", pl.col("value").alias(kind), seen=True)
-            out = (
-                out.join(seen, on=["user", kind], how="left")
-                .with_columns(
-                    (pl.col(kind).is_not_null() & pl.col("seen").is_null() & pl.col(f"first_{kind}")).alias(
-                        f"new_{kind}"
-                    )
-                )
-                .drop("seen")
-            )
-        return out.sort("ts", "seq").with_columns(
+            values = logins[kind]
+            first = pl.struct(pl.Series("user", logins["user"]), values).is_first_distinct()
+            fresh = ~self._history.seen_before(users, kind, values)
+            new[f"new_{kind}"] = values.is_not_null() & pl.Series(fresh) & pl.select(first).to_series()
+        out = logins.with_columns(known=pl.Series(known), **new)
+        return out.with_columns(
             suspicious=pl.col("known") & pl.col("new_device") & (pl.col("new_country") | pl.col("new_asn"))
         )
 
@@ -232,8 +225,7 @@ class AccountTakeoverDetector(Detector):
         row = login.row(0, named=True)
         first, last = int(row["ts"]), int(changes["ts"].max())  # type: ignore[arg-type]
         actions = sorted(changes["action"].unique().to_list())
-        known = self._history.filter(pl.col("user") == user)
-        places = sorted(known.filter(pl.col("kind") == "country")["value"].to_list())
+        places = self._history.countries(user)
         details: dict[str, Any] = {
             "signal": "new_device_new_place_sensitive_change",
             "account": user,
@@ -310,16 +302,12 @@ class AccountTakeoverDetector(Detector):
 
     def _travel_finding(self, hop: dict[str, Any]) -> Finding:
         user, ts, prev = str(hop["user"]), int(hop["ts"]), int(hop["prev_ts"])
-        refs = pl.DataFrame(
-            {
-                "ts": [prev, ts],
-                "seq": [0, 1],
-                "path": [hop["prev_path"], hop["path"]],
-                "line": [hop["prev_line"], hop["line"]],
-                "offset": [hop["prev_offset"], hop["offset"]],
-            },
-            schema={"ts": pl.Int64, "seq": pl.Int64, "path": pl.String, "line": pl.Int64, "offset": pl.Int64},
-        ).filter(pl.col("path").is_not_null())
+        # the two logins in stream order (the earlier one is cited only when it was in this batch:
+        # one remembered from before carries no reference); built directly, a frame per hop cost more
+        shown = [EventRef(hop["path"], hop["line"], hop["offset"])]
+        if hop["prev_path"] is not None:
+            shown.insert(0, EventRef(hop["prev_path"], hop["prev_line"], hop["prev_offset"]))
+        where = hop["line"] if hop["line"] is not None else f"@{hop['offset']}"
         gap = span(ts - prev)
         details = {
             "signal": "impossible_travel",
@@ -335,7 +323,7 @@ class AccountTakeoverDetector(Detector):
         }
         return Finding(
             detector=self.info.name,
-            key=f"user.name:{user}:travel:{iso(ts)}:{anchor(refs.tail(1))}",
+            key=f"user.name:{user}:travel:{iso(ts)}:{hop['path']}:{where}",
             crime_code=self.info.crime_code,
             stage=Stage.COMPLETED,
             severity=Severity.HIGH,
@@ -350,36 +338,32 @@ class AccountTakeoverDetector(Detector):
             subject=Subject("user.name", user),
             first_seen=at(prev),
             last_seen=at(ts),
-            evidence=evidence(refs),
+            evidence=tuple(shown),
             details=details,
             tags=("impossible-travel",),
         )
 
-    def _remember(self, logins: pl.DataFrame, watermark: int | None) -> None:
-        """Add what these logins used to the accounts' history and forget what is too old."""
-        seen = pl.concat(
-            [
-                logins.select("user", pl.lit(kind).alias("kind"), pl.col(kind).alias("value"), seen=pl.col("ts"))
-                for kind in _KINDS
-            ]
-        ).filter(pl.col("value").is_not_null())
-        seen = seen.group_by("user", "kind", "value").agg(pl.col("seen").max())
-        history = pl.concat([self._history, seen.cast(HISTORY_SCHEMA)])  # type: ignore[arg-type]
-        history = history.group_by("user", "kind", "value").agg(pl.col("seen").max())
+    def _remember(self, logins: pl.DataFrame, users: npt.NDArray[np.uint64], watermark: int | None) -> None:
+        """Add what these logins used to the accounts' history and forget what is too old.
+
+        Only the accounts in ``logins`` change, so only their last logins are merged; the rest
+        of the (possibly large) table is kept as it is."""
+        self._history.add(logins, users, _KINDS)
         last = (
             logins.filter(pl.col("country").is_not_null())
             .select("user", prev_ts="ts", prev_country="country", prev_ip="ip")
             .cast(LAST_SCHEMA)  # type: ignore[arg-type]
         )
-        last = (
-            pl.concat([self._last, last])
-            .sort("prev_ts", maintain_order=True)
-            .unique(subset="user", keep="last", maintain_order=False)
-        )
+        if last.height:
+            touched = pl.col("user").is_in(last["user"].unique().implode())
+            merged = (
+                pl.concat([self._last.filter(touched), last])
+                .sort("prev_ts", maintain_order=True)
+                .unique(subset="user", keep="last", maintain_order=False)
+            )
+            self._last = pl.concat([self._last.filter(~touched), merged.select(list(LAST_SCHEMA))])
         if watermark is not None:
-            horizon = watermark - round(self.history_days * 86400 * US)
-            history = history.filter(pl.col("seen") >= horizon)
-            last = last.filter(pl.col("prev_ts") >= watermark - round(self.travel_seconds * US))
-        # unsorted: order never matters to judging; checkpoint() sorts for a stable state text
-        self._history = history.select(list(HISTORY_SCHEMA))
-        self._last = last.select(list(LAST_SCHEMA))
+            self._history.expire(watermark - round(self.history_days * 86400 * US))
+            travel = watermark - round(self.travel_seconds * US)
+            if self._last.height and (self._last["prev_ts"] < travel).any():
+                self._last = self._last.filter(pl.col("prev_ts") >= travel)

@@ -184,6 +184,8 @@ PENDING_SCHEMA: dict[str, pl.DataType] = {
     "service": pl.String(),
 }
 _FLAGS = {"ip_wait": pl.Boolean(), "account_wait": pl.Boolean()}
+#: waiting chunks beyond this are merged (tiny batches must not make every admit a long loop)
+MAX_PENDING_CHUNKS = 64
 
 
 class PendingFailures:
@@ -206,7 +208,48 @@ class PendingFailures:
         self.width_bits = width_bits
         self.depth = depth
         self.sketches: dict[int, GrowingCountMin] = {}  # epoch start -> failures per (kind, key)
-        self.rows = pl.DataFrame(schema={**PENDING_SCHEMA, **_FLAGS})
+        # waiting rows as the chunks they came in: a batch copies only the chunks it pulls from or
+        # expires, not the whole buffer (which under a flood is millions of rows). File and
+        # service names are small integer codes there (see :meth:`_coded`)
+        self.chunks: list[pl.DataFrame] = []
+        self.codes: dict[str, int] = {}
+
+    @property
+    def rows(self) -> pl.DataFrame:
+        """All waiting rows as one frame, names decoded (:data:`PENDING_SCHEMA` and the flags)."""
+        if not self.chunks:
+            return pl.DataFrame(schema={**PENDING_SCHEMA, **_FLAGS})
+        return self._decoded(self.chunks[0] if len(self.chunks) == 1 else pl.concat(self.chunks, rechunk=False))
+
+    def _coded(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """``rows`` with ``path`` and ``service`` as codes (new names get the next code). Why: a
+        flood keeps a window of failures here, and each name cost 16 bytes a row, a code four."""
+        for name in pl.concat([rows["path"], rows["service"]]).drop_nulls().unique().to_list():
+            self.codes.setdefault(name, len(self.codes))
+        return rows.with_columns(
+            pl.col("path", "service").replace_strict(self.codes, default=None, return_dtype=pl.UInt32)
+        )
+
+    def _decoded(self, rows: pl.DataFrame) -> pl.DataFrame:
+        names = {code: name for name, code in self.codes.items()}
+        return rows.with_columns(pl.col("path", "service").replace_strict(names, default=None, return_dtype=pl.String))
+
+    def _account_key(self) -> pl.Expr:
+        """The account key of coded rows (service name, separator, account)."""
+        names = {code: name for name, code in self.codes.items()}
+        service = pl.col("service").replace_strict(names, default=None, return_dtype=pl.String)
+        return pl.concat_str([service.fill_null(""), pl.lit(KEY_SEP), pl.col("user")])
+
+    def _watermark(self, watermarks: Mapping[str, int]) -> pl.Expr:
+        """Each coded row's file watermark (null for a file with none yet)."""
+        marks = {self.codes[path]: mark for path, mark in watermarks.items() if path in self.codes}
+        if not marks:
+            return pl.lit(None, dtype=pl.Int64)
+        return pl.col("path").replace_strict(marks, default=None, return_dtype=pl.Int64)
+
+    @property
+    def height(self) -> int:
+        return sum(c.height for c in self.chunks)
 
     def admit(self, events: pl.DataFrame, exact: pl.DataFrame, watermarks: Mapping[str, int]) -> pl.DataFrame:
         """Count ``events`` (failures, :data:`PENDING_SCHEMA`) and return the keyed rows that belong
@@ -219,21 +262,29 @@ class PendingFailures:
         epochs = keys["epoch"].to_numpy()
         hashes = {kind: _kind_hashes(kind, keys[kind]) for kind in (IP_KIND, ACCOUNT_KIND)}
         present = {kind: keys[kind].is_not_null().to_numpy() for kind in (IP_KIND, ACCOUNT_KIND)}
-        for epoch, idx in _by_epoch(epochs):
+        groups = dict(_by_epoch(epochs))
+        for epoch, idx in groups.items():
             sketch = self.sketches.get(epoch) or self.sketches.setdefault(
                 epoch, GrowingCountMin(self.width_bits, self.depth)
             )
             for kind in (IP_KIND, ACCOUNT_KIND):
                 sketch.add(hashes[kind][idx][present[kind][idx]])
+        # a row's estimate sums the sketches of its epoch and the two around it; each sketch is
+        # asked once, for the rows of all three epochs it counts for and both kinds together (a
+        # batch of a quiet day spans dozens of epochs: asking per epoch, neighbour and kind made
+        # six times the calls, and their fixed cost was most of the detector's time)
+        both = np.concatenate([hashes[IP_KIND], hashes[ACCOUNT_KIND]])
+        n = events.height
+        est = np.zeros(2 * n, dtype=np.int64)
+        for start, counts in self.sketches.items():
+            near = [groups[e] for e in (start - self.window, start, start + self.window) if e in groups]
+            if near:
+                rows = np.concatenate(near)
+                rows = np.concatenate([rows, rows + n])
+                est[rows] += counts.estimate(both[rows])
         hot: dict[str, pl.Series] = {}
-        for kind in (IP_KIND, ACCOUNT_KIND):
-            est = np.zeros(events.height, dtype=np.int64)
-            for epoch, idx in _by_epoch(epochs):
-                for near in (epoch - self.window, epoch, epoch + self.window):
-                    counts = self.sketches.get(near)
-                    if counts is not None:
-                        est[idx] += counts.estimate(hashes[kind][idx])
-            candidates = keys[kind].filter(pl.Series(est >= self.warm[kind]) & keys[kind].is_not_null()).unique()
+        for kind, part in ((IP_KIND, est[:n]), (ACCOUNT_KIND, est[n:])):
+            candidates = keys[kind].filter(pl.Series(part >= self.warm[kind]) & keys[kind].is_not_null()).unique()
             warm = self._warm(kind, candidates, events.select("ts", key=keys[kind]))
             known = exact.filter(pl.col("kind") == kind)["key"]
             hot[kind] = pl.concat([warm, keys[kind].filter(keys[kind].is_in(known.implode()))]).unique()
@@ -241,31 +292,46 @@ class PendingFailures:
             ip_wait=pl.col("ip").is_not_null() & ~pl.col("ip").is_in(hot[IP_KIND].implode()),
             account_wait=pl.col("user").is_not_null() & ~keys["account"].is_in(hot[ACCOUNT_KIND].implode()),
         )
-        waiting = pl.concat([self.rows, flagged])
-        account_key = pl.concat_str([pl.col("service").fill_null(""), pl.lit(KEY_SEP), pl.col("user")])
-        pull_ip = pl.col("ip_wait") & pl.col("ip").is_in(hot[IP_KIND].implode())
-        pull_account = pl.col("account_wait") & account_key.is_in(hot[ACCOUNT_KIND].implode())
-        waiting = waiting.with_columns(pull_ip=pull_ip, pull_account=pull_account)
-        moved = pl.concat(
-            [
-                _keyed(waiting.filter("pull_ip").with_columns(user=pl.col("user")), kinds=(IP_KIND,)),
-                _keyed(waiting.filter("pull_account"), kinds=(ACCOUNT_KIND,)),
-                _keyed(flagged.filter(~pl.col("ip_wait") & pl.col("ip").is_not_null()), kinds=(IP_KIND,)),
-                _keyed(flagged.filter(~pl.col("account_wait") & pl.col("user").is_not_null()), kinds=(ACCOUNT_KIND,)),
-            ]
-        )
-        # new events of hot keys were never waiting; drop them and what was pulled
-        waiting = waiting.with_columns(
-            ip_wait=pl.col("ip_wait") & ~pl.col("pull_ip"),
-            account_wait=pl.col("account_wait") & ~pl.col("pull_account"),
-        ).drop("pull_ip", "pull_account")
-        expired = (pl.col("ts") < _watermark(watermarks) - self.window).fill_null(False)
-        self.rows = waiting.filter((pl.col("ip_wait") | pl.col("account_wait")) & ~expired)
+        flags = {
+            # no key turned hot (a flood's usual batch): nothing to look up in millions of rows
+            "pull_ip": pl.col("ip_wait") & pl.col("ip").is_in(hot[IP_KIND].implode())
+            if hot[IP_KIND].len()
+            else pl.lit(False),
+            "pull_account": pl.col("account_wait") & self._account_key().is_in(hot[ACCOUNT_KIND].implode())
+            if hot[ACCOUNT_KIND].len()
+            else pl.lit(False),
+        }
+        # new events of hot keys were never waiting: they go to exact state at once
+        moved = [
+            _keyed(flagged.filter(~pl.col("ip_wait") & pl.col("ip").is_not_null()), kinds=(IP_KIND,)),
+            _keyed(flagged.filter(~pl.col("account_wait") & pl.col("user").is_not_null()), kinds=(ACCOUNT_KIND,)),
+        ]
+        kept: list[pl.DataFrame] = []
+        new = self._coded(flagged)
+        flags["expired"] = (pl.col("ts") < self._watermark(watermarks) - self.window).fill_null(False)
+        for chunk in [*self.chunks, new]:
+            marks = chunk.select(**flags)
+            pull_ip, pull_account, expired = marks["pull_ip"], marks["pull_account"], marks["expired"]
+            if pull_ip.any():
+                moved.append(_keyed(self._decoded(chunk.filter(pull_ip)), kinds=(IP_KIND,)))
+            if pull_account.any():
+                moved.append(_keyed(self._decoded(chunk.filter(pull_account)), kinds=(ACCOUNT_KIND,)))
+            if chunk is not new and not (pull_ip.any() or pull_account.any() or expired.any()):
+                kept.append(chunk)  # every row still waits: left as it is, not copied
+                continue
+            rest = chunk.with_columns(
+                ip_wait=pl.col("ip_wait") & ~pull_ip, account_wait=pl.col("account_wait") & ~pull_account
+            ).filter((pl.col("ip_wait") | pl.col("account_wait")) & ~expired)
+            if rest.height:
+                kept.append(rest)
+        self.chunks = [pl.concat(kept)] if len(kept) > MAX_PENDING_CHUNKS else kept
         if watermarks:
-            oldest = min(watermarks.values()) - 2 * self.window
+            # rows still to come are not older than the slowest watermark, so they ask the sketch
+            # of the epoch before its one at the earliest; older sketches are never read again
+            oldest = min(watermarks.values()) - self.window
             for epoch in [e for e in self.sketches if e + self.window < oldest]:
                 del self.sketches[epoch]
-        return moved
+        return pl.concat(moved)
 
     def _warm(self, kind: str, candidates: pl.Series, new: pl.DataFrame) -> pl.Series:
         """The candidates (keys the sketch says may be warm) that really are: their waiting and new
@@ -277,11 +343,20 @@ class PendingFailures:
         # one lazy pass that copies only the wanted keys' times: filtering the waiting rows first
         # copied every column of all of them, a flood's largest transient
         wanted = candidates.implode()
-        if kind == IP_KIND:
-            waiting = self.rows.lazy().filter("ip_wait").select("ts", key="ip")
+        coded = pl.concat(self.chunks, rechunk=False).lazy() if self.chunks else None
+        if coded is None:
+            waiting = pl.LazyFrame(schema={"ts": pl.Int64(), "key": pl.String()})
+        elif kind == IP_KIND:
+            waiting = coded.filter("ip_wait").select("ts", key="ip")
         else:
-            account = pl.concat_str([pl.col("service").fill_null(""), pl.lit(KEY_SEP), pl.col("user")])
-            waiting = self.rows.lazy().filter("account_wait").select("ts", key=account)
+            # the account's name narrows the rows first: building every waiting row's key (a
+            # flood's million) to compare it was this method's largest transient
+            users = candidates.str.splitn(KEY_SEP, 2).struct.field("field_1")
+            waiting = (
+                coded.filter(pl.col("account_wait") & pl.col("user").is_in(users.implode()))
+                .select("ts", key=self._account_key())
+                .filter(pl.col("key").is_in(wanted))
+            )
         waiting_rows = waiting.filter(pl.col("key").is_in(wanted)).collect()
         rows = pl.concat([waiting_rows, new.filter(pl.col("key").is_in(wanted))])
         rows = rows.with_columns(rank=pl.col("key").rank("dense").cast(pl.Int64)).sort("rank", "ts")
@@ -294,8 +369,10 @@ class PendingFailures:
 
     def keys(self) -> pl.DataFrame:
         """``(kind, key)`` of every key with failures waiting here."""
-        account_key = pl.concat_str([pl.col("service").fill_null(""), pl.lit(KEY_SEP), pl.col("user")])
-        rows = self.rows.lazy()
+        if not self.chunks:
+            return pl.DataFrame(schema={"kind": pl.String(), "key": pl.String()})
+        account_key = self._account_key()
+        rows = pl.concat(self.chunks, rechunk=False).lazy()
         return (
             pl.concat(
                 [
@@ -312,7 +389,8 @@ class PendingFailures:
         return keyed.join(self.keys(), on=["kind", "key"], how="semi")
 
     def clear(self) -> None:
-        self.rows = self.rows.clear()
+        self.chunks = []
+        self.codes = {}
         self.sketches.clear()
 
     def to_json(self) -> dict[str, Any]:
@@ -322,7 +400,9 @@ class PendingFailures:
         }
 
     def load_json(self, state: Mapping[str, Any]) -> None:
-        self.rows = pl.DataFrame(state["rows"], schema={**PENDING_SCHEMA, **_FLAGS})
+        rows = pl.DataFrame(state["rows"], schema={**PENDING_SCHEMA, **_FLAGS})
+        self.codes = {}
+        self.chunks = [self._coded(rows)] if rows.height else []
         self.sketches = {int(e): GrowingCountMin.from_json(s) for e, s in state["sketches"].items()}
 
 
@@ -438,7 +518,7 @@ class BurstTracker:
         successes = self.successes
         if new_successes is not None and new_successes.height:
             keyed = self._key_successes(new_successes, failures, emit, open_segs, watermark)
-            if watermark is not None and self.pending.rows.height:
+            if watermark is not None and self.pending.height:
                 keyed = pl.concat([keyed, self._waiting_successes(new_successes, watermark)]).unique(
                     subset=["kind", "key", "seq"], keep="first", maintain_order=True
                 )
@@ -476,7 +556,7 @@ class BurstTracker:
         """Keyed older-than-watermark successes of keys whose failures wait in the pending buffer:
         should such a key warm up, its burst may start before them."""
         old = new.filter(_ADMITTED_SUCCESS & (pl.col("ts") < _watermark(watermark)).fill_null(False))
-        if old.height == 0 or self.pending.rows.height == 0:
+        if old.height == 0 or self.pending.height == 0:
             return empty_rows()
         return self.pending.waiting(_keyed(old))
 
@@ -562,7 +642,7 @@ class BurstTracker:
         if watermark is None or successes.height == 0:
             return successes.clear() if watermark is None else successes
         keep = (pl.col("ts") >= _watermark(watermark)).fill_null(True)
-        if self.pending.rows.height and successes.filter(~keep).height:
+        if self.pending.height and successes.filter(~keep).height:
             # successes of keys still waiting in the pending buffer stay: they may warm up yet
             waiting = self.pending.keys().with_columns(waiting=pl.lit(True))
             successes = successes.join(waiting, on=["kind", "key"], how="left", maintain_order="left")

@@ -1,0 +1,83 @@
+"""The takeover detector's account history: hashed entries must answer exactly like the string
+table they replaced (seen before or not, known account or not, expiry, the country names)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from watchhouse.detectors.accounts.history import AccountHistory, SortedSeen
+from watchhouse.detectors.accounts.sketches import hash_keys
+
+US = 1_000_000
+DAY = 86_400 * US
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 1000)), max_size=80), st.integers(0, 1000))
+def test_sorted_seen_keeps_the_latest_time_of_each_key(pairs: list[tuple[int, int]], horizon: int) -> None:
+    """Added in several calls, in any order: each key keeps its largest time; expiry drops
+    exactly the keys whose largest time is before the horizon."""
+    table = SortedSeen()
+    for start in range(0, len(pairs), 7):  # several batches, as a scan adds them
+        chunk = pairs[start : start + 7]
+        table.add(np.array([k for k, _ in chunk], dtype=np.uint64), np.array([t for _, t in chunk], dtype=np.int64))
+    latest: dict[int, int] = {}
+    for key, t in pairs:
+        latest[key] = max(latest.get(key, t), t)
+    assert table.keys.tolist() == sorted(latest)
+    assert dict(zip(table.keys.tolist(), table.seen.tolist(), strict=True)) == latest
+    table.expire(horizon)
+    alive = {k for k, t in latest.items() if t >= horizon}
+    probe = np.arange(0, 41, dtype=np.uint64)
+    assert [int(k) for k in probe[table.contains(probe)]] == sorted(alive)
+
+
+def logins(rows: list[tuple[str, str | None, str | None, str | None, int]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        rows,
+        schema={"user": pl.String, "device": pl.String, "country": pl.String, "asn": pl.String, "ts": pl.Int64},
+        orient="row",
+    )
+
+
+def test_history_answers_per_account_and_kind_and_forgets_by_event_time() -> None:
+    history = AccountHistory()
+    seen = logins(
+        [
+            ("p-alice", "d-laptop", "DE", "3320", 0),
+            ("p-alice", "d-phone", None, None, 2 * DAY),
+            ("p-bob", None, "FR", None, 5 * DAY),
+        ]
+    )
+    history.add(seen, hash_keys(seen["user"]), ("device", "country", "asn"))
+    users = hash_keys(pl.Series(["p-alice", "p-alice", "p-bob", "p-carol"]))
+    assert history.known_users(users).tolist() == [True, True, True, False]
+    # the same value under another kind, or for another account, is not "seen before"
+    asked = pl.Series(["d-laptop", "DE", "DE", "DE"])
+    assert history.seen_before(users, "device", asked).tolist() == [True, False, False, False]
+    assert history.seen_before(users, "country", asked).tolist() == [False, True, False, False]
+    assert history.countries("p-alice") == ["DE"] and history.countries("p-carol") == []
+    history.expire(DAY)  # alice's laptop, Germany and AS3320 were last seen before it
+    assert history.seen_before(users[:1], "device", pl.Series(["d-laptop"])).tolist() == [False]
+    assert history.known_users(users).tolist() == [True, True, True, False]  # her phone keeps her known
+    assert history.countries("p-alice") == [] and history.countries("p-bob") == ["FR"]
+    history.expire(3 * DAY)
+    assert history.known_users(users).tolist() == [False, False, True, False]
+    assert len(history) == 1
+
+
+def test_history_survives_a_json_round_trip() -> None:
+    history = AccountHistory()
+    seen = logins([("p-alice", "d-laptop", "DE", "3320", 0), ("p-bob", "d-x", "FR", None, 10)])
+    history.add(seen, hash_keys(seen["user"]), ("device", "country", "asn"))
+    restored = AccountHistory()
+    restored.load_json(json.loads(json.dumps(history.to_json())))
+    users = hash_keys(pl.Series(["p-alice", "p-bob"]))
+    assert restored.seen_before(users, "asn", pl.Series(["3320", "3320"])).tolist() == [True, False]
+    assert restored.known_users(users).tolist() == [True, True]
+    assert restored.countries("p-bob") == ["FR"] and len(restored) == len(history) == 5
