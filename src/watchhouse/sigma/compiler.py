@@ -106,17 +106,34 @@ class Literal:
 
 
 @dataclass(frozen=True)
+class ValueTest:
+    """A one-column test answered on a column's distinct values without a Polars call: the value
+    is missing (``null``), present (``present``), or ``equals`` a number (numeric columns).
+
+    Why: a SigmaHQ Windows pack holds hundreds of ``EventID`` equalities (routing and
+    selections) and a null/exists test on many columns; as Polars expressions each costs a
+    planner round per batch, as one NumPy comparison over a few dozen distinct values almost
+    nothing.
+    """
+
+    kind: str
+    number: int | float = 0
+
+
+@dataclass(frozen=True)
 class Leaf:
     """One distinct predicate; ``lowered`` lists the columns it reads lower-cased.
 
-    ``expr`` always computes the leaf; ``literal``, when set, is the faster equivalent that the
-    evaluator prefers (it reads ``columns`` directly, lower-casing distinct values itself).
+    ``expr`` always computes the leaf; ``literal`` or ``test``, when set, is the faster
+    equivalent that the evaluator prefers (it reads ``columns`` directly, lower-casing distinct
+    values itself).
     """
 
     expr: pl.Expr
     columns: frozenset[str]
     lowered: frozenset[str]
     literal: Literal | None = None
+    test: ValueTest | None = None
 
 
 @dataclass
@@ -236,7 +253,8 @@ class RuleCompiler:
             return self._string(column, StringPlan(StringOp.EQUALS, text, cased=False))
         if isinstance(value, SigmaNull):
             return self.leaves.add(
-                ("null", column), lambda: Leaf(pl.col(column).is_null(), frozenset({column}), frozenset())
+                ("null", column),
+                lambda: Leaf(pl.col(column).is_null(), frozenset({column}), frozenset(), test=ValueTest("null")),
             )
         if isinstance(value, SigmaExists):
             return self._exists(column, value.exists)
@@ -306,12 +324,19 @@ class RuleCompiler:
 
     def _number(self, column: str, number: int | float) -> Node:
         if column in self.numeric_columns:
-            return self._leaf(("num", column, number), pl.col(column) == number, (column,), ())
+            expr, test = pl.col(column) == number, ValueTest("equals", number)
+            return self.leaves.add(
+                (self.null_logic, "num", column, number),
+                lambda: Leaf(expr, frozenset({column}), frozenset(), test=test),
+            )
         return self._string(column, StringPlan(StringOp.EQUALS, str(number).lower(), cased=False))
 
     def _exists(self, column: str, exists: bool) -> Node:
         expr = pl.col(column).is_not_null() if exists else pl.col(column).is_null()
-        return self.leaves.add(("exists", column, exists), lambda: Leaf(expr, frozenset({column}), frozenset()))
+        test = ValueTest("present" if exists else "null")
+        return self.leaves.add(
+            ("exists", column, exists), lambda: Leaf(expr, frozenset({column}), frozenset(), test=test)
+        )
 
     def _regex(self, column: str, value: SigmaRegularExpression) -> Node:
         if value.regexp.contains_placeholder():

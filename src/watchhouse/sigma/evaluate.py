@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 from typing import Any
 
@@ -37,7 +37,7 @@ import numpy.typing as npt
 import polars as pl
 
 from watchhouse.detectors.web.engines import EngineName, resolve_engine
-from watchhouse.sigma.compiler import KEYWORD_COLUMN, Leaf, Literal, Node, NullLogic
+from watchhouse.sigma.compiler import KEYWORD_COLUMN, Leaf, Literal, Node, NullLogic, ValueTest
 from watchhouse.sigma.literals import LiteralMatcher, literal_matcher, takes, wrap_values
 
 Mask = npt.NDArray[np.bool_]
@@ -92,6 +92,13 @@ class _ColumnPlan:
     local_exprs: list[pl.Expr]
     #: every literal leaf of the column (SQL logic needs their false rows too)
     literal_leaves: npt.NDArray[np.int64]
+    #: local leaves answered in NumPy (leaf, test, expression for a column of unexpected type)
+    tests: list[tuple[int, ValueTest, pl.Expr]] = field(default_factory=list)
+
+    @property
+    def local_leaves(self) -> Ints:
+        """Every leaf answered on this column's values other than by a literal matcher."""
+        return np.asarray([*self.local, *(i for i, _, _ in self.tests)], dtype=np.int64)
 
 
 class LeafPlan:
@@ -107,6 +114,7 @@ class LeafPlan:
         chosen = resolve_engine(engine)
         literal: dict[str, dict[tuple[bool, bool], list[tuple[Literal, int]]]] = defaultdict(lambda: defaultdict(list))
         local: dict[str, list[int]] = defaultdict(list)
+        tests: dict[str, list[tuple[int, ValueTest, pl.Expr]]] = defaultdict(list)
         self.generic: list[int] = []
         self.literal_column: dict[int, str] = {}
         for index, leaf in enumerate(leaves):
@@ -114,12 +122,14 @@ class LeafPlan:
                 lit = leaf.literal
                 literal[lit.column][(lit.cased, lit.search)].append((lit, index))
                 self.literal_column[index] = lit.column
+            elif len(leaf.columns) == 1 and leaf.test is not None:
+                tests[next(iter(leaf.columns))].append((index, leaf.test, leaf.expr.alias(str(index))))
             elif len(leaf.columns) == 1 and not leaf.lowered:
                 local[next(iter(leaf.columns))].append(index)
             else:
                 self.generic.append(index)
         self.columns: dict[str, _ColumnPlan] = {}
-        for column in sorted(set(literal) | set(local)):
+        for column in sorted(set(literal) | set(local) | set(tests)):
             groups = sorted(literal.get(column, {}).items())
             matchers = [
                 _ColumnLiterals(
@@ -133,7 +143,8 @@ class LeafPlan:
             ]
             ids = local.get(column, [])
             every = np.asarray([i for _, items in groups for _, i in items], dtype=np.int64)
-            self.columns[column] = _ColumnPlan(matchers, ids, [leaves[i].expr.alias(str(i)) for i in ids], every)
+            exprs = [leaves[i].expr.alias(str(i)) for i in ids]
+            self.columns[column] = _ColumnPlan(matchers, ids, exprs, every, tests.get(column, []))
         self.generic_exprs = [leaves[i].expr.alias(str(i)) for i in self.generic]
 
 
@@ -154,6 +165,17 @@ def _factorize(series: pl.Series, hashes: npt.NDArray[np.uint64], present: Mask)
         codes = series.rank("dense").fill_null(0).cast(pl.Int64).to_numpy()
         distinct = series.drop_nulls().unique().sort()
     return codes, distinct
+
+
+def _test_hits(test: ValueTest, size: int, values: npt.NDArray[Any] | None) -> Ints:
+    """Value indices (0 is null, 1..``size`` the distinct values) where ``test`` holds."""
+    if test.kind == "null":
+        return np.zeros(1, dtype=np.int64)
+    if test.kind == "present":
+        return np.arange(1, size + 1, dtype=np.int64)
+    if test.kind == "equals" and values is not None:
+        return np.flatnonzero(values == test.number).astype(np.int64) + 1
+    raise ValueError(f"unknown value test {test.kind!r}")
 
 
 @dataclass
@@ -235,10 +257,25 @@ class LeafTruth:
         at: list[Ints] = []  # value index of each (value, leaf) pair
         leaf: list[Ints] = []
         false: dict[int, Mask] = {}
-        if plan.local_exprs:
+        local, local_exprs = list(plan.local), list(plan.local_exprs)
+        numeric = distinct.dtype.is_numeric()
+        values_np = distinct.to_numpy() if numeric and any(t.kind == "equals" for _, t, _ in plan.tests) else None
+        for index, test, expr in plan.tests:
+            if test.kind == "equals" and values_np is None:
+                local.append(index)  # a column not of the expected (numeric) type
+                local_exprs.append(expr)
+                continue
+            hits = _test_hits(test, len(distinct), values_np)
+            at.append(hits)
+            leaf.append(np.full(len(hits), index, dtype=np.int64))
+            if sql:  # these tests are never unknown on a value, only an equality on null is
+                mask = np.zeros(len(distinct) + 1, dtype=np.bool_)
+                mask[hits] = True
+                false[index] = ~mask if test.kind != "equals" else np.concatenate([[False], ~mask[1:]])
+        if local_exprs:
             with_null = pl.concat([pl.Series(distinct.name, [None], dtype=distinct.dtype), distinct])
-            values = with_null.to_frame().select(plan.local_exprs)
-            for index, column in zip(plan.local, values.get_columns(), strict=True):
+            values = with_null.to_frame().select(local_exprs)
+            for index, column in zip(local, values.get_columns(), strict=True):
                 hits = np.flatnonzero(column.fill_null(False).to_numpy())
                 at.append(hits)
                 leaf.append(np.full(len(hits), index, dtype=np.int64))
@@ -255,7 +292,7 @@ class LeafTruth:
         pair_at = np.concatenate(at) if at else np.zeros(0, dtype=np.int64)
         pair_leaf = np.concatenate(leaf) if leaf else np.zeros(0, dtype=np.int64)
         if sql:
-            leaves = np.unique(np.concatenate([plan.literal_leaves, np.asarray(plan.local, dtype=np.int64)]))
+            leaves = np.unique(np.concatenate([plan.literal_leaves, plan.local_leaves]))
             position = np.searchsorted(leaves, pair_leaf)
         else:
             leaves, position = np.unique(pair_leaf, return_inverse=True)
