@@ -9,46 +9,27 @@ lines state what the detector must report, ``# options: {json}`` the detector's 
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from watchhouse.core.detector import Detector
-from watchhouse.core.events import LINE_FIELD, PATH_FIELD, TIMESTAMP_FIELD, Dataset, EventBatch
+from watchhouse.core.events import Dataset
 from watchhouse.detectors.datatheft.bulk_record_access import BulkRecordAccessDetector
 from watchhouse.detectors.fraud.card_testing import CardTestingDetector
 from watchhouse.detectors.fraud.scam_messages import ScamMessageDetector
 from watchhouse.testing.conformance import run_detector
-from watchhouse.testing.factories import make_batch, split_batch
+from watchhouse.testing.factories import split_batch
+from watchhouse.testing.samples import has_both_kinds, load_sample, sample_paths
 
 REPO = Path(__file__).resolve().parents[3]
+SAMPLE_ROOT = REPO / "tests" / "samples"
 DETECTORS: dict[str, tuple[type[Detector], Dataset]] = {
     "fraud.card_testing": (CardTestingDetector, Dataset.TRANSACTION),
     "fraud.scam_messages": (ScamMessageDetector, Dataset.MESSAGE),
     "datatheft.bulk_record_access": (BulkRecordAccessDetector, Dataset.DATA_ACCESS),
 }
-
-
-def load(path: Path, dataset: Dataset) -> tuple[EventBatch, dict[str, str], set[int]]:
-    rel = path.relative_to(REPO).as_posix()
-    rows, expect, lines = [], {}, set()
-    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        stripped = text.strip()
-        if stripped.startswith("#"):
-            body = stripped.lstrip("#").strip()
-            if (body.startswith("expect") or body.startswith("options")) and ":" in body:
-                name, value = body.split(":", 1)
-                expect[name.strip()] = value.strip()
-            continue
-        if stripped:
-            row = json.loads(stripped)
-            row[TIMESTAMP_FIELD] = datetime.fromisoformat(row[TIMESTAMP_FIELD])
-            row[PATH_FIELD], row[LINE_FIELD] = rel, number
-            rows.append(row)
-            lines.add(number)
-    return make_batch(dataset, rows, path=rel), expect, lines
 
 
 def detector(name: str, expect: dict[str, str]) -> Detector:
@@ -57,21 +38,19 @@ def detector(name: str, expect: dict[str, str]) -> Detector:
 
 
 SAMPLES = [
-    pytest.param(name, path, id=f"{name}/{path.stem}")
-    for name in DETECTORS
-    for path in sorted((REPO / "tests" / "samples" / name).glob("*.jsonl"))
+    pytest.param(name, path, id=f"{name}/{path.stem}") for name in DETECTORS for path in sample_paths(SAMPLE_ROOT, name)
 ]
 
 
 def test_every_detector_has_positive_and_negative_samples() -> None:
     for name in DETECTORS:
-        stems = [p.stem for p in (REPO / "tests" / "samples" / name).glob("*.jsonl")]
-        assert any(s.startswith("positive_") for s in stems) and any(s.startswith("negative_") for s in stems), name
+        assert has_both_kinds(SAMPLE_ROOT, name), name
 
 
 @pytest.mark.parametrize(("name", "path"), SAMPLES)
 def test_sample(name: str, path: Path) -> None:
-    batch, expect, lines = load(path, DETECTORS[name][1])
+    sample = load_sample(path, DETECTORS[name][1], REPO)
+    batch, expect, lines = sample.batch, sample.header, sample.lines
     findings = run_detector(detector(name, expect), [batch])
     pieces = run_detector(detector(name, expect), split_batch(batch, 7))
     assert [f.key for f in pieces] == [f.key for f in findings], "batching changed the findings"
