@@ -1,4 +1,5 @@
-"""The app under uvicorn on 127.0.0.1 and a random free port, in a background thread."""
+"""The app under uvicorn on 127.0.0.1 and a random free port, in a background thread, and how a
+browser test waits for the console's htmx-boosted requests."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -34,3 +36,22 @@ def serve(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def submit(page: Any, selector: str) -> None:
+    """Click, then wait until htmx has swapped in the answer.
+
+    The office console's links and forms are boosted: a click sends an in-page request instead of
+    navigating, so Playwright's own wait-for-navigation does not apply, and acting before the
+    swap (a ``goto`` right after logging in, say) would race it.
+    """
+    page.evaluate(
+        "window.__settled = false;"
+        "document.body.addEventListener('htmx:afterSettle', () => { window.__settled = true }, {once: true})"
+    )
+    page.click(selector)
+    # polled from here: Playwright's wait_for_function evaluates a string, which the CSP forbids
+    deadline = time.monotonic() + 15
+    while not page.evaluate("() => window.__settled === true"):
+        assert time.monotonic() < deadline, f"htmx did not settle after clicking {selector}"
+        page.wait_for_timeout(25)

@@ -18,7 +18,6 @@ import importlib.util
 import re
 import shutil
 import sys
-import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -77,17 +76,7 @@ def _scanned_office(tmp_path: Path) -> Office:
 
 
 def _submit(page: Any, selector: str) -> None:
-    """Click, then wait until htmx has swapped in the answer (boosted forms do not navigate)."""
-    page.evaluate(
-        "window.__settled = false;"
-        "document.body.addEventListener('htmx:afterSettle', () => { window.__settled = true }, {once: true})"
-    )
-    page.click(selector)
-    # polled from here: Playwright's wait_for_function evaluates a string, which our CSP forbids
-    deadline = time.monotonic() + 15
-    while not page.evaluate("() => window.__settled === true"):
-        assert time.monotonic() < deadline, f"htmx did not settle after clicking {selector}"
-        page.wait_for_timeout(25)
+    _live_server().submit(page, selector)
 
 
 def _login(browser: Any, base: str, name: str) -> Any:
