@@ -186,7 +186,7 @@ class AuditLog:
                     head_seq, head_hash = _head(conn)
                     if self._every is None or head_seq - state.signed_size(conn, fresh=True) < self._every:
                         return  # another process signed meanwhile
-                    start = state.tip if state.tip is not None else self._signed_tip(conn)
+                    start = self._known_tip(conn)
                     tip = start.extend(conn) if start is not None else None
                     if tip is None or (tip.size, tip.last_hash) != (head_seq, head_hash):
                         tip = None
@@ -238,10 +238,16 @@ class AuditLog:
         the log), and every request that appends an audit entry meanwhile waits behind it.
         """
         with self._state.lock, self._engine.connect() as conn:
-            if self._state.tip is None:
-                tip = self._signed_tip(conn)
-                if tip is not None:
-                    self._state.signed(tip)
+            self._known_tip(conn)
+
+    def _known_tip(self, conn: Connection) -> Tip | None:
+        """This process's tip, seeded from the newest valid checkpoint when it has none yet (caller
+        holds the state lock)."""
+        if self._state.tip is None:
+            tip = self._signed_tip(conn)
+            if tip is not None:
+                self._state.signed(tip)
+        return self._state.tip
 
     def _signed_tip(self, conn: Connection) -> Tip | None:
         """The tip at the newest checkpoint, rebuilt from the stored entry hashes, when they give
