@@ -22,12 +22,9 @@ _OWN_FORM_CHECKS = ("/report",)  # the public portal (see web/portal/form.py cle
 _MAX_BUFFERED = 8 * 1024 * 1024  # larger bodies stream through unchecked; routes limit their own sizes
 
 
-def _has_nul(raw: bytes, content_type: bytes) -> bool:
-    if b"\x00" in raw:
-        return True
-    if content_type.startswith(b"application/json"):
-        return b"\\u0000" in raw
-    return b"%00" in raw
+def _has_nul(raw: bytes, *, json_body: bool = False) -> bool:
+    """A raw NUL, or its escape: ``\\u0000`` in JSON, ``%00`` in URL-encoded text."""
+    return b"\x00" in raw or (b"\\u0000" if json_body else b"%00") in raw
 
 
 class RefuseNul:
@@ -40,7 +37,7 @@ class RefuseNul:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if "\x00" in scope["path"] or _has_nul(scope["query_string"], b""):
+        if "\x00" in scope["path"] or _has_nul(scope["query_string"]):
             await _refuse(scope, send)
             return
         headers = dict(scope["headers"])
@@ -59,7 +56,7 @@ class RefuseNul:
             if not message.get("more_body", False) or size > _MAX_BUFFERED:
                 break
         body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
-        if _has_nul(body, content_type):
+        if _has_nul(body, json_body=content_type == b"application/json"):
             await _refuse(scope, send)
             return
 
