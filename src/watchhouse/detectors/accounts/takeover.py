@@ -30,9 +30,9 @@ from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTA
 from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
 from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.detectors.accounts.eventtime import EventClock, HeldRows
-from watchhouse.detectors.accounts.history import AccountHistory
+from watchhouse.detectors.accounts.history import AccountHistory, Observed
 from watchhouse.detectors.accounts.reporting import US, anchor, at, evidence, iso, span
-from watchhouse.detectors.accounts.sketches import hash_keys
+from watchhouse.detectors.accounts.sketches import U64, hash_keys
 
 #: ``event.action`` values of account changes that hand the account or its money to someone else
 SENSITIVE_ACTIONS: frozenset[str] = frozenset(
@@ -103,28 +103,35 @@ class AccountTakeoverDetector(Detector):
         self._clock = EventClock(round(self.allowed_lateness_seconds * US))
         self._held = HeldRows(ROW_SCHEMA)
         self._history = AccountHistory()
-        self._last = pl.DataFrame(schema=LAST_SCHEMA)
+        self._last = _with_hashes(pl.DataFrame(schema=LAST_SCHEMA))
 
     # -- Detector protocol --------------------------------------------------------------------
     def detect(self, batch: EventBatch) -> list[Finding]:
         if batch.num_rows == 0:
             return []
-        frame = batch.to_polars()
-        frame = frame.filter(
-            (pl.col("event.outcome") == "success")
-            & pl.col("user.name").is_not_null()
-            & pl.col("event.action").is_in(list(LOGIN_ACTIONS | SENSITIVE_ACTIONS))
-        ).select(
-            pl.col(TIMESTAMP_FIELD).cast(pl.Int64).alias("ts"),
-            pl.col(PATH_FIELD).alias("path"),
-            pl.col(LINE_FIELD).alias("line"),
-            pl.col(OFFSET_FIELD).alias("offset"),
-            pl.col("user.name").alias("user"),
-            pl.col("source.ip").alias("ip"),
-            pl.col("device.id").alias("device"),
-            pl.col("source.geo.country_iso_code").alias("country"),
-            pl.col("source.as.number").cast(pl.String).alias("asn"),
-            pl.col("event.action").alias("action"),
+        # lazily, so that only the columns kept are copied by the filter (an auth batch has a
+        # dozen more, user agents among them)
+        frame = (
+            batch.to_polars()
+            .lazy()
+            .filter(
+                (pl.col("event.outcome") == "success")
+                & pl.col("user.name").is_not_null()
+                & pl.col("event.action").is_in(list(LOGIN_ACTIONS | SENSITIVE_ACTIONS))
+            )
+            .select(
+                pl.col(TIMESTAMP_FIELD).cast(pl.Int64).alias("ts"),
+                pl.col(PATH_FIELD).alias("path"),
+                pl.col(LINE_FIELD).alias("line"),
+                pl.col(OFFSET_FIELD).alias("offset"),
+                pl.col("user.name").alias("user"),
+                pl.col("source.ip").alias("ip"),
+                pl.col("device.id").alias("device"),
+                pl.col("source.geo.country_iso_code").alias("country"),
+                pl.col("source.as.number").cast(pl.String).alias("asn"),
+                pl.col("event.action").alias("action"),
+            )
+            .collect()
         )
         rows = self._clock.admit(frame).with_columns(due=pl.col("ts") + round(self.window_seconds * US))
         self._held.add(rows)
@@ -141,7 +148,7 @@ class AccountTakeoverDetector(Detector):
             "clock": self._clock.to_json(),
             "held": self._held.to_json(),
             "history": self._history.to_json(),
-            "last": self._last.sort("user").to_dict(as_series=False),
+            "last": self._last.select(list(LAST_SCHEMA)).sort("user").to_dict(as_series=False),
         }
 
     def restore(self, state: JSONState) -> None:
@@ -150,7 +157,7 @@ class AccountTakeoverDetector(Detector):
             self._clock.load_json(state["clock"])
             self._held.load_json(state["held"])
             self._history.load_json(state["history"])
-            self._last = pl.DataFrame(state["last"], schema=LAST_SCHEMA)
+            self._last = _with_hashes(pl.DataFrame(state["last"], schema=LAST_SCHEMA))
 
     @property
     def history_rows(self) -> int:
@@ -160,33 +167,33 @@ class AccountTakeoverDetector(Detector):
     def _judge(self, released: pl.DataFrame, watermark: int | None) -> list[Finding]:
         if released.height == 0:
             return []
-        released = released.sort("ts", "seq")
-        logins = released.filter(pl.col("action").is_in(list(LOGIN_ACTIONS)))
+        released = _in_stream_order(released)
+        sensitive = released["action"].is_in(list(SENSITIVE_ACTIONS))
+        logins = released.filter(~sensitive) if sensitive.any() else released
         findings: list[Finding] = []
         if logins.height:
             users = hash_keys(logins["user"])
-            flagged = self._flag(logins, users)
-            findings += self._changes_after(flagged.filter("suspicious"), released)
-            findings += self._travel(flagged)
-            self._remember(logins, users, watermark)
+            observed = self._history.observe(logins, users, _KINDS)
+            findings += self._changes_after(self._suspicious(logins, observed), released)
+            findings += self._travel(logins, users, observed)
+            self._history.keep_countries(observed.countries)
+            self._remember(logins, users, observed.hashes["country"], watermark)
         findings.sort(key=lambda f: (f.first_seen, f.key))
         return findings
 
-    def _flag(self, logins: pl.DataFrame, users: npt.NDArray[np.uint64]) -> pl.DataFrame:
-        """Mark each login: is its device/country/ASN new for the account, and was the account known?
+    @staticmethod
+    def _suspicious(logins: pl.DataFrame, observed: Observed) -> pl.DataFrame:
+        """The logins of known accounts from a new device and a new country or network (ASN).
 
-        ``users`` are the accounts' hashes; the history answers by binary search (see
-        :mod:`.history`), and "first time in this batch" comes from the same hashes."""
-        known = self._history.known_users(users) | ~logins["user"].is_first_distinct().to_numpy()
-        new: dict[str, pl.Series] = {}
-        for kind in _KINDS:
-            values = logins[kind]
-            first = pl.struct(pl.Series("user", logins["user"]), values).is_first_distinct()
-            fresh = ~self._history.seen_before(users, kind, values)
-            new[f"new_{kind}"] = values.is_not_null() & pl.Series(fresh) & pl.select(first).to_series()
-        out = logins.with_columns(known=pl.Series(known), **new)
-        return out.with_columns(
-            suspicious=pl.col("known") & pl.col("new_device") & (pl.col("new_country") | pl.col("new_asn"))
+        ``observed`` answers per login (see :meth:`.AccountHistory.observe`); only the few
+        suspicious rows are copied out, with the flags their finding words."""
+        new = observed.new
+        flags = observed.known & new["device"] & (new["country"] | new["asn"])
+        if not flags.any():
+            return logins.clear().with_columns(new_country=pl.lit(False), new_asn=pl.lit(False))
+        mask = pl.Series(flags)
+        return logins.filter(mask).with_columns(
+            new_country=pl.Series(new["country"]).filter(mask), new_asn=pl.Series(new["asn"]).filter(mask)
         )
 
     def _changes_after(self, suspicious: pl.DataFrame, released: pl.DataFrame) -> list[Finding]:
@@ -273,32 +280,81 @@ class AccountTakeoverDetector(Detector):
             tags=("account-takeover", *actions),
         )
 
-    def _travel(self, logins: pl.DataFrame) -> list[Finding]:
-        """Logins of one account from two countries closer in time than ``travel_seconds``."""
-        limit = round(self.travel_seconds * US)
-        placed = logins.filter(pl.col("country").is_not_null())
-        if placed.height == 0:
+    def _travel(self, logins: pl.DataFrame, users: U64, observed: Observed) -> list[Finding]:
+        """Logins of one account from two countries closer in time than ``travel_seconds``.
+
+        Each placed login is compared with the account's previous placed login: the one before
+        it in the batch, or for its first one the last login remembered from earlier batches.
+        Worked out on hashes with numpy; only the hops are turned back into rows."""
+        if observed.country_users.size == 0:
+            return []
+        last_users = self._last["_u"].to_numpy()
+        movers = _movers(
+            np.concatenate([observed.country_users, last_users]),
+            np.concatenate([observed.country_values, self._last["_c"].to_numpy()]),
+        )
+        if movers.size == 0:
             return []
         # only accounts seen in two countries (counting their last known login) can hop: most
-        # accounts log in from home, and windowed shifts over every account cost the most here
-        countries = pl.concat([placed.select("user", "country"), self._last.select("user", country="prev_country")])
-        movers = countries.group_by("user").agg(pl.col("country").n_unique()).filter(pl.col("country") > 1)
-        placed = placed.join(movers.select("user"), on="user", how="semi")
-        if placed.height == 0:
+        # accounts log in from home, and comparing every login with its predecessor costs more
+        moving = pl.Series(users).is_in(pl.Series(movers).implode()) & logins["country"].is_not_null()
+        placed = np.flatnonzero(moving.to_numpy())
+        by_user = np.argsort(users[placed], kind="stable")  # stream order kept within an account
+        rows, accounts = placed[by_user], users[placed][by_user]
+        follows = np.r_[False, accounts[1:] == accounts[:-1]]  # an earlier placed login in the batch
+        before = np.r_[-1, rows[:-1]]
+        ts, country = logins["ts"].to_numpy(), observed.hashes["country"]
+        prev_ts, prev_country = ts[before], country[before]
+        known, from_last = follows.copy(), np.zeros(accounts.size, dtype=np.intp)
+        in_last = np.zeros(accounts.size, dtype=bool)
+        if last_users.size:  # an account's first placed login follows its remembered last one
+            remembered = np.argsort(last_users)
+            at = np.minimum(np.searchsorted(last_users[remembered], accounts), last_users.size - 1)
+            from_last = remembered[at]
+            in_last = last_users[from_last] == accounts
+            first = ~follows & in_last
+            known |= first
+            prev_ts = np.where(first, self._last["prev_ts"].to_numpy()[from_last], prev_ts)
+            prev_country = np.where(first, self._last["_c"].to_numpy()[from_last], prev_country)
+        limit = round(self.travel_seconds * US)
+        hop = known & (country[rows] != prev_country) & (ts[rows] - prev_ts < limit)
+        if not hop.any():
             return []
-        joined = placed.join(self._last, on="user", how="left").sort("ts", "seq")
-        hops = joined.with_columns(
-            prev_ts=pl.col("ts").shift(1).over("user").fill_null(pl.col("prev_ts")),
-            prev_country=pl.col("country").shift(1).over("user").fill_null(pl.col("prev_country")),
-            prev_ip=pl.col("ip").shift(1).over("user").fill_null(pl.col("prev_ip")),
-            prev_path=pl.col("path").shift(1).over("user"),
-            prev_line=pl.col("line").shift(1).over("user"),
-            prev_offset=pl.col("offset").shift(1).over("user"),
-        ).filter((pl.col("country") != pl.col("prev_country")) & (pl.col("ts") - pl.col("prev_ts") < limit))
-        findings = []
-        for hop in hops.iter_rows(named=True):
-            findings.append(self._travel_finding(hop))
-        return findings
+        picked = np.flatnonzero(hop)[np.argsort(rows[hop])]  # findings in stream order, as the logins came
+        remembered_rows = np.where(in_last[picked], from_last[picked], -1)
+        hops = self._hops(logins, rows[picked], np.where(follows[picked], before[picked], -1), remembered_rows)
+        return [self._travel_finding(h) for h in hops]
+
+    def _hops(
+        self, logins: pl.DataFrame, rows: npt.NDArray[np.intp], before: npt.NDArray[np.intp], last: npt.NDArray[np.intp]
+    ) -> list[dict[str, Any]]:
+        """The hop logins ``rows`` with what :meth:`_travel_finding` says of their predecessors:
+        the batch row ``before`` (-1: none, the remembered login was the predecessor) and the
+        account's remembered last login ``last`` (-1: none), which cites no line."""
+        shown = ["user", "ts", "country", "ip", "path", "line", "offset"]
+        now = logins.select(shown)[rows].to_dicts()
+        prev = logins.select(shown)[np.maximum(before, 0)].to_dicts()
+        kept = self._last.select(list(LAST_SCHEMA))[np.maximum(last, 0)].to_dicts() if self._last.height else []
+        hops = []
+        for i, row in enumerate(now):
+            remembered = kept[i] if last[i] >= 0 else {"prev_ts": None, "prev_country": None, "prev_ip": None}
+            if before[i] < 0:
+                hops.append({**row, **remembered, "prev_path": None, "prev_line": None, "prev_offset": None})
+                continue
+            earlier = prev[i]
+            hops.append(
+                {
+                    **row,
+                    "prev_ts": earlier["ts"],
+                    "prev_country": earlier["country"],
+                    # a predecessor without an address falls back to the remembered login's
+                    "prev_ip": earlier["ip"] if earlier["ip"] is not None else remembered["prev_ip"],
+                    "prev_path": earlier["path"],
+                    "prev_line": earlier["line"],
+                    "prev_offset": earlier["offset"],
+                }
+            )
+        return hops
 
     def _travel_finding(self, hop: dict[str, Any]) -> Finding:
         user, ts, prev = str(hop["user"]), int(hop["ts"]), int(hop["prev_ts"])
@@ -343,27 +399,72 @@ class AccountTakeoverDetector(Detector):
             tags=("impossible-travel",),
         )
 
-    def _remember(self, logins: pl.DataFrame, users: npt.NDArray[np.uint64], watermark: int | None) -> None:
-        """Add what these logins used to the accounts' history and forget what is too old.
+    def _remember(self, logins: pl.DataFrame, users: U64, countries: U64, watermark: int | None) -> None:
+        """Keep each account's last placed login and forget what is too old (the history itself
+        recorded ``logins`` when it judged them).
+
+        The horizon is ``watermark - window - travel``: logins are released a window after they
+        happen, so the oldest login still held may be judged against one up to ``travel_seconds``
+        before it (a horizon of ``watermark - travel`` lost such hops when a batch boundary fell
+        between the two logins' releases). A login older than the horizon is not merged: it would
+        be dropped at once, and any earlier one it would have replaced is older still.
 
         Only the accounts in ``logins`` change, so only their last logins are merged; the rest
         of the (possibly large) table is kept as it is."""
-        self._history.add(logins, users, _KINDS)
-        last = (
-            logins.filter(pl.col("country").is_not_null())
-            .select("user", prev_ts="ts", prev_country="country", prev_ip="ip")
-            .cast(LAST_SCHEMA)  # type: ignore[arg-type]
-        )
-        if last.height:
-            touched = pl.col("user").is_in(last["user"].unique().implode())
-            merged = (
-                pl.concat([self._last.filter(touched), last])
-                .sort("prev_ts", maintain_order=True)
-                .unique(subset="user", keep="last", maintain_order=False)
+        placed = np.flatnonzero(logins["country"].is_not_null().to_numpy())
+        # a login still held (newer than ``watermark - window``) may hop from one up to
+        # ``travel_seconds`` older than itself: keep every login that could still be its predecessor
+        horizon = None if watermark is None else watermark - round((self.window_seconds + self.travel_seconds) * US)
+        if horizon is not None:  # logins the expiry below would drop at once are not merged at all
+            placed = placed[logins["ts"].to_numpy()[placed] >= horizon]
+        if placed.size:
+            # rows are in stream order: an account's last placed row is its first one read backwards
+            latest = placed[::-1][pl.Series(users[placed[::-1]]).is_first_distinct().to_numpy()][::-1]
+            last = logins.select("user", prev_ts="ts", prev_country="country", prev_ip="ip")[latest].with_columns(
+                _u=pl.Series(users[latest], dtype=pl.UInt64), _c=pl.Series(countries[latest], dtype=pl.UInt64)
             )
-            self._last = pl.concat([self._last.filter(~touched), merged.select(list(LAST_SCHEMA))])
-        if watermark is not None:
+            touched = pl.col("_u").is_in(last["_u"].implode())
+            earlier = self._last.filter(touched)
+            if earlier.height and earlier["prev_ts"].max() > last["prev_ts"].min():
+                # a file earlier in time read after a later one: keep the latest login per account
+                last = (
+                    pl.concat([earlier, last])
+                    .sort("prev_ts", maintain_order=True)
+                    .unique(subset="_u", keep="last", maintain_order=False)
+                )
+            self._last = (
+                pl.concat([self._last.filter(~touched), last]) if earlier.height else pl.concat([self._last, last])
+            )
+        if watermark is not None and horizon is not None:
             self._history.expire(watermark - round(self.history_days * 86400 * US))
-            travel = watermark - round(self.travel_seconds * US)
-            if self._last.height and (self._last["prev_ts"] < travel).any():
-                self._last = self._last.filter(pl.col("prev_ts") >= travel)
+            if self._last.height and (self._last["prev_ts"] < horizon).any():
+                self._last = self._last.filter(pl.col("prev_ts") >= horizon)
+
+
+def _movers(users: U64, countries: U64) -> U64:
+    """The accounts among ``users`` that appear with two different ``countries`` (both hashes)."""
+    order = np.argsort(users)
+    starts = np.flatnonzero(np.r_[True, users[order][1:] != users[order][:-1]])
+    ordered = countries[order]
+    two = np.minimum.reduceat(ordered, starts) != np.maximum.reduceat(ordered, starts)
+    moving: U64 = users[order[starts[two]]]
+    return moving
+
+
+def _in_stream_order(rows: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` sorted by event time, then stream order. Held rows are released in the order
+    they were read (``seq`` ascending), which is usually event-time order already: then the
+    copy a sort makes of every column is spared."""
+    ts = rows["ts"].to_numpy()
+    if ts.size < 2 or (bool((ts[1:] >= ts[:-1]).all()) and rows["seq"].is_sorted()):
+        return rows
+    return rows.sort("ts", "seq")
+
+
+def _with_hashes(last: pl.DataFrame) -> pl.DataFrame:
+    """``last`` (:data:`LAST_SCHEMA`) with the account's and the country's hashes beside it: the
+    travel test compares them with the history's hashes instead of comparing strings."""
+    return last.with_columns(
+        _u=pl.Series(hash_keys(last["user"]), dtype=pl.UInt64),
+        _c=pl.Series(hash_keys(last["prev_country"]), dtype=pl.UInt64),
+    )
