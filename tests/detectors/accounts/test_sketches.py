@@ -79,3 +79,18 @@ def test_small_count_min_saturates_but_never_under_counts(values: list[str], rep
     assert sketch.table.dtype == np.uint8 and int(sketch.table.max()) <= 255
     restored = CountMinSketch.from_json(json.loads(json.dumps(sketch.to_json())))
     assert np.array_equal(restored.table, sketch.table) and restored.small
+
+
+@settings(max_examples=30, deadline=None)
+@given(keys, st.integers(1, 40))
+def test_small_count_min_counts_alike_in_one_add_or_many(values: list[str], repeat: int) -> None:
+    """A large add counts a small table in one pass, small adds by sorting the hashes: the table
+    must come out the same byte for byte, saturation included."""
+    hashes = hash_keys(values * repeat)
+    whole = CountMinSketch(width_bits=6, depth=3, small=True)
+    whole.add(hashes)  # 3 x 8 x the hashes >= the 192 counters: the one-pass path from 8 hashes on
+    pieces = CountMinSketch(width_bits=6, depth=3, small=True)
+    for start in range(0, hashes.size, 7):
+        pieces.add(hashes[start : start + 7])  # 7 x 3 x 8 < 192: always the sorting path
+    assert np.array_equal(whole.table, pieces.table) and whole.total == pieces.total
+    assert whole.table.dtype == np.uint8

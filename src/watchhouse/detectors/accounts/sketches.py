@@ -29,6 +29,8 @@ _MULTIPLIERS = np.array(
     dtype=np.uint64,
 )
 HASH_VERSION = f"polars-{pl.__version__}"
+#: largest byte table counted with ``np.bincount`` (its int64 counts are 8 bytes a cell, transient)
+_BINCOUNT_CELLS = 1 << 21
 
 
 def hash_keys(values: pl.Series | list[str]) -> U64:
@@ -87,9 +89,15 @@ class CountMinSketch:
             # all rows in one pass over the flat table: this runs per epoch and window, on small
             # arrays, where a call per row cost more than the counting
             flat = (cols + (np.arange(self.depth, dtype=np.int64) << self.width_bits)[:, None]).ravel()
-            cells, counts = np.unique(flat, return_counts=True)
             table = self.table.reshape(-1)
-            table[cells] = np.minimum(table[cells].astype(np.int64) + counts, 255).astype(np.uint8)
+            if flat.size * 8 >= table.size and table.size <= _BINCOUNT_CELLS:
+                # many hashes for a small table: one counting pass over it beats sorting the hashes
+                summed = np.bincount(flat, minlength=table.size)
+                summed += table
+                table[:] = np.minimum(summed, 255)
+            else:
+                cells, counts = np.unique(flat, return_counts=True)
+                table[cells] = np.minimum(table[cells].astype(np.int64) + counts, 255).astype(np.uint8)
             self.total += int(hashes.size)
             return
         for row in range(self.depth):

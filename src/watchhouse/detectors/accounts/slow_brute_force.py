@@ -243,7 +243,10 @@ class SlowBruteForceDetector(Detector):
       eight tries: its owner may retry a few times, a schedule does not stop.
     * ``allowed_lateness_seconds=60`` — how far behind its file's newest failure a run may end
       before it is forgotten on top of ``max_gap_seconds``.
-    * ``sightings_bits=21`` — 2 million table slots (75 MB) for single failures.
+    * ``sightings_bits=20`` — a million table slots (38 MB) for single failures. A single failure
+      waits here for up to ``max_gap_seconds``; with a hundred thousand other addresses failing
+      once in that hour, nine in ten survive (2**21 slots kept 95 % for twice the memory, and under
+      a flood of millions neither size keeps them). One lost is found one attempt later.
     * ``max_runs=50000`` — exact runs kept at most (oldest dropped).
 
     A failure that arrives out of order for its address (older than the previous one) restarts
@@ -270,7 +273,7 @@ class SlowBruteForceDetector(Detector):
         min_attempts: int = 4,
         single_account_attempts: int = 8,
         allowed_lateness_seconds: float = 60,
-        sightings_bits: int = 21,
+        sightings_bits: int = 20,
         max_runs: int = 50_000,
     ) -> None:
         if not 0 < min_gap_seconds <= max_gap_seconds:
@@ -354,30 +357,33 @@ class SlowBruteForceDetector(Detector):
     def _advance(self, frame: pl.DataFrame) -> list[Finding]:
         """Feed one batch, vectorised where an address has one failure and nothing else going on.
 
-        Everything an address does depends only on the time of its previous failure, so per
-        address the batch's gaps are computed at once; failures inside a fast stretch (each less
-        than ``min_gap`` after the previous and followed by another such) only restart the run and
-        are skipped before the per-failure Python step. A success from the address ends its run:
+        Addresses with one failure and no run only touch the table (:meth:`_simple`); the others
+        go through the run rule in arrays (:meth:`_complex`). A success from the address ends its run:
         it knows a password, so its failures are typos or expired credentials, not a schedule
         (successes of addresses with nothing tracked are dropped first: most logins are those)."""
-        in_runs = (
-            pl.col("ip").is_in(pl.Series(list(self.runs), dtype=pl.String).implode()) if self.runs else pl.lit(False)
-        )
+        table = self.sightings
         frame = frame.with_row_index("seq")
-        failing = frame.filter("fail").get_column("ip").unique()
-        successes = frame.filter(~pl.col("fail"))
-        if successes.height:
-            slot, fp = self.sightings.slots(hash_keys(successes["ip"]))
-            known = pl.Series(self.sightings.fp[slot] == fp)
-            successes = successes.filter(known | in_runs | pl.col("ip").is_in(failing.implode()))
-            frame = pl.concat([frame.filter("fail"), successes]).sort("seq")
+        h = hash_keys(frame["ip"])
+        fail = frame["fail"].to_numpy()
+        if not fail.all():
+            succ = ~fail
+            slot, fp = table.slots(h[succ])
+            # by hash: an address's failures and successes hash alike; a clash only keeps a row
+            wanted = (table.fp[slot] == fp) | np.isin(h[succ], h[fail])
+            if self.runs:
+                wanted |= frame["ip"].filter(pl.Series(succ)).is_in(self._run_ips()).to_numpy()
+            keep = fail.copy()
+            keep[succ] = wanted
+            frame, h = frame.filter(pl.Series(keep)), h[keep]
         if frame.height == 0:
             return []
+        _, where, counts = np.unique(h, return_inverse=True, return_counts=True)
         frame = frame.with_columns(
-            h=pl.Series(hash_keys(frame["ip"])),
+            h=pl.Series(h),
             account=pl.Series((hash_keys(frame["user"]) >> np.uint64(32)).astype(np.uint32)),
+            n=pl.Series(counts[where]),
+            in_runs=frame["ip"].is_in(self._run_ips()) if self.runs else pl.lit(False),
         )
-        frame = frame.with_columns(n=pl.len().over("ip"), in_runs=in_runs)
         alone = (pl.col("n") == 1) & ~pl.col("in_runs")
         findings: list[Finding] = []
         simple = frame.filter(alone & pl.col("fail"))
@@ -390,6 +396,9 @@ class SlowBruteForceDetector(Detector):
         if rest.height:
             findings.extend(self._complex(rest))
         return findings
+
+    def _run_ips(self) -> pl.Series:
+        return pl.Series(list(self.runs), dtype=pl.String).implode()
 
     def _simple(self, rows: pl.DataFrame) -> list[Finding]:
         """Addresses with one failure in the batch and no run: table lookups and writes, all numpy."""
@@ -419,51 +428,61 @@ class SlowBruteForceDetector(Detector):
             yield found
 
     def _complex(self, rows: pl.DataFrame) -> list[Finding]:
-        """Addresses with several failures in the batch or a run: a Python step per failure that matters."""
-        rows = rows.sort("ip", "seq", maintain_order=True)
-        # a failure starts afresh whatever came before when the address's previous row in the batch
-        # is a success or lies out of pacing range; a row followed by such a reset (or a success)
-        # leaves no trace unless it can qualify a run, which a success or a fresh start cannot
-        gap = pl.col("ts") - pl.col("ts").shift(1).over("ip")
-        out_of_range = (gap < self.min_gap) | (gap > self.max_gap)
-        fresh = pl.col("fail") & (~pl.col("fail").shift(1).over("ip") | out_of_range).fill_null(False)
-        rows = rows.with_columns(fresh=fresh).with_columns(resets=~pl.col("fail") | pl.col("fresh"))
-        rows = rows.filter(~(pl.col("resets") & pl.col("resets").shift(-1).over("ip").fill_null(False)))
+        """Addresses with several rows in the batch or a run: the run rule over all rows at once.
+
+        Why vectorised: a day of logins gives thousands of such addresses per batch (users
+        retrying, offices behind one address) and a Python step per row was most of the detector's
+        time. Each row's run follows from its gap and the previous gap alone (see :class:`_Chains`),
+        so runs are found with array operations; Python only builds the runs that qualify or stay
+        open at the end of the batch, replaying their rows through :meth:`_step`, so findings and
+        the state carried to the next batch are exactly those of the row-by-row rule.
+        """
+        order, starts = _grouped(rows)
         table = self.sightings
-        slot, fp = table.slots(rows["h"].to_numpy())
-        findings: list[Finding] = []
-        singles: list[int] = []  # row index of addresses that end the batch with one failure
-        cols = rows.select("ip", "ts", "user", "account", "path", "line", "offset", "fail", "fresh").rows()
-        i = 0
-        while i < len(cols):
-            ip = cols[i][0]
-            run = self.runs.pop(ip, None)
-            s = int(slot[i])
-            if run is None and table.fp[s] == fp[i]:
-                run = Run.start(ip, int(table.ts[s]), table.ref(s), int(table.account[s]), None)
-                table.fp[s] = 0
-            while i < len(cols) and cols[i][0] == ip:
-                _, ts, user, account, path, line, offset, fail, fresh = cols[i]
-                ref = EventRef(path, line, offset)
-                if not fail:
-                    run = None
-                elif run is None or fresh:
-                    run = Run.start(ip, ts, ref, account, user)
-                else:
-                    run, found = self._step(run, ts, ref, account, user)
-                    if found is not None:
-                        findings.append(found)
-                last = i
-                i += 1
-            if run is not None and run.links:
-                self._keep(run)
-            elif run is not None:
-                singles.append(last)
-        if singles:
-            picked = rows[singles]
+        chains = _Chains(rows, order, starts)
+        ips: list[str] = rows["ip"].gather(order[chains.firsts]).to_list()
+        carried: list[Run | None] = [self.runs.pop(ip, None) for ip in ips]
+        slot, fp = table.slots(chains.h[chains.firsts])
+        has_run = np.fromiter((run is not None for run in carried), dtype=bool, count=len(carried))
+        sighted = ~has_run & (table.fp[slot] == fp)
+        chains.solve(self, carried, sighted, table.ts[slot], table.account[slot].astype(np.int64))
+        cols = _ReplayRows(rows, order, chains.replay_rows())
+        findings: list[tuple[str, int, Finding]] = []
+        kept: list[Run] = []
+        for group, start, end, still_open in chains.replays():
+            run, row = self._initial(chains, group, start, carried[group], ips[group], cols, int(slot[group]))
+            while row <= end:
+                run, found = self._step(run, *cols.args(row))
+                if found is not None:
+                    findings.append((ips[group], row, found))
+                row += 1
+            if still_open:
+                kept.append(run)
+        table.fp[slot[sighted]] = 0  # those addresses' single failure is now part of a run or gone
+        singles = chains.singles()
+        if singles.size:
+            # later rows win a shared slot: written in the row-by-row rule's order (by address)
+            picked = rows[order[singles]].sort("ip", maintain_order=True)
             pslot, pfp = table.slots(picked["h"].to_numpy())
             table.write(pslot, self._table_values(picked, pfp))
-        return findings
+        for run in sorted(kept, key=lambda r: r.ip):
+            self._keep(run)
+        findings.sort(key=lambda item: (item[0], item[1]))
+        return [found for _, _, found in findings]
+
+    def _initial(
+        self, chains: _Chains, group: int, start: int, run: Run | None, ip: str, cols: _ReplayRows, slot: int
+    ) -> tuple[Run, int]:
+        """The run a replay starts from, and the first row to step it with."""
+        if start >= 0:  # the run starts at a row of this batch
+            return Run.start(ip, *cols.args(start)), start + 1
+        first = int(chains.firsts[group])
+        if run is not None and chains.continues[group]:
+            return run, first  # the run carried from earlier batches goes on
+        if run is not None:  # an irregular gap: a new run from the carried run's last failure
+            return Run.start(run.ip, run.last_ts, run.last_ref, run.last_account, run.last_name), first
+        table = self.sightings  # the address's single failure from the table
+        return Run.start(ip, int(table.ts[slot]), table.ref(slot), int(table.account[slot]), None), first
 
     def _step(self, run: Run, ts: int, ref: EventRef, account: int, name: str | None) -> tuple[Run, Finding | None]:
         """Feed one failure after ``run``: the run it belongs to now, and a finding when that run
@@ -564,3 +583,161 @@ class SlowBruteForceDetector(Detector):
             details=details,
             tags=("brute-force", "slow", "key:ip"),
         )
+
+
+def _grouped(rows: pl.DataFrame) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """The order that puts each address's rows together in stream order (``seq``), and where each
+    address's rows start in it.
+
+    Why by hash: sorting by the address string row-encodes every address, the 64-bit hash sorts
+    as an integer; and only the order is made, the rows are not copied. Two addresses with one hash
+    (never seen in practice) would interleave, so then the rows are sorted by the address itself."""
+    order = np.lexsort((rows["seq"].to_numpy(), rows["h"].to_numpy())).astype(np.int64)
+    h = rows["h"].to_numpy()[order]
+    ip = rows["ip"].gather(order)
+    new_ip = (ip.slice(1) != ip.slice(0, rows.height - 1)).to_numpy()
+    if bool(((h[1:] == h[:-1]) & new_ip).any()):
+        order = np.lexsort((rows["seq"].to_numpy(), rows["ip"].rank("dense").to_numpy())).astype(np.int64)
+        ip = rows["ip"].gather(order)
+        new_ip = (ip.slice(1) != ip.slice(0, rows.height - 1)).to_numpy()
+    starts = np.ones(rows.height, dtype=bool)
+    starts[1:] = new_ip
+    return order, starts
+
+
+class _Chains:
+    """The run rule of :class:`SlowBruteForceDetector` over one batch, in arrays.
+
+    Rows are grouped by address in stream order. A failure *links* to the previous failure of its
+    address when nothing (no success) lies between them and the gap is in pacing range; a link
+    *continues* the previous link when that one exists and the two gaps are within the ratio.
+    A run is then a maximal chain of continuing links with the failure before its first link, so
+    every row's run, its attempts and whether it has seen two accounts follow from cumulative
+    operations. The state carried from earlier batches (a run, or the table's single failure)
+    stands in for the failure before a group's first row.
+    """
+
+    def __init__(self, rows: pl.DataFrame, order: npt.NDArray[np.int64], starts: npt.NDArray[np.bool_]) -> None:
+        self.order = order  # row of ``rows`` at each position; positions are grouped by address
+        self.h: npt.NDArray[np.uint64] = rows["h"].to_numpy()[order]
+        self.ts: npt.NDArray[np.int64] = rows["ts"].to_numpy()[order]
+        self.fail: npt.NDArray[np.bool_] = rows["fail"].to_numpy()[order]
+        self.account: npt.NDArray[np.int64] = rows["account"].to_numpy().astype(np.int64)[order]
+        self.starts = starts
+        self.firsts = np.flatnonzero(starts)
+        self.lasts = np.r_[self.firsts[1:] - 1, len(starts) - 1]
+        self.group = np.cumsum(starts) - 1
+        self.continues = np.zeros(len(self.firsts), dtype=bool)  # first row goes on with the carried run
+        self._replays: list[tuple[int, int, int, bool]] = []
+        self._singles = np.zeros(0, dtype=np.int64)
+
+    def solve(
+        self,
+        rule: SlowBruteForceDetector,
+        carried: list[Run | None],
+        sighted: npt.NDArray[np.bool_],
+        table_ts: npt.NDArray[np.int64],
+        table_account: npt.NDArray[np.int64],
+    ) -> None:
+        """Find the runs that qualify, stay open or end as a single failure (see :meth:`replays`)."""
+        groups = len(self.firsts)
+        c_ts = np.where(sighted, table_ts, 0)
+        c_account = np.where(sighted, table_account, 0)
+        c_links = np.zeros(groups, dtype=np.int64)
+        c_gap = np.zeros(groups, dtype=np.int64)
+        c_multi = np.zeros(groups, dtype=bool)
+        c_alerted = np.zeros(groups, dtype=bool)
+        has_run = np.zeros(groups, dtype=bool)
+        for g, run in enumerate(carried):
+            if run is not None:
+                has_run[g] = True
+                c_ts[g], c_links[g], c_gap[g] = run.last_ts, run.links, run.last_gap
+                c_multi[g], c_account[g], c_alerted[g] = len(run.accounts) >= 2, next(iter(run.accounts)), run.alerted
+        ts, fail, firsts, g_of = self.ts, self.fail, self.firsts, self.group
+        m = len(ts)
+        idx = np.arange(m, dtype=np.int64)
+        prev_ts = np.empty(m, dtype=np.int64)
+        prev_ts[1:] = ts[:-1]
+        prev_ts[firsts] = c_ts
+        has_prev = np.zeros(m, dtype=bool)
+        has_prev[1:] = fail[:-1]
+        has_prev[firsts] = has_run | sighted
+        gap = ts - prev_ts
+        link = fail & has_prev & (gap >= rule.min_gap) & (gap <= rule.max_gap)
+        prev_link = np.zeros(m, dtype=bool)
+        prev_link[1:] = link[:-1]
+        prev_link[firsts] = has_run & (c_links > 0)
+        prev_gap = np.zeros(m, dtype=np.int64)
+        prev_gap[1:] = gap[:-1]
+        prev_gap[firsts] = c_gap
+        ratio = rule.max_gap_ratio
+        cont = link & prev_link & (prev_gap <= gap * ratio) & (gap <= prev_gap * ratio)
+        self.continues = cont[firsts]
+        # a run's anchor: 2j+1 when it starts at row j, 2i when it starts with the carried failure
+        # before group row i (or is the carried run going on); rows of one run share it
+        anchor = np.full(m, -1, dtype=np.int64)
+        anchor[fail & ~link] = 2 * idx[fail & ~link] + 1
+        restart = link & ~cont & ~self.starts
+        anchor[restart] = 2 * idx[restart] - 1
+        anchor[link & self.starts] = 2 * idx[link & self.starts]
+        anchor = np.maximum.accumulate(anchor)
+        virtual = anchor % 2 == 0
+        start_row = anchor // 2
+        going_on = virtual & self.continues[g_of]
+        links = idx - start_row + virtual + np.where(going_on, c_links[g_of], 0)
+        first_account = np.where(virtual, c_account[g_of], self.account[start_row])
+        differs = fail & (self.account != first_account)
+        last_differs = np.maximum.accumulate(np.where(differs, idx, -1))
+        multi = (going_on & c_multi[g_of]) | (last_differs >= start_row)
+        attempts = links + 1
+        qualifies = (
+            fail
+            & (attempts >= rule.min_attempts)
+            & (multi | (attempts >= rule.single_account_attempts))
+            & ~(going_on & c_alerted[g_of])
+        )
+        wanted: dict[int, tuple[int, int, int, bool]] = {}  # anchor -> (group, start, end, open)
+        q = np.flatnonzero(qualifies)
+        if q.size:
+            q = q[np.r_[True, anchor[q][1:] != anchor[q][:-1]]]  # first qualifying row of each run
+        for row in q.tolist():
+            a = int(anchor[row])
+            wanted[a] = (int(g_of[row]), -1 if a % 2 == 0 else a // 2, row, False)
+        lasts = self.lasts
+        ends_failing = fail[lasts]
+        for row in lasts[ends_failing & (links[lasts] >= 1)].tolist():
+            a = int(anchor[row])
+            wanted[a] = (int(g_of[row]), -1 if a % 2 == 0 else a // 2, row, True)
+        self._replays = list(wanted.values())
+        self._singles = lasts[ends_failing & (links[lasts] == 0)]
+
+    def replays(self) -> list[tuple[int, int, int, bool]]:
+        """``(group, start, end, open)`` per run to build: from row ``start`` (-1: from the carried
+        state) through row ``end``; ``open`` when the run is still going at the batch's end."""
+        return self._replays
+
+    def replay_rows(self) -> npt.NDArray[np.int64]:
+        """Every row a replay reads."""
+        parts = [np.arange(self.firsts[g] if start < 0 else start, end + 1) for g, start, end, _ in self._replays]
+        return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+    def singles(self) -> npt.NDArray[np.int64]:
+        """Rows of addresses whose batch ends with one failure outside any run (they go to the table)."""
+        return self._singles
+
+
+class _ReplayRows:
+    """The few rows a replay reads, as Python values (reading all rows cost more than the rule)."""
+
+    def __init__(self, rows: pl.DataFrame, order: npt.NDArray[np.int64], wanted: npt.NDArray[np.int64]) -> None:
+        sub = rows.select("ts", "user", "account", "path", "line", "offset")[order[wanted]]
+        self.pos = {int(i): k for k, i in enumerate(wanted.tolist())}
+        self.ts: list[int] = sub["ts"].to_list()
+        self.user: list[str | None] = sub["user"].to_list()
+        self.account: list[int] = sub["account"].to_list()
+        self.refs = list(map(EventRef, sub["path"].to_list(), sub["line"].to_list(), sub["offset"].to_list()))
+
+    def args(self, row: int) -> tuple[int, EventRef, int, str | None]:
+        """``(ts, ref, account, name)`` of a row, as :meth:`Run.start` and ``_step`` take them."""
+        k = self.pos[row]
+        return self.ts[k], self.refs[k], self.account[k], self.user[k]

@@ -193,7 +193,8 @@ class PendingFailures:
 
     Why: under a flood of millions of addresses failing once each, exact per-key rows would be
     sorted and segmented every batch. A count-min sketch per epoch (``window`` long) counts
-    failures per key; a key whose failures in its row's epoch and the two around it may reach
+    earlier batches' failures per key, and the batch's own are counted exactly (:func:`_near_counts`);
+    a key whose failures in its row's epoch and the two around it may reach
     the warm level (:func:`warm_level`) is *hot*: its waiting failures move to the exact tracker,
     as do its later ones. Everything else waits here, one row per event with a flag per key kind,
     and expires once its file's watermark passes it by a window: by then a chain that did not get
@@ -213,6 +214,7 @@ class PendingFailures:
         # service names are small integer codes there (see :meth:`_coded`)
         self.chunks: list[pl.DataFrame] = []
         self.codes: dict[str, int] = {}
+        self._names: tuple[pl.Series, pl.Series] | None = None  # :meth:`names`, until the rows change
 
     @property
     def rows(self) -> pl.DataFrame:
@@ -263,31 +265,48 @@ class PendingFailures:
         hashes = {kind: _kind_hashes(kind, keys[kind]) for kind in (IP_KIND, ACCOUNT_KIND)}
         present = {kind: keys[kind].is_not_null().to_numpy() for kind in (IP_KIND, ACCOUNT_KIND)}
         groups = dict(_by_epoch(epochs))
-        for epoch, idx in groups.items():
-            sketch = self.sketches.get(epoch) or self.sketches.setdefault(
-                epoch, GrowingCountMin(self.width_bits, self.depth)
-            )
-            for kind in (IP_KIND, ACCOUNT_KIND):
-                sketch.add(hashes[kind][idx][present[kind][idx]])
-        # a row's estimate sums the sketches of its epoch and the two around it; each sketch is
-        # asked once, for the rows of all three epochs it counts for and both kinds together (a
-        # batch of a quiet day spans dozens of epochs: asking per epoch, neighbour and kind made
-        # six times the calls, and their fixed cost was most of the detector's time)
-        both = np.concatenate([hashes[IP_KIND], hashes[ACCOUNT_KIND]])
         n = events.height
-        est = np.zeros(2 * n, dtype=np.int64)
+        # (both kinds in one pass: their hashes differ, the kind is mixed in)
+        both = np.concatenate([hashes[IP_KIND], hashes[ACCOUNT_KIND]])
+        # rows still to come are not older than the slowest watermark, so they ask the sketch of
+        # the epoch before its one at the earliest; older sketches are never read again
+        oldest = min(watermarks.values()) - self.window if watermarks else None
+        counted = [e for e in groups if oldest is None or e + self.window >= oldest]
+        # a row's estimate is the count of its key in its epoch and the two around it. When the
+        # batch goes into sketches whole (a flood's batch spans a minute or two), they are asked
+        # after counting it. Otherwise (a batch of a quiet day spans a hundred epochs, and the
+        # fixed cost of a sketch call per epoch and kind was most of the detector's time) the
+        # batch is counted exactly and the sketches, asked first, hold only earlier batches; only
+        # the epochs later rows can still ask are counted into sketches
+        whole = len(counted) == len(groups)
+        if whole:
+            self._count(groups, counted, hashes, present)
+            est = np.zeros(2 * n, dtype=np.int64)
+        else:
+            est = _near_counts(
+                both,
+                np.concatenate([epochs, epochs]),
+                np.concatenate([present[IP_KIND], present[ACCOUNT_KIND]]),
+                self.window,
+            )
+        # each sketch is asked once, for the rows of all three epochs it counts for and both
+        # kinds together
         for start, counts in self.sketches.items():
             near = [groups[e] for e in (start - self.window, start, start + self.window) if e in groups]
             if near:
                 rows = np.concatenate(near)
                 rows = np.concatenate([rows, rows + n])
                 est[rows] += counts.estimate(both[rows])
+        if not whole:
+            self._count(groups, counted, hashes, present)
         hot: dict[str, pl.Series] = {}
         for kind, part in ((IP_KIND, est[:n]), (ACCOUNT_KIND, est[n:])):
+            known = keys[kind].filter(keys[kind].is_in(exact.filter(pl.col("kind") == kind)["key"].implode()))
+            # keys already in exact state are hot whatever their count: not worth checking
             candidates = keys[kind].filter(pl.Series(part >= self.warm[kind]) & keys[kind].is_not_null()).unique()
+            candidates = candidates.filter(~candidates.is_in(known.implode()))
             warm = self._warm(kind, candidates, events.select("ts", key=keys[kind]))
-            known = exact.filter(pl.col("kind") == kind)["key"]
-            hot[kind] = pl.concat([warm, keys[kind].filter(keys[kind].is_in(known.implode()))]).unique()
+            hot[kind] = pl.concat([warm, known]).unique()
         flagged = events.with_columns(
             ip_wait=pl.col("ip").is_not_null() & ~pl.col("ip").is_in(hot[IP_KIND].implode()),
             account_wait=pl.col("user").is_not_null() & ~keys["account"].is_in(hot[ACCOUNT_KIND].implode()),
@@ -325,13 +344,27 @@ class PendingFailures:
             if rest.height:
                 kept.append(rest)
         self.chunks = [pl.concat(kept)] if len(kept) > MAX_PENDING_CHUNKS else kept
-        if watermarks:
-            # rows still to come are not older than the slowest watermark, so they ask the sketch
-            # of the epoch before its one at the earliest; older sketches are never read again
-            oldest = min(watermarks.values()) - self.window
+        self._names = None
+        if oldest is not None:
             for epoch in [e for e in self.sketches if e + self.window < oldest]:
                 del self.sketches[epoch]
         return pl.concat(moved)
+
+    def _count(
+        self,
+        groups: Mapping[int, npt.NDArray[np.intp]],
+        epochs: list[int],
+        hashes: Mapping[str, U64],
+        present: Mapping[str, npt.NDArray[np.bool_]],
+    ) -> None:
+        """Count the rows of ``epochs`` (their positions in ``groups``) into their epochs' sketches."""
+        for epoch in epochs:
+            idx = groups[epoch]
+            sketch = self.sketches.get(epoch) or self.sketches.setdefault(
+                epoch, GrowingCountMin(self.width_bits, self.depth)
+            )
+            for kind in (IP_KIND, ACCOUNT_KIND):
+                sketch.add(hashes[kind][idx][present[kind][idx]])
 
     def _warm(self, kind: str, candidates: pl.Series, new: pl.DataFrame) -> pl.Series:
         """The candidates (keys the sketch says may be warm) that really are: their waiting and new
@@ -359,37 +392,57 @@ class PendingFailures:
             )
         waiting_rows = waiting.filter(pl.col("key").is_in(wanted)).collect()
         rows = pl.concat([waiting_rows, new.filter(pl.col("key").is_in(wanted))])
-        rows = rows.with_columns(rank=pl.col("key").rank("dense").cast(pl.Int64)).sort("rank", "ts")
-        ts = rows["ts"].to_numpy()
+        order, group = _key_groups(rows["key"], rows["ts"].to_numpy())
+        ts = rows["ts"].to_numpy()[order]
         base = int(ts.min())
         stride = int(ts.max()) - base + 2 * self.window + 1  # keys never share a window on this axis
-        flat = (ts - base) + rows["rank"].to_numpy() * stride
+        flat = (ts - base) + group * stride
         counts = np.arange(1, len(flat) + 1) - np.searchsorted(flat, flat - self.window, side="left")
-        return rows.filter(pl.Series(counts >= self.warm[kind]))["key"].unique()
+        return rows["key"].gather(order[counts >= self.warm[kind]]).unique()
 
-    def keys(self) -> pl.DataFrame:
-        """``(kind, key)`` of every key with failures waiting here."""
+    def names(self) -> tuple[pl.Series, pl.Series]:
+        """Addresses and account names (without service) of the keys waiting here, to narrow rows
+        down before keying them. Kept until the waiting rows change: a batch asks twice, and under
+        a flood each answer reads millions of rows."""
+        if self._names is None:
+            if not self.chunks:
+                return pl.Series(dtype=pl.String), pl.Series(dtype=pl.String)
+            rows = pl.concat(self.chunks, rechunk=False).lazy()
+            ips = rows.filter("ip_wait").select(pl.col("ip").unique()).collect()["ip"]
+            users = rows.filter("account_wait").select(pl.col("user").unique()).collect()["user"]
+            self._names = (ips, users)
+        return self._names
+
+    def waiting_mask(self, keyed: pl.DataFrame) -> pl.Series:
+        """Per row of ``keyed`` (:data:`ROW_SCHEMA`): whether its key has failures waiting here.
+
+        Account keys are built only for the waiting rows of the accounts asked about: building
+        every waiting row's key, each batch, was the costliest part of asking."""
         if not self.chunks:
-            return pl.DataFrame(schema={"kind": pl.String(), "key": pl.String()})
-        account_key = self._account_key()
-        rows = pl.concat(self.chunks, rechunk=False).lazy()
-        return (
-            pl.concat(
-                [
-                    rows.filter("ip_wait").select(kind=pl.lit(IP_KIND), key=pl.col("ip")),
-                    rows.filter("account_wait").select(kind=pl.lit(ACCOUNT_KIND), key=account_key),
-                ]
+            return pl.repeat(False, keyed.height, eager=True)
+        ips, users = self.names()
+        is_account = pl.col("kind") == ACCOUNT_KIND
+        waiting = (pl.col("kind") == IP_KIND) & pl.col("key").is_in(ips.implode())
+        asked = keyed.filter(is_account & pl.col("user").is_in(users.implode()))["user"].unique()
+        if asked.len():
+            accounts = (
+                pl.concat(self.chunks, rechunk=False)
+                .lazy()
+                .filter(pl.col("account_wait") & pl.col("user").is_in(asked.implode()))
+                .select(key=self._account_key())
+                .unique()
+                .collect()["key"]
             )
-            .unique()
-            .collect()
-        )
+            waiting = waiting | (is_account & pl.col("key").is_in(accounts.implode()))
+        return keyed.select(waiting.alias("waiting"))["waiting"]
 
     def waiting(self, keyed: pl.DataFrame) -> pl.DataFrame:
         """The rows of ``keyed`` (:data:`ROW_SCHEMA`) whose key has failures waiting here."""
-        return keyed.join(self.keys(), on=["kind", "key"], how="semi")
+        return keyed.filter(self.waiting_mask(keyed))
 
     def clear(self) -> None:
         self.chunks = []
+        self._names = None
         self.codes = {}
         self.sketches.clear()
 
@@ -403,6 +456,7 @@ class PendingFailures:
         rows = pl.DataFrame(state["rows"], schema={**PENDING_SCHEMA, **_FLAGS})
         self.codes = {}
         self.chunks = [self._coded(rows)] if rows.height else []
+        self._names = None
         self.sketches = {int(e): GrowingCountMin.from_json(s) for e, s in state["sketches"].items()}
 
 
@@ -410,6 +464,51 @@ def _kind_hashes(kind: str, keys: pl.Series) -> U64:
     """Sketch hashes of one kind's keys (the kind is mixed in so an address and an account
     spelled alike do not share counters)."""
     return hash_keys(pl.select(pl.lit(kind + KEY_SEP) + pl.lit(keys).fill_null("")).to_series())
+
+
+def _key_groups(keys: pl.Series, ts: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The order that sorts rows by (key, ts), and each sorted row's key number (0, 1, ...).
+
+    Why by hash: ranking the key strings sorted them; their 64-bit hashes sort as integers. Two
+    keys with one hash (never seen in practice) would share a number, so then the strings decide."""
+    h = keys.hash(seed=0x5EED).to_numpy()
+    order = np.lexsort((ts, h)).astype(np.int64)
+    sorted_h = h[order]
+    group = np.zeros(len(order), dtype=np.int64)
+    if len(order) > 1:
+        same_h = sorted_h[1:] == sorted_h[:-1]
+        ordered = keys.gather(order)
+        new_key = (ordered.slice(1) != ordered.slice(0, len(order) - 1)).to_numpy()
+        if bool((same_h & new_key).any()):
+            rank = keys.rank("dense").cast(pl.Int64).to_numpy()
+            order = np.lexsort((ts, rank)).astype(np.int64)
+            return order, rank[order] - 1
+        group[1:] = np.cumsum(~same_h)
+    return order, group
+
+
+def _near_counts(
+    hashes: U64, epochs: npt.NDArray[np.int64], present: npt.NDArray[np.bool_], window: int
+) -> npt.NDArray[np.int64]:
+    """Per row: the present rows with its hash in its epoch and the two around it (0 where absent).
+
+    Rows are sorted by (hash, epoch) once and laid on one integer axis on which every hash has
+    its own stretch of epochs; each row's count is then two binary searches of sorted queries."""
+    out = np.zeros(len(hashes), dtype=np.int64)
+    if not present.any():
+        return out
+    h, ep = hashes[present], epochs[present] // window
+    order = np.lexsort((ep, h))
+    sorted_h = h[order]
+    group = np.zeros(len(order), dtype=np.int64)
+    group[1:] = np.cumsum(sorted_h[1:] != sorted_h[:-1])
+    base = int(ep.min())
+    stride = int(ep.max()) - base + 3  # a hash's epochs and both neighbours never reach the next one
+    axis = group * stride + (ep[order] - base + 1)
+    counts = np.empty(len(order), dtype=np.int64)
+    counts[order] = np.searchsorted(axis, axis + 1, side="right") - np.searchsorted(axis, axis - 1, side="left")
+    out[present] = counts
+    return out
 
 
 def _by_epoch(epochs: npt.NDArray[np.int64]) -> list[tuple[int, npt.NDArray[np.intp]]]:
@@ -449,7 +548,9 @@ class BurstTracker:
         ts = pl.col("ts")
         frame = frame.with_columns(pl.col("path").fill_null(""))
         # max timestamp of every row before this one in the same file (batch-independent)
-        before = ts.cum_max().forward_fill().shift(1).over("path")
+        before = ts.cum_max().forward_fill().shift(1)
+        if frame["path"].n_unique() > 1:  # most batches come from one file: no partition needed
+            before = before.over("path")
         if self.max_seen:
             before = pl.max_horizontal(before, _watermark(self.max_seen))
         flagged = frame.with_columns(
@@ -461,6 +562,7 @@ class BurstTracker:
             if batch_max is not None:
                 self.max_seen[path] = max(self.max_seen.get(path, batch_max), batch_max)
         watermarks = {path: seen - self.lateness for path, seen in self.max_seen.items()}
+        flagged = flagged.with_columns(wm=_watermark(watermarks))  # each row's file watermark, asked thrice
         new_failures = flagged.filter(pl.col("admitted") & (pl.col("outcome") == "failure"))
         hot = self.pending.admit(new_failures.select(list(PENDING_SCHEMA)), self.failures, watermarks)
         failures = pl.concat([self.failures, hot])
@@ -478,13 +580,13 @@ class BurstTracker:
     ) -> ClosedBursts:
         """Segment failures into bursts, emit the closed ones that qualify, keep the rest.
 
-        ``new_successes`` is this batch (flagged rows, not yet keyed) whose admitted successes are
-        considered; ``watermark`` maps each file to its watermark, and None closes everything
-        (finalize).
+        ``new_successes`` is this batch (flagged rows with their file watermark ``wm``, not yet
+        keyed) whose admitted successes are considered; ``watermark`` maps each file to its
+        watermark, and None closes everything (finalize).
         """
         if failures.height == 0:  # fast path: nothing to segment, only recent successes to keep
             if new_successes is not None and watermark is not None:
-                recent = _keyed(new_successes.filter(_ADMITTED_SUCCESS & (pl.col("ts") >= _watermark(watermark))))
+                recent = _keyed(new_successes.filter(_ADMITTED_SUCCESS & (pl.col("ts") >= pl.col("wm"))))
                 self.successes = pl.concat([self.successes, recent])
             self.successes = self._retain(self.successes, None, watermark)
             return ClosedBursts.none()
@@ -519,9 +621,10 @@ class BurstTracker:
         if new_successes is not None and new_successes.height:
             keyed = self._key_successes(new_successes, failures, emit, open_segs, watermark)
             if watermark is not None and self.pending.height:
-                keyed = pl.concat([keyed, self._waiting_successes(new_successes, watermark)]).unique(
-                    subset=["kind", "key", "seq"], keep="first", maintain_order=True
-                )
+                waiting = self._waiting_successes(new_successes)
+                if waiting.height:  # rows keyed twice are kept once, where ``keyed`` has them
+                    on = ["kind", "key", "seq"]
+                    keyed = pl.concat([keyed, waiting.join(keyed, on=on, how="anti", maintain_order="left")])
             successes = pl.concat([successes, keyed])
         bursts = self._emit(failures, successes, emit) if emit.height else ClosedBursts.none()
         if closed.height:
@@ -549,15 +652,17 @@ class BurstTracker:
         users = rows.filter(pl.col("kind") == ACCOUNT_KIND)["user"].unique()
         keep = pl.col("ip").is_in(ips.implode()) | pl.col("user").is_in(users.implode())
         if watermark is not None:
-            keep = keep | (pl.col("ts") >= _watermark(watermark))
+            keep = keep | (pl.col("ts") >= pl.col("wm"))
         return _keyed(new.filter(_ADMITTED_SUCCESS & keep))
 
-    def _waiting_successes(self, new: pl.DataFrame, watermark: Mapping[str, int]) -> pl.DataFrame:
+    def _waiting_successes(self, new: pl.DataFrame) -> pl.DataFrame:
         """Keyed older-than-watermark successes of keys whose failures wait in the pending buffer:
         should such a key warm up, its burst may start before them."""
-        old = new.filter(_ADMITTED_SUCCESS & (pl.col("ts") < _watermark(watermark)).fill_null(False))
+        old = new.filter(_ADMITTED_SUCCESS & (pl.col("ts") < pl.col("wm")).fill_null(False))
         if old.height == 0 or self.pending.height == 0:
             return empty_rows()
+        ips, users = self.pending.names()
+        old = old.filter(pl.col("ip").is_in(ips.implode()) | pl.col("user").is_in(users.implode()))
         return self.pending.waiting(_keyed(old))
 
     def qualified_at(self, ts: npt.NDArray[np.int64], threshold: int) -> int | None:
@@ -605,7 +710,66 @@ class BurstTracker:
         A burst is reported from one window before its chain first got warm (:func:`warm_level`):
         a chain of failures a few minutes apart can run all day before it turns into guessing,
         and that quiet lead-in is neither evidence nor something to hold in memory."""
-        ts_all = failures["ts"].to_numpy()
+        found = self._shapes(failures["ts"].to_numpy(), emit)
+        if found.height == 0:
+            return ClosedBursts.none()
+        bursts = found.select(list(BURST_SCHEMA))
+        rows = (
+            failures.join(found.select("seg", "first"), on="seg", how="inner", maintain_order="left")
+            .filter(pl.col("ts") >= pl.col("first"))
+            .select(list(_SEG_ROWS))
+        )
+        ranges = emit.select("seg", "last").join(found.select("kind", "key", "seg", "first"), on="seg")
+        matched = (
+            successes.join(ranges, on=["kind", "key"], how="inner")
+            .filter(pl.col("ts").is_between(pl.col("first"), pl.col("last") + self.window))
+            .select(list(_SEG_ROWS))
+            .sort(["seg", "ts", "seq"])
+        )
+        return ClosedBursts(bursts, rows, matched)
+
+    def _shapes(self, ts_all: npt.NDArray[np.int64], emit: pl.DataFrame) -> pl.DataFrame:
+        """Peak window and report start of every candidate burst, those reaching their threshold.
+
+        The same as :func:`peak_in_window` and :meth:`qualified_at` per burst, for all bursts in
+        one pass: a dictionary attack on a host closes thousands per batch, and a Python step per
+        burst cost more than the counting. Bursts are laid end to end on one integer axis, each
+        far enough from the next that no window reaches across."""
+        window = self.window
+        ns = emit["n"].to_numpy()
+        threshold = emit["kind"].replace_strict(self.thresholds, return_dtype=pl.Int64).to_numpy()
+        offsets = np.cumsum(ns) - ns  # where each burst starts on the axis
+        burst = np.repeat(np.arange(len(ns)), ns)
+        idx = np.arange(len(burst))
+        ts = ts_all[np.repeat(emit["start"].to_numpy() - offsets, ns) + idx]
+        since = ts - ts[offsets][burst]  # time since the burst's first failure
+        stride = int(since.max()) + window + 1
+        if stride * len(ns) >= 1 << 62:  # bursts of years, by the thousand: never in practice
+            return self._shapes_each(ts_all, emit)
+        axis = burst * stride + since
+        left = np.searchsorted(axis, axis - window, side="left")
+        counts = idx + 1 - left
+        peak = np.maximum.reduceat(counts, offsets)
+        best = np.minimum.reduceat(np.where(counts == peak[burst], idx, len(idx)), offsets)
+        warm = np.maximum(2, (threshold + 1) // 2)  # warm_level, vectorised
+        warmed = np.minimum.reduceat(np.where(counts >= warm[burst], idx, len(idx)), offsets)
+        keep = peak >= threshold
+        # a burst that reached its threshold passed the warm level
+        warmed = np.where(keep, warmed, offsets)
+        first = np.searchsorted(axis, axis[warmed] - window, side="left")
+        return (
+            emit.select("seg", "kind", "key")
+            .with_columns(
+                peak=pl.Series(peak, dtype=pl.Int64),
+                peak_start=pl.Series(ts[left[best]], dtype=pl.Int64),
+                peak_end=pl.Series(ts[best], dtype=pl.Int64),
+                first=pl.Series(ts[first], dtype=pl.Int64),
+            )
+            .filter(pl.Series(keep))
+        )
+
+    def _shapes_each(self, ts_all: npt.NDArray[np.int64], emit: pl.DataFrame) -> pl.DataFrame:
+        """:meth:`_shapes` one burst at a time (for bursts too long to lay end to end)."""
         window = self.window
         kept: list[tuple[int, str, str, int, int, int, int]] = []
         for kind, key, seg, start, n in emit.select("kind", "key", "seg", "start", "n").iter_rows():
@@ -617,23 +781,7 @@ class BurstTracker:
             assert warm is not None  # a chain that reached its threshold passed the warm level
             first = int(ts[np.searchsorted(ts, warm - window, side="left")])
             kept.append((seg, kind, key, peak, peak_start, peak_end, first))
-        if not kept:
-            return ClosedBursts.none()
-        found = pl.DataFrame(kept, schema={**BURST_SCHEMA, "first": pl.Int64()}, orient="row")
-        bursts = found.select(list(BURST_SCHEMA))
-        rows = (
-            failures.join(found.select("seg", "first"), on="seg", how="inner", maintain_order="left")
-            .filter(pl.col("ts") >= pl.col("first"))
-            .select(list(_SEG_ROWS))
-        )
-        ranges = emit.select("seg", "last").join(found.select("kind", "key", "seg", "first"), on="seg")
-        matched = (
-            successes.join(ranges, on=["kind", "key"], how="inner")
-            .filter(pl.col("ts").is_between(pl.col("first"), pl.col("last") + window))
-            .select(list(_SEG_ROWS))
-            .sort(["seg", "ts", "seq"])
-        )
-        return ClosedBursts(bursts, rows, matched)
+        return pl.DataFrame(kept, schema={**BURST_SCHEMA, "first": pl.Int64()}, orient="row")
 
     def _retain(
         self, successes: pl.DataFrame, open_segs: pl.DataFrame | None, watermark: Mapping[str, int] | None
@@ -644,9 +792,8 @@ class BurstTracker:
         keep = (pl.col("ts") >= _watermark(watermark)).fill_null(True)
         if self.pending.height and successes.filter(~keep).height:
             # successes of keys still waiting in the pending buffer stay: they may warm up yet
-            waiting = self.pending.keys().with_columns(waiting=pl.lit(True))
-            successes = successes.join(waiting, on=["kind", "key"], how="left", maintain_order="left")
-            keep = keep | pl.col("waiting").fill_null(False)
+            successes = successes.with_columns(waiting=self.pending.waiting_mask(successes))
+            keep = keep | pl.col("waiting")
         if open_segs is not None and open_segs.height:
             starts = open_segs.group_by("kind", "key").agg(open_first=pl.col("first").min())
             joined = successes.join(starts, on=["kind", "key"], how="left")
