@@ -6,23 +6,29 @@ ordinary values) through both matchers, with the prefilter off so every part is 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from urllib.parse import quote_plus
 
 import polars as pl
 import pytest
 
+from watchhouse.core.events import Dataset
 from watchhouse.detectors.web import prefilter
 from watchhouse.detectors.web.engines import (
     EngineName,
     HyperscanColumnScanner,
     PatternSet,
     PolarsColumnScanner,
+    compile_database,
     hyperscan_available,
+    prune_cache,
     resolve_engine,
 )
 from watchhouse.detectors.web.matching import Matcher, Part, request_parts
+from watchhouse.detectors.web.policy import COLUMN_SYMPTOMS
 from watchhouse.detectors.web.rules import default_rules
+from watchhouse.testing.factories import make_batch
 
 pytestmark = pytest.mark.skipif(not hyperscan_available(), reason="the hyperscan wheel is not installed here")
 
@@ -108,3 +114,58 @@ def test_column_scanner_scans_repeated_values_once_and_flags_every_row() -> None
     assert flags.name == "url.original"
     assert flags.to_list() == PolarsColumnScanner(prefilter.URL_PATTERN).flags(column).to_list()
     assert flags.to_list()[:7] == [False, True, False, False, False, True, True]
+
+
+@pytest.mark.parametrize("repeat", [1, 40], ids=["distinct values", "repeated values"])
+def test_several_patterns_in_one_scan_flag_as_each_alone(repeat: int) -> None:
+    """The prefilter and the request policy share one scan of the URL; each keeps its own verdicts."""
+    values = [
+        "/a?page=2",
+        "/b?q=%27%20or%201=1",
+        "/backup/site.sql",
+        None,
+        "",
+        "/login?jsessionid=74B0CB41",
+        "/c/../etc/passwd",
+        "/x?q=%1G",
+    ] * repeat
+    column = pl.Series("url.original", values, dtype=pl.String)
+    patterns = (prefilter.URL_PATTERN, COLUMN_SYMPTOMS[0][2], r"(?i)\.sql$")
+    together = [flags.to_list() for flags in HyperscanColumnScanner(*patterns).each(column)]
+    alone = [PolarsColumnScanner(pattern).flags(column).to_list() for pattern in patterns]
+    assert together == alone
+    assert together[2][:8] == [False, False, True, False, False, False, False, False]
+    assert together[0] != together[1]  # the policy's symptom is not the prefilter's
+
+
+def test_prefilter_returns_other_stages_flags_from_its_own_scan() -> None:
+    frame = make_batch(
+        Dataset.HTTP,
+        [{"url.original": u} for u in ("/", "/backup/db.sql", "/s?q=%27", "/p?PHPSESSID=1")],
+    ).to_polars()
+    flags = prefilter.column_flags(frame, paranoia=2, also=COLUMN_SYMPTOMS)
+    assert flags["_policy:url"].to_list() == [False, True, False, True]
+    assert flags[prefilter.ANY].to_list() == prefilter.column_flags(frame, paranoia=2)[prefilter.ANY].to_list()
+    assert set(flags.columns) == {*prefilter.COLUMN_PATTERNS, prefilter.ANY, *(name for name, _, _ in COLUMN_SYMPTOMS)}
+
+
+def test_cache_pruning_keeps_the_most_recently_used_databases(tmp_path: Path) -> None:
+    for age, name in enumerate(["newest", "recent", "old", "oldest"]):
+        path = tmp_path / f"{name}.hsdb"
+        path.write_bytes(b"x" * 100)
+        os.utime(path, (1_700_000_000 - age * 60, 1_700_000_000 - age * 60))
+    (tmp_path / "other.123.tmp").write_bytes(b"x" * 1000)  # another process's database being written
+    prune_cache(tmp_path, max_bytes=250)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["newest.hsdb", "other.123.tmp", "recent.hsdb"]
+
+
+def test_a_database_loaded_from_the_cache_counts_as_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    compile_database(["a+b"], [0])
+    (cached,) = (tmp_path / "watchhouse" / "hyperscan").glob("*.hsdb")
+    os.utime(cached, (1_700_000_000, 1_700_000_000))
+    database = compile_database(["a+b"], [0])
+    assert cached.stat().st_mtime > 1_700_000_000
+    found: list[int] = []
+    database.scan(b"xaab", match_event_handler=lambda i, *_: found.append(i))
+    assert found == [0]

@@ -15,7 +15,12 @@ from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.detectors.web import prefilter
 from watchhouse.detectors.web.explain import attacked_names, describe, excerpt, redact_url
 from watchhouse.detectors.web.matching import Hit, Matcher, Part, request_parts
-from watchhouse.detectors.web.policy import DEFAULT_ALLOWED_CONTENT_TYPES, DEFAULT_ALLOWED_METHODS, RequestPolicy
+from watchhouse.detectors.web.policy import (
+    COLUMN_SYMPTOMS,
+    DEFAULT_ALLOWED_CONTENT_TYPES,
+    DEFAULT_ALLOWED_METHODS,
+    RequestPolicy,
+)
 from watchhouse.detectors.web.rules import (
     CLASS_TITLE,
     PARANOIA_LEVELS,
@@ -159,6 +164,10 @@ class WebAttackDetector(Detector):
             if request_policy
             else None
         )
+        # the request policy's column symptoms ride along in the prefilter's scans of the same columns
+        self._also = COLUMN_SYMPTOMS if self._policy is not None else ()
+        if use_prefilter:
+            prefilter.prepare(paranoia=paranoia_level, also=self._also)
         self._matcher = Matcher(
             self.rules,
             prefilter.part_symptoms(paranoia_level) if use_prefilter else None,
@@ -171,19 +180,21 @@ class WebAttackDetector(Detector):
         if batch.num_rows == 0:
             return []
         frame = batch.to_polars()
-        policy_rows = self._policy.mask(frame) if self._policy is not None else None
+        policy_rows: pl.Series | None = None
         if self.use_prefilter:
-            flags = prefilter.column_flags(frame, paranoia=self.paranoia_level)
+            flags = prefilter.column_flags(frame, paranoia=self.paranoia_level, also=self._also)
+            if self._policy is not None:
+                policy_rows = self._policy.mask(frame, flags)
             wanted = flags[prefilter.ANY] if policy_rows is None else flags[prefilter.ANY] | policy_rows
             rows = wanted.arg_true()
             if rows.len() == 0:
                 return []
-            flag_frame = flags.drop(prefilter.ANY).rename(_FLAG_NAMES)
+            flag_frame = flags.select(list(_FLAG_NAMES)).rename(_FLAG_NAMES)
             candidates = pl.concat([frame.select(_COLUMNS), flag_frame], how="horizontal")[rows.to_list()]
             policy_of = policy_rows[rows.to_list()].to_list() if policy_rows is not None else []
         else:
             candidates = frame.select(_COLUMNS).with_columns(pl.lit(True).alias(f) for f in _FLAG_NAMES.values())
-            policy_of = [True] * frame.height if policy_rows is not None else []
+            policy_of = [True] * frame.height if self._policy is not None else []
         names = candidates.columns
         # only the inspected values cross into Python for every candidate; whole rows (timestamps
         # and all) only for the few that a finding or a policy check needs

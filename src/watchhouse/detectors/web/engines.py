@@ -21,6 +21,7 @@ Two shapes of question are asked:
 from __future__ import annotations
 
 import codecs
+import contextlib
 import functools
 import hashlib
 import importlib.util
@@ -89,28 +90,33 @@ def _cache_dir() -> Path:
     return Path(root) / "watchhouse" / "hyperscan"
 
 
-def compile_database(expressions: Sequence[str], flags: Sequence[int]) -> Any:
+def compile_database(expressions: Sequence[str], flags: Sequence[int], ids: Sequence[int] | None = None) -> Any:
     """A block-mode database, from the on-disk cache when the same patterns were compiled before.
 
     Compiling a rule pack takes seconds; every scan process and test would pay it. The cache key
-    covers the patterns, their flags and the Hyperscan version, so a changed rule recompiles. A
-    cache that cannot be read or written (read-only home, corrupt file) only costs the compile.
+    covers the patterns, their flags, their ids (each expression's index unless given) and the
+    Hyperscan version, so a changed rule recompiles. A cache that cannot be read or written
+    (read-only home, corrupt file) only costs the compile.
     """
     hs = _hs()
-    key = hashlib.sha256(
-        orjson.dumps({"v": hs.__version__, "e": list(expressions), "f": list(flags), "m": hs.HS_MODE_BLOCK})
-    ).hexdigest()
+    described: dict[str, Any] = {"v": hs.__version__, "e": list(expressions), "f": list(flags), "m": hs.HS_MODE_BLOCK}
+    if ids is not None:
+        described["i"] = list(ids)
+    key = hashlib.sha256(orjson.dumps(described)).hexdigest()
     path = _cache_dir() / f"{key}.hsdb"
     try:
         cached = hs.loadb(path.read_bytes(), mode=hs.HS_MODE_BLOCK)
         cached.scratch = hs.Scratch(cached)  # a deserialised database comes without scratch space
-        return cached
     except (OSError, hs.error, TypeError, ValueError):
         pass
+    else:
+        with contextlib.suppress(OSError):  # a read-only cache still serves
+            path.touch()  # its age is its last use: pruning keeps the databases in use
+        return cached
     database = hs.Database(mode=hs.HS_MODE_BLOCK)
     database.compile(
         expressions=[e.encode() for e in expressions],
-        ids=list(range(len(expressions))),
+        ids=list(range(len(expressions))) if ids is None else list(ids),
         elements=len(expressions),
         flags=list(flags),
     )
@@ -119,24 +125,58 @@ def compile_database(expressions: Sequence[str], flags: Sequence[int]) -> Any:
         partial = path.with_suffix(f".{os.getpid()}.tmp")
         partial.write_bytes(hs.dumpb(database))
         partial.replace(path)
+        prune_cache(path.parent)
     except OSError:
         pass
     return database
 
 
+#: bytes of compiled databases kept on disk; a rule pack's are a few MiB, and every edited rule or
+#: test-made rule set leaves one behind, which without a bound grew a developer's cache past 500 MiB
+CACHE_MAX_BYTES = 256 * 1024 * 1024
+
+
+def prune_cache(folder: Path, max_bytes: int = CACHE_MAX_BYTES) -> None:
+    """Delete the least recently used databases until the rest fit ``max_bytes``.
+
+    Runs after each compile (seconds of CPU already), never on a cache hit. Another process may
+    be reading or pruning at the same time: a file that vanished is skipped, and a database
+    deleted under a reader only costs that reader a compile.
+    """
+    entries: list[tuple[float, int, Path]] = []
+    for path in folder.glob("*.hsdb"):
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        entries.append((info.st_mtime, info.st_size, path))
+    total = sum(size for _, size, _ in entries)
+    for _, size, path in sorted(entries):  # oldest use first
+        if total <= max_bytes:
+            break
+        path.unlink(missing_ok=True)
+        total -= size
+
+
 class ColumnScanner(ABC):
-    """True for each row whose value matches the pattern (null rows are False)."""
+    """True for each row whose value matches a pattern (null rows are False), for one pattern or
+    several: several patterns over the same column cost one pass (one scan, one distinct set)."""
+
+    def flags(self, column: pl.Series) -> pl.Series:
+        """The flags of the first (usually the only) pattern."""
+        return self.each(column)[0]
 
     @abstractmethod
-    def flags(self, column: pl.Series) -> pl.Series: ...
+    def each(self, column: pl.Series) -> list[pl.Series]:
+        """One flag column per pattern, in the patterns' order."""
 
 
 class PolarsColumnScanner(ColumnScanner):
-    def __init__(self, pattern: str) -> None:
-        self.pattern = pattern
+    def __init__(self, pattern: str, *more: str) -> None:
+        self.patterns = (pattern, *more)
 
-    def flags(self, column: pl.Series) -> pl.Series:
-        return column.str.contains(self.pattern).fill_null(False)
+    def each(self, column: pl.Series) -> list[pl.Series]:
+        return [column.str.contains(pattern).fill_null(False) for pattern in self.patterns]
 
 
 #: joins a column's values for one Hyperscan scan: the last code point, a non-character that no
@@ -235,31 +275,55 @@ def _class_end(pattern: str, start: int) -> int:
 
 class HyperscanColumnScanner(ColumnScanner):
     """One scan per column: values joined by :data:`ROW_SEPARATOR`, matches mapped back to rows
-    by offset; the pattern is rewritten by :func:`isolate_rows` so no match spans two values."""
+    by offset; the pattern is rewritten by :func:`isolate_rows` so no match spans two values.
 
-    def __init__(self, pattern: str) -> None:
+    Several patterns share one database, each expression tagged with its pattern's index, so a
+    column that two stages ask about (the prefilter and the request policy both read the URL)
+    is made distinct, joined and scanned once.
+    """
+
+    def __init__(self, pattern: str, *more: str) -> None:
         hs = _hs()
-        body, caseless = _strip_inline_caseless(pattern)
-        flags = hs.HS_FLAG_DOTALL | hs.HS_FLAG_UTF8
-        if caseless:
-            flags |= hs.HS_FLAG_CASELESS
-        expressions = [isolate_rows(branch) for branch in top_level_alternatives(body)]
-        self._db = compile_database(expressions, [flags] * len(expressions))
+        expressions: list[str] = []
+        ids: list[int] = []
+        flags: list[int] = []
+        for index, whole in enumerate((pattern, *more)):
+            body, caseless = _strip_inline_caseless(whole)
+            branches = [isolate_rows(branch) for branch in top_level_alternatives(body)]
+            expressions += branches
+            ids += [index] * len(branches)
+            flags += [hs.HS_FLAG_DOTALL | hs.HS_FLAG_UTF8 | (hs.HS_FLAG_CASELESS if caseless else 0)] * len(branches)
+        self._count = 1 + len(more)
+        self._db = compile_database(expressions, flags, ids if more else None)
 
-    def flags(self, column: pl.Series) -> pl.Series:
+    def each(self, column: pl.Series) -> list[pl.Series]:
         """Each distinct value is scanned once: traffic repeats its user agents, referrers and
         pages, so a batch holds far fewer distinct values than rows (a handful of agents in ten
         thousand requests). A value's verdict depends on the value alone (see :func:`isolate_rows`)."""
         n = column.len()
         if n == 0 or column.null_count() == n:
-            return pl.Series(column.name, np.zeros(n, dtype=bool))
+            return [pl.Series(column.name, np.zeros(n, dtype=bool))] * self._count
         distinct = column.drop_nulls().unique(maintain_order=True)  # deterministic, like the input
         if distinct.len() == n:
-            return pl.Series(column.name, self._scan(column))
-        flagged = distinct.filter(pl.Series(self._scan(distinct)))
-        return column.is_in(flagged.implode()).fill_null(False).alias(column.name)
+            return [pl.Series(column.name, hit) for hit in self._scan(column)]
+        hits = self._scan(distinct)
+        anywhere = np.logical_or.reduce(hits)
+        if self._count == 1 or not anywhere.any():
+            rows = column.is_in(distinct.filter(pl.Series(anywhere)).implode()).fill_null(False).alias(column.name)
+            return [rows] * self._count
+        # which rows hold a flagged value, once; then each pattern's share among those few rows
+        flagged = distinct.filter(pl.Series(anywhere))
+        at = column.is_in(flagged.implode()).fill_null(False).arg_true()
+        among = column.gather(at)
+        out: list[pl.Series] = []
+        for hit in hits:
+            mine = np.zeros(n, dtype=bool)
+            mine[at.to_numpy()] = among.is_in(distinct.filter(pl.Series(hit)).implode()).to_numpy()
+            out.append(pl.Series(column.name, mine))
+        return out
 
     def _scan(self, column: pl.Series) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """A boolean matrix: one row per pattern, one column per value."""
         values = column.fill_null("")
         # joined as UTF-8 bytes straight from Polars (no Python str in between)
         joined: bytes = values.str.join(ROW_SEPARATOR).cast(pl.Binary).item()
@@ -268,26 +332,32 @@ class HyperscanColumnScanner(ColumnScanner):
             joined = values.str.join(ROW_SEPARATOR).cast(pl.Binary).item()
         lengths = values.str.len_bytes().to_numpy().astype(np.int64)
         starts = np.cumsum(lengths + _SEPARATOR_BYTES) - (lengths + _SEPARATOR_BYTES)
+        ids: list[int] = []
         ends: list[int] = []
 
-        def on_match(_id: int, _start: int, end: int, _flags: int, _context: object) -> None:
+        def on_match(pattern_id: int, _start: int, end: int, _flags: int, _context: object) -> None:
+            ids.append(pattern_id)
             ends.append(end)
 
         self._db.scan(joined, match_event_handler=on_match)
-        hit = np.zeros(len(lengths), dtype=bool)
+        hit = np.zeros((self._count, len(lengths)), dtype=bool)
         if ends:
             rows = np.searchsorted(starts, np.asarray(ends, dtype=np.int64) - 1, side="right") - 1
-            hit[rows] = True
+            # (a single pattern keeps its branches' own ids, as its databases were cached before)
+            hit[np.asarray(ids, dtype=np.int64) if self._count > 1 else 0, rows] = True
         hit &= lengths > 0
         return hit
 
 
 @functools.lru_cache(maxsize=64)
-def column_scanner(pattern: str, engine: EngineName) -> ColumnScanner:
-    """Cached per process: a Hyperscan database takes a fraction of a second to build."""
+def column_scanner(pattern: str, engine: EngineName, *more: str) -> ColumnScanner:
+    """Cached per process: a Hyperscan database takes a fraction of a second to build.
+
+    ``more`` patterns are scanned in the same pass (:meth:`ColumnScanner.each`).
+    """
     if engine is EngineName.HYPERSCAN:
-        return HyperscanColumnScanner(pattern)
-    return PolarsColumnScanner(pattern)
+        return HyperscanColumnScanner(pattern, *more)
+    return PolarsColumnScanner(pattern, *more)
 
 
 class PatternSet:

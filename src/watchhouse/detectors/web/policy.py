@@ -15,11 +15,12 @@ NUL bytes and session-id parameters are looked at, all in one pass of the column
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import numpy as np
 import orjson
 import polars as pl
 
@@ -28,7 +29,7 @@ from watchhouse.detectors.web.decoding import Decoded
 from watchhouse.detectors.web.engines import EngineName, column_scanner, resolve_engine
 from watchhouse.detectors.web.matching import Hit, Part
 from watchhouse.detectors.web.rules import AttackClass, PolicyRule, Target
-from watchhouse.detectors.web.rules_request_shape import SHAPE_RULES, shape_checks
+from watchhouse.detectors.web.rules_request_shape import SHAPE_HEADERS, SHAPE_RULES, shape_checks
 
 _P = AttackClass.PROTOCOL
 
@@ -151,45 +152,6 @@ POLICY_RULES: tuple[PolicyRule, ...] = (
 )
 _BY_ID = {rule.id: rule for rule in POLICY_RULES}
 
-#: what a row must show in each column for any check to apply (vectorised, case-insensitive)
-_URL_SYMPTOM = (
-    r"(?i)%00|(?:^|[?&;])(?:jsessionid|phpsessid|asp\.net_sessionid|aspsessionid\w{0,12}|connect\.sid|cfid|cftoken|sid|"
-    r"_method|[\w.-]{0,30}(?:session|sessid|session[_.-]token|login_token)|[\w-]{0,30}session[_-]?id|sails\.sid|"
-    r"koa[.:]sess|cakephp|zend_session_id|shiny-token|cfsid)=|"
-    r"(?:\.|%2e)(?:bak|backup|old|orig|save|swp|swo|sql|db|sqlite3?|mdb|dbf|key|pem|pwd|pass|rdb)(?:\?|#|$)|"
-    r"\.\w{1,8}~(?:/|\?|$)|"
-    r"%u[f]{2}[0-9a-f]{2}|%(?:0[1-8bcef]|1[0-9a-f]|7f)|%5cu[0-9a-f]{4}|\\u[0-9a-f]{4}|"
-    # WH-POL-027: a "%" without two hex digits after it, or "%25" before an encoded letter or digit
-    r"%(?:[g-tv-z]|[0-9a-f](?:[^0-9a-f&\s+]|$))|%25(?:3[0-9]|[46][1-9a-f]|[57][0-9a])"
-)
-_BODY_SYMPTOM = r"(?i)_method=|sessid|session|login_token|connect\.sid|cfid|cftoken|\bsid\b"
-
-
-def policy_mask(frame: pl.DataFrame, allowed_methods: frozenset[str]) -> pl.Series:
-    """True for rows some policy check may flag; the rest cost nothing more.
-
-    Column symptoms run through the same cached engines as the prefilter (a Polars regex would be
-    rebuilt per batch). Only rows with a header record are checked whole: access logs have none,
-    and a Referer alone matters only with a NUL byte in it.
-    """
-    engine = resolve_engine(EngineName.AUTO)
-    methods = frame["http.request.method"]
-    mask = (~methods.str.to_uppercase().is_in(sorted(allowed_methods))).fill_null(False)
-    for column, pattern in (
-        ("url.original", _URL_SYMPTOM),
-        ("http.request.body.content", _BODY_SYMPTOM),
-        ("http.request.referrer", r"(?i)%00|\x00"),
-    ):
-        if frame[column].null_count() < frame.height:
-            mask = mask | column_scanner(pattern, engine).flags(frame[column])
-    headers = frame["http.request.headers"]
-    if headers.null_count() < frame.height:
-        mask = mask | headers.is_not_null()
-    body = frame["http.request.body.content"]
-    if body.null_count() < frame.height:  # WH-POL-014 needs no header record
-        mask = mask | (body.is_not_null() & methods.str.to_uppercase().is_in(["GET", "HEAD"])).fill_null(False)
-    return mask.alias("policy")
-
 
 @dataclass(frozen=True)
 class _Request:
@@ -197,7 +159,7 @@ class _Request:
     url: str
     body: str
     referrer: str
-    headers: dict[str, list[str]]
+    headers: Mapping[str, Sequence[str]]
     has_header_record: bool = False
     version: str | None = None
 
@@ -246,9 +208,24 @@ class RequestPolicy:
         self.allowed_content_types = frozenset(t.lower() for t in allowed_content_types)
         self.allowed_charsets = frozenset(c.lower() for c in allowed_charsets)
         self.rules = tuple(rule for rule in POLICY_RULES if rule.paranoia <= paranoia)
+        self._enabled = frozenset(rule.id for rule in self.rules)
+        self._query_shape = bool(self._enabled & _QUERY_SHAPE_RULES)
+        self._screened: dict[tuple[Any, ...], bool] = {}
 
-    def mask(self, frame: pl.DataFrame) -> pl.Series:
-        return policy_mask(frame, self.allowed_methods)
+    def mask(self, frame: pl.DataFrame, symptoms: pl.DataFrame | None = None) -> pl.Series:
+        """True for every row :meth:`hits` may find something in; only these need the Python checks.
+
+        Why: a full-request log has a header record on every row, and running every check on every
+        row cost more than the rest of detection together (70 us a request). Most requests break no
+        policy, and what can make one break it shows in a column symptom (:func:`policy_mask`) or
+        in the headers and the few request facts the header checks read (:meth:`_header_rows`).
+        ``symptoms``: the column symptoms' flags where the prefilter found them (see :func:`policy_mask`).
+        """
+        mask = policy_mask(frame, self.allowed_methods, symptoms)
+        headers = frame["http.request.headers"]
+        if headers.null_count() < frame.height:
+            mask = mask | self._header_rows(frame)
+        return mask.alias("policy")
 
     def hits(self, row: dict[str, Any]) -> list[Hit]:
         request = _Request(
@@ -261,14 +238,76 @@ class RequestPolicy:
             version=row.get("http.version"),
         )
         out: list[Hit] = []
-        enabled = {rule.id for rule in self.rules}
-        for check in _CHECKS:
-            for rule_id, target, name, evidence in check(self, request):
-                if rule_id in enabled:
-                    text = evidence[:200]
-                    part = Part(target, name, text)
-                    out.append(Hit(_BY_ID[rule_id], part, Decoded(text), 0, len(text)))
+        for rule_id, target, name, evidence in self._findings(request):
+            text = evidence[:200]
+            part = Part(target, name, text)
+            out.append(Hit(_BY_ID[rule_id], part, Decoded(text), 0, len(text)))
         return out
+
+    def _findings(self, request: _Request) -> Iterator[tuple[str, Target, str | None, str]]:
+        for check in _CHECKS:
+            for found in check(self, request):
+                if found[0] in self._enabled:
+                    yield found
+
+    def _header_rows(self, frame: pl.DataFrame) -> pl.Series:
+        """True for rows with a header record whose headers may make a check fire (:meth:`_screen`).
+
+        From paranoia 3 on, the query checks that need a header record (WH-POL-031/032/034/035)
+        take every such row with a query as well.
+        """
+        headers = frame["http.request.headers"]
+        present = headers.is_not_null() & (headers.str.len_bytes() > 0)
+        at = present.arg_true()
+        found = np.zeros(frame.height, dtype=bool)
+        if at.len():
+            rows = frame[at].select(
+                "http.request.headers",
+                pl.col("http.request.method").fill_null("GET").str.to_uppercase(),
+                pl.col("http.request.body.content").str.len_bytes().fill_null(0) > 0,
+                "http.version",
+            )
+            seen: dict[tuple[str, str, bool, str | None], bool] = {}  # a batch repeats header sets
+            verdicts = []
+            for key in rows.iter_rows():
+                verdict = seen.get(key)
+                if verdict is None:
+                    verdict = seen[key] = self._screen(*key)
+                verdicts.append(verdict)
+            found[at.to_numpy()] = verdicts
+        out = pl.Series("headers", found)
+        if self._query_shape:
+            out = out | (present & frame["url.original"].str.contains("?", literal=True)).fill_null(False)
+        return out
+
+    def _screen(self, text: str, method: str, has_body: bool, version: str | None) -> bool:
+        """Whether any check fires on a request with these headers, method, version and body presence.
+
+        Exact, not a guess: the checks themselves run, on a request that keeps everything a header
+        check reads (headers read by name, whether a body exists) and nothing the column symptoms
+        already answer for (URL, body text, referrer). Cookies, agents, referrers and body lengths
+        make nearly every header set unique, so they are reduced to what the checks can tell apart
+        before the verdict is remembered: one verdict then serves every request from the same client
+        software (the memory is bounded).
+        """
+        headers = _parse_headers(text)
+        reduced: list[tuple[str, tuple[str, ...]]] = []
+        for name, values in headers.items():
+            if any("\r" in value or "\n" in value for value in values):
+                return True  # WH-POL-024, in any header
+            if name == "cookie" and any(v.lstrip().lower().startswith("$version") for v in values):
+                return True  # WH-POL-025
+            if name in _READ_BY_NAME:
+                reduced.append((name, _reduced(name, values)))
+        key = (method, has_body, version, tuple(sorted(reduced)))
+        verdict = self._screened.get(key)
+        if verdict is None:
+            request = _Request(method, "", "x" if has_body else "", "", dict(reduced), True, version)
+            verdict = next(self._findings(request), None) is not None
+            if len(self._screened) >= SCREEN_CACHE_MAX_ENTRIES:
+                del self._screened[next(iter(self._screened))]  # oldest first
+            self._screened[key] = verdict
+        return verdict
 
 
 def _methods(policy: RequestPolicy, r: _Request) -> Iterator[tuple[str, Target, str | None, str]]:
@@ -276,6 +315,11 @@ def _methods(policy: RequestPolicy, r: _Request) -> Iterator[tuple[str, Target, 
         yield "WH-POL-001", Target.PATH, "method", r.method
     elif r.method not in policy.allowed_methods:
         yield "WH-POL-002", Target.PATH, "method", r.method
+
+
+#: "application/vnd.api+json" counts as "application/json" (RFC 6839 structured syntax suffixes)
+_STRUCTURED_SUFFIX = re.compile(r"/[\w.-]{1,60}\+(json|xml)$")
+_CHARSET = re.compile(r"charset\s?=\s?[\"']?([^\s;,\"']{0,40})", re.IGNORECASE)
 
 
 def _content(policy: RequestPolicy, r: _Request) -> Iterator[tuple[str, Target, str | None, str]]:
@@ -286,10 +330,10 @@ def _content(policy: RequestPolicy, r: _Request) -> Iterator[tuple[str, Target, 
         return
     media, _, params = content_type.partition(";")
     media = media.strip().lower()
-    base = re.sub(r"/[\w.-]{1,60}\+(json|xml)$", r"/\1", media)
+    base = _STRUCTURED_SUFFIX.sub(r"/\1", media)
     if media and media not in policy.allowed_content_types and base not in policy.allowed_content_types:
         yield "WH-POL-004", Target.HEADERS, "content-type", content_type
-    charsets = re.findall(r"charset\s?=\s?[\"']?([^\s;,\"']{0,40})", params, re.IGNORECASE)
+    charsets = _CHARSET.findall(params)
     if len(charsets) > 1 or any(c.lower() not in policy.allowed_charsets for c in charsets):
         yield "WH-POL-005", Target.HEADERS, "content-type", content_type
 
@@ -478,3 +522,107 @@ _CHECKS: tuple[_Check, ...] = (
     _header_injection,
     _shape,
 )
+
+
+# -- which rows the checks need to see ------------------------------------------------------------
+
+#: parameter names of session ids as :data:`_SESSION_PARAM` spells them, cut down to a part every one holds
+#: ("sess", "sid", ...) and followed, within the few characters its suffix and quote may take, by "=" or ":"
+_SESSION_SYMPTOM = r"(?:sess|sid|cfid|cftoken|login_token|cakephp|shiny-token)[^&=:]{0,20}[=:]"
+#: what :func:`urllib.parse.unquote` may turn into a backslash (WH-POL-023) and a malformed or doubly
+#: encoded escape (WH-POL-027; the escape's next character may be any but a hex digit, "&" or "+")
+_ESCAPE_SYMPTOMS = r"\\|%5c|%(?:[g-tv-z]|[0-9a-f](?:[^0-9a-f&+]|$))|%25(?:3[0-9]|[46][1-9a-f]|[57][0-9a])"
+#: what a URL must show for a check of its path or query to fire: NUL (WH-POL-012), a session id or
+#: ``_method`` parameter (WH-POL-006/007), a restricted extension, also where the path spells a letter,
+#: dot or "~" as an escape (WH-POL-009 decodes the path first), full-width and control escapes
+#: (WH-POL-016/017), WH-POL-023/027 escapes (WH-POL-022's limits are counted in :func:`policy_mask`)
+_URL_SYMPTOM = (
+    r"(?i)%00|\x00|\?.*" + _SESSION_SYMPTOM + r"|_method=|"
+    r"(?:\.|%2e)(?:bak|backup|old|orig|save|swp|swo|sql|db|sqlite3?|mdb|dbf|key|pem|pwd|pass|rdb)(?:[?#\n]|$|%0a)|"
+    r"(?:\.|%2e)[^/?#]{0,24}(?:~|%7e)|^[^?#]*%(?:3[0-9]|[46][1-9a-f]|[57][0-9a])|"
+    r"%u[f]{2}[0-9a-f]{2}|%(?:0[1-8bcef]|1[0-9a-f]|7f)|" + _ESCAPE_SYMPTOMS
+)
+#: a parameter name longer than WH-POL-022 allows: after "?" or "&", more characters than that before "=", "&", "#"
+_LONG_NAME = "[?&][^=&#]{" + str(MAX_PARAM_NAME + 1) + "}"
+#: the same for a body, whose checks look for ``_method`` and session ids (WH-POL-006/007) and, in a
+#: form, WH-POL-023/027 escapes
+_BODY_SYMPTOM = r"(?i)_method=|" + _SESSION_SYMPTOM + "|" + _ESCAPE_SYMPTOMS
+#: checks of the query that run on every request with a header record from paranoia 3 on
+_QUERY_SHAPE_RULES = frozenset({"WH-POL-031", "WH-POL-032", "WH-POL-034", "WH-POL-035"})
+#: header names some check reads by name (any other header matters only through a CR or LF in its value,
+#: WH-POL-024, or a Cookie's ``$Version``, WH-POL-025, which the header screen looks at directly);
+#: Referer is read only beside a session id in the URL or body, which the URL and body symptoms catch
+_READ_BY_NAME = frozenset(
+    {"request-range", "content-type", "host", "content-length", "transfer-encoding", "connection", "range"}
+    | {"user-agent", "accept", "accept-encoding"}
+    | _RESTRICTED_HEADERS
+    | _OVERRIDE_HEADERS
+    | SHAPE_HEADERS
+    | _FILENAME_HEADERS
+)
+#: distinct header sets whose screen verdict a policy remembers (their texts are short)
+SCREEN_CACHE_MAX_ENTRIES = 4_096
+
+
+#: ``(flag name, column, symptom)`` of the column symptoms, which the prefilter may scan alongside its
+#: own patterns (:func:`.prefilter.column_flags`) and hand to :meth:`RequestPolicy.mask`
+COLUMN_SYMPTOMS: tuple[tuple[str, str, str], ...] = (
+    ("_policy:url", "url.original", _URL_SYMPTOM),
+    ("_policy:body", "http.request.body.content", _BODY_SYMPTOM),
+    ("_policy:referrer", "http.request.referrer", r"(?i)%00|\x00"),
+)
+
+
+def policy_mask(
+    frame: pl.DataFrame, allowed_methods: frozenset[str], symptoms: pl.DataFrame | None = None
+) -> pl.Series:
+    """True for rows whose method, URL, body or referrer shows something a policy check may flag.
+
+    Column symptoms run through the same cached engines as the prefilter (a Polars regex would be
+    rebuilt per batch), unless ``symptoms`` already holds their flags (:data:`COLUMN_SYMPTOMS`).
+    A header record is judged by :meth:`RequestPolicy.mask`, which adds its rows.
+    """
+    engine = resolve_engine(EngineName.AUTO)
+    methods = frame["http.request.method"]
+    # judged per distinct method, folded as the checks fold it: a log holds a handful of them
+    unserved = [m for m in methods.unique().drop_nulls().to_list() if m.upper() not in allowed_methods]
+    mask = methods.is_in(unserved).fill_null(False) if unserved else pl.Series(np.zeros(frame.height, dtype=bool))
+    for name, column, pattern in COLUMN_SYMPTOMS:
+        if symptoms is not None:
+            mask = mask | symptoms[name]
+        elif frame[column].null_count() < frame.height:
+            mask = mask | column_scanner(pattern, engine).flags(frame[column])
+    mask = mask | _over_limits(frame["url.original"])
+    body = frame["http.request.body.content"]
+    if body.null_count() < frame.height:  # WH-POL-014 needs no header record
+        mask = mask | (body.is_not_null() & methods.str.to_uppercase().is_in(["GET", "HEAD"])).fill_null(False)
+    return mask.alias("policy")
+
+
+def _over_limits(urls: pl.Series) -> pl.Series:
+    """True for URLs with more parameters, or a longer parameter name, than WH-POL-022 allows.
+
+    Only URLs longer than the name limit can break either limit, and few are: the rest are not
+    searched. (As a Hyperscan pattern, the long name's bounded repeat of a UTF-8 class is "too large".)
+    """
+    over = np.zeros(urls.len(), dtype=bool)
+    at = (urls.str.len_bytes() > MAX_PARAM_NAME).fill_null(False).arg_true()
+    if at.len():
+        long = urls.gather(at)
+        found = (long.str.count_matches("&", literal=True) >= MAX_PARAMS) | long.str.contains(_LONG_NAME)
+        over[at.to_numpy()] = found.fill_null(False).to_numpy()
+    return pl.Series(urls.name, over)
+
+
+def _reduced(name: str, values: list[str]) -> tuple[str, ...]:
+    """``values`` with what no check tells apart made alike (see :meth:`RequestPolicy._screen`).
+
+    A User-Agent only counts as empty or not (WH-POL-020); Content-Length values only as well-formed
+    and equal, or not (WH-POL-008): the length of each body would otherwise make every POST unique.
+    Two values or more join to a non-empty text, so only single values need their emptiness kept.
+    """
+    if name == "user-agent":
+        return tuple("x" if value.strip() else value for value in values)
+    if name == "content-length" and len(set(values)) == 1 and values[0].strip().isdigit():
+        return ("0",)
+    return tuple(values)

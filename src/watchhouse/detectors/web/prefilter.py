@@ -14,6 +14,8 @@ corpora that running without the prefilter finds nothing more.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 from watchhouse.detectors.web.engines import EngineName, column_scanner, resolve_engine
@@ -303,20 +305,58 @@ def part_symptoms(paranoia: int = 1) -> dict[Target, str]:
     }
 
 
-def column_flags(frame: pl.DataFrame, engine: EngineName | str = EngineName.AUTO, paranoia: int = 1) -> pl.DataFrame:
+def column_flags(
+    frame: pl.DataFrame,
+    engine: EngineName | str = EngineName.AUTO,
+    paranoia: int = 1,
+    also: Sequence[tuple[str, str, str]] = (),
+) -> pl.DataFrame:
     """One boolean column per inspected column (True: worth decoding), plus ``_any``.
 
     Per-column flags let the exact matcher skip the parts of a candidate row that showed no
     symptom (a row flagged for its query string need not have its user agent decoded). All-null
     columns cost nothing: they are skipped.
+
+    ``also`` holds ``(name, column, pattern)`` of another stage's symptoms (the request policy's):
+    each comes back as the flag column ``name``, found in the same scan as the prefilter's own
+    pattern for that column, so a column two stages ask about is scanned once. ``_any`` stays the
+    prefilter's alone.
     """
     chosen = resolve_engine(engine)
-    columns = [
-        column_scanner(pattern, chosen).flags(frame[column]).alias(column)
-        for column, pattern in column_patterns(paranoia).items()
-    ]
+    columns: list[pl.Series] = []
+    for column, patterns, names in _scans(paranoia, also):
+        found = column_scanner(patterns[0], chosen, *patterns[1:]).each(frame[column])
+        columns += [flags.alias(name) for flags, name in zip(found, names, strict=True)]
     flags = pl.DataFrame(columns)
     return flags.with_columns(pl.any_horizontal(list(COLUMN_PATTERNS)).alias(ANY))
+
+
+def prepare(
+    engine: EngineName | str = EngineName.AUTO, paranoia: int = 1, also: Sequence[tuple[str, str, str]] = ()
+) -> None:
+    """Build or load every scanner :func:`column_flags` will use with these arguments.
+
+    Why: a detector is ready when constructed, like its matcher, so a pattern the engine rejects
+    fails at start-up, and the first batch does not pay the databases' loading (60 ms).
+    """
+    chosen = resolve_engine(engine)
+    for _, patterns, _ in _scans(paranoia, also):
+        column_scanner(patterns[0], chosen, *patterns[1:])
+
+
+def _scans(paranoia: int, also: Sequence[tuple[str, str, str]]) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
+    """``(column, patterns, flag names)`` per column scan: the prefilter's pattern first, named after
+    its column, then the other stages' patterns for the same column; their other columns last."""
+    extra: dict[str, list[tuple[str, str]]] = {}
+    for name, column, pattern in also:
+        extra.setdefault(column, []).append((name, pattern))
+    scans = []
+    for column, pattern in column_patterns(paranoia).items():
+        theirs = extra.pop(column, [])
+        scans.append((column, (pattern, *(p for _, p in theirs)), (column, *(n for n, _ in theirs))))
+    for column, theirs in extra.items():  # a column the prefilter itself does not read
+        scans.append((column, tuple(p for _, p in theirs), tuple(n for n, _ in theirs)))
+    return scans
 
 
 def candidate_mask(frame: pl.DataFrame) -> pl.Series:

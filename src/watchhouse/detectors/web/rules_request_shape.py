@@ -53,6 +53,14 @@ _CODING = re.compile(
 _BOOLEAN_HEADERS = frozenset({"sec-fetch-user", "sec-ch-ua-mobile"})
 _BOOLEAN = re.compile(r"^\?[01]$")
 _STRICT_QUERY_VALUE = re.compile(r"^[\w.,:/@=+*-]*$")
+_ACCEPT_CHARSET = re.compile(r";\s*charset\s*=", re.IGNORECASE)
+#: an array parameter name with text after its "]" ("a[]x=1")
+_AFTER_BRACKET = re.compile(r"\][^\[=]")
+#: every header these checks read by name (the request policy's screen keeps exactly the read ones)
+SHAPE_HEADERS = frozenset(
+    {"accept", "content-encoding", "content-length", "transfer-encoding", "cache-control", "accept-encoding"}
+    | _BOOLEAN_HEADERS
+)
 
 
 def shape_checks(
@@ -73,7 +81,7 @@ def shape_checks(
     if version is not None and version.strip().upper().removeprefix("HTTP/") not in _VERSIONS:
         yield "WH-POL-028", Target.PATH, "version", version or "(empty)"
     accept = ", ".join(headers.get("accept", []))
-    if re.search(r";\s*charset\s*=", accept, re.IGNORECASE):
+    if _ACCEPT_CHARSET.search(accept):
         yield "WH-POL-029", Target.HEADERS, "accept", accept
     if headers.get("content-encoding") and not body:
         yield "WH-POL-030", Target.HEADERS, "content-encoding", ", ".join(headers["content-encoding"])
@@ -98,7 +106,7 @@ def _parameters(query: str) -> _Found:
     if not query:
         return
     names = [piece.partition("=")[0] for piece in query.split("&") if piece]
-    if len(names) != len(set(names)) or any(re.search(r"\][^\[=]", n) for n in names):
+    if len(names) != len(set(names)) or any(_AFTER_BRACKET.search(n) for n in names):
         yield "WH-POL-034", Target.QUERY, None, query
     values = [
         unquote_to_bytes(piece.partition("=")[2].replace("+", " ")).decode("latin-1") for piece in query.split("&")
