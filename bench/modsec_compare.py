@@ -13,7 +13,10 @@ so both engines get the *same* requests and are charged the *same* thing, CPU ti
   time comes from ``/proc/<pid>/stat``.
 * Ours reads the same requests as full-request JSON lines (method, URL, headers object, body)
   through the normal ingest path and runs only ``web.attack_patterns``, in a child process pinned
-  to core 0 with one Polars thread; CPU time is the child's ``time.process_time``.
+  to core 0 with one Polars thread; CPU time is the child's ``time.process_time``. Two figures:
+  the requests cycled about ten times (as ``wrk`` cycles them for ModSecurity; the detector's
+  bounded caches then answer repeats), and one cold pass over the distinct requests with a fresh
+  detector, where only values the corpus itself repeats are answered from a cache.
 
 Before the load run each request is sent once to learn ModSecurity's verdict (403 = blocked), so
 the issue's accuracy figures can be reproduced here next to ours on the very same requests.
@@ -399,8 +402,14 @@ def measure_ours(path: Path) -> dict[str, float]:
 
 
 def ours_in_child(requests: Sequence[Request], prefix: Path, repeat: int) -> dict[str, float]:
-    """Our requests/s per core over ``repeat`` copies of the requests (the cache sees repeats, as in a cycle)."""
-    path = prefix / "requests.jsonl"
+    """Our requests/s per core over ``repeat`` copies of the requests, in a fresh child process.
+
+    With ``repeat`` > 1 the detector's bounded per-row and per-value caches see every request again
+    (as a cycle through the same requests does); with ``repeat`` = 1 each distinct request is read
+    once by a fresh detector, so a cache helps only where the corpus itself repeats a value: the
+    honest "cold" figure.
+    """
+    path = prefix / f"requests-x{repeat}.jsonl"
     with path.open("wb") as out:
         line = 0
         for _ in range(repeat):
@@ -507,19 +516,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             worker_cpu = sum(cpu_seconds(pid) for pid in workers) - before
         modsec_rate = done / worker_cpu if worker_cpu > 0 else 0.0
         repeat = max(1, 40_000 // max(1, len(requests)))
-        ours_result = ours_in_child(requests, prefix, repeat)
-    ours_rate = ours_result["events"] / ours_result["cpu_seconds"]
+        cycled = ours_in_child(requests, prefix, repeat)
+        cold = ours_in_child(requests, prefix, 1)
     print("\nspeed (CPU time of one core)")
     print(
         f"ModSecurity+CRS (nginx worker): {done} requests in {worker_cpu:.2f} CPU s = "
         f"{modsec_rate:,.0f} requests/s/core"
     )
-    print(
-        f"watchhouse web.attack_patterns: {ours_result['events']:.0f} requests in {ours_result['cpu_seconds']:.2f} "
-        f"CPU s = {ours_rate:,.0f} requests/s/core"
-    )
-    ratio = ours_rate / modsec_rate if modsec_rate else float("inf")
-    print(f"ratio watchhouse / ModSecurity: {ratio:,.1f}x (target >= 100x)")
+    for name, result in ((f"cycled x{repeat}", cycled), ("cold, one pass", cold)):
+        rate = result["events"] / result["cpu_seconds"]
+        ratio = rate / modsec_rate if modsec_rate else float("inf")
+        print(
+            f"watchhouse web.attack_patterns ({name}): {result['events']:.0f} requests in "
+            f"{result['cpu_seconds']:.2f} CPU s = {rate:,.0f} requests/s/core; "
+            f"ratio {ratio:,.1f}x (target >= 100x)"
+        )
     for line in wrk_out.splitlines():
         if "Non-2xx" in line or "Socket errors" in line:
             print("wrk: " + line.strip())

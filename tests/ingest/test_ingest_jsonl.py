@@ -82,3 +82,52 @@ def test_field_map_and_forced_dataset(tmp_path: Path) -> None:
     row = out.frame(Dataset.AUTH).row(0, named=True)
     assert (row["source.ip"], row["event.outcome"]) == ("192.0.2.1", "success")
     assert row["user.name"] == PSEUDO.pseudonym("bob")
+
+
+def test_full_requests_sharing_key_sets_keep_their_own_values_and_datasets(tmp_path: Path) -> None:
+    """Key sets are planned once and timestamp texts parsed once: neither may leak a value, a
+    dataset or a verdict from one line to the next."""
+    request = {
+        "@timestamp": "2026-01-01T00:00:01Z",
+        "source.ip": "192.0.2.1",
+        "http.request.method": "POST",
+        "url.original": "/login?next=%2F",
+        "http.request.headers": {"Host": "shop.example", "Cookie": "sid=1"},
+        "http.request.body.content": "user=a&pass=b",
+        "tenant": "blue",
+    }
+    data = _lines(
+        request,
+        {**request, "url.original": "/cart", "http.request.headers": {"Host": "x"}, "source.ip": "192.0.2.2"},
+        {**request, "@timestamp": "2026-01-01T00:00:01+01:00"},  # same key set, another instant
+        {**request, "@timestamp": "soon"},  # same key set, bad timestamp
+        {**request, "@timestamp": "soon"},  # ... quarantined again, not remembered as good
+        {**request, "http.request.method": None},  # a null stays null
+        {"@timestamp": "2026-01-01T00:00:01Z", "event.dataset": "message", "message": "hi", "user.name": "a"},
+        {"@timestamp": "2026-01-01T00:00:01Z", "event.dataset": "http", "message": "hi", "user.name": "a"},
+        {**request, "http": {"response": {"status_code": "not a number"}}},  # nested, bad value
+        # one key set, two verdicts: the dataset comes from a value here
+        {"@timestamp": 1767225601, "event.outcome": "failure", "event.category": "process", "source.ip": "x"},
+        {"@timestamp": 1767225601, "event.outcome": "failure", "event.category": "authentication", "source.ip": "x"},
+    )
+    out = read_bytes(tmp_path, data)
+    http = out.frame(Dataset.HTTP)
+    assert http["log.file.line"].to_list() == [1, 2, 3, 6, 8]
+    assert http["url.original"].to_list()[:4] == ["/login?next=%2F", "/cart", "/login?next=%2F", "/login?next=%2F"]
+    assert http["http.request.headers"].to_list()[:2] == ['{"Host":"shop.example","Cookie":"sid=1"}', '{"Host":"x"}']
+    stamps = http["@timestamp"].to_list()
+    assert stamps[0] == stamps[1] == datetime(2026, 1, 1, 0, 0, 1, tzinfo=UTC)
+    assert stamps[2] == datetime(2025, 12, 31, 23, 0, 1, tzinfo=UTC)
+    assert http["http.request.method"].to_list()[3] is None
+    assert http["source.ip"].to_list()[4] is None  # the http-tagged message line has no request fields
+    assert out.frame(Dataset.MESSAGE)["log.file.line"].to_list() == [7]
+    reasons = [(e["line"], str(e["reason"]).split(":")[0]) for e in quarantined(out)]
+    assert reasons == [
+        (4, "invalid @timestamp 'soon'"),
+        (5, "invalid @timestamp 'soon'"),
+        (9, "field http.response.status_code"),
+        (10, "cannot tell the dataset"),
+    ]
+    assert out.frame(Dataset.AUTH)["log.file.line"].to_list() == [11]
+    # unknown fields are counted for the lines that became events
+    assert out.stats.unknown_fields["tenant"] == 4

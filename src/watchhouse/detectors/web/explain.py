@@ -22,6 +22,11 @@ SENSITIVE_NAME = re.compile(
     re.IGNORECASE,
 )
 _URL_PARAM = re.compile(r"([?&;])([^=&#]{1,100})=([^&#]*)")
+#: a literal piece of every spelling ``SENSITIVE_NAME`` matches: a lower-cased ASCII URL holding none
+#: cannot hold a sensitive name, and a case-sensitive search for literals is ten times cheaper
+_SENSITIVE_PIECES = re.compile(
+    "pass|pwd|token|secret|api|sess|auth|card|cc|cvv|cvc|ssn|cookie|credential|private|otp|pin"
+)
 
 
 def is_sensitive(name: str | None) -> bool:
@@ -53,7 +58,7 @@ def steps_text(steps: tuple[str, ...]) -> str:
 def redact_url(url: str, attacked: AbstractSet[str], limit: int) -> str:
     """The raw URL with credential-like parameter values hidden, cut to ``limit`` characters."""
 
-    if not SENSITIVE_NAME.search(url):  # no name can be sensitive: nothing to hide (most URLs)
+    if not _may_be_sensitive(url):  # no name can be sensitive: nothing to hide (most URLs)
         return excerpt(url, 0, 0, limit)
 
     def one(m: re.Match[str]) -> str:
@@ -63,6 +68,17 @@ def redact_url(url: str, attacked: AbstractSet[str], limit: int) -> str:
         return m.group(0)
 
     return excerpt(_URL_PARAM.sub(one, url), 0, 0, limit)
+
+
+def _may_be_sensitive(url: str) -> bool:
+    """``SENSITIVE_NAME.search(url)``, answered without the regex for most URLs.
+
+    Only ASCII text is screened by substrings: case-insensitive matching also folds a few non-ASCII
+    letters (the Kelvin sign, the long s) onto ASCII ones, which ``str.lower`` does not.
+    """
+    if url.isascii() and not _SENSITIVE_PIECES.search(url.lower()):
+        return False
+    return SENSITIVE_NAME.search(url) is not None
 
 
 def location(part: Part) -> str:
