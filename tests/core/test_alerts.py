@@ -48,6 +48,22 @@ def test_alert_round_trips_through_dict() -> None:
     assert alert.to_dict()["severity"] == "high"
 
 
+def test_alert_from_finding_equals_the_validating_constructor() -> None:
+    """``from_finding`` copies fields without the dataclass constructor; the result must be the
+    alert that constructor builds, field for field, and stay frozen."""
+    source = finding(tags=("attack.t1190",))
+    fast = Alert.from_finding(source, "2")
+    slow = Alert(
+        id=alert_id(source.detector, source.key),
+        detector_version="2",
+        **{name: getattr(source, name) for name in vars(source)},
+    )
+    assert fast == slow and repr(fast) == repr(slow) and hash(fast.id) == hash(slow.id)
+    assert fast.details == slow.details and fast.tags == ("attack.t1190",)
+    with pytest.raises(AttributeError):
+        fast.title = "changed"  # type: ignore[misc]
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
