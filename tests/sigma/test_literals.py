@@ -14,7 +14,7 @@ from sigma.types import SpecialChars
 
 from watchhouse.detectors.web.engines import EngineName
 from watchhouse.sigma.compiler import KEYWORD_COLUMN, LeafTable, NullLogic, RuleCompiler, _literal
-from watchhouse.sigma.evaluate import LeafPlan, LeafTruth, _factorize
+from watchhouse.sigma.evaluate import LeafPlan, LeafTruth, _factorize, hash_ranks
 from watchhouse.sigma.frames import LOWERS_TO_ASCII, keyword_needle, keyword_text, records_frame
 from watchhouse.sigma.literals import HyperscanLiteralMatcher, SplitLiteralMatcher, holding, wrap_values
 from watchhouse.sigma.matching import StringPart, plan_string, reference_match
@@ -51,17 +51,17 @@ def test_leaves_match_like_the_reference(
 
 def test_factorize_codes_and_distinct_values() -> None:
     series = pl.Series("f", ["b", None, "a", "b", "a", None])
-    hashes = series.hash(seed=0).to_numpy()
-    codes, distinct = _factorize(series, hashes, series.is_not_null().to_numpy())
+    ranks = series.to_frame().select(hash_ranks("f")).to_series()
+    codes, distinct = _factorize(series, ranks, 2)
     assert codes[1] == codes[5] == 0
     assert [distinct[int(c) - 1] for c in codes if c] == ["b", "a", "b", "a"]
 
 
 def test_factorize_survives_a_hash_collision() -> None:
-    series = pl.Series("f", ["x", "y", "x"])
-    colliding = np.zeros(3, dtype=np.uint64)  # every value "hashes" alike
-    codes, distinct = _factorize(series, colliding, np.ones(3, dtype=np.bool_))
-    assert [distinct[int(c) - 1] for c in codes] == ["x", "y", "x"]
+    series = pl.Series("f", ["x", "y", "x", None])
+    colliding = pl.Series([1, 1, 1, None], dtype=pl.UInt32)  # "x" and "y" "hash" alike
+    codes, distinct = _factorize(series, colliding, series.drop_nulls().n_unique())
+    assert [distinct[int(c) - 1] if c else None for c in codes] == ["x", "y", "x", None]
 
 
 @settings(max_examples=60, deadline=None)

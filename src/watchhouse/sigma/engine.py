@@ -31,9 +31,12 @@ from watchhouse.sigma.compiler import (
     all_of,
     any_of,
 )
-from watchhouse.sigma.evaluate import LeafPlan, LeafTruth, Prepared, prepare
+from watchhouse.sigma.evaluate import LeafPlan, LeafTruth, Prepared, necessary, prepare
 from watchhouse.sigma.frames import NUMERIC, ROW_COLUMN, keyword_needle, records_frame, sigma_frame
 from watchhouse.sigma.logsources import Route, Unrouted, route
+
+#: fields of log-source routing tests: true on nearly every batch, so poor triggers of a rule
+ROUTING_FIELDS = frozenset({"Channel", "EventID", "Provider_Name"})
 
 
 class Status(StrEnum):
@@ -128,6 +131,8 @@ class _Group:
     _plan: LeafPlan | None = None
     _scoped_fields: dict[tuple[str | None, int | None], frozenset[str]] = field(default_factory=dict)
     _scoped_needles: dict[tuple[str | None, int | None], tuple[str, ...] | None] = field(default_factory=dict)
+    #: (rules indexed, leaf -> rule positions, rule positions without necessary leaves)
+    _triggers: tuple[int, dict[int, list[int]], list[int]] = (0, {}, [])
 
     def _covering(self, channel: str | None, event_id: int | None) -> list[CompiledRule]:
         return [r for r in self.rules if not r.scopes or any(s.covers(channel, event_id) for s in r.scopes)]
@@ -164,6 +169,33 @@ class _Group:
             self._plan = LeafPlan(leaves)
         return self._plan
 
+    def triggers(self) -> tuple[dict[int, list[int]], list[int]]:
+        """(leaf -> positions in ``rules`` of the rules it is a :func:`necessary` leaf of,
+        positions of the rules without necessary leaves), rebuilt when rules were added."""
+        if self._triggers[0] != len(self.rules):
+            leaves = self.compiler.leaves.leaves
+            routing = frozenset(i for i, leaf in enumerate(leaves) if leaf.columns and leaf.columns <= ROUTING_FIELDS)
+            by_leaf: dict[int, list[int]] = {}
+            always: list[int] = []
+            for position, rule in enumerate(self.rules):
+                need = necessary(rule.prepared, routing)
+                if need is None:
+                    always.append(position)
+                for leaf in need or ():
+                    by_leaf.setdefault(leaf, []).append(position)
+            self._triggers = (len(self.rules), by_leaf, always)
+        return self._triggers[1], self._triggers[2]
+
+    def _candidates(self, live: set[int]) -> list[CompiledRule]:
+        """The rules that can fire given the live leaves, in pack order."""
+        by_leaf, always = self.triggers()
+        positions = set(always)
+        for leaf in live:
+            found = by_leaf.get(leaf)
+            if found is not None:
+                positions.update(found)
+        return [self.rules[p] for p in sorted(positions)]
+
     def evaluate(self, frame: pl.DataFrame) -> dict[int, list[int]]:
         """rule index -> matching row numbers."""
         if not self.rules or frame.height == 0:
@@ -172,7 +204,7 @@ class _Group:
         row_of = frame.get_column(ROW_COLUMN).to_numpy()  # frame position -> batch row
         out: dict[int, list[int]] = {}
         sql = self.compiler.null_logic is NullLogic.SQL
-        for rule in self.rules:
+        for rule in self.rules if sql else self._candidates(truth.live):
             value = truth.value(rule.tree) if sql else truth.fast(rule.prepared)
             if value is False:
                 continue

@@ -48,6 +48,9 @@ Truth = tuple[Value, Value]
 
 #: signatures are combined in an int64 key; re-numbered before it could overflow
 _KEY_LIMIT = 1 << 62
+#: (value, leaf) pairs from which a column's leaves are numbered by a table over all leaves
+#: rather than by sorting the pairs (a command-line column yields hundreds of thousands)
+_TABLE_FROM = 4096
 
 
 #: A rule tree prepared for :meth:`LeafTruth.fast`: ``("any"|"all", leaves, children)``,
@@ -73,6 +76,38 @@ def prepare(node: Node) -> Prepared:
     if node.op == "false":
         return ("false",)
     raise ValueError(f"unknown node {node.op!r}")
+
+
+def necessary(tree: Prepared, avoid: frozenset[int] = frozenset()) -> frozenset[int] | None:
+    """Leaves of which at least one holds on some row wherever ``tree`` holds on a row; None
+    when there is no such set (a ``not`` can hold where no leaf does).
+
+    Why: a batch makes a few hundred of a pack's ~30,000 leaves true, so a rule none of whose
+    necessary leaves is live cannot fire and need not be walked at all. For an ``all`` node any
+    one operand's set will do; the smallest one free of ``avoid`` (leaves that hold on nearly
+    every batch, such as routing tests on the event id) is taken, so the set rarely goes live
+    for nothing.
+    """
+    kind = tree[0]
+    if kind == "leaf":
+        return frozenset((tree[1],))
+    if kind == "false":
+        return frozenset()
+    if kind == "any":
+        out = set(tree[1])
+        for child in tree[2]:
+            need = necessary(child, avoid)
+            if need is None:
+                return None
+            out |= need
+        return frozenset(out)
+    if kind == "all":
+        options = [frozenset((leaf,)) for leaf in tree[1]]
+        options += [n for n in (necessary(child, avoid) for child in tree[2]) if n is not None]
+        if not options:
+            return None
+        return min(options, key=lambda n: (not avoid.isdisjoint(n), len(n)))
+    return None
 
 
 @dataclass
@@ -146,25 +181,33 @@ class LeafPlan:
             exprs = [leaves[i].expr.alias(str(i)) for i in ids]
             self.columns[column] = _ColumnPlan(matchers, ids, exprs, every, tests.get(column, []))
         self.generic_exprs = [leaves[i].expr.alias(str(i)) for i in self.generic]
+        #: (column, dtype) -> leaves that hold on null: a column null on every row of a batch
+        #: (most of them: each event kind has its own fields) costs a look-up, not a pass
+        self.null_leaves: dict[tuple[str, pl.DataType], Ints] = {}
 
 
-def _factorize(series: pl.Series, hashes: npt.NDArray[np.uint64], present: Mask) -> tuple[Ints, pl.Series]:
+def hash_ranks(name: str) -> pl.Expr:
+    """Dense ranks (1..k) of column ``name``'s value hashes, null where the value is null."""
+    return pl.when(pl.col(name).is_not_null()).then(pl.col(name).hash(seed=0)).rank("dense").alias(name)
+
+
+def _factorize(series: pl.Series, ranks: pl.Series, distinct_count: int) -> tuple[Ints, pl.Series]:
     """Codes (0 for null, 1..k) and the k distinct values of ``series``.
 
-    By hashing: Polars hashes every column in one pass and NumPy groups the hashes, several
-    times cheaper than ranking strings. A hash collision would merge two values, so the
-    distinct values are checked against the originals and an exact (ranking) path takes over
-    if any differs.
+    ``ranks`` are the column's :func:`hash_ranks`, which Polars computes for every column of a
+    frame in one call: several times cheaper than ranking strings or grouping the hashes in
+    NumPy (a sort per column). A hash collision would merge two values, so the number of hash
+    classes is checked against ``distinct_count`` (the exact number of distinct non-null
+    values, also one call for all columns) and an exact (ranking) path takes over if they differ.
     """
-    rows = np.flatnonzero(present)
-    _, first, inverse = np.unique(hashes[rows], return_index=True, return_inverse=True)
-    distinct = series.gather(rows[first])
-    codes = np.zeros(len(series), dtype=np.int64)
-    codes[rows] = inverse.reshape(-1) + 1
-    if len(rows) and not (distinct.gather(inverse.reshape(-1)) == series.gather(rows)).all():
+    codes = ranks.fill_null(0).to_numpy().astype(np.int64, copy=False)
+    size = int(codes.max()) if len(codes) else 0
+    if size != distinct_count:
         codes = series.rank("dense").fill_null(0).cast(pl.Int64).to_numpy()
-        distinct = series.drop_nulls().unique().sort()
-    return codes, distinct
+        return codes, series.drop_nulls().unique().sort()
+    first = np.empty(size + 1, dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1, dtype=np.int64)  # the lowest row wins
+    return codes, series.gather(first[1:])
 
 
 def _test_hits(test: ValueTest, size: int, values: npt.NDArray[Any] | None) -> Ints:
@@ -205,6 +248,11 @@ class LeafTruth:
             self._compress(units)
         self._live = set(self._true)
 
+    @property
+    def live(self) -> set[int]:
+        """Leaves that hold on some row."""
+        return self._live
+
     # -- leaves on values -----------------------------------------------------------------------
     def _generic(self, frame: pl.DataFrame) -> list[_Unit]:
         """Leaves over several columns, per row: each is a unit whose values are its outcomes."""
@@ -235,21 +283,33 @@ class LeafTruth:
             return []
         nulls = frame.select(pl.col(names).null_count()).row(0, named=True)
         live = [n for n in names if nulls[n] < self._height]
-        hashes = frame.select(pl.col(live).hash(seed=0))
-        present = frame.select(pl.col(live).is_not_null())
+        ranks = frame.select(hash_ranks(n) for n in live)
+        counts = frame.select(pl.col(n).drop_nulls().n_unique() for n in live).row(0, named=True) if live else {}
         units = []
         for name in names:
             series = frame.get_column(name)
             if name in live:
-                codes, distinct = _factorize(
-                    series, hashes.get_column(name).to_numpy(), present.get_column(name).to_numpy()
-                )
+                codes, distinct = _factorize(series, ranks.get_column(name), counts[name])
+            elif self.null_logic is NullLogic.SIGMA:  # null on every row: the same leaves every time
+                for index in self._null_leaves(name, series.dtype).tolist():
+                    self._true[index] = True
+                continue
             else:
                 codes, distinct = np.zeros(self._height, dtype=np.int64), series.head(0)
             unit = self._column(codes, distinct, self._plan.columns[name])
             if unit is not None:
                 units.append(unit)
         return units
+
+    def _null_leaves(self, name: str, dtype: pl.DataType) -> Ints:
+        """Leaves of column ``name`` that hold on a null value (computed once per plan)."""
+        key = (name, dtype)
+        found = self._plan.null_leaves.get(key)
+        if found is None:
+            unit = self._column(np.zeros(1, dtype=np.int64), pl.Series(name, [], dtype=dtype), self._plan.columns[name])
+            found = np.zeros(0, dtype=np.int64) if unit is None else unit.leaves[unit.true[0]]
+            self._plan.null_leaves[key] = found
+        return found
 
     def _column(self, codes: Ints, distinct: pl.Series, plan: _ColumnPlan) -> _Unit | None:
         """Answer one column's leaves on its distinct values (and null)."""
@@ -294,6 +354,11 @@ class LeafTruth:
         if sql:
             leaves = np.unique(np.concatenate([plan.literal_leaves, plan.local_leaves]))
             position = np.searchsorted(leaves, pair_leaf)
+        elif len(pair_leaf) > _TABLE_FROM:  # by a table over all leaves: linear, not a sort
+            hit = np.zeros(self._plan.size, dtype=np.bool_)
+            hit[pair_leaf] = True
+            leaves = np.flatnonzero(hit)
+            position = (np.cumsum(hit) - 1)[pair_leaf]
         else:
             leaves, position = np.unique(pair_leaf, return_inverse=True)
         if not len(leaves):

@@ -167,10 +167,8 @@ def _winlog(
     for (need, needles), rows in runs:
         pieces.append(_decode(data.slice(start, len(rows)), channel.slice(start, len(rows)), need, needles))
         start += len(rows)
-    decoded = pl.concat(pieces, how="diagonal")
-    decoded = decoded.select(
-        pl.col(f) if f in decoded.columns else pl.lit(None, dtype=pl.String).alias(f) for f in data_fields
-    )
+    # fields no run decoded stay out here: sigma_frame adds every missing field as a null column
+    decoded = pl.concat(pieces, how="diagonal", rechunk=False)
     return ordered.drop("winlog.event_data", "winlog.channel").hstack(decoded.get_columns())
 
 

@@ -37,11 +37,15 @@ _CASE_UNSAFE = f"[{VALUE_START}{VALUE_END}\u0130\u212a]"
 def wrap_values(values: pl.Series, *, cased: bool, bare: bool = False) -> pl.Series:
     """Distinct values as the patterns expect them: lower-cased unless cased, sentinel-wrapped
     unless ``bare`` (rule regexes search the value itself)."""
-    text = values if cased else values.str.to_lowercase()
-    if bare:
-        return text
-    text = text.str.replace_all(f"[{VALUE_START}{VALUE_END}]", SENTINEL_STANDIN)
-    return VALUE_START + text + VALUE_END
+    text = pl.col(values.name)
+    if not cased:
+        text = text.str.to_lowercase()
+    if not bare:
+        stand_in = text.str.replace_all(f"[{VALUE_START}{VALUE_END}]", SENTINEL_STANDIN)
+        text = pl.concat_str([pl.lit(VALUE_START), stand_in, pl.lit(VALUE_END)])
+    # one ``select``: each Series operation would be a query of its own, and a pack has
+    # hundreds of small columns per batch
+    return values.to_frame().select(text.alias(values.name)).to_series()
 
 
 class LiteralMatcher(ABC):
