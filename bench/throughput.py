@@ -6,8 +6,9 @@ What it does, in one run on this machine:
      lines of ../shared/corpora/logs/web_attacks/elastic_examples/apache_logs (skipped, with a
      note, where ../shared is absent);
   2. runs Watchhouse on each, pinned to one core with POLARS_MAX_THREADS=1, in a fresh process,
-     and records CPU time, wall time and peak RSS: read + ``web.attack_patterns`` alone (the
-     issue's definition of the access-log target), and read + all built-in detectors;
+     and records CPU time, wall time and peak RSS: reading alone (the reader's share), read +
+     ``web.attack_patterns`` alone (the issue's definition of the access-log target), and read +
+     all built-in detectors;
   3. installs fail2ban from Debian's packages if missing (services kept from starting by a
      policy-rc.d that exits 101) and times `fail2ban-regex` with its stock sshd filter on the
      same auth log;
@@ -47,6 +48,8 @@ ORDINARY_SOURCE = (
     / "apache_logs"
 )
 WEB_DETECTOR = "web.attack_patterns"
+#: ``--only`` value that runs no detector: what reading alone costs (the reader's own budget)
+READ_ONLY = "none"
 TARGET = 300_000
 
 
@@ -107,7 +110,7 @@ def write_sshd(path: Path, lines: int) -> int:
 
 def measure(path: Path, only: str | None = None) -> dict[str, float]:
     """Scan ``path`` in this process (called in a child pinned to one core); ``only`` names the
-    one detector to run, all built-in ones otherwise."""
+    one detector to run (``READ_ONLY``: none), all built-in ones otherwise."""
     # Start-up is not throughput: modules are imported before the clock starts, including
     # pyarrow.compute, which the event model imports lazily on the first batch (~0.3 CPU-s).
     import pyarrow.compute  # noqa: F401
@@ -122,7 +125,7 @@ def measure(path: Path, only: str | None = None) -> dict[str, float]:
     detectors = DetectorRegistry.default(include_plugins=False).create()
     if only is not None:
         detectors = [d for d in detectors if d.info.name == only]
-        if not detectors:
+        if not detectors and only != READ_ONLY:
             raise SystemExit(f"no built-in detector named {only!r}")
     engine = DetectionEngine(detectors, PostProcessor({d.info.name: d.info.version for d in detectors}))
     started = time.perf_counter()
@@ -209,11 +212,13 @@ def main() -> None:
     else:
         print(f"note: {ORDINARY_SOURCE} is absent (no ../shared checkout): the ordinary-traffic run is skipped")
 
+    ours_read = measure_in_child(access, READ_ONLY)
     ours_web = measure_in_child(access, WEB_DETECTOR)
     ours_http = measure_in_child(access)
     ours_plain = measure_in_child(ordinary, WEB_DETECTOR) if have_ordinary else None
     ours_sshd = measure_in_child(sshd)
     rows = [
+        ("(r) simulated access log, read only", ours_read),
         ("(a) simulated access log, read + web.attack_patterns", ours_web),
         ("(b) simulated access log, read + all detectors", ours_http),
     ]
@@ -237,6 +242,9 @@ def main() -> None:
             f"{rate:>12,.0f} {rss:>9}"
         )
     print()
+    print(
+        f"(r) simulated day, reading alone: {ours_read['cpu_seconds']:.2f} CPU-s per {int(ours_read['lines']):,} lines"
+    )
     rate = ours_web["lines"] / ours_web["cpu_seconds"]
     print(f"(a) simulated day, read + web-attack detection per core: {rate:,.0f} lines/s (target ≥ {TARGET:,})")
     rate = ours_http["lines"] / ours_http["cpu_seconds"]
