@@ -201,7 +201,7 @@ def iter_chunks(
     grows past ``max_line_bytes`` is skipped up to its newline and reported as overlong, so no
     line can hold more than ``max_line_bytes + batch_bytes`` in memory.
     """
-    parts: list[bytes] = [head] if head else []
+    parts: list[bytes | memoryview] = [head] if head else []
     pending = len(head)
     line_no, offset = 1, 0
     skipping: OverlongLine | None = None
@@ -229,8 +229,11 @@ def iter_chunks(
                 skipping = OverlongLine(line_no, offset, joined[:4096], len(joined))
                 parts, pending = [], 0
             continue
-        parts.append(block[: cut + 1])
-        data = b"".join(parts)
+        if not parts and cut + 1 == len(block):
+            data = block  # the usual case of a file read in whole lines: no copy at all
+        else:  # one copy: the carried tail and this block's whole lines, joined through a view
+            parts.append(memoryview(block)[: cut + 1])
+            data = b"".join(parts)
         parts = [block[cut + 1 :]] if cut + 1 < len(block) else []
         pending = len(block) - cut - 1
         chunk = LineChunk(data, line_no, offset)

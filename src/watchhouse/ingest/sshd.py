@@ -34,8 +34,8 @@ _REPEATED = r"^message repeated [0-9]+ times: \[ ?(.*)\]$"
 # then capture in one pass without backtracking over which optional part a space begins (the fast
 # patterns below that end so run ~40% faster).
 _PORT_PREAUTH = r"(?: (?:port [0-9]+(?: \[preauth\])?|\[preauth\]))?"
-# Lines that _REPEATED or PREFIX can change: anything else is classified as it stands.
-_REWRITTEN = r"^(?:message repeated |\[ID |error: |fatal: )"
+# Lines that _REPEATED or PREFIX can change start with one of these: anything else is classified as it stands.
+_REWRITTEN = ("message repeated ", "[ID ", "error: ", "fatal: ")
 
 
 @dataclass(frozen=True)
@@ -281,14 +281,15 @@ def classify(frame: pl.DataFrame) -> pl.DataFrame:
     """
     # syslog's "message repeated 5 times: [ Failed password ...]" carries one event (the count is
     # not expanded: the host event stream keeps the original text). Both rewrites only touch lines
-    # starting with their literal, so a chunk without any skips them.
-    messages = frame.get_column("message")
-    if messages.str.contains(_REWRITTEN).any():
-        text = pl.col("message").str.replace(_REPEATED, "$1").str.replace(PREFIX, "")
-    else:
-        text = pl.col("message")
+    # starting with their literal, so a chunk without any skips them; whether it has any is told
+    # by the few distinct heads, not by a look at every line.
+    text = pl.col("message")
     texts = frame.select("_row", text.alias("_text"), _head=text.str.slice(0, _HEAD_CHARS))
     heads = texts.get_column("_head").unique().drop_nulls().to_list()
+    if any(head.startswith(tuple(start[:_HEAD_CHARS] for start in _REWRITTEN)) for head in heads):
+        text = text.str.replace(_REPEATED, "$1").str.replace(PREFIX, "")
+        texts = frame.select("_row", text.alias("_text"), _head=text.str.slice(0, _HEAD_CHARS))
+        heads = texts.get_column("_head").unique().drop_nulls().to_list()
     groups = {head: _candidates(head) for head in heads}
     ids = {candidates: number for number, candidates in enumerate(sorted(set(groups.values()))) if candidates}
     keyed = texts.select(
@@ -304,7 +305,11 @@ def classify(frame: pl.DataFrame) -> pl.DataFrame:
         parts.extend(_match_in_order(rows, candidates))
     if not parts:
         return pl.DataFrame(schema=_AUTH_SCHEMA)
-    return pl.concat(parts).sort("_row")
+    auth = pl.concat(parts).sort("_row")
+    # cleaned once for the whole chunk (not per rule): the checks are cheap, a rewrite is rare
+    ip = auth.get_column("source.ip")
+    cleaned = _clean_ip(ip)
+    return auth if cleaned is ip else auth.with_columns(cleaned)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -336,12 +341,16 @@ def _match_in_order(rows: pl.DataFrame, candidates: tuple[int, ...]) -> list[pl.
             if rows.height == 0:
                 return parts
             got = rows.select("_row", _g=pl.col("_text").str.extract_groups(pattern)).unnest("_g")
-            taken = got.get_column("ip").is_not_null()
-            # a group of lines of one shape is usually taken whole: then nothing is copied
-            count = int(taken.sum())
-            if count:
-                parts.append(_fields(rule, pattern, got if count == rows.height else got.filter(taken)))
-                rows = rows.clear() if count == rows.height else rows.filter(~taken)
+            ip = got.get_column("ip")
+            # a group of lines of one shape is usually taken whole: then nothing is copied, and the
+            # count of nulls (kept by the column, not counted) says so without a mask
+            if ip.null_count() == 0:
+                parts.append(_fields(rule, pattern, got))
+                return parts
+            if ip.null_count() < rows.height:
+                taken = ip.is_not_null()
+                parts.append(_fields(rule, pattern, got.filter(taken)))
+                rows = rows.filter(~taken)
         if rows.height == 0:
             return parts
         hit = rows.get_column("_text").str.contains(rule.pattern)
@@ -367,7 +376,7 @@ def _fields(rule: Rule, pattern: str, groups: pl.DataFrame) -> pl.DataFrame:
     reason = pl.lit(rule.reason)
     if "{method}" in rule.reason:
         reason = pl.concat_str([pl.lit(rule.reason.replace("{method}", "")), method])
-    fields = groups.select(
+    return groups.select(
         pl.col("_row"),
         user.alias("user.name"),
         ip.alias("source.ip"),
@@ -375,7 +384,6 @@ def _fields(rule: Rule, pattern: str, groups: pl.DataFrame) -> pl.DataFrame:
         action.alias("event.action"),
         reason.alias("event.reason"),
     )
-    return fields.with_columns(_clean_ip(fields.get_column("source.ip")))
 
 
 def _blank_null(value: pl.Expr) -> pl.Expr:
@@ -383,7 +391,9 @@ def _blank_null(value: pl.Expr) -> pl.Expr:
 
 
 def _clean_ip(ip: pl.Series) -> pl.Series:
-    """IPv4-mapped IPv6 ("::ffff:1.2.3.4") names the IPv4 host; an empty rhost= means unknown."""
+    """IPv4-mapped IPv6 ("::ffff:1.2.3.4") names the IPv4 host; an empty rhost= means unknown.
+
+    Returns ``ip`` itself when nothing is to be cleaned."""
     if ip.str.starts_with("::ffff:").any():  # rare: spare every other chunk a regex run per row
         ip = ip.str.replace(r"^::ffff:([0-9]+\.[0-9]+\.[0-9]+\.[0-9]+)$", "$1")
     return ip.set(ip == "", None) if (ip == "").any() else ip
