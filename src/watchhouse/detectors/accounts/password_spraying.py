@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar
 
+import numpy as np
 import polars as pl
 
 from watchhouse.core.detector import DetectorFamily, DetectorInfo
@@ -27,13 +28,12 @@ from watchhouse.detectors.accounts.reporting import (
     capped_note,
     first_refs,
     grouped_evidence,
-    head_and_tail,
     iso,
     plural,
     sample,
     span,
 )
-from watchhouse.detectors.accounts.tumbling import TumblingWindows, WindowedLoginDetector
+from watchhouse.detectors.accounts.tumbling import TumblingWindows, WindowedLoginDetector, cited_failures
 
 #: failed logins a finding cites, the first and the last ones of its window: a spray over
 #: thousands of accounts would make one alert unreadable and its state large
@@ -129,12 +129,14 @@ class PasswordSprayingDetector(WindowedLoginDetector):
         """Findings of the closed windows in ``rows``, oldest window first (a spray that went on
         in the previous window lowers the bar for the next one).
 
-        Statistics for every (window, address) come from one group-by; only addresses that pass
-        the lower, continuation bar are walked in Python, in window order, to apply the bar that
-        holds for them."""
+        Groups that cannot fire are dropped first by numpy counts (:meth:`_plausible`); statistics
+        for the rest come from one group-by, and only addresses that pass the lower, continuation
+        bar are walked in Python, in window order, to apply the bar that holds for them."""
         if rows.height == 0:
             return []
         width = round(self.window_seconds * US)
+        last_window = int(rows["win"].max())  # type: ignore[arg-type]
+        rows = self._plausible(rows)
         fail = pl.col("outcome") == "failure"
         stats = rows.group_by("win", "key").agg(
             failures=fail.sum(),
@@ -152,7 +154,6 @@ class PasswordSprayingDetector(WindowedLoginDetector):
             if accounts >= (self.continuation_accounts if continuing else self.min_accounts):
                 hits.append((win, key, successes))
                 self._fired[key] = win
-        last_window = int(rows["win"].max())  # type: ignore[arg-type]
         self._fired = {k: w for k, w in self._fired.items() if w >= last_window - width}
         if not hits:
             return []
@@ -162,7 +163,7 @@ class PasswordSprayingDetector(WindowedLoginDetector):
         cracked_rows = rows.filter(~pl.col("fail")).join(
             fails.select("win", "key", "user").unique(), on=["win", "key", "user"], how="semi"
         )
-        fails = head_and_tail(fails, ["win", "key"], pl.col("evidence_head"), pl.col("evidence_tail"))
+        fails = cited_failures(fails)
         listed = fails.group_by("win", "key").agg(
             listed=pl.len(), head=pl.col("evidence_head").first(), tail=pl.col("evidence_tail").first()
         )
@@ -183,6 +184,26 @@ class PasswordSprayingDetector(WindowedLoginDetector):
         )
         refs = grouped_evidence(pl.concat([fails, cracked_rows]), ["win", "key"])
         return [self._finding(row, refs[(row["win"], row["key"])]) for row in agg.iter_rows(named=True)]
+
+    def _plausible(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """The rows of the groups that can fire (:meth:`KeyGroups.may_fire`), by counts from one
+        numpy pass over hashes; the exact Polars statistics then run on these only.
+
+        Why: most (window, key) groups are ordinary logins, and grouping all of them by their
+        string key in Polars was most of judging. Distinct values are told apart by hash bits, so
+        a group would be dropped wrongly only if two of its values agreed in 46 or more bits."""
+        groups = self._windows.groups_of(rows)
+        failed = rows["outcome"].eq_missing("failure").to_numpy()
+        failures = groups.sum(failed)
+        successes = np.maximum(groups.max(rows["successes_seen"].fill_null(0).to_numpy()), groups.lengths - failures)
+        accounts = groups.distinct(rows["user"], failed)
+        candidate = (
+            (accounts >= self.continuation_accounts)
+            & (failures <= accounts * self.max_attempts_per_account)
+            & (failures >= self.min_failure_ratio * (failures + successes))
+        )
+        keep = groups.may_fire(candidate, accounts >= self.min_accounts, self._fired)
+        return rows if keep.all() else rows.filter(pl.Series(keep[groups.group]))
 
     def _finding(self, row: dict[str, Any], shown: tuple[EventRef, ...]) -> Finding:
         """One spraying finding from its aggregate row (see :meth:`_judge`)."""

@@ -20,6 +20,19 @@ only hash collisions (rare at the default width) can promote a key early. A Bloo
 window (``bloom_bits``) answers "failed before?" first, so one-off keys of a ten-million-key flood
 are not promoted by count-min collisions.
 
+Why numpy over one packed sort (:func:`_group_order`, :class:`KeyGroups`): every batch needs
+per-(window, key) running counts and totals over tens of thousands of rows, and Polars window
+expressions and group-bys over string keys cost tens of milliseconds a batch; one sort of a
+64-bit word per row (window rank, key hash, position) and cumulative sums over it cost one or two.
+Keys are told apart by hash bits there (at least 40); a collision merges two keys' counts, which,
+like a count-min collision, can only promote early or keep a group the judge then drops.
+
+Windows a batch opens and closes (its watermark passes them, sketch horizon included) need no
+sketch: nothing was counted for them before and nothing can be after, so their failures start at
+zero and their successes are counted exactly. A sketch is kept only for a window that spans
+batches, which is where its fixed memory matters. (So a count can depend on the batching only
+where a sketch collision over-counts, as promotion already could.)
+
 Why folding (``fold_head``/``fold_tail``): a key with thousands of failures in a window needs all
 of them counted but only a few cited. Past the first and last few, a failure is kept as a narrow
 row (window, key, address, account, unknown-account flag) and cited by none; the sides shrink
@@ -31,7 +44,7 @@ unfolded, at once.
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -42,6 +55,7 @@ from watchhouse.core.detector import Detector, JSONState
 from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTAMP_FIELD, EventBatch
 from watchhouse.core.findings import Finding
 from watchhouse.detectors.accounts.eventtime import EventClock, HeldRows
+from watchhouse.detectors.accounts.reporting import head_and_tail
 from watchhouse.detectors.accounts.sketches import CountMinSketch, GrowingBloom, GrowingCountMin, hash_keys
 
 #: columns every windowed detector hands to :meth:`TumblingWindows.update`
@@ -58,16 +72,17 @@ INPUT_SCHEMA: dict[str, pl.DataType] = {
 }
 ROW_SCHEMA: dict[str, pl.DataType] = {"win": pl.Int64(), "due": pl.Int64(), "seq": pl.Int64(), **INPUT_SCHEMA}
 #: a pending row is a failure not yet promoted: ``win``, ``due`` and ``outcome`` are implied, and
-#: so is ``ip`` when the key is the address; the file is a code (see ``TumblingWindows.paths``)
-#: and the reason only whether the account was unknown (all the judges read). A flood fills the
-#: pending buffer, so every byte counts: these save ~40 of ~120 bytes a row.
+#: so is ``ip`` when the key is the address; the file is a code (see ``TumblingWindows.paths``),
+#: the reason only whether the account was unknown (all the judges read), and the key its 64-bit
+#: hash ``h`` (the row that promotes a key brings its text back). A flood fills the pending
+#: buffer, so every byte counts.
 PENDING_SCHEMA: dict[str, pl.DataType] = {
     "seq": pl.Int64(),
     "ts": pl.Int64(),
     "path_id": pl.UInt32(),
     "line": pl.Int64(),
     "offset": pl.Int64(),
-    "key": pl.String(),
+    "h": pl.UInt64(),
     "user": pl.String(),
     "unknown": pl.Boolean(),
 }
@@ -91,7 +106,9 @@ MIN_EVIDENCE_SIDE = 10
 #: rows the judges take at once when a window is larger (judging copies its part several times
 #: over; at 250,000 rows that was a flood's peak memory, and smaller parts cost no more time)
 PART_ROWS = 50_000
-STATE_VERSION = 3
+STATE_VERSION = 4
+#: the version before pending rows kept their key as a hash (still loaded)
+KEY_TEXT_VERSION = 3
 
 
 def login_rows(batch: EventBatch, key: str) -> pl.DataFrame:
@@ -100,9 +117,8 @@ def login_rows(batch: EventBatch, key: str) -> pl.DataFrame:
     Only decided attempts of a named account count (a failure or a success with ``user.name``);
     ``key`` is the column a detector groups by (the source address, the user agent ...).
     """
-    frame = batch.to_polars()
-    frame = frame.filter(pl.col("event.outcome").is_in(["failure", "success"]) & pl.col("user.name").is_not_null())
-    return frame.select(
+    # narrowed first: filtering the whole event frame copied every column of it
+    rows = batch.to_polars().select(
         pl.col(TIMESTAMP_FIELD).cast(pl.Int64).alias("ts"),
         pl.col(PATH_FIELD).alias("path"),
         pl.col(LINE_FIELD).alias("line"),
@@ -113,6 +129,8 @@ def login_rows(batch: EventBatch, key: str) -> pl.DataFrame:
         pl.col("event.outcome").alias("outcome"),
         pl.col("event.reason").alias("reason"),
     )
+    decided = (rows["outcome"].is_in(["failure", "success"]) & rows["user"].is_not_null()).fill_null(False)
+    return rows if decided.all() else rows.filter(decided)
 
 
 def _by_window(wins: npt.NDArray[np.int64]) -> Iterator[tuple[int, npt.NDArray[np.intp]]]:
@@ -124,6 +142,140 @@ def _by_window(wins: npt.NDArray[np.int64]) -> Iterator[tuple[int, npt.NDArray[n
     ends = np.r_[starts[1:], len(order)]
     for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
         yield int(ordered[start]), order[start:end]
+
+
+def _runs(starts: npt.NDArray[np.intp], size: int) -> npt.NDArray[np.intp]:
+    """Lengths of the runs that begin at ``starts`` (ascending) in ``size`` positions."""
+    lengths: npt.NDArray[np.intp] = np.diff(np.r_[starts, size]).astype(np.intp)
+    return lengths
+
+
+def cited_failures(fails: pl.DataFrame) -> pl.DataFrame:
+    """The failures a finding cites: :func:`~watchhouse.detectors.accounts.reporting.head_and_tail`
+    of the referenced rows of each (window, key), by their evidence sides; when no group has more
+    of them than both sides together (the usual case) that is all of them, in stream order, and
+    the window expressions (most of judging a quiet batch) are skipped."""
+    whole = fails.filter(pl.col("seq").is_not_null())
+    sides = pl.col("evidence_head") + pl.col("evidence_tail")
+    sizes = whole.group_by("win", "key").agg(rows=pl.len(), room=sides.min())
+    if (sizes["rows"] <= sizes["room"]).fill_null(False).all():
+        return whole.sort("win", "key", "ts", "seq")
+    return head_and_tail(fails, ["win", "key"], pl.col("evidence_head"), pl.col("evidence_tail"))
+
+
+def _window_key(wins: npt.NDArray[np.int64], hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """One 64-bit word per (window, key hash), for exact lookups of a window's key."""
+    with np.errstate(over="ignore"):
+        return hashes ^ (wins.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+
+
+def _window_bounds(group_wins: npt.NDArray[np.int64]) -> tuple[list[int], list[int]]:
+    """Where each window's groups begin and end, given the (ascending) window of each group."""
+    cuts = np.flatnonzero(group_wins[1:] != group_wins[:-1]) + 1
+    return [0, *cuts.tolist()], [*cuts.tolist(), int(group_wins.size)]
+
+
+def _group_order(
+    wins: npt.NDArray[np.int64], hashes: npt.NDArray[np.uint64], window: int
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Row positions ordered by window, then key hash, then stream position; and where each
+    (window, key) run begins in that order.
+
+    Why one packed sort: window expressions over (window, key) cost ~30 ms a batch of 65,536 rows
+    in Polars, a stable numpy sort of the hashes ~6 ms; sorting one 64-bit word per row holding the
+    window's rank, the top bits of the key hash and the row position costs under 1 ms and is
+    stable by construction. Two keys whose hashes agree in those top bits (at least 40 of them,
+    else the exact lexsort is used) would share a run: like a count-min collision, that can only
+    promote a key early, never late."""
+    n = wins.size
+    index_bits = max(1, (n - 1).bit_length())
+    low = int(wins.min())
+    spread = (int(wins.max()) - low) // window
+    if spread < 1 << 16:
+        rank = ((wins - low) // window).astype(np.uint64)
+    else:
+        rank = np.unique(wins, return_inverse=True)[1].astype(np.uint64).ravel()
+        spread = int(rank.max())
+    window_bits = max(1, spread.bit_length())
+    hash_bits = 64 - window_bits - index_bits
+    if hash_bits < 40:
+        order = np.lexsort((hashes, wins)).astype(np.intp)
+        ordered_w, ordered_h = wins[order], hashes[order]
+        change = (ordered_w[1:] != ordered_w[:-1]) | (ordered_h[1:] != ordered_h[:-1])
+    else:
+        # built in place: each temporary of 65,536 words costs about as much as the sort
+        packed = hashes >> np.uint64(64 - hash_bits)
+        packed <<= np.uint64(index_bits)
+        packed |= np.arange(n, dtype=np.uint64)
+        rank <<= np.uint64(64 - window_bits)
+        packed |= rank
+        packed.sort()
+        order = (packed & np.uint64((1 << index_bits) - 1)).astype(np.intp)
+        packed >>= np.uint64(index_bits)
+        change = packed[1:] != packed[:-1]
+    starts = np.flatnonzero(change)
+    starts += 1
+    starts = np.concatenate((np.zeros(1, dtype=starts.dtype), starts)).astype(np.intp, copy=False)
+    return order, starts
+
+
+class KeyGroups:
+    """The (window, key) groups of a frame of rows (``win``, ``key``), found with one packed sort
+    (:func:`_group_order`): groups are numbered in window order, and ``group`` gives each row's.
+
+    Why: the judges and the release need per-group counts of tens of thousands of rows a batch;
+    numpy reductions over one sort cost a fraction of Polars group-bys over string keys."""
+
+    def __init__(self, rows: pl.DataFrame, window: int) -> None:
+        self.size = rows.height
+        wins = rows["win"].to_numpy()
+        hashes = hash_keys(rows["key"])
+        self.order, self.starts = _group_order(wins, hashes, window)
+        self.lengths = _runs(self.starts, self.size)
+        first = self.order[self.starts]
+        #: window start and key hash of each group
+        self.wins: npt.NDArray[np.int64] = wins[first]
+        self.hashes: npt.NDArray[np.uint64] = hashes[first]
+        self.group = np.empty(self.size, dtype=np.intp)
+        self.group[self.order] = np.repeat(np.arange(self.starts.size, dtype=np.intp), self.lengths)
+
+    @property
+    def count(self) -> int:
+        return int(self.starts.size)
+
+    def sum(self, values: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+        """Per group, the sum of ``values`` (one per row, booleans count)."""
+        return np.bincount(self.group, weights=values, minlength=self.count).astype(np.int64)
+
+    def max(self, values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Per group, the largest of ``values`` (one per row)."""
+        out: npt.NDArray[np.int64] = np.maximum.reduceat(values[self.order], self.starts)
+        return out
+
+    def may_fire(
+        self, candidate: npt.NDArray[np.bool_], opening: npt.NDArray[np.bool_], fired: Iterable[str]
+    ) -> npt.NDArray[np.bool_]:
+        """Which groups can fire: a ``candidate`` (passes the lower, continuation bar) that either
+        passes the full bar (``opening``) or whose key can be continuing, i.e. fired in an earlier
+        part (``fired``) or opens in some window of these rows. Keys are compared by hash, so a
+        collision only keeps a group that cannot fire."""
+        if not candidate.any():
+            return candidate
+        keys = np.concatenate([self.hashes[candidate & opening], hash_keys(list(fired))])
+        return candidate & (opening | np.isin(self.hashes, keys))
+
+    def distinct(self, values: pl.Series, among: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+        """Per group, how many distinct ``values`` (null is one value, as in Polars' ``n_unique``)
+        the rows flagged by ``among`` hold, told apart by the top bits (at least 46) of their
+        64-bit hash: two distinct values of one group would have to agree in those bits to be
+        counted once."""
+        group_bits = max(1, self.count.bit_length())
+        hashes = hash_keys(values.filter(pl.Series(among)))
+        packed = (self.group[among].astype(np.uint64) << np.uint64(64 - group_bits)) | (hashes >> np.uint64(group_bits))
+        packed.sort()
+        fresh = np.r_[True, packed[1:] != packed[:-1]] if packed.size else np.zeros(0, dtype=bool)
+        found = (packed[fresh] >> np.uint64(64 - group_bits)).astype(np.intp)
+        return np.bincount(found, minlength=self.count).astype(np.int64)
 
 
 class TumblingWindows:
@@ -165,11 +317,15 @@ class TumblingWindows:
         self.clock = EventClock(lateness)
         self.held = HeldRows(ROW_SCHEMA, group="win")
         pending = PENDING_SCHEMA if key_is_ip else {**PENDING_SCHEMA, "ip": pl.String()}
-        self.pending = HeldRows(pending)
+        self.pending = HeldRows(pending, sparse=True, narrow=("seq", "line"))
         self.paths: dict[str, int] = {}  # file -> code in pending rows
         # failures and successes per key, one sketch per open window (growing ones when ``small``)
         self.sketches: dict[int, CountMinSketch | GrowingCountMin] = {}
         self.success_sketches: dict[int, CountMinSketch | GrowingCountMin] = {}
+        # the last part handed out whole, with its groups (see :meth:`groups_of`)
+        self._grouped: tuple[pl.DataFrame, KeyGroups] | None = None
+        # windows a batch opened and closed: key hashes and exact successes, until released
+        self._passing: list[tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]] = []
         # with ``bloom_bits``: which keys failed at all, per window (see :class:`GrowingBloom`)
         self.blooms: dict[int, GrowingBloom] = {}
 
@@ -184,7 +340,7 @@ class TumblingWindows:
         if self.promote_at is None:
             self.held.add(rows.filter(pl.col("key").is_not_null()))
         else:
-            self._promote(rows.filter(pl.col("key").is_not_null()), watermarks)
+            self._promote(rows.filter(pl.col("key").is_not_null()) if rows["key"].null_count() else rows, watermarks)
         self._fold()
         return self._release(watermarks)
 
@@ -280,15 +436,34 @@ class TumblingWindows:
         about :data:`PART_ROWS` rows, made one at a time as the judge asks; a key lies in one part
         only, so the judges see every row of a (window, key) together. What needs the sketches is
         added now, before they are dropped; a folded row needs none (its key's whole rows carry it)."""
-        rows = self._with_successes(rows)
-        if self.fold_head is not None:
-            fail = pl.col("outcome") == "failure"
-            head, tail = self.evidence_sides(pl.col("key").filter(fail).n_unique().over("win"))
-            rows = rows.with_columns(evidence_head=head, evidence_tail=tail)
+        if rows.height == 0:
+            rows = rows.with_columns(successes_seen=pl.lit(None, dtype=pl.Int64))
+        else:
+            groups = KeyGroups(rows, self.window)
+            rows = rows.with_columns(successes_seen=self._successes_seen(groups))
+            if self.fold_head is not None:
+                # distinct failing keys of each row's window
+                failing = groups.sum(rows["outcome"].eq_missing("failure").to_numpy()) > 0
+                starts, ends = _window_bounds(groups.wins)
+                per_window = np.add.reduceat(failing.astype(np.int64), starts)
+                keys = np.repeat(per_window, np.subtract(ends, starts))[groups.group]
+                head, tail = self.evidence_sides(pl.lit(pl.Series(keys, dtype=pl.Int64)))
+                rows = rows.with_columns(evidence_head=head, evidence_tail=tail)
         if rows.height + middle.height <= PART_ROWS:
-            whole = pl.concat([rows, self._unfold(middle)], how="diagonal") if middle.height else rows
-            return iter([whole] if whole.height else [])
+            if middle.height == 0:
+                if rows.height:
+                    self._grouped = (rows, groups)
+                return iter([rows] if rows.height else [])
+            return iter([pl.concat([rows, self._unfold(middle)], how="diagonal")])
         return self._slices(rows, middle)
+
+    def groups_of(self, part: pl.DataFrame) -> KeyGroups:
+        """The (window, key) groups of a part :meth:`update` or :meth:`flush` handed out: those
+        found while making it when it is one whole release (the usual case), else found now."""
+        made, self._grouped = self._grouped, None
+        if made is not None and made[0] is part:
+            return made[1]
+        return KeyGroups(part, self.window)
 
     def _slices(self, rows: pl.DataFrame, middle: pl.DataFrame) -> Iterator[pl.DataFrame]:
         """``rows`` and ``middle`` window by window (ascending), a large window in key-hash
@@ -327,119 +502,191 @@ class TumblingWindows:
     def _release(self, watermarks: Mapping[str, int]) -> Iterator[pl.DataFrame]:
         rows = self.held.release(watermarks)
         out = self._parts(rows, self._release_middle(rows["win"].unique()))
-        if self.sketches and watermarks:
+        self._passing = []
+        if self.success_sketches and watermarks:
+            # every counted window has a success sketch (a failure one only if a later row could ask)
             slowest = min(watermarks.values())
-            for win in [w for w in self.sketches if w + self.window < slowest - self.horizon]:
-                del self.sketches[win]
-                self.success_sketches.pop(win, None)
+            for win in [w for w in self.success_sketches if w + self.window < slowest - self.horizon]:
+                del self.success_sketches[win]
+                self.sketches.pop(win, None)
                 self.blooms.pop(win, None)
         return out
 
-    def _with_successes(self, rows: pl.DataFrame) -> pl.DataFrame:
-        """Add ``successes_seen``: successes of the row's key in its window, as the sketch saw them
-        (an over-estimate; it includes successes before the key was promoted, which are not held)."""
-        if self.promote_at is None or rows.height == 0:
-            return rows.with_columns(successes_seen=pl.lit(None, dtype=pl.Int64))
-        hashes = hash_keys(rows["key"])
-        seen = np.zeros(rows.height, dtype=np.int64)
-        for win, idx in _by_window(rows["win"].to_numpy()):
-            sketch = self.success_sketches.get(win)
+    def _successes_seen(self, groups: KeyGroups) -> pl.Series:
+        """Successes of each row's (window, key), as the sketch saw them (an over-estimate; it
+        includes successes before the key was promoted, which are not held), or counted exactly
+        for a window seen whole in this batch; null when the windows do not promote."""
+        if self.promote_at is None:
+            return pl.Series("successes_seen", [None] * groups.group.size, dtype=pl.Int64)
+        seen = np.zeros(groups.count, dtype=np.int64)
+        if self._passing:
+            known = np.concatenate([keys for keys, _ in self._passing])
+            counts = np.concatenate([counts for _, counts in self._passing])
+            at = np.argsort(known)
+            wanted = _window_key(groups.wins, groups.hashes)
+            found = at[np.searchsorted(known, wanted, sorter=at).clip(max=known.size - 1)]
+            seen = np.where(known[found] == wanted, counts[found], 0)
+        for g0, g1 in zip(*_window_bounds(groups.wins), strict=True):
+            sketch = self.success_sketches.get(int(groups.wins[g0]))
             if sketch is not None:
-                seen[idx] = sketch.estimate(hashes[idx])
-        return rows.with_columns(successes_seen=pl.Series(seen, dtype=pl.Int64))
+                seen[g0:g1] = sketch.estimate(groups.hashes[g0:g1])
+        return pl.Series("successes_seen", seen[groups.group], dtype=pl.Int64)
 
     def _promote(self, rows: pl.DataFrame, watermarks: Mapping[str, int]) -> None:
         """Count the batch into the per-window sketches and hold the rows of keys that reached
-        ``promote_at``. Polars work is done once over the whole batch; only the sketch lookups
-        run per window (a batch of a slow day spans hundreds of windows)."""
+        ``promote_at``.
+
+        One packed sort puts the batch in (window, key, stream) order (:func:`_group_order`);
+        the running failure count of each (window, key), the row that promotes it and the earlier
+        failures it pulls along are then cumulative sums over that order. The sketches are asked
+        once per (window, key) and fed once per window (a batch of a slow day spans hundreds)."""
         assert self.promote_at is not None
         if rows.height == 0:
             return
-        failures = pl.col("outcome") == "failure"
+        n = rows.height
         hashes = hash_keys(rows["key"])
-        is_failure = rows["outcome"].eq_missing("failure").to_numpy()
-        is_success = rows["outcome"].eq_missing("success").to_numpy()
-        before = np.zeros(rows.height, dtype=np.int64)
-        for win, idx in _by_window(rows["win"].to_numpy()):
+        failed = rows["outcome"].eq_missing("failure").to_numpy()
+        succeeded = rows["outcome"].eq_missing("success").to_numpy()
+        wins = rows["win"].to_numpy()
+        order, starts = _group_order(wins, hashes, self.window)
+        lengths = _runs(starts, n)
+        first = order[starts]  # each (window, key)'s first row in stream order
+        group_wins = wins[first]
+        ordered_hashes = hashes[order]
+        ordered_failed = failed[order]
+        ordered_succeeded = succeeded[order]
+        before = np.zeros(starts.size, dtype=np.int64)
+        # windows this batch opens and closes: :meth:`_release` lets go of them at its end, so no
+        # later row asks their counts; their successes are counted exactly, without a sketch
+        passing_before = min(watermarks.values()) - self.horizon - self.window if watermarks else None
+        passing = np.zeros(starts.size, dtype=bool)
+        for g0, g1 in zip(*_window_bounds(group_wins), strict=True):
+            win = int(group_wins[g0])
+            a, b = int(starts[g0]), int(starts[g1]) if g1 < starts.size else n
+            if win not in self.success_sketches and passing_before is not None and win < passing_before:
+                passing[g0:g1] = True
+                continue  # nothing counted before this batch: every key has failed zero times
+            successes = self.success_sketches.get(win) or self.success_sketches.setdefault(
+                win, self._sketch(self.success_width_bits)
+            )
+            successes.add(ordered_hashes[a:b][ordered_succeeded[a:b]])
             sketch = self.sketches.get(win)
+            fresh = sketch is None
             if sketch is None:
                 sketch = self.sketches[win] = self._sketch(self.width_bits)
                 if self.bloom_bits is not None:
                     self.blooms[win] = GrowingBloom(self.bloom_bits)
-            wins = self.success_sketches.get(win) or self.success_sketches.setdefault(
-                win, self._sketch(self.success_width_bits)
-            )
-            h = hashes[idx]
-            fails = h[is_failure[idx]]
+            keys = hashes[first[g0:g1]]
+            fails = ordered_hashes[a:b][ordered_failed[a:b]]
             bloom = self.blooms.get(win)
-            if bloom is None:
-                before[idx] = sketch.estimate(h)
+            if fresh:
+                pass  # a new window's sketch is empty: every key has failed zero times before
+            elif bloom is None:
+                before[g0:g1] = sketch.estimate(keys)
             else:
                 # a key the filter never saw has failed zero times: no count-min collision for it
-                before[idx] = np.where(bloom.contains(h), sketch.estimate(h), 0)
+                before[g0:g1] = np.where(bloom.contains(keys), sketch.estimate(keys), 0)
+            if bloom is not None:
                 bloom.add(fails)
             sketch.add(fails)
-            wins.add(h[is_success[idx]])
-        batch = rows.with_columns(
-            est=pl.Series(before) + failures.fill_null(False).cast(pl.Int64).cum_sum().over("win", "key")
+        if passing.any():
+            exact = np.add.reduceat(ordered_succeeded.astype(np.int64), starts)[passing]
+            self._passing.append((_window_key(group_wins[passing], hashes[first[passing]]), exact))
+        # failures of the row's (window, key) so far, this row included, as the sketch counts them
+        counted = np.cumsum(ordered_failed, dtype=np.int64)
+        counted -= np.repeat(counted[starts] - ordered_failed[starts], lengths)
+        ordered_promoted = counted + np.repeat(before, lengths) >= self.promote_at
+        reached = np.logical_or.reduceat(ordered_promoted, starts)
+        promoted = np.empty(n, dtype=bool)
+        promoted[order] = ordered_promoted
+        # earlier failures of a key promoted in this batch come along when within ``horizon`` of
+        # its earliest promoted row: those of this batch here, those pending in :meth:`_pull`
+        ordered_ts = rows["ts"].to_numpy()[order]
+        never = np.iinfo(np.int64).max
+        since = np.minimum.reduceat(np.where(ordered_promoted, ordered_ts, never), starts) - self.horizon
+        ordered_pulled = (
+            ordered_failed & ~ordered_promoted & np.repeat(reached, lengths) & (ordered_ts >= np.repeat(since, lengths))
         )
-        promoted = pl.col("est") >= self.promote_at
-        newly = batch.filter(promoted).group_by("win", "key").agg(since=pl.col("ts").min() - self.horizon)
-        self.pending.add(self._pack(batch.filter(~promoted & failures)))
-        if newly.height and self.pending.chunks:
+        held = np.empty(n, dtype=bool)
+        held[order] = ordered_promoted | ordered_pulled
+        waiting = failed & ~held
+        if self.pending.chunks and reached.any():
+            leaders = first[reached]
+            newly = pl.DataFrame(
+                {
+                    "win": pl.Series(wins[leaders], dtype=pl.Int64),
+                    "h": pl.Series(hashes[leaders], dtype=pl.UInt64),
+                    "key": rows["key"].gather(pl.Series(leaders, dtype=pl.UInt32)),
+                    "since": pl.Series(since[reached], dtype=pl.Int64),
+                }
+            )
             self._pull(newly)
-        self.held.add(batch.filter(promoted))
+        if waiting.any():
+            # packed before filtering: under a flood every row waits, and filtering the whole
+            # rows first copied all their text for a moment
+            packed = self._pack(rows, hashes)
+            self.pending.add(packed if waiting.all() else packed.filter(pl.Series(waiting)))
+        self.held.add(rows.filter(pl.Series(held)))
         if self.pending.chunks and watermarks:
             marks = {code: watermarks[path] for path, code in self.paths.items() if path in watermarks}
             mark = pl.col("path_id").replace_strict(marks, default=None, return_dtype=pl.Int64)
             self.pending.drop(pl.col("ts") < mark - self.horizon)
 
     def _pull(self, newly: pl.DataFrame) -> None:
-        """Move pending rows of newly promoted keys (within ``horizon`` of the promoting row) into
-        the held rows, chunk by chunk: joining the whole buffer at once copied all of it, every
-        batch, which under a flood was the detector's peak memory."""
-        keys = newly["key"].implode()
-        pull = (pl.col("ts") >= pl.col("since")).fill_null(False)
+        """Move pending rows of newly promoted keys (``newly``: window, key, its hash ``h`` and
+        ``since``, the earliest time pulled) into the held rows, chunk by chunk: joining the whole
+        buffer at once copied all of it, every batch, which under a flood was the peak memory.
+        Only the rows whose key hash matches are joined; a chunk that loses none is kept as is."""
+        hashes = newly["h"].implode()
         kept: list[pl.DataFrame] = []
         for chunk in self.pending.chunks:
-            if not chunk["key"].is_in(keys).any():
+            matches = chunk["h"].is_in(hashes)
+            if not matches.any():
                 kept.append(chunk)
                 continue
-            joined = chunk.with_columns(win=(pl.col("ts") // self.window) * self.window).join(
-                newly, on=["win", "key"], how="left"
+            pulled = (
+                chunk.filter(matches)
+                .with_columns(win=(pl.col("ts") // self.window) * self.window)
+                .join(newly, on=["win", "h"], how="inner")
+                .filter(pl.col("ts") >= pl.col("since"))
             )
-            pulled = joined.filter(pull)
             if pulled.height == 0:
                 kept.append(chunk)
                 continue
             self.held.add(self._unpack(pulled))
-            rest = joined.filter(~pull).select(list(self.pending.schema))
-            if rest.height:
-                kept.append(rest)
+            if pulled.height < chunk.height:
+                kept.append(chunk.filter(~pl.col("seq").is_in(pulled["seq"].implode())))
         self.pending.chunks = kept
 
     def _sketch(self, bits: int) -> CountMinSketch | GrowingCountMin:
         return GrowingCountMin(bits, self.depth) if self.small else CountMinSketch(bits, self.depth)
 
-    def _pack(self, rows: pl.DataFrame) -> pl.DataFrame:
-        """Failures in :data:`PENDING_SCHEMA` (new files get the next code)."""
-        for path in rows["path"].unique().to_list():
-            self.paths.setdefault(path, len(self.paths))
+    def _pack(self, rows: pl.DataFrame, hashes: npt.NDArray[np.uint64]) -> pl.DataFrame:
+        """Failures in :data:`PENDING_SCHEMA`, ``hashes`` their keys' (new files get the next code)."""
+        paths = rows["path"]
+        first = paths[0]
+        if (paths == first).all():  # the usual batch, from one file
+            path_id = pl.lit(self.paths.setdefault(first, len(self.paths)), dtype=pl.UInt32)
+        else:
+            for path in paths.unique().to_list():
+                self.paths.setdefault(path, len(self.paths))
+            path_id = pl.col("path").replace_strict(self.paths, return_dtype=pl.UInt32)
         return rows.select(
             "seq",
             "ts",
-            path_id=pl.col("path").replace_strict(self.paths, return_dtype=pl.UInt32),
+            path_id=path_id,
             line="line",
             offset="offset",
-            key="key",
+            h=pl.Series(hashes, dtype=pl.UInt64),
             user="user",
             unknown=pl.col("reason").eq_missing(UNKNOWN_REASON),
             **({} if self.key_is_ip else {"ip": pl.col("ip")}),
         )
 
     def _unpack(self, pending: pl.DataFrame) -> pl.DataFrame:
-        """Pending rows back in :data:`ROW_SCHEMA` (they are failures, due when their window ends;
-        a reason other than an unknown account is not kept, nothing reads it)."""
+        """Pulled pending rows (joined with their key's text) back in :data:`ROW_SCHEMA`: they are
+        failures, due when their window ends; a reason other than an unknown account is not kept,
+        nothing reads it."""
         names = {code: path for path, code in self.paths.items()}
         return pending.with_columns(
             due=pl.col("win") + self.window,
@@ -467,11 +714,17 @@ class TumblingWindows:
         }
 
     def load_json(self, state: Mapping[str, Any]) -> None:
-        if state.get("version") != STATE_VERSION:
-            raise ValueError(f"unsupported window state version {state.get('version')!r}")
+        version = state.get("version")
+        if version not in (STATE_VERSION, KEY_TEXT_VERSION):
+            raise ValueError(f"unsupported window state version {version!r}")
         self.clock.load_json(state["clock"])
         self.held.load_json(state["held"])
-        self.pending.load_json(state["pending"])
+        if version == KEY_TEXT_VERSION:
+            schema = {name: kind for name, kind in self.pending.schema.items() if name != "h"}
+            old = pl.DataFrame(dict(state["pending"]), schema={**schema, "key": pl.String()})
+            self.pending.rows = old.with_columns(h=pl.Series(hash_keys(old["key"]), dtype=pl.UInt64)).drop("key")
+        else:
+            self.pending.load_json(state["pending"])
         self.paths = {str(path): code for code, path in enumerate(state["paths"])}
         self.middle.load_json(state["middle"])
         load = GrowingCountMin.from_json if self.small else CountMinSketch.from_json
