@@ -11,14 +11,9 @@ import polars as pl
 import pytest
 
 from watchhouse.detectors.accounts.eventtime import HeldRows
+from watchhouse.detectors.accounts.grouping import KeyGroups
 from watchhouse.detectors.accounts.sketches import hash_keys
-from watchhouse.detectors.accounts.tumbling import (
-    INPUT_SCHEMA,
-    KEY_TEXT_VERSION,
-    PENDING_SCHEMA,
-    KeyGroups,
-    TumblingWindows,
-)
+from watchhouse.detectors.accounts.tumbling import INPUT_SCHEMA, KEY_TEXT_VERSION, PENDING_SCHEMA, TumblingWindows
 
 US = 1_000_000
 T0 = 1_772_000_000 * US

@@ -20,7 +20,7 @@ only hash collisions (rare at the default width) can promote a key early. A Bloo
 window (``bloom_bits``) answers "failed before?" first, so one-off keys of a ten-million-key flood
 are not promoted by count-min collisions.
 
-Why numpy over one packed sort (:func:`_group_order`, :class:`KeyGroups`): every batch needs
+Why numpy over one packed sort (:func:`group_order`, :class:`KeyGroups`): every batch needs
 per-(window, key) running counts and totals over tens of thousands of rows, and Polars window
 expressions and group-bys over string keys cost tens of milliseconds a batch; one sort of a
 64-bit word per row (window rank, key hash, position) and cumulative sums over it cost one or two.
@@ -44,7 +44,7 @@ unfolded, at once.
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -55,6 +55,14 @@ from watchhouse.core.detector import Detector, JSONState
 from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTAMP_FIELD, EventBatch
 from watchhouse.core.findings import Finding
 from watchhouse.detectors.accounts.eventtime import EventClock, HeldRows
+from watchhouse.detectors.accounts.grouping import (
+    KeyGroups,
+    by_window,
+    group_order,
+    run_lengths,
+    window_bounds,
+    window_key,
+)
 from watchhouse.detectors.accounts.reporting import head_and_tail
 from watchhouse.detectors.accounts.sketches import CountMinSketch, GrowingBloom, GrowingCountMin, hash_keys
 
@@ -133,23 +141,6 @@ def login_rows(batch: EventBatch, key: str) -> pl.DataFrame:
     return rows if decided.all() else rows.filter(decided)
 
 
-def _by_window(wins: npt.NDArray[np.int64]) -> Iterator[tuple[int, npt.NDArray[np.intp]]]:
-    """Each distinct window start with the row positions in it, in ascending window order
-    (positions keep their stream order within a window)."""
-    order = np.argsort(wins, kind="stable")
-    ordered = wins[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    ends = np.r_[starts[1:], len(order)]
-    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
-        yield int(ordered[start]), order[start:end]
-
-
-def _runs(starts: npt.NDArray[np.intp], size: int) -> npt.NDArray[np.intp]:
-    """Lengths of the runs that begin at ``starts`` (ascending) in ``size`` positions."""
-    lengths: npt.NDArray[np.intp] = np.diff(np.r_[starts, size]).astype(np.intp)
-    return lengths
-
-
 def cited_failures(fails: pl.DataFrame) -> pl.DataFrame:
     """The failures a finding cites: :func:`~watchhouse.detectors.accounts.reporting.head_and_tail`
     of the referenced rows of each (window, key), by their evidence sides; when no group has more
@@ -161,121 +152,6 @@ def cited_failures(fails: pl.DataFrame) -> pl.DataFrame:
     if (sizes["rows"] <= sizes["room"]).fill_null(False).all():
         return whole.sort("win", "key", "ts", "seq")
     return head_and_tail(fails, ["win", "key"], pl.col("evidence_head"), pl.col("evidence_tail"))
-
-
-def _window_key(wins: npt.NDArray[np.int64], hashes: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
-    """One 64-bit word per (window, key hash), for exact lookups of a window's key."""
-    with np.errstate(over="ignore"):
-        return hashes ^ (wins.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
-
-
-def _window_bounds(group_wins: npt.NDArray[np.int64]) -> tuple[list[int], list[int]]:
-    """Where each window's groups begin and end, given the (ascending) window of each group."""
-    cuts = np.flatnonzero(group_wins[1:] != group_wins[:-1]) + 1
-    return [0, *cuts.tolist()], [*cuts.tolist(), int(group_wins.size)]
-
-
-def _group_order(
-    wins: npt.NDArray[np.int64], hashes: npt.NDArray[np.uint64], window: int
-) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-    """Row positions ordered by window, then key hash, then stream position; and where each
-    (window, key) run begins in that order.
-
-    Why one packed sort: window expressions over (window, key) cost ~30 ms a batch of 65,536 rows
-    in Polars, a stable numpy sort of the hashes ~6 ms; sorting one 64-bit word per row holding the
-    window's rank, the top bits of the key hash and the row position costs under 1 ms and is
-    stable by construction. Two keys whose hashes agree in those top bits (at least 40 of them,
-    else the exact lexsort is used) would share a run: like a count-min collision, that can only
-    promote a key early, never late."""
-    n = wins.size
-    index_bits = max(1, (n - 1).bit_length())
-    low = int(wins.min())
-    spread = (int(wins.max()) - low) // window
-    if spread < 1 << 16:
-        rank = ((wins - low) // window).astype(np.uint64)
-    else:
-        rank = np.unique(wins, return_inverse=True)[1].astype(np.uint64).ravel()
-        spread = int(rank.max())
-    window_bits = max(1, spread.bit_length())
-    hash_bits = 64 - window_bits - index_bits
-    if hash_bits < 40:
-        order = np.lexsort((hashes, wins)).astype(np.intp)
-        ordered_w, ordered_h = wins[order], hashes[order]
-        change = (ordered_w[1:] != ordered_w[:-1]) | (ordered_h[1:] != ordered_h[:-1])
-    else:
-        # built in place: each temporary of 65,536 words costs about as much as the sort
-        packed = hashes >> np.uint64(64 - hash_bits)
-        packed <<= np.uint64(index_bits)
-        packed |= np.arange(n, dtype=np.uint64)
-        rank <<= np.uint64(64 - window_bits)
-        packed |= rank
-        packed.sort()
-        order = (packed & np.uint64((1 << index_bits) - 1)).astype(np.intp)
-        packed >>= np.uint64(index_bits)
-        change = packed[1:] != packed[:-1]
-    starts = np.flatnonzero(change)
-    starts += 1
-    starts = np.concatenate((np.zeros(1, dtype=starts.dtype), starts)).astype(np.intp, copy=False)
-    return order, starts
-
-
-class KeyGroups:
-    """The (window, key) groups of a frame of rows (``win``, ``key``), found with one packed sort
-    (:func:`_group_order`): groups are numbered in window order, and ``group`` gives each row's.
-
-    Why: the judges and the release need per-group counts of tens of thousands of rows a batch;
-    numpy reductions over one sort cost a fraction of Polars group-bys over string keys."""
-
-    def __init__(self, rows: pl.DataFrame, window: int) -> None:
-        self.size = rows.height
-        wins = rows["win"].to_numpy()
-        hashes = hash_keys(rows["key"])
-        self.order, self.starts = _group_order(wins, hashes, window)
-        self.lengths = _runs(self.starts, self.size)
-        first = self.order[self.starts]
-        #: window start and key hash of each group
-        self.wins: npt.NDArray[np.int64] = wins[first]
-        self.hashes: npt.NDArray[np.uint64] = hashes[first]
-        self.group = np.empty(self.size, dtype=np.intp)
-        self.group[self.order] = np.repeat(np.arange(self.starts.size, dtype=np.intp), self.lengths)
-
-    @property
-    def count(self) -> int:
-        return int(self.starts.size)
-
-    def sum(self, values: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
-        """Per group, the sum of ``values`` (one per row, booleans count)."""
-        return np.bincount(self.group, weights=values, minlength=self.count).astype(np.int64)
-
-    def max(self, values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-        """Per group, the largest of ``values`` (one per row)."""
-        out: npt.NDArray[np.int64] = np.maximum.reduceat(values[self.order], self.starts)
-        return out
-
-    def may_fire(
-        self, candidate: npt.NDArray[np.bool_], opening: npt.NDArray[np.bool_], fired: Iterable[str]
-    ) -> npt.NDArray[np.bool_]:
-        """Which groups can fire: a ``candidate`` (passes the lower, continuation bar) that either
-        passes the full bar (``opening``) or whose key can be continuing, i.e. fired in an earlier
-        part (``fired``) or opens in some window of these rows. Keys are compared by hash, so a
-        collision only keeps a group that cannot fire."""
-        if not candidate.any():
-            return candidate
-        keys = np.concatenate([self.hashes[candidate & opening], hash_keys(list(fired))])
-        return candidate & (opening | np.isin(self.hashes, keys))
-
-    def distinct(self, values: pl.Series, among: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
-        """Per group, how many distinct ``values`` (null is one value, as in Polars' ``n_unique``)
-        the rows flagged by ``among`` hold, told apart by the top bits (at least 46) of their
-        64-bit hash: two distinct values of one group would have to agree in those bits to be
-        counted once."""
-        group_bits = max(1, self.count.bit_length())
-        hashes = hash_keys(values.filter(pl.Series(among)))
-        packed = (self.group[among].astype(np.uint64) << np.uint64(64 - group_bits)) | (hashes >> np.uint64(group_bits))
-        packed.sort()
-        fresh = np.r_[True, packed[1:] != packed[:-1]] if packed.size else np.zeros(0, dtype=bool)
-        found = (packed[fresh] >> np.uint64(64 - group_bits)).astype(np.intp)
-        return np.bincount(found, minlength=self.count).astype(np.int64)
 
 
 class TumblingWindows:
@@ -444,7 +320,7 @@ class TumblingWindows:
             if self.fold_head is not None:
                 # distinct failing keys of each row's window
                 failing = groups.sum(rows["outcome"].eq_missing("failure").to_numpy()) > 0
-                starts, ends = _window_bounds(groups.wins)
+                starts, ends = window_bounds(groups.wins)
                 per_window = np.add.reduceat(failing.astype(np.int64), starts)
                 keys = np.repeat(per_window, np.subtract(ends, starts))[groups.group]
                 head, tail = self.evidence_sides(pl.lit(pl.Series(keys, dtype=pl.Int64)))
@@ -469,9 +345,9 @@ class TumblingWindows:
         """``rows`` and ``middle`` window by window (ascending), a large window in key-hash
         buckets of about :data:`PART_ROWS` rows."""
         row_hashes = hash_keys(rows["key"])
-        folded = dict(_by_window(middle["win"].to_numpy())) if middle.height else {}
+        folded = dict(by_window(middle["win"].to_numpy())) if middle.height else {}
         middle_hashes = hash_keys(middle["key"]) if middle.height else np.zeros(0, dtype=np.uint64)
-        for win, idx in _by_window(rows["win"].to_numpy()):
+        for win, idx in by_window(rows["win"].to_numpy()):
             midx = folded.get(win, np.zeros(0, dtype=np.intp))
             cuts = -(-(idx.size + midx.size) // PART_ROWS)
             for b in range(cuts):
@@ -523,10 +399,10 @@ class TumblingWindows:
             known = np.concatenate([keys for keys, _ in self._passing])
             counts = np.concatenate([counts for _, counts in self._passing])
             at = np.argsort(known)
-            wanted = _window_key(groups.wins, groups.hashes)
+            wanted = window_key(groups.wins, groups.hashes)
             found = at[np.searchsorted(known, wanted, sorter=at).clip(max=known.size - 1)]
             seen = np.where(known[found] == wanted, counts[found], 0)
-        for g0, g1 in zip(*_window_bounds(groups.wins), strict=True):
+        for g0, g1 in zip(*window_bounds(groups.wins), strict=True):
             sketch = self.success_sketches.get(int(groups.wins[g0]))
             if sketch is not None:
                 seen[g0:g1] = sketch.estimate(groups.hashes[g0:g1])
@@ -536,7 +412,7 @@ class TumblingWindows:
         """Count the batch into the per-window sketches and hold the rows of keys that reached
         ``promote_at``.
 
-        One packed sort puts the batch in (window, key, stream) order (:func:`_group_order`);
+        One packed sort puts the batch in (window, key, stream) order (:func:`group_order`);
         the running failure count of each (window, key), the row that promotes it and the earlier
         failures it pulls along are then cumulative sums over that order. The sketches are asked
         once per (window, key) and fed once per window (a batch of a slow day spans hundreds)."""
@@ -548,8 +424,8 @@ class TumblingWindows:
         failed = rows["outcome"].eq_missing("failure").to_numpy()
         succeeded = rows["outcome"].eq_missing("success").to_numpy()
         wins = rows["win"].to_numpy()
-        order, starts = _group_order(wins, hashes, self.window)
-        lengths = _runs(starts, n)
+        order, starts = group_order(wins, hashes, self.window)
+        lengths = run_lengths(starts, n)
         first = order[starts]  # each (window, key)'s first row in stream order
         group_wins = wins[first]
         ordered_hashes = hashes[order]
@@ -560,7 +436,7 @@ class TumblingWindows:
         # later row asks their counts; their successes are counted exactly, without a sketch
         passing_before = min(watermarks.values()) - self.horizon - self.window if watermarks else None
         passing = np.zeros(starts.size, dtype=bool)
-        for g0, g1 in zip(*_window_bounds(group_wins), strict=True):
+        for g0, g1 in zip(*window_bounds(group_wins), strict=True):
             win = int(group_wins[g0])
             a, b = int(starts[g0]), int(starts[g1]) if g1 < starts.size else n
             if win not in self.success_sketches and passing_before is not None and win < passing_before:
@@ -591,7 +467,7 @@ class TumblingWindows:
             sketch.add(fails)
         if passing.any():
             exact = np.add.reduceat(ordered_succeeded.astype(np.int64), starts)[passing]
-            self._passing.append((_window_key(group_wins[passing], hashes[first[passing]]), exact))
+            self._passing.append((window_key(group_wins[passing], hashes[first[passing]]), exact))
         # failures of the row's (window, key) so far, this row included, as the sketch counts them
         counted = np.cumsum(ordered_failed, dtype=np.int64)
         counted -= np.repeat(counted[starts] - ordered_failed[starts], lengths)
