@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar
 
-import numpy as np
 import polars as pl
 
 from watchhouse.core.detector import DetectorFamily, DetectorInfo
@@ -193,16 +192,10 @@ class CredentialStuffingDetector(WindowedLoginDetector):
         return [self._finding(row, refs[(row["win"], row["key"])]) for row in agg.iter_rows(named=True)]
 
     def _plausible(self, rows: pl.DataFrame) -> pl.DataFrame:
-        """The rows of the groups that can fire (:meth:`KeyGroups.may_fire`), by counts from one
-        numpy pass over hashes; the exact Polars statistics then run on these only.
-
-        Why: most (window, key) groups are ordinary logins, and grouping all of them by their
-        string key in Polars was most of judging. Distinct values are told apart by hash bits, so
-        a group would be dropped wrongly only if two of its values agreed in 46 or more bits."""
-        groups = self._windows.groups_of(rows)
-        failed = rows["outcome"].eq_missing("failure").to_numpy()
-        failures = groups.sum(failed)
-        successes = np.maximum(groups.max(rows["successes_seen"].fill_null(0).to_numpy()), groups.lengths - failures)
+        """The rows of the groups that can fire (:meth:`KeyGroups.may_fire`; see
+        :meth:`_group_failures`). Distinct values are told apart by hash bits, so a group would be
+        dropped wrongly only if two of its values agreed in 46 or more bits."""
+        groups, failed, failures, successes = self._group_failures(rows)
         sources = groups.distinct(rows["ip"], failed)
         accounts = groups.distinct(rows["user"], failed)
         candidate = (

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -610,6 +610,18 @@ class TumblingWindows:
         self.blooms = {int(w): GrowingBloom.from_json(b) for w, b in state.get("blooms", {}).items()}
 
 
+class GroupFailures(NamedTuple):
+    """Failure counts per (window, key) group of a frame of window rows (see
+    :meth:`WindowedLoginDetector._group_failures`)."""
+
+    groups: KeyGroups
+    #: per row: whether it is a failure
+    failed: npt.NDArray[np.bool_]
+    #: per group: failures, and successes (the more of those seen before and of its own rows)
+    failures: npt.NDArray[np.int64]
+    successes: npt.NDArray[np.int64]
+
+
 class WindowedLoginDetector(Detector):
     """The detector protocol for judges of closed :class:`TumblingWindows` of login attempts.
 
@@ -636,6 +648,19 @@ class WindowedLoginDetector(Detector):
         if batch.num_rows == 0:
             return []
         return [f for part in self._windows.update(login_rows(batch, self.KEY_COLUMN)) for f in self._judge(part)]
+
+    def _group_failures(self, rows: pl.DataFrame) -> GroupFailures:
+        """What the judges' pre-filters (``_plausible``) start from: the (window, key) groups of
+        ``rows`` by one numpy pass over hashes, with their failures and successes.
+
+        Why: most groups are ordinary logins, and grouping all of them by their string key in
+        Polars was most of judging; a pre-filter on these counts leaves the exact Polars
+        statistics only the groups that can fire."""
+        groups = self._windows.groups_of(rows)
+        failed = rows["outcome"].eq_missing("failure").to_numpy()
+        failures = groups.sum(failed)
+        successes = np.maximum(groups.max(rows["successes_seen"].fill_null(0).to_numpy()), groups.lengths - failures)
+        return GroupFailures(groups, failed, failures, successes)
 
     def finalize(self) -> list[Finding]:
         out = [f for part in self._windows.flush() for f in self._judge(part)]
