@@ -7,14 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 import numpy as np
-import polars as pl
 import pytest
 
-from watchhouse.core.events import Dataset, EventBatch
 from watchhouse.core.findings import Finding
 from watchhouse.detectors.accounts.password_spraying import PasswordSprayingDetector
-from watchhouse.testing.conformance import run_detector
-from watchhouse.testing.factories import BASE_TIME, make_batch
+from watchhouse.testing.factories import BASE_TIME
+
+from .prefilter_harness import with_and_without_prefilter
 
 
 def _login(t: float, ip: str, user: str, outcome: str = "failure") -> dict[str, Any]:
@@ -53,29 +52,13 @@ def _traffic() -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: r["@timestamp"])
 
 
-def _batches(rows: list[dict[str, Any]], size: int) -> list[EventBatch]:
-    return [make_batch(Dataset.AUTH, rows[i : i + size]) for i in range(0, len(rows), size)]
-
-
 def _summary(findings: list[Finding]) -> list[tuple[Any, ...]]:
     return [(f.key, f.title, f.details["failures"], f.details["distinct_accounts"], f.evidence) for f in findings]
 
 
 @pytest.mark.parametrize("size", [100_000, 333])
 def test_the_prefilter_changes_no_finding(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
-    rows = _traffic()
-    kept: list[tuple[int, int]] = []
-    plausible = PasswordSprayingDetector._plausible
-
-    def counted(self: PasswordSprayingDetector, frame: pl.DataFrame) -> pl.DataFrame:
-        out = plausible(self, frame)
-        kept.append((frame.height, out.height))
-        return out
-
-    monkeypatch.setattr(PasswordSprayingDetector, "_plausible", counted)
-    filtered = run_detector(PasswordSprayingDetector(), _batches(rows, size))
-    monkeypatch.setattr(PasswordSprayingDetector, "_plausible", lambda self, frame: frame)
-    everything = run_detector(PasswordSprayingDetector(), _batches(rows, size))
+    filtered, everything, kept = with_and_without_prefilter(monkeypatch, PasswordSprayingDetector, _traffic(), size)
     assert _summary(filtered) == _summary(everything)
     sprayed = {(f.subject.value, f.details["distinct_accounts"]) for f in filtered}
     # the 4 accounts after the edge fire only as a continuation

@@ -7,14 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 import numpy as np
-import polars as pl
 import pytest
 
-from watchhouse.core.events import Dataset, EventBatch
 from watchhouse.core.findings import Finding
 from watchhouse.detectors.accounts.credential_stuffing import CredentialStuffingDetector
-from watchhouse.testing.conformance import run_detector
-from watchhouse.testing.factories import BASE_TIME, make_batch
+from watchhouse.testing.factories import BASE_TIME
+
+from .prefilter_harness import with_and_without_prefilter
 
 BROWSERS = [f"Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/12{v}.0.0.0 Safari/537.36" for v in range(4)]
 KIT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/108.0.5359.125 Safari/537.36"
@@ -54,29 +53,13 @@ def _traffic() -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: r["@timestamp"])
 
 
-def _batches(rows: list[dict[str, Any]], size: int) -> list[EventBatch]:
-    return [make_batch(Dataset.AUTH, rows[i : i + size]) for i in range(0, len(rows), size)]
-
-
 def _summary(findings: list[Finding]) -> list[tuple[Any, ...]]:
     return [(f.key, f.title, f.details["failures"], f.details["distinct_sources"], f.evidence) for f in findings]
 
 
 @pytest.mark.parametrize("size", [100_000, 211])
 def test_the_prefilter_changes_no_finding(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
-    rows = _traffic()
-    kept: list[tuple[int, int]] = []
-    plausible = CredentialStuffingDetector._plausible
-
-    def counted(self: CredentialStuffingDetector, frame: pl.DataFrame) -> pl.DataFrame:
-        out = plausible(self, frame)
-        kept.append((frame.height, out.height))
-        return out
-
-    monkeypatch.setattr(CredentialStuffingDetector, "_plausible", counted)
-    filtered = run_detector(CredentialStuffingDetector(), _batches(rows, size))
-    monkeypatch.setattr(CredentialStuffingDetector, "_plausible", lambda self, frame: frame)
-    everything = run_detector(CredentialStuffingDetector(), _batches(rows, size))
+    filtered, everything, kept = with_and_without_prefilter(monkeypatch, CredentialStuffingDetector, _traffic(), size)
     assert _summary(filtered) == _summary(everything)
     # the 4 sources after the edge fire only as a continuation
     assert {(f.subject.value, f.details["distinct_sources"]) for f in filtered} == {(KIT, 36), (KIT, 4)}
