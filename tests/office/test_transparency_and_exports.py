@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 import stix2
@@ -15,6 +16,8 @@ from pymisp import MISPEvent
 from watchhouse.core.findings import Severity, Subject
 from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.office.disclosure.models import RequestType
+from watchhouse.office.errors import IntegrityError
+from watchhouse.office.exports.misp import validate_misp
 from watchhouse.office.exports.service import ExportFormat
 from watchhouse.office.reports.render import write_transparency
 from watchhouse.office.reports.transparency import APPEALS_NOTE
@@ -154,8 +157,9 @@ def test_misp_export_tags_attributes_and_validates(office: Office, tmp_path: Pat
     result = office.exports.export("rita", case_id, ExportFormat.MISP, tmp_path / "case.misp.json")
     raw = result.path.read_text()
     assert "alice@example.org" not in raw
+    validate_misp(raw, json.loads(raw)["uuid"])  # the export already did; it must hold for the file too
     event = MISPEvent()
-    event.load(raw, validate=True)
+    event.load(raw)
     tags = {t.name for t in event.tags}
     assert {"tlp:amber", 'watchhouse:crime="illegal_access"', 'rsit:intrusion-attempts="exploit-known-vuln"'} <= tags
     attributes = {(a.type, a.value) for a in event.attributes}
@@ -163,6 +167,27 @@ def test_misp_export_tags_attributes_and_validates(office: Office, tmp_path: Pat
     assert ("url", "https://shop.example/login") in attributes and ("text", ALICE) in attributes
     assert ("user-agent", "Mozilla/5.0 <script>alert(1)</script>") in attributes
     assert custody_of(office, result.evidence_id)[:2] == ["collected", "exported"]
+
+
+@pytest.mark.parametrize(
+    ("damage", "where"),
+    [
+        (lambda event: event["Attribute"][0].update(value=["203.0.113.9"]), "Attribute/0/value"),
+        (lambda event: event["Attribute"][0].update(type=7), "Attribute/0/type"),
+        (lambda event: event.update(Tag="tlp:amber"), "Tag"),
+    ],
+)
+def test_misp_validation_refuses_an_event_that_breaks_the_schema(
+    office: Office, tmp_path: Path, damage: Any, where: str
+) -> None:
+    """The schema check is real: a structurally broken event is refused, naming where it broke
+    (pymisp's own ``validate=True`` only warns now, and passed all of these)."""
+    case_id = case_with_alerts(office)
+    raw = office.exports.export("rita", case_id, ExportFormat.MISP, tmp_path / "case.misp.json").path.read_text()
+    event = json.loads(raw)
+    damage(event)
+    with pytest.raises(IntegrityError, match=f"does not validate at {where}"):
+        validate_misp(json.dumps(event), event["uuid"])
 
 
 def test_html_report_is_escaped_self_contained_with_a_timeline_chart(office: Office, tmp_path: Path) -> None:

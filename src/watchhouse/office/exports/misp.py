@@ -1,4 +1,4 @@
-"""A case as a MISP event (``pymisp``), validated by loading the JSON back against MISP's schema.
+"""A case as a MISP event (``pymisp``), validated against the MISP event schema pymisp ships.
 
 Tags carry the TLP 2.0 marking, a ``watchhouse:crime="<code>"`` machine tag per crime code and
 the ``rsit:`` tag our taxonomy maps each crime to, so a receiving MISP can filter and correlate.
@@ -8,9 +8,12 @@ Attributes: ``ip-src`` per IP subject, ``url`` and ``user-agent`` when an alert 
 
 from __future__ import annotations
 
-import warnings
+import functools
+import json
+from importlib import resources
 from typing import Any, cast
 
+import jsonschema
 from pymisp import MISPEvent
 
 from watchhouse.core.findings import Severity
@@ -69,14 +72,34 @@ def case_to_misp(bundle: CaseBundle) -> str:
     return text
 
 
+@functools.cache
+def _misp_schema() -> jsonschema.Draft4Validator:
+    """The MISP event schema (JSON Schema draft 4) as pymisp ships it, compiled once."""
+    text = resources.files("pymisp").joinpath("data/schema.json").read_text(encoding="utf-8")
+    return jsonschema.Draft4Validator(json.loads(text))
+
+
 def validate_misp(text: str, event_uuid: str) -> None:
-    """Load the JSON back into a MISPEvent with pymisp's schema validation switched on."""
+    """Check the event against MISP's schema, then load it back into a ``MISPEvent``.
+
+    Why our own schema check: pymisp's ``load(..., validate=True)`` used to apply this schema but
+    now only warns that the option is deprecated, so an export "validated" that way was never
+    checked. The schema describes the ``{"Event": {...}}`` envelope MISP's API exchanges.
+    """
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise IntegrityError(f"the MISP event is not JSON: {exc}") from exc
+    errors = list(_misp_schema().iter_errors({"Event": document}))
+    if errors:
+        first = jsonschema.exceptions.best_match(errors)
+        where = "/".join(str(p) for p in list(first.absolute_path)[1:]) or "(the event)"  # [0] is the envelope
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise IntegrityError(f"the MISP event does not validate at {where}: {first.message}{more}")
     loaded: Any = MISPEvent()
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # pymisp calls the schema "deprecated"; we want it anyway
-            loaded.load(text, validate=True)
-    except Exception as exc:  # pymisp raises jsonschema and its own errors; all mean "not valid"
-        raise IntegrityError(f"the MISP event does not validate: {exc}") from exc
+        loaded.load(text)
+    except Exception as exc:  # pymisp raises its own errors for events it cannot read
+        raise IntegrityError(f"the MISP event cannot be loaded back: {exc}") from exc
     if str(loaded.uuid) != event_uuid:
         raise IntegrityError("the MISP event lost its uuid when loaded back")
