@@ -73,14 +73,23 @@ def _event_refs(refs: pl.DataFrame) -> list[EventRef]:
 
     Why not one per row: most failures are evidence twice (address burst and account burst),
     and creating a million frozen dataclasses was the costliest step of a dictionary attack's
-    report. Rows of one event (same ``seq``) share one immutable reference object instead.
+    report. Rows of one event (same ``seq``) share one immutable reference object instead, and
+    references into one file share its path string (a scan reads a few files, not one per event).
+    The distinct events are found with one integer sort; Python only constructs the objects.
     """
-    coded = refs.select(code=pl.col("seq").rank("dense").cast(pl.Int64) - 1)["code"].to_numpy()
-    unique = refs.select("seq", "path", "line", "offset").unique("seq").sort("seq")
-    made = np.empty(unique.height, dtype=object)
+    if refs.height == 0:
+        return []
+    _, first, inverse = np.unique(refs["seq"].to_numpy(), return_index=True, return_inverse=True)
+    events = refs.select("path", "line", "offset")[first]
+    files = events["path"].unique().sort()
+    names = np.array(files.to_list(), dtype=object)
+    paths = names[events["path"].replace_strict(files, pl.int_range(files.len(), eager=True)).to_numpy()].tolist()
+    lines = events["line"].to_list()
+    offsets = [None] * events.height if events["offset"].null_count() == events.height else events["offset"].to_list()
+    made = np.empty(events.height, dtype=object)
     with _no_gc():
-        made[:] = list(map(EventRef, unique["path"].to_list(), unique["line"].to_list(), unique["offset"].to_list()))
-    shared: list[EventRef] = made[coded].tolist()
+        made[:] = list(map(EventRef, paths, lines, offsets))
+    shared: list[EventRef] = made[inverse.reshape(-1)].tolist()
     return shared
 
 

@@ -186,6 +186,43 @@ PENDING_SCHEMA: dict[str, pl.DataType] = {
 _FLAGS = {"ip_wait": pl.Boolean(), "account_wait": pl.Boolean()}
 #: waiting chunks beyond this are merged (tiny batches must not make every admit a long loop)
 MAX_PENDING_CHUNKS = 64
+#: integer columns of waiting rows stored as narrow as their values allow (:func:`_narrowed`)
+_NARROW = ("seq", "line", "offset")
+#: name codes of waiting rows (:meth:`PendingFailures._coded`), narrowed likewise
+_CODES = ("path", "service")
+#: the unsigned types tried, smallest first, with the first value each cannot hold
+_UNSIGNED: tuple[tuple[pl.DataType, int], ...] = ((pl.UInt8(), 1 << 8), (pl.UInt16(), 1 << 16), (pl.UInt32(), 1 << 32))
+#: hashes asked of a sketch at once (bounds the lookup's temporary arrays to a few MB)
+ASK_SLICE = 1 << 16
+
+
+def _narrowed(rows: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` with each :data:`_NARROW` and :data:`_CODES` column as small as its values allow:
+    Null-typed when it holds no value at all (no memory), else the smallest unsigned integer type
+    that holds every value, else left as it is (a negative or 64-bit value).
+
+    Why: under a flood the pending buffer holds millions of rows, and these five columns were
+    32 bytes of each: ``offset`` is empty for JSON input and ``line`` for journal input, stream
+    positions and line numbers fit 32 bits until a scan passes four billion events, and a scan
+    reads a handful of files and services (one byte each). Readers cast back
+    (:meth:`PendingFailures._decoded`, :meth:`PendingFailures._code`); the values are unchanged."""
+    names = (*_NARROW, *_CODES)
+    # one pass for every column's null count and range, one for the casts
+    stats = rows.select(
+        *(pl.col(name).null_count().alias(f"{name}.nulls") for name in names),
+        *(pl.col(name).min().cast(pl.Int64).alias(f"{name}.min") for name in names),
+        *(pl.col(name).max().cast(pl.Int64).alias(f"{name}.max") for name in names),
+    ).row(0, named=True)
+    narrow = []
+    for name in names:
+        low, high = stats[f"{name}.min"], stats[f"{name}.max"]
+        if stats[f"{name}.nulls"] == rows.height:
+            narrow.append(pl.lit(None, dtype=pl.Null).alias(name))
+        elif low is not None and high is not None and low >= 0:
+            dtype = next((dtype for dtype, end in _UNSIGNED if high < end), None)
+            if dtype is not None and dtype != rows.schema[name]:
+                narrow.append(pl.col(name).cast(dtype))
+    return rows.with_columns(narrow) if narrow else rows
 
 
 class PendingFailures:
@@ -201,9 +238,15 @@ class PendingFailures:
     warm can no longer be reported with it (see :meth:`BurstTracker._trim`). Because the sketch
     never under-counts, every key the exact tracker would report is hot in time, so findings are
     the same as with exact state; collisions only make a few cold keys hot early.
+
+    Sketch width: ``2**21`` one-byte counters a row (6 MB per epoch at depth 3). Ten million
+    one-off addresses in an hour put about 1.3 keys in a counter per epoch; a one-off address then
+    needs ten in all three rows over three epochs to look warm, which next to none do. Twice that
+    width, held for each of the epochs still asked, was a fifth of the detector's flood memory,
+    and a key a narrow sketch lets through only costs an exact check (:meth:`_warm`).
     """
 
-    def __init__(self, *, window: int, thresholds: Mapping[str, int], width_bits: int = 22, depth: int = 3) -> None:
+    def __init__(self, *, window: int, thresholds: Mapping[str, int], width_bits: int = 21, depth: int = 3) -> None:
         self.window = window
         self.warm = {kind: warm_level(t) for kind, t in thresholds.items()}
         self.width_bits = width_bits
@@ -221,25 +264,42 @@ class PendingFailures:
         """All waiting rows as one frame, names decoded (:data:`PENDING_SCHEMA` and the flags)."""
         if not self.chunks:
             return pl.DataFrame(schema={**PENDING_SCHEMA, **_FLAGS})
-        return self._decoded(self.chunks[0] if len(self.chunks) == 1 else pl.concat(self.chunks, rechunk=False))
+        return pl.concat([self._decoded(chunk) for chunk in self.chunks])
+
+    def _lazy(self) -> pl.LazyFrame:
+        """All waiting (coded) rows, lazily: chunks may differ in their narrow integer types
+        (see :func:`_narrowed`), so they are concatenated with casts; a query reads only what it selects."""
+        return pl.concat([chunk.lazy() for chunk in self.chunks], how="vertical_relaxed", rechunk=False)
 
     def _coded(self, rows: pl.DataFrame) -> pl.DataFrame:
-        """``rows`` with ``path`` and ``service`` as codes (new names get the next code). Why: a
-        flood keeps a window of failures here, and each name cost 16 bytes a row, a code four."""
+        """``rows`` with ``path`` and ``service`` as codes (new names get the next code) and narrow
+        integers (:func:`_narrowed`). Why: a flood keeps a window of failures here, and each name
+        cost 16 bytes a row, a code one to four."""
         for name in pl.concat([rows["path"], rows["service"]]).drop_nulls().unique().to_list():
             self.codes.setdefault(name, len(self.codes))
-        return rows.with_columns(
-            pl.col("path", "service").replace_strict(self.codes, default=None, return_dtype=pl.UInt32)
+        return _narrowed(
+            rows.with_columns(
+                pl.col("path", "service").replace_strict(self.codes, default=None, return_dtype=pl.UInt32)
+            )
         )
 
     def _decoded(self, rows: pl.DataFrame) -> pl.DataFrame:
         names = {code: name for name, code in self.codes.items()}
-        return rows.with_columns(pl.col("path", "service").replace_strict(names, default=None, return_dtype=pl.String))
+        return rows.with_columns(
+            self._code("path", "service").replace_strict(names, default=None, return_dtype=pl.String),
+            pl.col(_NARROW).cast(pl.Int64),
+        )
+
+    @staticmethod
+    def _code(*names: str) -> pl.Expr:
+        """Name code columns as UInt32, whatever narrow type a chunk stores them in: a mapping
+        with codes past that type's range must not be cast down to it."""
+        return pl.col(*names).cast(pl.UInt32)
 
     def _account_key(self) -> pl.Expr:
         """The account key of coded rows (service name, separator, account)."""
         names = {code: name for name, code in self.codes.items()}
-        service = pl.col("service").replace_strict(names, default=None, return_dtype=pl.String)
+        service = self._code("service").replace_strict(names, default=None, return_dtype=pl.String)
         return pl.concat_str([service.fill_null(""), pl.lit(KEY_SEP), pl.col("user")])
 
     def _watermark(self, watermarks: Mapping[str, int]) -> pl.Expr:
@@ -247,7 +307,7 @@ class PendingFailures:
         marks = {self.codes[path]: mark for path, mark in watermarks.items() if path in self.codes}
         if not marks:
             return pl.lit(None, dtype=pl.Int64)
-        return pl.col("path").replace_strict(marks, default=None, return_dtype=pl.Int64)
+        return self._code("path").replace_strict(marks, default=None, return_dtype=pl.Int64)
 
     @property
     def height(self) -> int:
@@ -296,7 +356,11 @@ class PendingFailures:
             if near:
                 rows = np.concatenate(near)
                 rows = np.concatenate([rows, rows + n])
-                est[rows] += counts.estimate(both[rows])
+                # asked in slices: a sketch's lookup makes several int64 copies per hash and
+                # row, and for a whole flood batch that was the detector's highest transient
+                for begin in range(0, rows.size, ASK_SLICE):
+                    ask = rows[begin : begin + ASK_SLICE]
+                    est[ask] += counts.estimate(both[ask])
         if not whole:
             self._count(groups, counted, hashes, present)
         hot: dict[str, pl.Series] = {}
@@ -343,7 +407,7 @@ class PendingFailures:
             ).filter((pl.col("ip_wait") | pl.col("account_wait")) & ~expired)
             if rest.height:
                 kept.append(rest)
-        self.chunks = [pl.concat(kept)] if len(kept) > MAX_PENDING_CHUNKS else kept
+        self.chunks = [pl.concat(kept, how="vertical_relaxed")] if len(kept) > MAX_PENDING_CHUNKS else kept
         self._names = None
         if oldest is not None:
             for epoch in [e for e in self.sketches if e + self.window < oldest]:
@@ -376,7 +440,7 @@ class PendingFailures:
         # one lazy pass that copies only the wanted keys' times: filtering the waiting rows first
         # copied every column of all of them, a flood's largest transient
         wanted = candidates.implode()
-        coded = pl.concat(self.chunks, rechunk=False).lazy() if self.chunks else None
+        coded = self._lazy() if self.chunks else None
         if coded is None:
             waiting = pl.LazyFrame(schema={"ts": pl.Int64(), "key": pl.String()})
         elif kind == IP_KIND:
@@ -407,7 +471,7 @@ class PendingFailures:
         if self._names is None:
             if not self.chunks:
                 return pl.Series(dtype=pl.String), pl.Series(dtype=pl.String)
-            rows = pl.concat(self.chunks, rechunk=False).lazy()
+            rows = self._lazy()
             ips = rows.filter("ip_wait").select(pl.col("ip").unique()).collect()["ip"]
             users = rows.filter("account_wait").select(pl.col("user").unique()).collect()["user"]
             self._names = (ips, users)
@@ -426,8 +490,7 @@ class PendingFailures:
         asked = keyed.filter(is_account & pl.col("user").is_in(users.implode()))["user"].unique()
         if asked.len():
             accounts = (
-                pl.concat(self.chunks, rechunk=False)
-                .lazy()
+                self._lazy()
                 .filter(pl.col("account_wait") & pl.col("user").is_in(asked.implode()))
                 .select(key=self._account_key())
                 .unique()
