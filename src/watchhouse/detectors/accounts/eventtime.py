@@ -15,7 +15,7 @@ the window, not by the number of keys ever seen.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -46,10 +46,48 @@ def _by_path(paths: pl.Series) -> Iterator[tuple[str, npt.NDArray[np.intp] | Non
         yield path, np.asarray(index, dtype=np.intp)
 
 
-def _fits_u32(values: pl.Series) -> bool:
-    """Whether every (non-null) value of an integer column fits in an unsigned 32-bit one."""
-    low, high = values.min(), values.max()
-    return isinstance(low, int) and isinstance(high, int) and low >= 0 and high < 1 << 32
+#: unsigned integer types :func:`compacted` may store a column in, smallest first, each with the
+#: first value it cannot hold
+UNSIGNED_TYPES: tuple[tuple[pl.DataType, int], ...] = (
+    (pl.UInt8(), 1 << 8),
+    (pl.UInt16(), 1 << 16),
+    (pl.UInt32(), 1 << 32),
+)
+
+
+def compacted(
+    frame: pl.DataFrame,
+    *,
+    empty: Sequence[str] = (),
+    narrow: Sequence[str] = (),
+    types: Sequence[tuple[pl.DataType, int]] = UNSIGNED_TYPES,
+) -> pl.DataFrame:
+    """``frame`` with each ``empty`` column that holds no value as a ``Null`` column (no memory),
+    and each other ``narrow`` integer column as the first of ``types`` that holds every value
+    (left as it is when a value is negative or none fits). Values are unchanged; whoever reads
+    the frame casts back.
+
+    Why: the rows held for later (pending failures, late events) run to millions under a flood,
+    and line numbers, stream positions and name codes fit in far fewer than 8 bytes, while a
+    source without byte offsets paid 8 bytes a row for nothing. One pass finds every column's
+    null count and range."""
+    if not empty and not narrow:
+        return frame
+    stats = frame.select(
+        *(pl.col(name).null_count().alias(f"{name}.nulls") for name in empty),
+        *(pl.col(name).min().cast(pl.Int64).alias(f"{name}.min") for name in narrow),
+        *(pl.col(name).max().cast(pl.Int64).alias(f"{name}.max") for name in narrow),
+    ).row(0, named=True)
+    vacant = [name for name in empty if stats[f"{name}.nulls"] == frame.height]
+    changes = [pl.lit(None, dtype=pl.Null).alias(name) for name in vacant]
+    for name in narrow:
+        low, high = stats[f"{name}.min"], stats[f"{name}.max"]
+        if name in vacant or low is None or high is None or low < 0:
+            continue
+        dtype = next((dtype for dtype, end in types if high < end), None)
+        if dtype is not None and dtype != frame.schema[name]:
+            changes.append(pl.col(name).cast(dtype))
+    return frame.with_columns(changes) if changes else frame
 
 
 def _due(chunk: pl.DataFrame, watermarks: Mapping[str, int]) -> pl.Series:
@@ -175,13 +213,9 @@ class HeldRows:
 
     def _thin(self, chunk: pl.DataFrame) -> pl.DataFrame:
         """``chunk`` with its all-null columns as ``Null`` columns (when :attr:`sparse`) and its
-        :attr:`narrow` columns as ``UInt32`` where every value fits."""
-        empty = [name for name in chunk.columns if chunk[name].null_count() == chunk.height] if self.sparse else []
-        small = [name for name in self.narrow if name not in empty and _fits_u32(chunk[name])]
-        if not empty and not small:
-            return chunk
-        return chunk.with_columns(
-            *(pl.lit(None).alias(name) for name in empty), *(pl.col(name).cast(pl.UInt32) for name in small)
+        :attr:`narrow` columns as ``UInt32`` where every value fits (:func:`compacted`)."""
+        return compacted(
+            chunk, empty=chunk.columns if self.sparse else (), narrow=self.narrow, types=UNSIGNED_TYPES[-1:]
         )
 
     @property

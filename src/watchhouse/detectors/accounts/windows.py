@@ -38,6 +38,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from watchhouse.detectors.accounts.eventtime import compacted
 from watchhouse.detectors.accounts.sketches import U64, GrowingCountMin, hash_keys
 
 IP_KIND = "ip"
@@ -190,39 +191,18 @@ MAX_PENDING_CHUNKS = 64
 _NARROW = ("seq", "line", "offset")
 #: name codes of waiting rows (:meth:`PendingFailures._coded`), narrowed likewise
 _CODES = ("path", "service")
-#: the unsigned types tried, smallest first, with the first value each cannot hold
-_UNSIGNED: tuple[tuple[pl.DataType, int], ...] = ((pl.UInt8(), 1 << 8), (pl.UInt16(), 1 << 16), (pl.UInt32(), 1 << 32))
 #: hashes asked of a sketch at once (bounds the lookup's temporary arrays to a few MB)
 ASK_SLICE = 1 << 16
 
 
 def _narrowed(rows: pl.DataFrame) -> pl.DataFrame:
-    """``rows`` with each :data:`_NARROW` and :data:`_CODES` column as small as its values allow:
-    Null-typed when it holds no value at all (no memory), else the smallest unsigned integer type
-    that holds every value, else left as it is (a negative or 64-bit value).
-
-    Why: under a flood the pending buffer holds millions of rows, and these five columns were
-    32 bytes of each: ``offset`` is empty for JSON input and ``line`` for journal input, stream
-    positions and line numbers fit 32 bits until a scan passes four billion events, and a scan
-    reads a handful of files and services (one byte each). Readers cast back
-    (:meth:`PendingFailures._decoded`, :meth:`PendingFailures._code`); the values are unchanged."""
+    """``rows`` with each :data:`_NARROW` and :data:`_CODES` column as small as its values allow
+    (:func:`.eventtime.compacted`): under a flood the pending buffer holds millions of rows, and
+    these five columns were 32 bytes of each; ``offset`` is empty for JSON input and ``line`` for
+    journal input, and a scan reads a handful of files and services (one byte each). Readers cast
+    back (:meth:`PendingFailures._decoded`, :meth:`PendingFailures._code`)."""
     names = (*_NARROW, *_CODES)
-    # one pass for every column's null count and range, one for the casts
-    stats = rows.select(
-        *(pl.col(name).null_count().alias(f"{name}.nulls") for name in names),
-        *(pl.col(name).min().cast(pl.Int64).alias(f"{name}.min") for name in names),
-        *(pl.col(name).max().cast(pl.Int64).alias(f"{name}.max") for name in names),
-    ).row(0, named=True)
-    narrow = []
-    for name in names:
-        low, high = stats[f"{name}.min"], stats[f"{name}.max"]
-        if stats[f"{name}.nulls"] == rows.height:
-            narrow.append(pl.lit(None, dtype=pl.Null).alias(name))
-        elif low is not None and high is not None and low >= 0:
-            dtype = next((dtype for dtype, end in _UNSIGNED if high < end), None)
-            if dtype is not None and dtype != rows.schema[name]:
-                narrow.append(pl.col(name).cast(dtype))
-    return rows.with_columns(narrow) if narrow else rows
+    return compacted(rows, empty=names, narrow=names)
 
 
 class PendingFailures:
