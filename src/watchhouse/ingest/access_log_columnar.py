@@ -15,6 +15,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from watchhouse.ingest.civil_time import days_from_civil, valid_clock
+
 #: zero bytes after the chunk for windows that reach past its end (the widest window)
 _PAD = 72
 #: " [dd/Mon/yyyy:HH:MM:SS +zzzz] " ends one byte before the request's opening quote
@@ -34,7 +36,6 @@ _MONTH_OF_KEY = np.array(
     [next(i + 1 for i, m in enumerate(_MONTH_NAMES) if (m[0] << 16) | (m[1] << 8) | m[2] == k) for k in _MONTH_KEYS],
     dtype=np.int64,
 )
-_DAYS_IN_MONTH = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
 #: years read here; any other takes the general path (its parser's range is not ours to guess)
 _YEARS = (1900, 2999)
 _MICROS_PER_SECOND = 1_000_000
@@ -152,17 +153,6 @@ def _number(window: Bytes, columns: Sequence[int]) -> Ints:
     return value
 
 
-def _days_from_civil(year: Ints, month: Ints, day: Ints) -> Ints:
-    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's published algorithm)."""
-    year = year - (month <= 2)
-    era = year // 400
-    year_of_era = year - era * 400
-    day_of_year = (153 * np.where(month > 2, month - 3, month + 9) + 2) // 5 + day - 1
-    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
-    result: Ints = era * 146_097 + day_of_era - 719_468
-    return result
-
-
 def _template(width: int, fixed: dict[int, str]) -> tuple[Bytes, Words]:
     """A row of the expected bytes, and word masks of where they are fixed."""
     row = np.zeros(width, dtype=np.uint8)
@@ -195,13 +185,10 @@ def _read_stamps(stamp: Bytes) -> tuple[Flags, Ints]:
     month = _MONTH_OF_KEY[at]
     day, year = _number(stamp, (2, 3)), _number(stamp, (9, 10, 11, 12))
     hour, minute, second = _number(stamp, (14, 15)), _number(stamp, (17, 18)), _number(stamp, (20, 21))
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    month_days = _DAYS_IN_MONTH[month] - ((month == 2) & ~leap)
-    ok &= (year >= _YEARS[0]) & (year <= _YEARS[1]) & (day >= 1) & (day <= month_days)
-    ok &= (hour <= 23) & (minute <= 59) & (second <= 59)  # a leap second goes the general way
+    ok &= (year >= _YEARS[0]) & (year <= _YEARS[1]) & valid_clock(year, month, day, hour, minute, second)
     offset = _number(stamp, (24, 25)) * 60 + _number(stamp, (26, 27))
     offset = np.where(sign == _MINUS, -offset, offset)
-    seconds = ((_days_from_civil(year, month, day) * 24 + hour) * 60 + minute - offset) * 60 + second
+    seconds = ((days_from_civil(year, month, day) * 24 + hour) * 60 + minute - offset) * 60 + second
     return ok, seconds * _MICROS_PER_SECOND
 
 

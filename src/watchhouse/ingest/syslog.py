@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from watchhouse.core.events import TIMESTAMP_FIELD, Dataset
 from watchhouse.ingest.base import ParseResult, ensure_utf8, frame_with_provenance, normalise_newlines
+from watchhouse.ingest.civil_time import days_from_civil, valid_clock
 from watchhouse.ingest.source import LineChunk
 from watchhouse.ingest.sshd import SSHD_PROGRAMS, Connections, classify
 
@@ -116,7 +117,6 @@ _QUICK_LITERALS = np.frombuffer(bytes(_QUICK_STAMP[i] for i in _QUICK_LITERAL_CO
 _QUICK_WIDTH = 72
 # pids of more digits take the regex path, where an integer overflow is null
 _QUICK_PID_DIGITS = 18
-_DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
 
 
 def _quick_heads(chunk: LineChunk, lines: pl.Series) -> tuple[pl.DataFrame, npt.NDArray[np.bool_]]:
@@ -237,17 +237,8 @@ def _quick_instants(window: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.int64
 
     year, month, day = number(0, 4), number(4, 2), number(6, 2)
     hour, minute, second = number(8, 2), number(10, 2), number(12, 2)
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    in_month = _DAYS_IN_MONTH[np.clip(month - 1, 0, 11)] + ((month == 2) & leap)
-    valid = (year >= 1970) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= in_month)
-    valid &= (hour <= 23) & (minute <= 59) & (second <= 59)
-    # days since 1970-01-01 of the proleptic Gregorian date (years counted from March)
-    shifted = year - (month <= 2)
-    era = shifted // 400
-    of_era = shifted - era * 400
-    of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
-    days = era * 146097 + of_era * 365 + of_era // 4 - of_era // 100 + of_year - 719468
-    seconds = ((days * 24 + hour) * 60 + minute) * 60 + second
+    valid = (year >= 1970) & valid_clock(year, month, day, hour, minute, second)
+    seconds = ((days_from_civil(year, month, day) * 24 + hour) * 60 + minute) * 60 + second
     # each distinct offset is resolved by the stamp parser itself, as in _fast_stamps
     sign = window[first, _QUICK_SIGN]
     codes = np.where(sign == ord("-"), -1, 1) * (number(20, 2) * 100 + number(22, 2))
