@@ -1,7 +1,7 @@
 """The vectorised counting helpers behind the burst tracker, against plain Python recounts.
 
 ``_near_counts`` decides which keys of a batch are worth an exact warm-up check (it must never
-count fewer failures than there are) and ``_key_groups`` orders a key's failures for that check;
+count fewer failures than there are) and ``grouping.ordered_groups`` orders a key's failures for that check;
 both replaced per-epoch sketch calls and string sorts, so they are checked here on random data
 against the obvious loops, including the rare case of two keys with one hash.
 """
@@ -15,7 +15,8 @@ import polars as pl
 import pytest
 
 from watchhouse.detectors.accounts import windows
-from watchhouse.detectors.accounts.windows import _key_groups, _near_counts
+from watchhouse.detectors.accounts.grouping import ordered_groups
+from watchhouse.detectors.accounts.windows import _near_counts
 
 WINDOW = 600_000_000  # ten minutes in microseconds
 
@@ -45,7 +46,7 @@ def test_near_counts_of_nothing_present_are_zero() -> None:
 
 
 def _check_groups(keys: pl.Series, ts: np.ndarray) -> None:
-    order, group = _key_groups(keys, ts)
+    order, group = ordered_groups(keys, ts)
     k, t, g = keys.gather(order).to_list(), ts[order].tolist(), group.tolist()
     for i in range(1, len(k)):
         if k[i] == k[i - 1]:
@@ -69,7 +70,7 @@ def test_key_groups_tell_apart_keys_whose_hashes_clash(monkeypatch: pytest.Monke
     monkeypatch.setattr(pl.Series, "hash", lambda self, seed=0: real_hash(self, seed) * 0)
     keys = pl.Series(["a", "b", "a", "c", "b", "a"])
     ts = np.array([5, 4, 3, 2, 1, 0])
-    order, group = windows._key_groups(keys, ts)
+    order, group = ordered_groups(keys, ts)
     assert keys.gather(order).to_list() == ["a", "a", "a", "b", "b", "c"]
     assert ts[order].tolist() == [0, 3, 5, 1, 4, 2]
     assert group.tolist() == [0, 0, 0, 1, 1, 2]

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from watchhouse.detectors.accounts.sketches import hash_keys
+from watchhouse.detectors.accounts.sketches import U64, hash_keys
 
 
 def by_window(wins: npt.NDArray[np.int64]) -> Iterator[tuple[int, npt.NDArray[np.intp]]]:
@@ -148,3 +148,28 @@ class KeyGroups:
         fresh = np.r_[True, packed[1:] != packed[:-1]] if packed.size else np.zeros(0, dtype=bool)
         found = (packed[fresh] >> np.uint64(64 - group_bits)).astype(np.intp)
         return np.bincount(found, minlength=self.count).astype(np.int64)
+
+
+def ordered_groups(
+    keys: pl.Series, then: npt.NDArray[np.int64], hashes: U64 | None = None
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The order that sorts rows by key, then by ``then``, and each sorted row's key number
+    (0, 1, ... in that order). ``keys`` hold no nulls.
+
+    Why by hash: sorting key strings row-encodes every one of them, while their 64-bit hashes
+    (``hashes``, else :func:`hash_keys` of ``keys``) sort as integers, and only the order is made,
+    the rows are not copied. Two keys with one hash (never seen in practice) would share a number,
+    so then the keys' dense rank decides instead."""
+    h = hash_keys(keys) if hashes is None else hashes
+    order = np.lexsort((then, h)).astype(np.int64)
+    group = np.zeros(len(order), dtype=np.int64)
+    if len(order) > 1:
+        same = h[order][1:] == h[order][:-1]
+        ordered = keys.gather(order)
+        new_key = (ordered.slice(1) != ordered.slice(0, len(order) - 1)).to_numpy()
+        if bool((same & new_key).any()):
+            rank = keys.rank("dense").cast(pl.Int64).to_numpy()
+            order = np.lexsort((then, rank)).astype(np.int64)
+            return order, rank[order] - 1
+        group[1:] = np.cumsum(~same)
+    return order, group

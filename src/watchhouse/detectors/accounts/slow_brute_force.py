@@ -41,6 +41,7 @@ from watchhouse.core.errors import DetectorError
 from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTAMP_FIELD, Dataset, EventBatch
 from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
 from watchhouse.core.taxonomy import CrimeCode
+from watchhouse.detectors.accounts.grouping import ordered_groups
 from watchhouse.detectors.accounts.reporting import US, at
 from watchhouse.detectors.accounts.sketches import _decode, _encode, hash_keys
 
@@ -587,21 +588,10 @@ class SlowBruteForceDetector(Detector):
 
 def _grouped(rows: pl.DataFrame) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
     """The order that puts each address's rows together in stream order (``seq``), and where each
-    address's rows start in it.
-
-    Why by hash: sorting by the address string row-encodes every address, the 64-bit hash sorts
-    as an integer; and only the order is made, the rows are not copied. Two addresses with one hash
-    (never seen in practice) would interleave, so then the rows are sorted by the address itself."""
-    order = np.lexsort((rows["seq"].to_numpy(), rows["h"].to_numpy())).astype(np.int64)
-    h = rows["h"].to_numpy()[order]
-    ip = rows["ip"].gather(order)
-    new_ip = (ip.slice(1) != ip.slice(0, rows.height - 1)).to_numpy()
-    if bool(((h[1:] == h[:-1]) & new_ip).any()):
-        order = np.lexsort((rows["seq"].to_numpy(), rows["ip"].rank("dense").to_numpy())).astype(np.int64)
-        ip = rows["ip"].gather(order)
-        new_ip = (ip.slice(1) != ip.slice(0, rows.height - 1)).to_numpy()
+    address's rows start in it (:func:`.grouping.ordered_groups`, by the rows' address hashes)."""
+    order, group = ordered_groups(rows["ip"], rows["seq"].to_numpy(), rows["h"].to_numpy())
     starts = np.ones(rows.height, dtype=bool)
-    starts[1:] = new_ip
+    starts[1:] = group[1:] != group[:-1]
     return order, starts
 
 

@@ -39,6 +39,7 @@ import numpy.typing as npt
 import polars as pl
 
 from watchhouse.detectors.accounts.eventtime import compacted
+from watchhouse.detectors.accounts.grouping import ordered_groups
 from watchhouse.detectors.accounts.sketches import U64, GrowingCountMin, hash_keys
 
 IP_KIND = "ip"
@@ -436,7 +437,7 @@ class PendingFailures:
             )
         waiting_rows = waiting.filter(pl.col("key").is_in(wanted)).collect()
         rows = pl.concat([waiting_rows, new.filter(pl.col("key").is_in(wanted))])
-        order, group = _key_groups(rows["key"], rows["ts"].to_numpy())
+        order, group = ordered_groups(rows["key"], rows["ts"].to_numpy())
         ts = rows["ts"].to_numpy()[order]
         base = int(ts.min())
         stride = int(ts.max()) - base + 2 * self.window + 1  # keys never share a window on this axis
@@ -507,27 +508,6 @@ def _kind_hashes(kind: str, keys: pl.Series) -> U64:
     """Sketch hashes of one kind's keys (the kind is mixed in so an address and an account
     spelled alike do not share counters)."""
     return hash_keys(pl.select(pl.lit(kind + KEY_SEP) + pl.lit(keys).fill_null("")).to_series())
-
-
-def _key_groups(keys: pl.Series, ts: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """The order that sorts rows by (key, ts), and each sorted row's key number (0, 1, ...).
-
-    Why by hash: ranking the key strings sorted them; their 64-bit hashes sort as integers. Two
-    keys with one hash (never seen in practice) would share a number, so then the strings decide."""
-    h = keys.hash(seed=0x5EED).to_numpy()
-    order = np.lexsort((ts, h)).astype(np.int64)
-    sorted_h = h[order]
-    group = np.zeros(len(order), dtype=np.int64)
-    if len(order) > 1:
-        same_h = sorted_h[1:] == sorted_h[:-1]
-        ordered = keys.gather(order)
-        new_key = (ordered.slice(1) != ordered.slice(0, len(order) - 1)).to_numpy()
-        if bool((same_h & new_key).any()):
-            rank = keys.rank("dense").cast(pl.Int64).to_numpy()
-            order = np.lexsort((ts, rank)).astype(np.int64)
-            return order, rank[order] - 1
-        group[1:] = np.cumsum(~same_h)
-    return order, group
 
 
 def _near_counts(
