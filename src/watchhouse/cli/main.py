@@ -8,7 +8,7 @@ import sys
 import typer
 from rich.console import Console
 from typer import _click as click
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from watchhouse import __version__
 from watchhouse.core.errors import WatchhouseError
@@ -16,10 +16,15 @@ from watchhouse.core.errors import WatchhouseError
 from .scan import scan_command
 from .simulate_cmd import simulate_command
 
-EXIT_CODES = """Exit status: 0 success · 1 --fail-on severity reached · 2 usage or configuration error ·
-3 input cannot be read (missing file, unreadable gzip, bad labels) · 4 detector or internal error ·
-5 integrity failure (audit log or evidence no longer matches its seal) ·
-6 refused by office policy (need-to-know, four-eyes, rate limit) · 130 interrupted.
+EXIT_CODES = """Exit status:
+0 success;
+1 --fail-on severity reached;
+2 usage or configuration error;
+3 input cannot be read (missing file, unreadable gzip, bad labels);
+4 detector or internal error;
+5 integrity failure (audit log or evidence no longer matches its seal);
+6 refused by office policy (need-to-know, four-eyes, rate limit);
+130 interrupted.
 Malformed lines inside readable input are not errors: they are quarantined and counted."""
 
 #: command groups imported only when used: the office, web and Sigma stacks take a second or more
@@ -61,11 +66,45 @@ def _sub_app(name: str) -> typer.Typer:
     return sub
 
 
+#: the one-line help of each lazy entry, shown by `watchhouse --help` without importing the stacks
+#: behind it (listing them used to import every group: ~2 CPU s for a help screen); a test renders
+#: the help both ways and holds these to the real commands' help
+LAZY_SUMMARIES: dict[str, str] = {
+    "alerts": "The triage queue: list, inspect, triage, assign, judge and cluster alerts.",
+    "eval": "Measure detection quality. With --labels and --alerts: precision and recall against line labels.",
+    "detectors": "List the available detectors.",
+    "rules": "Validate and inspect Sigma rule packs.",
+    "audit": "Verify, checkpoint and prove the tamper-evident audit log.",
+    "evidence": "Sealed evidence with chain of custody.",
+    "case": "Cases: numbered, TLP-marked, need-to-know, four-eyes closed.",
+    "identity": "The identity vault: pseudonyms by default, reveals only with purpose and case.",
+    "disclosure": "Disclosure requests: legal basis required, two approvers, produced data sealed.",
+    "report": "Reports computed from the office's records.",
+    "user": "Local accounts of the web console and API.",
+    "portal": "Reports from the public: queue, campaigns, decisions, appeals, invalidation.",
+    "serve": "Serve the JSON API (/api/v1) and the web console. Create accounts with `watchhouse user add`.",
+    "demo": "Run the whole path on embedded defaults: simulate → scan → evaluate → console logins.",
+}
+
+
 class _LazyGroup(TyperGroup):
+    #: set while the group's own help is rendered: lazy entries are then listed from
+    #: LAZY_SUMMARIES instead of being imported
+    _listing_only = False
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [*super().list_commands(ctx), *LAZY_GROUPS, *LAZY_COMMANDS]
 
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self._listing_only = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing_only = False
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if self._listing_only and cmd_name not in self.commands and cmd_name in LAZY_SUMMARIES:
+            return TyperCommand(cmd_name, help=LAZY_SUMMARIES[cmd_name])
         if cmd_name not in self.commands:
             if cmd_name in LAZY_GROUPS:
                 group = typer.main.get_group(_sub_app(cmd_name))  # a group even with one command
