@@ -70,3 +70,29 @@ def test_url_redaction_screen_agrees_with_the_sensitive_name_pattern(url: str) -
             assert f"{name}=[redacted]" in shown
         else:
             assert f"{name}=[redacted]" not in shown
+
+
+def test_a_header_record_is_split_once_per_distinct_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client repeats its header record on every request: the parts come from the first split."""
+    monkeypatch.setattr(matching, "_header_parts_of", {})
+    monkeypatch.setattr(matching, "HEADER_PARTS_MAX_ENTRIES", 4)
+    headers = '{"Host":"shop.example","Foo":"1","Cookie":"sid=1%27%20or%201=1--; theme=dark"}'
+    first = request_parts("/a", None, None, None, headers)
+    assert [(p.target, p.name, p.raw, p.is_name) for p in first[1:]] == [
+        (Target.HEADERS, "host", "shop.example", False),
+        (Target.HEADERS, "foo", "Foo", True),  # an unknown header's name is inspected too
+        (Target.HEADERS, "foo", "1", False),
+        (Target.HEADERS, "cookie", "sid=1%27%20or%201=1--; theme=dark", False),
+        (Target.HEADERS, "cookie:sid", "1%27%20or%201=1--", False),
+        (Target.HEADERS, "cookie:theme", "dark", False),
+    ]
+    again = request_parts("/b", None, None, None, headers)
+    assert again[0].raw == "/b"
+    assert all(a is b for a, b in zip(again[1:], first[1:], strict=True))  # not split again
+    assert "cookie:sid" in {hit.part.name for _, hit in _matcher().match(again)}  # and are matched as parts
+    for i in range(6):  # bounded: the oldest texts make way
+        request_parts("/", None, None, None, f'{{"Host":"h{i}.example"}}')
+    assert len(matching._header_parts_of) == 4 and headers not in matching._header_parts_of
+    long = '{"Cookie":"' + "x" * matching.HEADER_PARTS_MAX_CHARS + '"}'
+    assert request_parts(None, None, None, None, long)[0].name == "cookie"
+    assert long not in matching._header_parts_of

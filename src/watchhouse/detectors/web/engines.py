@@ -200,14 +200,37 @@ def isolate_rows(pattern: str) -> str:
     ``\\W``, ``\\D`` exclude it. A class that is not negated cannot name the separator, since
     patterns are ASCII or name code points far below it.
     """
+    return _isolated(pattern, _NOT_SEPARATOR, _SEPARATOR_AWARE, _EXCLUDING_SEPARATOR)
+
+
+#: joins encoded values for one :meth:`PatternSet.matching_many` scan: a byte no encoded value holds
+#: (ASCII stays below 0x80 and every other character becomes 0xFF)
+VALUE_SEPARATOR = b"\xfe"
+_NOT_VALUE_SEPARATOR = "\\xfe"
+#: ``$`` also matches before a final newline, as it does in a scan of the value alone
+_VALUE_SEPARATOR_AWARE = {".": "[^\\xfe]", "^": "(?:\\A|\\xfe)", "$": "(?:\\n?(?:\\z|\\xfe))"}
+_EXCLUDING_VALUE_SEPARATOR = {"S": "[^\\s\\xfe]", "W": "[^\\w\\xfe]", "D": "[^\\d\\xfe]"}
+
+
+def isolate_values(pattern: str) -> str:
+    """``pattern`` rewritten for a byte scan of values joined by :data:`VALUE_SEPARATOR`.
+
+    As :func:`isolate_rows`, for the exact stage's ASCII patterns: nothing but the edge anchors can
+    match the separator, so a match never spans two values, and a value matches the rewritten
+    pattern in the joined text exactly where it matches the pattern alone.
+    """
+    return _isolated(pattern, _NOT_VALUE_SEPARATOR, _VALUE_SEPARATOR_AWARE, _EXCLUDING_VALUE_SEPARATOR)
+
+
+def _isolated(pattern: str, not_separator: str, aware: dict[str, str], excluding: dict[str, str]) -> str:
     out: list[str] = []
     i, n = 0, len(pattern)
     while i < n:
         c = pattern[i]
         if c == "\\":
             nxt = pattern[i + 1 : i + 2]
-            if nxt in _EXCLUDING_SEPARATOR:
-                out.append(_EXCLUDING_SEPARATOR[nxt])
+            if nxt in excluding:
+                out.append(excluding[nxt])
                 i += 2
             elif nxt == "x" and pattern[i + 2 : i + 3] == "{":
                 close = pattern.index("}", i)
@@ -219,15 +242,16 @@ def isolate_rows(pattern: str) -> str:
         elif c == "[":
             close = _class_end(pattern, i)
             body = pattern[i : close + 1]
-            if "[:" in body or any(f"\\{x}" in body for x in _EXCLUDING_SEPARATOR):
+            # (a class may start with a literal ":", "[:/]"; a POSIX class "[[:alpha:]]" is refused)
+            if "[:" in body[1:] or any(f"\\{x}" in body for x in excluding):
                 raise ValueError(f"character class not supported in a column pattern: {body}")
             if body.startswith("[^"):  # first, where it cannot end a range ("[^a-]" + sep would be one)
                 inner = body[2:-1]
-                body = "[^" + _NOT_SEPARATOR + ("\\" + inner if inner.startswith("]") else inner) + "]"
+                body = "[^" + not_separator + ("\\" + inner if inner.startswith("]") else inner) + "]"
             out.append(body)
             i = close + 1
         else:
-            out.append(_SEPARATOR_AWARE.get(c, c))
+            out.append(aware.get(c, c))
             i += 1
     return "".join(out)
 
@@ -381,6 +405,8 @@ class PatternSet:
             flags |= hs.HS_FLAG_CASELESS
         self.size = len(patterns)
         self._db = compile_database(patterns, [flags] * len(patterns)) if patterns else None
+        self._any_db = _joined_database(patterns, flags & ~hs.HS_FLAG_SINGLEMATCH) if patterns else None
+        self._mostly_matching = False  # whether most values of the last chunk scanned matched something
         re_flags = re.DOTALL | re.ASCII | (re.IGNORECASE if caseless else 0)
         self._spans = [re.compile(p, re_flags) for p in patterns]
 
@@ -397,6 +423,51 @@ class PatternSet:
         self._db.scan(text.encode("ascii", _ONE_BYTE_PER_CHAR), match_event_handler=on_match)
         return sorted(found.items())
 
+    def matching_many(self, texts: Sequence[str]) -> list[list[tuple[int, int]]]:
+        """:meth:`matching` of each text; each distinct text is scanned once, and only where some
+        pattern occurs in it.
+
+        Why: a scan call costs microseconds before it reads a byte, and a batch asks about
+        thousands of short values per view, most of which match nothing (four in five for the SQL
+        and shell views of the CRS requests). One scan of all distinct values, joined by
+        :data:`VALUE_SEPARATOR` and read by the patterns rewritten with :func:`isolate_values`,
+        finds the values where anything matches; only those are scanned alone, which gives the
+        very ends :meth:`matching` reports (the joined scan's own ends can differ: in single-match
+        mode a match that ends in an assertion such as ``\\b`` is reported a byte late).
+        Equal texts share one result list: read it, do not change it.
+        """
+        distinct = list(dict.fromkeys(text for text in texts if text))
+        found = dict.fromkeys(distinct, _NOTHING)
+        for begin in range(0, len(distinct), JOINED_SCAN_VALUES):
+            chunk = distinct[begin : begin + JOINED_SCAN_VALUES]
+            candidates = self._with_any_match(chunk)
+            for i in candidates:
+                found[chunk[i]] = self.matching(chunk[i])
+            # where most values match something, the joined scan (which reports every match end)
+            # costs more than it saves: the next values are scanned one by one, until their share drops
+            matched = sum(1 for i in candidates if found[chunk[i]])
+            self._mostly_matching = matched > MATCHING_SHARE_FOR_JOINED_SCAN * len(chunk)
+        return [found[text] if text else [] for text in texts]
+
+    def _with_any_match(self, distinct: list[str]) -> list[int]:
+        """Indices of the values some pattern may occur in (all of them without a joined scan)."""
+        if self._any_db is None or len(distinct) == 1 or self._mostly_matching:
+            return list(range(len(distinct)))
+        encoded = [text.encode("ascii", _ONE_BYTE_PER_CHAR) for text in distinct]
+        ends: list[int] = []
+
+        def on_match(_pattern_id: int, _start: int, end: int, _flags: int, _context: object) -> None:
+            ends.append(end)
+
+        self._any_db.scan(VALUE_SEPARATOR.join(encoded), match_event_handler=on_match)
+        if not ends:
+            return []
+        lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+        starts = np.cumsum(lengths + 1) - (lengths + 1)
+        # a match's last byte lies in its value, or is the separator after it (a "$" consumed it)
+        rows = np.searchsorted(starts, np.asarray(ends, dtype=np.int64) - 1, side="right") - 1
+        return np.unique(rows).tolist()  # type: ignore[no-any-return]
+
     def span(self, pattern_id: int, text: str, end: int) -> tuple[int, int]:
         """Where the match ending at ``end`` starts; searched in a bounded window, then wider."""
         regex = self._spans[pattern_id]
@@ -404,6 +475,25 @@ class PatternSet:
         if found is None:  # cannot happen for patterns both engines read alike; show what precedes the end
             return max(0, end - 80), end
         return found.start(), found.end()
+
+
+#: :meth:`PatternSet.matching_many` scans a set's values joined first only while fewer than this share of
+#: the values it last scanned matched something (measured on the CRS requests: the break-even is near 0.4)
+MATCHING_SHARE_FOR_JOINED_SCAN = 0.4
+#: how many values it takes at a time, so that it changes its way within a batch
+JOINED_SCAN_VALUES = 512
+#: what :meth:`PatternSet.matching_many` hands out for a value nothing matches (shared: read-only)
+_NOTHING: list[tuple[int, int]] = []
+
+
+def _joined_database(patterns: Sequence[str], flags: int) -> Any:
+    """The database :meth:`PatternSet.matching_many` scans joined values with; None where a pattern
+    cannot be rewritten for it (a POSIX class), which leaves that set scanning value by value."""
+    try:
+        isolated = [isolate_values(pattern) for pattern in patterns]
+        return compile_database(isolated, [flags] * len(isolated))
+    except (ValueError, _hs().error):
+        return None
 
 
 @functools.lru_cache(maxsize=16)

@@ -10,8 +10,9 @@ and the decoding steps must be recorded by :mod:`.decoding` for the explanation.
 from __future__ import annotations
 
 import functools
+import operator
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -148,6 +149,26 @@ def request_parts(
     return parts
 
 
+#: header texts whose parts are remembered, and the longest text worth remembering (at most about
+#: 8 MiB of text): a client sends the same header set (its agent, Accept lines, session cookie) on
+#: every request of its visit
+HEADER_PARTS_MAX_ENTRIES = 2_048
+HEADER_PARTS_MAX_CHARS = 4_096
+_header_parts_of: dict[str, tuple[Part, ...]] = {}
+
+
+def _header_parts(headers: str) -> tuple[Part, ...]:
+    """The parts of a header record (a JSON object), remembered per distinct text."""
+    known = _header_parts_of.get(headers)
+    if known is None:
+        known = tuple(_split_headers(headers))
+        if len(headers) <= HEADER_PARTS_MAX_CHARS:
+            if len(_header_parts_of) >= HEADER_PARTS_MAX_ENTRIES:
+                del _header_parts_of[next(iter(_header_parts_of))]  # oldest first
+            _header_parts_of[headers] = known
+    return known
+
+
 def _json_parts(body: str) -> Iterator[Part]:
     """Keys and string values of a JSON body, each inspected alone (as fields of a form are).
 
@@ -209,7 +230,7 @@ _KNOWN_HEADERS = frozenset(
 _MAX_JSON_VALUES = 256
 
 
-def _header_parts(headers: str) -> Iterator[Part]:
+def _split_headers(headers: str) -> Iterator[Part]:
     try:
         parsed = orjson.loads(headers)
     except orjson.JSONDecodeError:
@@ -242,8 +263,8 @@ CACHE_MAX_VALUE_CHARS = 512
 _Found = tuple[Rule | PolicyRule, Decoded, int, int]  # a hit without the part it was found in
 
 
-def _cache_key(part: Part) -> tuple[Target, bool, str]:
-    return part.target, part.plus_as_space, part.raw
+#: a part's cache key (target, form decoding, raw text), taken in C: a batch has tens of thousands of parts
+_cache_key: Callable[[Part], tuple[Target, bool, str]] = operator.itemgetter(0, 3, 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,9 +305,11 @@ class Matcher:
 
     Three passes: the prefilter's symptom pattern on raw values drops clean parts (``page=2``
     beside ``q=o'brien``); the survivors are decoded into their views; the rules run on those.
-    With the Hyperscan engine each view's rules are one precompiled database scanned per value;
-    with the Polars engine one combined regex per (target, view) group finds the values that
-    match anything and only those are run through each rule. Both report the same hits.
+    With the Hyperscan engine each view's rules are one precompiled database, asked about all of a
+    batch's values at once (:meth:`.PatternSet.matching_many`: one joined scan finds the values
+    worth scanning alone); with the Polars engine one combined regex per (target, view) group
+    finds the values that match anything and only those are run through each rule. Both report
+    the same hits.
     """
 
     def __init__(
@@ -313,6 +336,9 @@ class Matcher:
             self._views = {view: tuple(r for r in rules if r.view is view) for view in View}
             self._sets = {view: pattern_set(tuple(r.pattern for r in members)) for view, members in self._views.items()}
             self._view_targets = {target: tuple(group.view for group in rules.groups(target)) for target in Target}
+            self._view_readers = {
+                view: frozenset(t for t, read in self._view_targets.items() if view in read) for view in View
+            }
             return
         quick = pl.lit(False)
         for target in Target:
@@ -339,8 +365,8 @@ class Matcher:
         """
         if not parts:
             return []
-        keys = [_cache_key(p) for p in parts]
-        found: list[tuple[_Found, ...] | None] = [self._cache.get(key) for key in keys]
+        keys = list(map(_cache_key, parts))
+        found: list[tuple[_Found, ...] | None] = list(map(self._cache.get, keys))
         # each distinct new value is matched once, however often this batch repeats it (a Host
         # header, a session cookie): the first part carrying it stands for the others
         todo: dict[tuple[Target, bool, str], int] = {}
@@ -396,18 +422,24 @@ class Matcher:
         return sorted(keep)
 
     def _match_hyperscan(self, kept: list[Part], views: _Decodings) -> list[tuple[int, Hit]]:
+        # per view, every kept part's decoding whose target reads that view, asked about at once
+        found: dict[View, list[list[tuple[int, int]]]] = {}
+        for view, database in self._sets.items():
+            readers = self._view_readers[view]
+            decodings = views.column(view)
+            found[view] = database.matching_many(
+                [decodings[k].text if part.target in readers else "" for k, part in enumerate(kept)]
+            )
         out: list[tuple[int, Hit]] = []
-        # per target, the views its rule groups read, each with its rules, database and decodings
-        plans = {
-            target: [(self._views[view], self._sets[view], views.column(view)) for view in group_views]
-            for target, group_views in self._view_targets.items()
-        }
         for k, part in enumerate(kept):
             hits: list[Hit] = []
             target = part.target
-            for members, database, decodings in plans[target]:
-                decoded = decodings[k]
-                for index, end in database.matching(decoded.text):
+            for view in self._view_targets[target]:
+                matches = found[view][k]
+                if not matches:
+                    continue
+                members, database, decoded = self._views[view], self._sets[view], views.column(view)[k]
+                for index, end in matches:
                     rule = members[index]
                     if target in rule.targets:
                         start, stop = database.span(index, decoded.text, end)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import numpy as np
@@ -32,6 +32,7 @@ from watchhouse.detectors.web.rules import AttackClass, PolicyRule, Target
 from watchhouse.detectors.web.rules_request_shape import SHAPE_HEADERS, SHAPE_RULES, shape_checks
 
 _P = AttackClass.PROTOCOL
+_V = TypeVar("_V")
 
 #: methods of the HTTP (RFC 9110, RFC 5789) and WebDAV (RFC 4918) registries: anything else is invented
 REGISTERED_METHODS = frozenset(
@@ -65,6 +66,8 @@ _SESSION_PARAM = re.compile(
     r"sails\.sid|koa[.:]sess(?:\.sig)?|cakephp|zend_session_id|shiny-token|cfsid)\"?\s?[=:]",
     re.IGNORECASE,
 )
+#: every name :data:`_SESSION_PARAM` accepts holds one of these (a cheap test before that slow regex)
+_SESSION_WORDS = ("sess", "sid", "cfid", "cftoken", "login_token", "cakephp", "shiny-token")
 #: file extensions of editor/backup copies, database dumps and private keys: never served on purpose.
 #: (.log, .conf, .ini stay out: sites publish sample configuration and logs, as real access logs show.)
 _RESTRICTED_EXTENSION = re.compile(
@@ -165,23 +168,51 @@ class _Request:
 
     def header(self, name: str) -> str | None:
         values = self.headers.get(name)
-        return ", ".join(values) if values else None
+        if not values:
+            return None
+        return values[0] if len(values) == 1 else ", ".join(values)
 
 
-def _parse_headers(text: str | None) -> dict[str, list[str]]:
+_NO_HEADERS: Mapping[str, Sequence[str]] = {}
+#: header texts whose parsed form is remembered, and the longest text worth remembering (at most
+#: about 8 MiB of text): a client sends one header set on every request of its session, and a
+#: flagged row's header text is read by the screen (:meth:`RequestPolicy._screen`) and by the checks
+PARSED_MAX_ENTRIES = 2_048
+PARSED_MAX_CHARS = 4_096
+_parsed: dict[str, Mapping[str, Sequence[str]]] = {}
+
+
+def _parse_headers(text: str | None) -> Mapping[str, Sequence[str]]:
+    """Header names lower-cased, each with its values; shared between callers, so read-only."""
     if not text:
-        return {}
+        return _NO_HEADERS
+    known = _parsed.get(text)
+    if known is not None:
+        return known
     try:
         parsed = orjson.loads(text)
     except orjson.JSONDecodeError:
-        return {}
-    if not isinstance(parsed, dict):
-        return {}
+        parsed = None
     out: dict[str, list[str]] = {}
-    for name, value in parsed.items():
-        values = value if isinstance(value, list) else [value]
-        out.setdefault(str(name).lower(), []).extend(str(v) for v in values if v is not None)
-    return out
+    if isinstance(parsed, dict):
+        for name, value in parsed.items():
+            values = value if isinstance(value, list) else [value]
+            out.setdefault(str(name).lower(), []).extend(str(v) for v in values if v is not None)
+    return _remember(_parsed, text, out, PARSED_MAX_ENTRIES, PARSED_MAX_CHARS)
+
+
+def _may_hold(text: str, words: tuple[str, ...]) -> bool:
+    """False only where none of ``words`` (lower case) occurs in ``text`` in any letter case.
+
+    Why: a case-insensitive regex that needs one of these words costs microseconds per search even
+    where the text cannot match; this test costs a fraction of that. Non-ASCII text always passes,
+    because ``re`` folds some non-ASCII letters onto ASCII ones ("\u017f" matches "s") and
+    :meth:`str.lower` does not.
+    """
+    if not text.isascii():
+        return True
+    lowered = text.lower()
+    return any(word in lowered for word in words)
 
 
 _Check = Callable[["RequestPolicy", _Request], Iterator[tuple[str, Target, str | None, str]]]
@@ -267,14 +298,13 @@ class RequestPolicy:
                 pl.col("http.request.body.content").str.len_bytes().fill_null(0) > 0,
                 "http.version",
             )
-            seen: dict[tuple[str, str, bool, str | None], bool] = {}  # a batch repeats header sets
-            verdicts = []
-            for key in rows.iter_rows():
-                verdict = seen.get(key)
-                if verdict is None:
-                    verdict = seen[key] = self._screen(*key)
-                verdicts.append(verdict)
-            found[at.to_numpy()] = verdicts
+            # a batch repeats header sets: each distinct one is screened once, its verdict joined back
+            distinct = rows.unique(maintain_order=True)
+            verdicts = [self._screen(*key) for key in distinct.iter_rows()]
+            if any(verdicts):
+                flagged = distinct.filter(pl.Series(verdicts, dtype=pl.Boolean))
+                within = rows.with_row_index("_row").join(flagged, on=rows.columns, how="semi", nulls_equal=True)
+                found[at.to_numpy()[within["_row"].to_numpy()]] = True
         out = pl.Series("headers", found)
         if self._query_shape:
             out = out | (present & frame["url.original"].str.contains("?", literal=True)).fill_null(False)
@@ -290,16 +320,12 @@ class RequestPolicy:
         before the verdict is remembered: one verdict then serves every request from the same client
         software (the memory is bounded).
         """
-        headers = _parse_headers(text)
-        reduced: list[tuple[str, tuple[str, ...]]] = []
-        for name, values in headers.items():
-            if any("\r" in value or "\n" in value for value in values):
-                return True  # WH-POL-024, in any header
-            if name == "cookie" and any(v.lstrip().lower().startswith("$version") for v in values):
-                return True  # WH-POL-025
-            if name in _READ_BY_NAME:
-                reduced.append((name, _reduced(name, values)))
-        key = (method, has_body, version, tuple(sorted(reduced)))
+        reduced = _screened_headers.get(text)
+        if reduced is None:
+            reduced = _remember(_screened_headers, text, _screen_headers(text), PARSED_MAX_ENTRIES, PARSED_MAX_CHARS)
+        if reduced is _FIRES:
+            return True
+        key = (method, has_body, version, reduced)
         verdict = self._screened.get(key)
         if verdict is None:
             request = _Request(method, "", "x" if has_body else "", "", dict(reduced), True, version)
@@ -308,6 +334,38 @@ class RequestPolicy:
                 del self._screened[next(iter(self._screened))]  # oldest first
             self._screened[key] = verdict
         return verdict
+
+
+_ScreenedHeaders = tuple[tuple[str, tuple[str, ...]], ...]
+#: a header record in which a header alone makes a check fire
+_FIRES: _ScreenedHeaders = (("", ()),)
+#: per header text, what :meth:`RequestPolicy._screen` keeps of it (the same bounds as :data:`_parsed`)
+_screened_headers: dict[str, _ScreenedHeaders] = {}
+
+
+def _screen_headers(text: str) -> _ScreenedHeaders:
+    """The headers some check reads by name, each reduced (:func:`_reduced`), sorted by name; or
+    :data:`_FIRES` where a CR or LF in any value (WH-POL-024) or a Cookie's ``$Version``
+    (WH-POL-025) decides alone."""
+    reduced: list[tuple[str, tuple[str, ...]]] = []
+    for name, values in _parse_headers(text).items():
+        if any("\r" in value or "\n" in value for value in values):
+            return _FIRES  # WH-POL-024, in any header
+        if name == "cookie" and any(v.lstrip().lower().startswith("$version") for v in values):
+            return _FIRES  # WH-POL-025
+        if name in _READ_BY_NAME:
+            reduced.append((name, _reduced(name, values)))
+    return tuple(sorted(reduced))
+
+
+def _remember(memory: dict[str, _V], text: str, value: _V, max_entries: int, max_chars: int) -> _V:
+    """``value``, kept in ``memory`` under ``text`` unless the text is longer than ``max_chars``;
+    the oldest entry makes way once ``max_entries`` are kept."""
+    if len(text) <= max_chars:
+        if len(memory) >= max_entries:
+            del memory[next(iter(memory))]  # oldest first
+        memory[text] = value
+    return value
 
 
 def _methods(policy: RequestPolicy, r: _Request) -> Iterator[tuple[str, Target, str | None, str]]:
@@ -330,10 +388,11 @@ def _content(policy: RequestPolicy, r: _Request) -> Iterator[tuple[str, Target, 
         return
     media, _, params = content_type.partition(";")
     media = media.strip().lower()
-    base = _STRUCTURED_SUFFIX.sub(r"/\1", media)
-    if media and media not in policy.allowed_content_types and base not in policy.allowed_content_types:
-        yield "WH-POL-004", Target.HEADERS, "content-type", content_type
-    charsets = _CHARSET.findall(params)
+    if media and media not in policy.allowed_content_types:
+        base = _STRUCTURED_SUFFIX.sub(r"/\1", media)
+        if base not in policy.allowed_content_types:
+            yield "WH-POL-004", Target.HEADERS, "content-type", content_type
+    charsets = _CHARSET.findall(params) if params else []
     if len(charsets) > 1 or any(c.lower() not in policy.allowed_charsets for c in charsets):
         yield "WH-POL-005", Target.HEADERS, "content-type", content_type
 
@@ -341,7 +400,7 @@ def _content(policy: RequestPolicy, r: _Request) -> Iterator[tuple[str, Target, 
 def _override(_policy: RequestPolicy, r: _Request) -> Iterator[tuple[str, Target, str | None, str]]:
     query = r.url.partition("?")[2]
     for where, text in ((Target.QUERY, query), (Target.BODY, r.body)):
-        if text and _METHOD_PARAM.search(text):
+        if text and _may_hold(text, ("_method=",)) and _METHOD_PARAM.search(text):
             yield "WH-POL-006", where, "_method", text
     for name in _OVERRIDE_HEADERS & r.headers.keys():
         yield "WH-POL-006", Target.HEADERS, name, r.header(name) or ""
@@ -350,7 +409,7 @@ def _override(_policy: RequestPolicy, r: _Request) -> Iterator[tuple[str, Target
 def _session(_policy: RequestPolicy, r: _Request) -> Iterator[tuple[str, Target, str | None, str]]:
     query = r.url.partition("?")[2]
     for where, text in ((Target.QUERY, query), (Target.BODY, r.body)):
-        found = _SESSION_PARAM.search(text) if text else None
+        found = _SESSION_PARAM.search(text) if text and _may_hold(text, _SESSION_WORDS) else None
         if found is None:
             continue
         referrer = r.referrer if r.referrer not in ("", "-") else (r.header("referer") or "")
@@ -374,7 +433,7 @@ def _smuggling(_policy: RequestPolicy, r: _Request) -> Iterator[tuple[str, Targe
 
 def _paths_and_headers(_policy: RequestPolicy, r: _Request) -> Iterator[tuple[str, Target, str | None, str]]:
     path = unquote(r.url.partition("?")[0].partition("#")[0])
-    if _RESTRICTED_EXTENSION.search(path):
+    if "." in path and _RESTRICTED_EXTENSION.search(path):  # (each of its branches starts with a dot)
         yield "WH-POL-009", Target.PATH, None, path
     for name in sorted(_RESTRICTED_HEADERS & r.headers.keys()):
         yield "WH-POL-010", Target.HEADERS, name, r.header(name) or ""
@@ -429,14 +488,16 @@ def _body_and_range(_policy: RequestPolicy, r: _Request) -> Iterator[tuple[str, 
 
 
 def _encodings(_policy: RequestPolicy, r: _Request) -> Iterator[tuple[str, Target, str | None, str]]:
-    if _FULL_WIDTH.search(r.url):
-        yield "WH-POL-016", Target.PATH, None, r.url
-    if _CONTROL.search(r.url):
-        yield "WH-POL-017", Target.PATH, None, r.url
+    if "%" in r.url:  # both are escapes
+        if _FULL_WIDTH.search(r.url):
+            yield "WH-POL-016", Target.PATH, None, r.url
+        if _CONTROL.search(r.url):
+            yield "WH-POL-017", Target.PATH, None, r.url
     query = r.url.partition("?")[2]
     form = r.body if r.body and "=" in r.body.partition("&")[0] else ""
     for where, text in ((Target.QUERY, query), (Target.BODY, form)):
-        if text and _UNICODE_ESCAPE.search(unquote(text)):
+        # unquoting yields a backslash only from a backslash or an escape
+        if text and ("\\" in text or "%" in text) and _UNICODE_ESCAPE.search(unquote(text)):
             yield "WH-POL-023", where, None, text
 
 
@@ -614,7 +675,7 @@ def _over_limits(urls: pl.Series) -> pl.Series:
     return pl.Series(urls.name, over)
 
 
-def _reduced(name: str, values: list[str]) -> tuple[str, ...]:
+def _reduced(name: str, values: Sequence[str]) -> tuple[str, ...]:
     """``values`` with what no check tells apart made alike (see :meth:`RequestPolicy._screen`).
 
     A User-Agent only counts as empty or not (WH-POL-020); Content-Length values only as well-formed
