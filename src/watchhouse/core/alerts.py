@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -15,9 +16,21 @@ _FINDING_FIELDS = tuple(f.name for f in fields(Finding))
 
 
 def alert_id(detector: str, key: str) -> str:
-    """Same detector and key, same id: re-scanning the same input never duplicates an alert."""
-    digest = hashlib.sha256(f"{detector}\x1f{key}".encode()).hexdigest()
-    return f"wh-{digest[:24]}"
+    """Same detector and key, same id: re-scanning the same input never duplicates an alert.
+
+    The id is the first 24 hex digits of SHA-256 over ``detector``, a unit separator and ``key``.
+    The hash of the detector's prefix is taken once and copied for each key (every alert of a
+    scan comes through here; copying a hash state is cheaper than hashing the prefix again).
+    """
+    digest = _prefix_hash(detector).copy()
+    digest.update(key.encode())
+    return "wh-" + digest.hexdigest()[:24]
+
+
+@functools.lru_cache(maxsize=256)
+def _prefix_hash(detector: str) -> hashlib._Hash:
+    """SHA-256 of ``detector`` and the separator, to be copied (never updated in place)."""
+    return hashlib.sha256(f"{detector}\x1f".encode())
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,12 +49,13 @@ class Alert(Finding):
         through here, and the constructor cost three times the copy below.
         """
         alert = object.__new__(cls)
-        values = alert.__dict__
         source = finding.__dict__
-        for name in _FINDING_FIELDS:
-            values[name] = source[name]
+        # a Finding's instance dict holds exactly its fields: copied whole; a subclass (an alert
+        # itself) may carry more, so only the finding's fields are taken from it
+        values = source.copy() if type(finding) is Finding else {name: source[name] for name in _FINDING_FIELDS}
         values["id"] = alert_id(finding.detector, finding.key)
         values["detector_version"] = detector_version
+        object.__setattr__(alert, "__dict__", values)
         return alert
 
     def to_dict(self) -> dict[str, Any]:

@@ -44,20 +44,32 @@ class PostProcessor:
         self.stats = PostProcessStats()
 
     def process(self, findings: Iterable[Finding]) -> list[Alert]:
-        alerts = []
+        """The alerts among ``findings`` not seen before, not below the threshold, not suppressed.
+
+        Every finding of a scan passes through here, so the loop keeps to what each one needs:
+        the suppression rules are only consulted when there are any.
+        """
+        alerts: list[Alert] = []
+        stats = self.stats
+        versions = self._versions
+        seen = self._seen
+        suppressions = self._suppressions
+        min_severity = self._min_severity
+        from_finding = Alert.from_finding
         for finding in findings:
-            self.stats.findings += 1
-            alert = Alert.from_finding(finding, self._versions.get(finding.detector, "?"))
-            if alert.id in self._seen:
-                self.stats.duplicates += 1
+            stats.findings += 1
+            alert = from_finding(finding, versions.get(finding.detector, "?"))
+            if alert.id in seen:
+                stats.duplicates += 1
                 continue
-            self._seen.add(alert.id)
-            if alert.severity < self._min_severity:
-                self.stats.below_threshold += 1
+            seen.add(alert.id)
+            if alert.severity < min_severity:
+                stats.below_threshold += 1
                 continue
-            rule = next((s for s in self._suppressions if s.matches(alert)), None)
-            if rule is not None:
-                self.stats.suppressed[rule.reason] += 1
-                continue
+            if suppressions:
+                rule = next((s for s in suppressions if s.matches(alert)), None)
+                if rule is not None:
+                    stats.suppressed[rule.reason] += 1
+                    continue
             alerts.append(alert)
         return alerts

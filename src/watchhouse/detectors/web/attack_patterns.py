@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import polars as pl
 
@@ -51,28 +49,48 @@ _COLUMNS = (
     prefilter.HEADERS,
     prefilter.BODY,
 )
-# where _finding reads a candidate row's values
-_AT = {name: i for i, name in enumerate(_COLUMNS)}
-_AT_TIMESTAMP, _AT_PATH, _AT_LINE, _AT_OFFSET = (
-    _AT[c] for c in (TIMESTAMP_FIELD, PATH_FIELD, LINE_FIELD, OFFSET_FIELD)
+# what _findings reads of each judged row, in the order it unpacks them
+_FINDING_COLUMNS = (
+    TIMESTAMP_FIELD,
+    PATH_FIELD,
+    LINE_FIELD,
+    OFFSET_FIELD,
+    "source.ip",
+    "http.request.method",
+    prefilter.URL,
+    "http.response.status_code",
+    prefilter.AGENT,
 )
-_AT_IP, _AT_METHOD, _AT_STATUS = (_AT[c] for c in ("source.ip", "http.request.method", "http.response.status_code"))
-_AT_URL, _AT_AGENT = _AT[prefilter.URL], _AT[prefilter.AGENT]
 # request_parts() argument order
 _PART_COLUMNS = (prefilter.URL, prefilter.BODY, prefilter.REFERRER, prefilter.AGENT, prefilter.HEADERS)
+#: what :meth:`RequestPolicy.hits` reads of a row (tested): its result depends on these values alone
+_POLICY_COLUMNS = (
+    "http.request.method",
+    prefilter.URL,
+    prefilter.BODY,
+    prefilter.REFERRER,
+    prefilter.HEADERS,
+    "http.version",
+)
 # per-column prefilter verdicts travel with each candidate row under these names
 _FLAG_NAMES = {column: f"_flag:{column}" for column in prefilter.COLUMN_PATTERNS}
 #: a row as the matcher sees it: the values of ``_PART_COLUMNS``, None where not flagged
 _RowKey = tuple[str | None, ...]
+#: what a row key not judged before finds among the remembered verdicts (None is a verdict: no finding)
+_UNJUDGED: Any = object()
 #: distinct rows whose hits are remembered, and the most characters (the row's values plus the
-#: decoded texts its hits keep) one entry may hold: at most about 40 MiB of text in all
+#: decoded texts its hits keep) one entry may hold: at most about 40 MiB of text in all; the
+#: policy hits and the verdicts are remembered under the same two bounds
 ROW_CACHE_MAX_ENTRIES = 10_000
 ROW_CACHE_MAX_CHARS = 4_096
 
 
-@dataclass(frozen=True, slots=True)
-class _Verdict:
-    """A row's hits combined: the leading rule, severity, anomaly score and their explanation."""
+class _Verdict(NamedTuple):
+    """A row's hits combined: the leading rule, severity, anomaly score and their explanation.
+
+    A named tuple: it is built once per distinct request judged (a frozen dataclass sets each of
+    its fields through ``object.__setattr__``), and never changed: rows judged alike share it.
+    """
 
     lead: Rule | PolicyRule
     severity: Severity
@@ -84,9 +102,13 @@ class _Verdict:
     classes: tuple[str, ...]
     attacked: frozenset[str]
     #: what every finding of this verdict says alike, worked out once (a campaign repeats a payload)
+    crime_code: CrimeCode
     title_class: str
     tags: tuple[str, ...]
     explained: str  # the explanation's tail after the request line
+    #: the URL as shown (redacted, cut), when the verdict's row key holds the URL: every row of the
+    #: verdict then has that URL; None when the URL was not inspected and each row shows its own
+    url_shown: str | None
 
 
 class WebAttackDetector(Detector):
@@ -174,6 +196,7 @@ class WebAttackDetector(Detector):
             checks=TokenChecks(paranoia_level),
         )
         self._row_cache: dict[_RowKey, tuple[Hit, ...]] = {}
+        self._policy_cache: dict[_RowKey, tuple[Hit, ...]] = {}
         self._verdicts: dict[_RowKey, _Verdict | None] = {}
 
     def detect(self, batch: EventBatch) -> list[Finding]:
@@ -195,35 +218,42 @@ class WebAttackDetector(Detector):
         else:
             candidates = frame.select(_COLUMNS).with_columns(pl.lit(True).alias(f) for f in _FLAG_NAMES.values())
             policy_of = [True] * frame.height if self._policy is not None else []
-        names = candidates.columns
         # only the inspected values cross into Python for every candidate; whole rows (timestamps
         # and all) only for the few that a finding or a policy check needs
         keys: list[_RowKey] = candidates.select(
             pl.when(pl.col(_FLAG_NAMES[column])).then(pl.col(column)).otherwise(None) for column in _PART_COLUMNS
         ).rows()
-        by_row: dict[int, list[Hit]] = {}
+        by_row: dict[int, tuple[Hit, ...]] = {}
         for index, row_hits in enumerate(self._row_hits(keys)):
             if row_hits:
-                by_row[index] = list(row_hits)
+                by_row[index] = row_hits
         policy_at = [index for index, wanted_row in enumerate(policy_of) if wanted_row]
-        needed = sorted(set(by_row).union(policy_at))
-        tuples = dict(zip(needed, candidates[needed].rows() if needed else [], strict=True))
-        with_policy_hits: set[int] = set()
-        if self._policy is not None:
-            for index in policy_at:
-                found = self._policy.hits(dict(zip(names, tuples[index], strict=True)))
+        # a row the policy finds something in is judged (and remembered) by both keys
+        policy_keys: dict[int, _RowKey] = {}
+        if self._policy is not None and policy_at:
+            values: list[_RowKey] = candidates.select(_POLICY_COLUMNS)[policy_at].rows()
+            for index, value, found in zip(policy_at, values, self._policy_hits(self._policy, values), strict=True):
                 if found:
-                    by_row.setdefault(index, []).extend(found)
-                    with_policy_hits.add(index)
-        findings: list[Finding] = []
+                    by_row[index] = by_row.get(index, ()) + found
+                    policy_keys[index] = value
+        judged: list[int] = []
+        verdicts: list[_Verdict] = []
+        remembered = self._verdicts
         for index in sorted(by_row):
             hits = by_row[index]
             if not self.report_scanners and all(h.rule.attack_class is AttackClass.SCANNER for h in hits):
                 continue
-            verdict = self._verdict(hits, None if index in with_policy_hits else keys[index])
+            policy_key = policy_keys.get(index)
+            key = keys[index] if policy_key is None else keys[index] + policy_key
+            verdict = remembered.get(key, _UNJUDGED)
+            if verdict is _UNJUDGED:
+                verdict = self._verdict(hits, key)
             if verdict is not None:
-                findings.append(self._finding(tuples[index], verdict))
-        return findings
+                judged.append(index)
+                verdicts.append(verdict)
+        if not judged:
+            return []
+        return self._findings(candidates.select(_FINDING_COLUMNS)[judged], verdicts)
 
     def _row_hits(self, keys: list[_RowKey]) -> list[tuple[Hit, ...]]:
         """The signature and tokenizer hits of each row, from the values its flagged columns hold.
@@ -260,23 +290,43 @@ class WebAttackDetector(Detector):
             found = [results[keys[i]] if result is None else result for i, result in enumerate(found)]
         return [result or () for result in found]
 
-    def _verdict(self, hits: list[Hit], key: _RowKey | None) -> _Verdict | None:
-        """What a row's hits add up to, remembered per row key (None: not remembered).
+    def _policy_hits(self, policy: RequestPolicy, values: list[_RowKey]) -> list[tuple[Hit, ...]]:
+        """The request-policy hits of each row, from its ``_POLICY_COLUMNS`` values.
+
+        Why remembered: like :meth:`_row_hits`, a request that repeats (a client polling a page,
+        a campaign replaying one request) breaks the same policies, and the header checks cost
+        tens of microseconds a row; the result depends on these values alone. Bounded alike.
+        """
+        cache = self._policy_cache
+        out: list[tuple[Hit, ...]] = []
+        for value in values:
+            found = cache.get(value)
+            if found is None:
+                found = tuple(policy.hits(dict(zip(_POLICY_COLUMNS, value, strict=True))))
+                if sum(len(v) for v in value if v) <= ROW_CACHE_MAX_CHARS:
+                    if len(cache) >= ROW_CACHE_MAX_ENTRIES:
+                        del cache[next(iter(cache))]  # oldest first
+                    cache[value] = found
+            out.append(found)
+        return out
+
+    def _verdict(self, hits: tuple[Hit, ...], key: _RowKey) -> _Verdict | None:
+        """What a row's hits add up to, remembered per row key (``detect`` looks there first); the
+        key of a row with policy hits also holds its ``_POLICY_COLUMNS`` values.
 
         Why: explaining hits (decoded excerpts, decoding steps, rule titles) is most of the cost
         of a finding, and it depends on the hits alone, which depend on the row key alone; a
         campaign repeating one payload is explained once.
         """
-        if key is not None and key in self._verdicts:
-            return self._verdicts[key]
-        verdict = self._judge(hits)
-        if key is not None and sum(len(v) for v in key if v) <= ROW_CACHE_MAX_CHARS:
+        verdict = self._judge(hits, key[0])
+        if sum(len(v) for v in key if v) <= ROW_CACHE_MAX_CHARS:
             if len(self._verdicts) >= ROW_CACHE_MAX_ENTRIES:
                 del self._verdicts[next(iter(self._verdicts))]  # oldest first
             self._verdicts[key] = verdict
         return verdict
 
-    def _judge(self, hits: list[Hit]) -> _Verdict | None:
+    def _judge(self, hits: tuple[Hit, ...], url: str | None) -> _Verdict | None:
+        """What ``hits`` add up to; ``url``: the request's URL where every row judged alike has it."""
         # the most severe (then most confident, then first) rule decides class and crime
         lead = hits[0].rule
         best = (lead.severity, lead.confidence)
@@ -290,12 +340,15 @@ class WebAttackDetector(Detector):
             confidence = max(confidence, rule.confidence)
         if severity < self.min_severity:
             return None
+        if not 0.0 <= confidence <= 1.0:  # checked once here: _findings builds findings without the check
+            raise ValueError(f"confidence must lie in [0, 1], got {confidence}")
         fired = {h.rule.id: h.rule for h in hits}
         score = sum(rule.anomaly for rule in fired.values())
         if score < self.anomaly_threshold:
             return None
         where, records = describe(hits, self.excerpt_chars)
         classes = tuple(dict.fromkeys(h.rule.attack_class.value for h in hits))
+        attacked = frozenset(attacked_names(hits))
         return _Verdict(
             lead=lead,
             severity=severity,
@@ -303,59 +356,110 @@ class WebAttackDetector(Detector):
             score=score,
             where=where,
             records=tuple(records),
-            rule_ids=tuple(dict.fromkeys(h.rule.id for h in hits)),
+            rule_ids=tuple(fired),
             classes=classes,
-            attacked=frozenset(attacked_names(hits)),
+            attacked=attacked,
+            crime_code=lead.crime_code,
             title_class=CLASS_TITLE[lead.attack_class],
             tags=tuple(f"attack:{c}" for c in classes),
             explained=(
                 f": {where}. Anomaly score {score} (threshold {self.anomaly_threshold}, paranoia level "
                 f"{self.paranoia_level})."
             ),
+            url_shown=None if url is None else redact_url(url, attacked, self.excerpt_chars),
         )
 
-    def _finding(self, row: tuple[Any, ...], verdict: _Verdict) -> Finding:
-        """The finding for one row (values in ``_COLUMNS`` order, then flags) judged ``verdict``."""
-        # every finding gets its own containers: a remembered verdict is shared between rows
-        records = [{**record, "decoding_steps": list(record["decoding_steps"])} for record in verdict.records]
-        ip = row[_AT_IP] or "unknown"
-        ref = EventRef(row[_AT_PATH], row[_AT_LINE], row[_AT_OFFSET])
-        seen: datetime = row[_AT_TIMESTAMP]
-        method, status = row[_AT_METHOD], row[_AT_STATUS]
-        url_shown = redact_url(row[_AT_URL] or "", verdict.attacked, self.excerpt_chars)
-        status_text = f", answered {status}" if status is not None else ""
-        first = records[0]
-        details: dict[str, Any] = {
-            "rules": list(verdict.rule_ids),
-            "anomaly_score": verdict.score,
-            "anomaly_threshold": self.anomaly_threshold,
-            "paranoia_level": self.paranoia_level,
-            "classes": list(verdict.classes),
-            "parameter": first["parameter"],
-            "target": first["target"],
-            "decoded_excerpt": first["decoded_excerpt"],
-            "decoding_steps": first["decoding_steps"],
-            "hits": records,
-            "method": method,
-            "status_code": status,
-            "url_excerpt": url_shown,
-        }
-        agent = row[_AT_AGENT]
-        if agent:
-            details["user_agent_excerpt"] = excerpt(agent, 0, 0, self.excerpt_chars)
-        return Finding(
-            detector=self.info.name,
-            key=f"{ref.path}:{ref.line}:{ref.offset}",
-            crime_code=verdict.lead.crime_code,
-            stage=Stage.ATTEMPTED,
-            severity=verdict.severity,
-            confidence=verdict.confidence,
-            title=f"{verdict.title_class} from {ip}",
-            explanation=f"{method or 'request'} {url_shown} from {ip}{status_text}{verdict.explained}",
-            subject=Subject("source.ip", ip),
-            first_seen=seen,
-            last_seen=seen,
-            evidence=(ref,),
-            details=details,
-            tags=verdict.tags,
-        )
+    def _findings(self, rows: pl.DataFrame, verdicts: list[_Verdict]) -> list[Finding]:
+        """The finding of each judged row (``rows``: its ``_FINDING_COLUMNS``) under its verdict.
+
+        Why so spelled out: every flagged request passes through here, and in a campaign most of
+        them repeat a remembered verdict, so the row's own values are all that is left to fill in.
+        The rows' values are taken a column at a time (cheaper than row tuples); findings of one
+        address share its (frozen) subject; a URL the verdict does not hold (its payload was
+        elsewhere: a header, the body) is redacted once per batch; and a finding is made without the dataclass
+        constructor, whose checks hold by construction here: the confidence was checked in
+        :meth:`_judge`, there is one evidence reference, and first and last seen are the same
+        instant (a row without a timestamp takes the constructor and fails as it always did).
+        Mutable details are new for every finding: a remembered verdict is shared between rows.
+        """
+        limit = self.excerpt_chars
+        name = self.info.name
+        threshold, paranoia = self.anomaly_threshold, self.paranoia_level
+        subjects: dict[str, Subject] = {}
+        shown: dict[tuple[str, frozenset[str]], str] = {}  # URLs as shown, by URL and attacked names
+        findings: list[Finding] = []
+        columns = [_instants(rows.get_column(TIMESTAMP_FIELD))]
+        columns += [rows.get_column(column).to_list() for column in _FINDING_COLUMNS[1:]]
+        for verdict, seen, path, line, offset, ip, method, url, status, agent in zip(verdicts, *columns, strict=True):
+            hits = []
+            for record in verdict.records:
+                hit = record.copy()
+                hit["decoding_steps"] = record["decoding_steps"].copy()
+                hits.append(hit)
+            first = hits[0]
+            ip = ip or "unknown"
+            subject = subjects.get(ip)
+            if subject is None:
+                subject = subjects[ip] = Subject("source.ip", ip)
+            url_shown = verdict.url_shown
+            if url_shown is None:
+                shown_key = (url or "", verdict.attacked)
+                url_shown = shown.get(shown_key)
+                if url_shown is None:
+                    url_shown = shown[shown_key] = redact_url(url or "", verdict.attacked, limit)
+            details: dict[str, Any] = {
+                "rules": list(verdict.rule_ids),
+                "anomaly_score": verdict.score,
+                "anomaly_threshold": threshold,
+                "paranoia_level": paranoia,
+                "classes": list(verdict.classes),
+                "parameter": first["parameter"],
+                "target": first["target"],
+                "decoded_excerpt": first["decoded_excerpt"],
+                "decoding_steps": first["decoding_steps"],
+                "hits": hits,
+                "method": method,
+                "status_code": status,
+                "url_excerpt": url_shown,
+            }
+            if agent:
+                details["user_agent_excerpt"] = excerpt(agent, 0, 0, limit)
+            status_text = f", answered {status}" if status is not None else ""
+            values = {
+                "detector": name,
+                "key": f"{path}:{line}:{offset}",
+                "crime_code": verdict.crime_code,
+                "stage": Stage.ATTEMPTED,
+                "severity": verdict.severity,
+                "confidence": verdict.confidence,
+                "title": f"{verdict.title_class} from {ip}",
+                "explanation": f"{method or 'request'} {url_shown} from {ip}{status_text}{verdict.explained}",
+                "subject": subject,
+                "first_seen": seen,
+                "last_seen": seen,
+                "evidence": (EventRef(path, line, offset),),
+                "details": details,
+                "tags": verdict.tags,
+            }
+            if seen is None:
+                findings.append(Finding(**values))
+            else:
+                finding = object.__new__(Finding)
+                object.__setattr__(finding, "__dict__", values)  # frozen: fields are set past __setattr__
+                findings.append(finding)
+        return findings
+
+
+def _instants(stamps: pl.Series) -> list[Any]:
+    """``stamps.to_list()``, each distinct instant made a ``datetime`` once.
+
+    Why: turning a time-zone aware value into a ``datetime`` is the costliest conversion of a
+    finding's row (about a microsecond), and log timestamps repeat: most logs keep whole seconds,
+    and a flood or a campaign sends many requests a second. Rows of one instant share one
+    (immutable) ``datetime``; nulls stay None.
+    """
+    distinct = stamps.unique()
+    if distinct.len() == stamps.len():
+        return stamps.to_list()
+    as_datetime = dict(zip(distinct.to_physical().to_list(), distinct.to_list(), strict=True))
+    return [as_datetime[code] for code in stamps.to_physical().to_list()]

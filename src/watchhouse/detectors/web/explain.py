@@ -9,11 +9,12 @@ value carried the attack: then it is the evidence, not a secret.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any
 
 from watchhouse.detectors.web.matching import Hit, Part, display_name
-from watchhouse.detectors.web.rules import Target
+from watchhouse.detectors.web.rules import AttackClass, Target
 
 REDACTED = "[redacted]"
 SENSITIVE_NAME = re.compile(
@@ -96,8 +97,13 @@ def location(part: Part) -> str:
     ]
 
 
-def describe(hits: list[Hit], limit: int) -> tuple[str, list[dict[str, Any]]]:
-    """One sentence per inspected location that fired, and the JSON-ready hit records."""
+def describe(hits: Sequence[Hit], limit: int) -> tuple[str, list[dict[str, Any]]]:
+    """One sentence per inspected location that fired, and the JSON-ready hit records.
+
+    What is the same for every hit of one location (its target, parameter name, the decoded
+    value's excerpt around the first hit) is worked out once per location: a request explained
+    for the first time pays for this, and most hits share their location with another.
+    """
     sentences: list[str] = []
     records: list[dict[str, Any]] = []
     by_part: dict[Part, list[Hit]] = {}
@@ -106,24 +112,31 @@ def describe(hits: list[Hit], limit: int) -> tuple[str, list[dict[str, Any]]]:
     for part, part_hits in by_part.items():
         first = part_hits[0]
         shown = excerpt(first.decoded.text, first.start, first.end, limit)
-        rules = ", ".join(f"{h.rule.id} ({h.rule.title})" for h in part_hits)
+        rules = ", ".join([f"{h.rule.id} ({h.rule.title})" for h in part_hits])
         steps = steps_text(first.decoded.steps) or "none"
         sentences.append(f'{location(part)} matched {rules}; decoded value: "{shown}" (decoding: {steps})')
+        target = _VALUE[part.target]
+        parameter = display_name(part.name)
         for h in part_hits:
+            text = h.decoded.text
             records.append(
                 {
                     "rule": h.rule.id,
-                    "class": h.rule.attack_class.value,
-                    "target": part.target.value,
-                    "parameter": display_name(part.name),
-                    "matched": excerpt(h.decoded.text[h.start : h.end], 0, 0, 80),
-                    "decoded_excerpt": excerpt(h.decoded.text, h.start, h.end, limit),
+                    "class": _VALUE[h.rule.attack_class],
+                    "target": target,
+                    "parameter": parameter,
+                    "matched": excerpt(text[h.start : h.end], 0, 0, 80),
+                    "decoded_excerpt": shown if h is first else excerpt(text, h.start, h.end, limit),
                     "decoding_steps": list(h.decoded.steps),
                 }
             )
     return "; ".join(sentences), records
 
 
-def attacked_names(hits: list[Hit]) -> set[str]:
+#: the plain string of each target and attack class, looked up (an enum's ``value`` is a property)
+_VALUE: dict[Target | AttackClass, str] = {member: member.value for member in (*Target, *AttackClass)}
+
+
+def attacked_names(hits: Sequence[Hit]) -> set[str]:
     """Raw parameter names whose values carried an attack (these are not redacted)."""
     return {hit.part.name for hit in hits if hit.part.name}
