@@ -10,7 +10,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watchhouse.detectors.web.decoding import Decoded, decode, html_decode, shell_view, sql_view, url_decode
+from watchhouse.detectors.web import decoding
+from watchhouse.detectors.web.decoding import (
+    Decoded,
+    base64_view,
+    collapse_whitespace,
+    decode,
+    html_decode,
+    shell_view,
+    sql_view,
+    url_decode,
+)
 from watchhouse.detectors.web.rules import Rule, RuleSet, ascii_pattern, default_rules, repetition_risk
 
 RULES = default_rules()
@@ -57,6 +67,35 @@ def test_shell_view_undoes_quote_splitting_and_ifs() -> None:
     assert shell_view(decode("c'a't${IFS}/etc/passwd")).text == "cat /etc/passwd"
     assert shell_view(decode('w"h"o"am"i')).text == "whoami"
     assert shell_view(decode("c\\at /etc/hosts")).text == "cat /etc/hosts"
+
+
+_ESCAPES = st.text(alphabet="aZ9+/=%25cCeE0fF1 \t\u00a0\u2003\x1c'\"$\\", max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_ESCAPES, st.booleans(), _ESCAPES, st.booleans())
+def test_base64_view_is_the_same_after_any_other_decoding(first: str, plus: bool, raw: str, raw_plus: bool) -> None:
+    """The base and base64 views share one percent-decoding per value; another value's never leaks in."""
+    decode(first, plus_as_space=plus)
+    after_other = (base64_view(raw, plus_as_space=raw_plus), decode(raw, plus_as_space=raw_plus))
+    decode(raw, plus_as_space=not raw_plus)  # the same text under the other form decoding
+    after_same_text = (base64_view(raw, plus_as_space=raw_plus), decode(raw, plus_as_space=raw_plus))
+    decoding._last_url = ("", False, Decoded(""))
+    fresh = base64_view(raw, plus_as_space=raw_plus)
+    decoding._last_url = ("", False, Decoded(""))
+    assert after_other == after_same_text == (fresh, decode(raw, plus_as_space=raw_plus))
+
+
+@settings(max_examples=400, deadline=None)
+@given(_ESCAPES)
+def test_shortcuts_agree_with_the_regexes(text: str) -> None:
+    """collapse_whitespace's printable shortcut and the overlong pre-check change no result."""
+    assert collapse_whitespace(Decoded(text)).text == re.sub(r"\s+", " ", text).strip()
+    overlong = re.compile(r"%c0%af|%e0%80%af|%c0%2f|%c1%9c|%c1%1c|%c1%af|%c0%5c|%c0%ae|%e0%80%ae", re.IGNORECASE)
+    assert decoding._replace_overlong(text + "%C0%AF") == overlong.sub(
+        lambda m: decoding._OVERLONG_MAP[m.group(0).lower()], text + "%C0%AF"
+    )
+    assert decoding._replace_overlong(text) == overlong.sub(lambda m: decoding._OVERLONG_MAP[m.group(0).lower()], text)
 
 
 def test_url_decoding_stops_after_max_passes() -> None:

@@ -13,13 +13,14 @@ raise, whatever the input.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import html
 import re
 import unicodedata
 from typing import NamedTuple
 from urllib.parse import unquote
+
+from watchhouse._native import weblex
 
 #: How many URL-decoding passes at most; real double/triple encodings stop well before this.
 MAX_URL_PASSES = 4
@@ -102,7 +103,25 @@ class Decoded(NamedTuple):
 
 
 def _replace_overlong(text: str) -> str:
+    # every overlong form starts %c0, %c1 or %e0: without one the regex has nothing to find
+    if "%c" not in text and "%C" not in text and "%e0" not in text and "%E0" not in text:
+        return text
     return _OVERLONG.sub(lambda m: _OVERLONG_MAP[m.group(0).lower()], text)
+
+
+def _unquote_reference(text: str) -> str:
+    return unquote(text, errors="replace")
+
+
+def _shell_unbreak_reference(text: str) -> str:
+    return _SHELL_BREAK.sub("", _SHELL_EMPTY_QUOTES.sub("", text))
+
+
+# the compiled twins where built (see :mod:`watchhouse._native`), else the reference above
+#: ``unquote(text, errors="replace")``
+_unquote = weblex.unquote if weblex is not None else _unquote_reference
+#: empty quotes, then quotes/backslashes/``$@``/``$1`` inside a word, removed
+_shell_unbreak = weblex.shell_unbreak if weblex is not None else _shell_unbreak_reference
 
 
 def _pct_u(text: str) -> str:
@@ -133,7 +152,7 @@ def url_decode(value: Decoded, *, plus_as_space: bool) -> Decoded:
         text = _pct_u(text)
         if text != out.text:
             out = out.then("percent_u", text)
-        decoded = unquote(text, errors="replace")
+        decoded: str = _unquote(text)
         if decoded == text:
             break
         out = out.then("url_decode", decoded)
@@ -162,8 +181,7 @@ def decode(raw: str, *, plus_as_space: bool = False) -> Decoded:
     NFKC folds full-width and other compatibility characters (``＜ｓｃｒｉｐｔ＞``) onto ASCII so
     one rule covers them; lower-casing lets every rule be written in lower case.
     """
-    out = Decoded(raw[:MAX_VALUE_CHARS])
-    out = url_decode(out, plus_as_space=plus_as_space)
+    out = _url_decoded(raw, plus_as_space)
     out = html_decode(out)
     if "\\u" in out.text:  # JSON / JavaScript escapes: "$\u007bjndi:" is "${jndi:"
         out = out.then("js_unicode_escapes", _JS_UNICODE.sub(_js_char, out.text))
@@ -172,6 +190,22 @@ def decode(raw: str, *, plus_as_space: bool = False) -> Decoded:
     if "\x00" in out.text:
         out = out.then("null_bytes", out.text.replace("\x00", ""))
     return out.then("lowercase", out.text.lower())
+
+
+#: the last raw value percent-decoded and its decoding: the detector reads each value in its base view
+#: and then in its base64 view, and both start with the same url_decode of the same raw text
+_last_url: tuple[str, bool, Decoded] = ("", False, Decoded(""))
+
+
+def _url_decoded(raw: str, plus_as_space: bool) -> Decoded:
+    """``url_decode`` of ``raw`` cut to :data:`MAX_VALUE_CHARS`, done once for two views in a row."""
+    global _last_url
+    last_raw, last_plus, last = _last_url
+    if last_plus is plus_as_space and (last_raw is raw or last_raw == raw):
+        return last
+    decoded = url_decode(Decoded(raw[:MAX_VALUE_CHARS]), plus_as_space=plus_as_space)
+    _last_url = (raw, plus_as_space, decoded)  # one tuple: a reader in another thread sees a whole entry
+    return decoded
 
 
 def _js_char(match: re.Match[str]) -> str:
@@ -188,7 +222,7 @@ def base64_view(raw: str, *, plus_as_space: bool = False) -> Decoded:
     lower case letters count as "clearly encoded" (plain words and hex ids do not); undecodable
     bytes become spaces. Case is kept until after decoding, since base64 is case-sensitive.
     """
-    text = url_decode(Decoded(raw[:MAX_VALUE_CHARS]), plus_as_space=plus_as_space).text
+    text = _url_decoded(raw, plus_as_space).text
     pieces: list[str] = []
     for token in _B64_TOKEN.findall(text)[:MAX_BASE64_TOKENS]:
         if token.lower() == token or token.upper() == token:
@@ -201,7 +235,9 @@ def base64_view(raw: str, *, plus_as_space: bool = False) -> Decoded:
             # pad rather than cut the tail: a short token's last bytes are often the interesting ones
             chunk += "A" * (-len(chunk) % 4)
             try:
-                data = base64.b64decode(chunk, validate=True)
+                # the chunk holds only the base64 alphabet (the token pattern, '-' and '_' mapped, 'A'
+                # padding), so what b64decode(validate=True) would check always holds: decode directly
+                data = binascii.a2b_base64(chunk)
             except (binascii.Error, ValueError):
                 continue
             pieces.append(data.translate(_PRINTABLE_OR_SPACE).decode("ascii"))
@@ -211,7 +247,12 @@ def base64_view(raw: str, *, plus_as_space: bool = False) -> Decoded:
 
 
 def collapse_whitespace(value: Decoded) -> Decoded:
-    return value.then("collapse_whitespace", _WHITESPACE.sub(" ", value.text).strip())
+    text = value.text
+    # every blank but the ASCII space is unprintable: a printable text without a doubled, leading or
+    # trailing space has nothing to collapse (the common case, checked in C)
+    if text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return value
+    return value.then("collapse_whitespace", _WHITESPACE.sub(" ", text).strip())
 
 
 def sql_view(value: Decoded) -> Decoded:
@@ -250,7 +291,6 @@ def shell_view(value: Decoded) -> Decoded:
         out = out.then("shell_ifs", _IFS.sub(" ", out.text))
     if "^" in out.text:
         out = out.then("cmd_caret_escapes", _CMD_CARET.sub("", out.text))
-    if any(c in out.text for c in "'\"\\$"):
-        text = _SHELL_EMPTY_QUOTES.sub("", out.text)
-        out = out.then("shell_quotes", _SHELL_BREAK.sub("", text))
+    if "'" in out.text or '"' in out.text or "\\" in out.text or "$" in out.text:
+        out = out.then("shell_quotes", _shell_unbreak(out.text))
     return collapse_whitespace(out)

@@ -18,9 +18,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from watchhouse.detectors.web.tokenize_html import HtmlContext, Tag
+from watchhouse._native import weblex
+from watchhouse.detectors.web.tokenize_html import MAX_TAGS, HtmlContext, Tag, prefixed
 from watchhouse.detectors.web.tokenize_html import tokenize as tokenize_html
-from watchhouse.detectors.web.tokenize_sql import Context, Token, contexts, fingerprint, leading_tokens
+from watchhouse.detectors.web.tokenize_sql import FINGERPRINT_TOKENS, Context, Token, contexts, leading_pairs
 
 # operand: a value, a variable, a function call or a sub-expression
 _OPERAND = r"[nsbvf(]"
@@ -115,14 +116,34 @@ def judge_sql(text: str) -> SqlVerdict | None:
     """
     for context in contexts(text):
         quoted = context is not Context.NONE
-        tokens = leading_tokens(text, context, None if quoted else _AS_IS_FIRST)
-        if tokens is None:
+        pairs = leading_pairs(text, context, None if quoted else _AS_IS_FIRST)
+        if pairs is None:
             continue
-        fp = fingerprint(tokens)
-        for rule in _QUOTED_SHAPES if quoted else _AS_IS_SHAPES:
-            if rule.pattern.search(fp):
-                return SqlVerdict(rule, context, fp, tuple(tokens))
+        fp = "".join([kind for kind, _ in pairs[:FINGERPRINT_TOKENS]])
+        rule = _shape_rule(fp, quoted)
+        if rule is not None:
+            return SqlVerdict(rule, context, fp, tuple(Token(kind, value) for kind, value in pairs))
     return None
+
+
+#: fingerprint (with its context kind) -> first shape rule it matches; the fingerprints are
+#: strings of at most 8 classes and traffic repeats few of them, so the rules' regexes run once
+#: per distinct shape (bounded: cleared when full, however varied the input)
+_SHAPE_MEMO: dict[tuple[bool, str], ShapeRule | None] = {}
+_SHAPE_MEMO_SIZE = 65_536
+
+
+def _shape_rule(fp: str, quoted: bool) -> ShapeRule | None:
+    key = (quoted, fp)
+    try:
+        return _SHAPE_MEMO[key]
+    except KeyError:
+        pass
+    found = next((rule for rule in (_QUOTED_SHAPES if quoted else _AS_IS_SHAPES) if rule.pattern.search(fp)), None)
+    if len(_SHAPE_MEMO) >= _SHAPE_MEMO_SIZE:
+        _SHAPE_MEMO.clear()
+    _SHAPE_MEMO[key] = found
+    return found
 
 
 # -- XSS: structural questions over lexed tags (:mod:`.tokenize_html`) ------------------------------
@@ -280,12 +301,37 @@ def judge_xss(text: str, *, markup: bool = True) -> XssVerdict | None:
     for context in contexts:
         if context is not HtmlContext.TEXT and "<" not in text and not _attribute_breakout(text, context):
             continue
-        for tag in tokenize_html(text, context):
-            verdict = _judge_tag(tag, context, markup)
-            if verdict is not None and (found is None or _RANK[verdict.check] < _RANK[found.check]):
-                found = verdict
-                if found.check == "event":
-                    return found
+        verdict = _context_verdict(text, context, markup)
+        if verdict is not None and (found is None or _RANK[verdict.check] < _RANK[found.check]):
+            found = verdict
+            if found.check == "event":
+                return found
+    return found
+
+
+def _context_verdict(text: str, context: HtmlContext, markup: bool) -> XssVerdict | None:
+    """The first best-ranked verdict on the tags of ``text`` read in ``context`` (an event handler ends it).
+
+    Where the compiled kernels are built their twin lexes and judges the tags in one call (this
+    loop with :func:`_judge_tag`, returning the tag only for the verdict), unless its lexer defers
+    to ``re`` on this text.
+    """
+    if weblex is not None:
+        best = weblex.xss_context(
+            prefixed(text, context), MAX_TAGS, context is not HtmlContext.TEXT, markup, _XSS_TABLES
+        )
+        if best is None:
+            return None
+        if best is not False:
+            _, check, detail, tag = best
+            return XssVerdict(check, context, Tag._make(tag), detail)
+    found: XssVerdict | None = None
+    for tag in tokenize_html(text, context):
+        verdict = _judge_tag(tag, context, markup)
+        if verdict is not None and (found is None or _RANK[verdict.check] < _RANK[found.check]):
+            found = verdict
+            if found.check == "event":
+                break
     return found
 
 
@@ -335,3 +381,15 @@ def _judge_tag(tag: Tag, context: HtmlContext, markup: bool) -> XssVerdict | Non
     if markup and tag.complete and tag.name in _MARKUP_ELEMENTS and (tag.attributes or tag.name in _STRUCTURE):
         return XssVerdict("markup", context, tag, f"injected markup <{tag.name}>")
     return None
+
+
+#: the tables and predicates :func:`_judge_tag` reads, in the order the compiled twin takes them
+_XSS_TABLES = (
+    _RAW_TEXT,
+    _STRUCTURE,
+    _URL_ATTRIBUTES,
+    _ACTIVE_ELEMENTS,
+    _MARKUP_ELEMENTS,
+    _script_url,
+    _STYLE_CODE.search,
+)

@@ -14,8 +14,10 @@ value lets the payload add attributes of its own to the application's element.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
+
+from watchhouse._native import weblex
 
 #: longest value lexed
 MAX_LEX_CHARS = 4_096
@@ -45,19 +47,39 @@ _ATTR = re.compile(
 _TAG_END = re.compile(r"[\s/]*>")
 
 
-@dataclass(frozen=True, slots=True)
-class Tag:
-    """One start or end tag with its attributes, as the browser would see them."""
+class Tag(NamedTuple):
+    """One start or end tag with its attributes, as the browser would see them.
+
+    A named tuple: cheap to build, and the shape of the compiled lexer's tag tuples.
+    """
 
     name: str
     closing: bool
-    attributes: tuple[tuple[str, str], ...] = field(default=())
+    attributes: tuple[tuple[str, str], ...] = ()
     complete: bool = False  # ended with '>'
 
 
 def tokenize(text: str, context: HtmlContext = HtmlContext.TEXT) -> list[Tag]:
-    """Tags in lower-case ``text`` pasted into ``context``; never raises, linear in the text."""
-    text = _PREFIX[context] + text[:MAX_LEX_CHARS]
+    """Tags in lower-case ``text`` pasted into ``context``; never raises, linear in the text.
+
+    Where the optional compiled kernels are built (:mod:`watchhouse._native`) their twin of
+    :func:`_tokenize` reads the value, unless only ``re``'s case folding can decide a tag name.
+    """
+    text = prefixed(text, context)
+    if weblex is not None:
+        found = weblex.html_tags(text, MAX_TAGS)
+        if found is not None:
+            return [Tag._make(tag) for tag in found]
+    return _tokenize(text)
+
+
+def prefixed(text: str, context: HtmlContext) -> str:
+    """What the lexer reads: ``text`` (cut to :data:`MAX_LEX_CHARS`) after ``context``'s opening."""
+    return _PREFIX[context] + text[:MAX_LEX_CHARS]
+
+
+def _tokenize(text: str) -> list[Tag]:
+    """The pure-Python :func:`tokenize` of already prefixed ``text`` (the compiled twin's reference)."""
     tags: list[Tag] = []
     pos = 0
     n = len(text)

@@ -20,15 +20,19 @@ Token classes (one character each, so fingerprints are short strings)::
     o operator    & logic op    c comment to end of input
     ( ) , ; .     x anything else
 
-The lexer is total (never raises) and linear: one compiled regex scans the value once.
+The lexer is total (never raises) and linear: one compiled regex scans the value once. Where the
+optional compiled kernels are built (:mod:`watchhouse._native`), :func:`leading_tokens` runs their
+twin of this lexer, which reads the value one code point at a time and gives the same tokens.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from enum import StrEnum
+from typing import NamedTuple
+
+from watchhouse._native import weblex
 
 #: tokens kept per fingerprint: a breakout shows itself in its first few tokens
 FINGERPRINT_TOKENS = 8
@@ -150,28 +154,33 @@ _TOKEN = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
-    """One lexed token: its class letter and the text it came from (for explanations)."""
+class Token(NamedTuple):
+    """One lexed token: its class letter and the text it came from (for explanations).
+
+    A named tuple (a lexed value makes up to nine of these): cheaper to build than a frozen
+    dataclass, and the compiled lexer's ``(kind, text)`` pairs have the same shape.
+    """
 
     kind: str
     text: str
 
 
+#: class of a word whose class does not depend on what follows it (a keyword stays ``k`` before
+#: a parenthesis); any other word is ``f`` before one and ``b`` elsewhere. Earlier lists win.
+_WORD_KINDS: dict[str, str] = {
+    **dict.fromkeys(_KEYWORDS, "k"),
+    **dict.fromkeys(_WORD_OPERATORS, "o"),
+    **dict.fromkeys(_LOGIC, "&"),
+    **dict.fromkeys(_STATEMENT, "E"),
+    **dict.fromkeys(_UNION, "U"),
+}
+
+
 def _word_kind(word: str, next_char: str) -> str:
-    if word in _UNION:
-        return "U"
-    if word in _STATEMENT:
-        return "E"
-    if word in _LOGIC:
-        return "&"
-    if word in _WORD_OPERATORS:
-        return "o"
-    if next_char == "(":
-        return "k" if word in _KEYWORDS else "f"
-    if word in _KEYWORDS:
-        return "k"
-    return "b"
+    kind = _WORD_KINDS.get(word)
+    if kind is not None:
+        return kind
+    return "f" if next_char == "(" else "b"
 
 
 def _next_char(text: str, pos: int) -> str:
@@ -287,6 +296,28 @@ def leading_tokens(text: str, context: Context, first: frozenset[str] | None = N
     With ``first``, None as soon as the first folded token's class (final once a second token
     exists) is known not to be one of ``first``: no fingerprint starting so can matter.
     """
+    if weblex is None:
+        return _leading_tokens(text, context, first)
+    pairs = leading_pairs(text, context, first)
+    return None if pairs is None else [Token(kind, value) for kind, value in pairs]
+
+
+def leading_pairs(text: str, context: Context, first: frozenset[str] | None = None) -> Sequence[tuple[str, str]] | None:
+    """:func:`leading_tokens` as ``(class, text)`` pairs, from the compiled lexer where it is built.
+
+    What a fingerprint is read from without building token objects: a caller makes
+    :class:`Token` s only for the few values it reports on.
+    """
+    if weblex is not None:
+        pairs: list[tuple[str, str]] | None = weblex.sql_leading(
+            text[:MAX_LEX_CHARS], _QUOTE.get(context, ""), first, _WORD_KINDS
+        )
+        return pairs
+    return _leading_tokens(text, context, first)
+
+
+def _leading_tokens(text: str, context: Context, first: frozenset[str] | None) -> list[Token] | None:
+    """The pure-Python :func:`leading_tokens` (the reference the compiled twin is held to)."""
     out: list[Token] = []
     for token in _tokens(text[:MAX_LEX_CHARS], context):
         _fold_into(out, token)

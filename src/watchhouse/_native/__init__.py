@@ -1,0 +1,49 @@
+"""Optional compiled kernels (Cython) for the web detector's lexers.
+
+Why optional: the pure-Python modules (:mod:`watchhouse.detectors.web.tokenize_sql`,
+:mod:`~watchhouse.detectors.web.tokenize_html`) are the reference and run everywhere; the compiled
+twins only make them cheaper (a cold request spends tens of microseconds lexing in Python). The
+build compiles them when it can (``setup.py``); when it could not, or when ``WATCHHOUSE_PURE_PYTHON``
+is set to anything but ``0``/empty, :data:`weblex` is None and callers run the reference. The twins
+give the same results, held to it by ``tests/detectors/web/test_native_kernels.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import logging
+import os
+from pathlib import Path
+from types import ModuleType
+
+#: set (to anything but "" or "0") to run the pure-Python reference even where the kernels are built
+PURE_PYTHON_ENV = "WATCHHOUSE_PURE_PYTHON"
+
+_log = logging.getLogger(__name__)
+
+
+def pure_python_forced() -> bool:
+    """Whether the environment asks for the pure-Python reference."""
+    return os.environ.get(PURE_PYTHON_ENV, "") not in ("", "0")
+
+
+def _load(name: str) -> ModuleType | None:
+    """The compiled kernel ``name``, or None: not built, switched off, or built from other source."""
+    if pure_python_forced():
+        return None
+    try:
+        module = importlib.import_module(f"{__name__}.{name}")
+    except ImportError:
+        _log.debug("compiled kernel %s is not built; the pure-Python reference runs", name)
+        return None
+    source = Path(__file__).with_name(f"{name}.pyx")
+    if source.is_file() and hashlib.sha256(source.read_bytes()).hexdigest() != getattr(module, "SOURCE_SHA256", ""):
+        # a checkout changed the kernel's source since it was compiled: its twin may differ now
+        _log.warning("compiled kernel %s is stale (rebuild: pip install --no-deps -e .); pure Python runs", name)
+        return None
+    return module
+
+
+#: the compiled lexer twins (:mod:`._weblex`), or None where the pure-Python reference runs
+weblex: ModuleType | None = _load("_weblex")
