@@ -10,7 +10,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watchhouse.detectors.accounts.history import AccountHistory, SortedSeen
+from watchhouse.detectors.accounts.history import AccountHistory, SortedSeen, _groups
 from watchhouse.detectors.accounts.sketches import hash_keys
 
 US = 1_000_000
@@ -81,3 +81,17 @@ def test_history_survives_a_json_round_trip() -> None:
     assert restored.seen_before(users, "asn", pl.Series(["3320", "3320"])).tolist() == [True, False]
     assert restored.known_users(users).tolist() == [True, True]
     assert restored.countries("p-bob") == ["FR"] and len(restored) == len(history) == 5
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.sampled_from([4, 5, 6, 7, 1 << 63, (1 << 63) + 1, 2**64 - 1]), max_size=40))
+def test_groups_runs_equal_keys_together_in_position_order(values: list[int]) -> None:
+    """``_groups`` packs each key's top bits with its position; keys that agree in those bits but
+    differ below (4 to 7 among four keys, 2**63 and 2**63 + 1) must still fall in runs of their own."""
+    keys = np.array(values, dtype=np.uint64)
+    order, starts = _groups(keys)
+    runs = np.split(order, starts[1:]) if keys.size else []
+    assert sorted(keys[run[0]] for run in runs) == sorted(set(values))
+    for run in runs:
+        assert (keys[run] == keys[run[0]]).all() and run.tolist() == sorted(run.tolist())
+    assert sorted(order.tolist()) == list(range(keys.size))

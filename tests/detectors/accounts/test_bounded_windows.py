@@ -16,11 +16,12 @@ from watchhouse.detectors.accounts.credential_stuffing import (
     EVIDENCE_TAIL,
     CredentialStuffingDetector,
 )
-from watchhouse.detectors.accounts.reporting import head_and_tail
 from watchhouse.detectors.accounts.sketches import GrowingBloom, hash_keys
 from watchhouse.detectors.accounts.tumbling import INPUT_SCHEMA, TumblingWindows
 from watchhouse.testing.conformance import run_detector
 from watchhouse.testing.factories import BASE_TIME, make_batch
+
+from .evidence_reference import head_and_tail
 
 US = 1_000_000
 T0 = 1_772_000_000 * US

@@ -14,9 +14,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from watchhouse.detectors.accounts import windows
+from watchhouse.detectors.accounts.burst_keys import ACCOUNT_KIND, IP_KIND
+from watchhouse.detectors.accounts.burst_pending import _near_counts
+from watchhouse.detectors.accounts.burst_tracker import BurstTracker
 from watchhouse.detectors.accounts.grouping import ordered_groups
-from watchhouse.detectors.accounts.windows import _near_counts
 
 WINDOW = 600_000_000  # ten minutes in microseconds
 
@@ -81,7 +82,7 @@ def test_burst_shapes_in_one_pass_match_the_per_burst_rule(seed: int) -> None:
     """Peak window, threshold test and report start of many candidate bursts laid end to end
     equal :func:`peak_in_window` and ``qualified_at`` applied to each burst alone."""
     rng = np.random.default_rng(seed)
-    tracker = windows.BurstTracker(window=WINDOW, lateness=0, thresholds={windows.IP_KIND: 6, windows.ACCOUNT_KIND: 3})
+    tracker = BurstTracker(window=WINDOW, lateness=0, thresholds={IP_KIND: 6, ACCOUNT_KIND: 3})
     chains, rows = [], []
     start = 0
     for seg in range(60):
@@ -89,7 +90,7 @@ def test_burst_shapes_in_one_pass_match_the_per_burst_rule(seed: int) -> None:
         # dense and sparse stretches, ties included: some reach the threshold, some do not
         gaps = rng.choice([0, 1_000_000, 60_000_000, 400_000_000, 590_000_000], size=n)
         ts = 1_772_000_000_000_000 + seg * 10**12 + np.cumsum(gaps)
-        kind = windows.IP_KIND if seg % 2 else windows.ACCOUNT_KIND
+        kind = IP_KIND if seg % 2 else ACCOUNT_KIND
         chains.append((seg, kind, f"key{seg}", start, n))
         rows.append(ts)
         start += n

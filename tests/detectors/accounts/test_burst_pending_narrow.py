@@ -11,13 +11,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from watchhouse.detectors.accounts.windows import (
-    INPUT_COLUMNS,
-    IP_KIND,
-    PENDING_SCHEMA,
-    BurstTracker,
-    _narrowed,
-)
+from watchhouse.detectors.accounts.burst_keys import IP_KIND
+from watchhouse.detectors.accounts.burst_pending import PENDING_SCHEMA, _narrowed
+from watchhouse.detectors.accounts.burst_tracker import INPUT_COLUMNS, BurstTracker
 
 US = 1_000_000
 T0 = 1_772_000_000 * US
@@ -70,7 +66,7 @@ def test_narrowed_keeps_values_and_picks_the_smallest_type() -> None:
 
 
 def test_failures_waiting_in_narrow_chunks_are_cited_exactly_once_their_key_turns_hot() -> None:
-    tracker = BurstTracker(window=600 * US, lateness=60 * US, thresholds={IP_KIND: 20, "account": 10})
+    tracker = BurstTracker(window=600 * US, lateness=60 * US, thresholds={IP_KIND: 20, "account": 10}, exact_limit=0)
     ip = "203.0.113.9"
     # six failures with line numbers only, then three with huge offsets only: not warm yet (10)
     first = _failures(ip, 0, 6, lines=list(range(101, 107)), offsets=None)
@@ -101,7 +97,7 @@ def test_failures_waiting_in_narrow_chunks_are_cited_exactly_once_their_key_turn
 def test_name_codes_past_a_chunks_narrow_type_still_find_its_rows() -> None:
     """A chunk coded while a scan had read one file stores its codes in one byte; once three
     hundred files are known, mapping codes past 255 onto that chunk must still work."""
-    tracker = BurstTracker(window=600 * US, lateness=60 * US, thresholds={IP_KIND: 20, "account": 10})
+    tracker = BurstTracker(window=600 * US, lateness=60 * US, thresholds={IP_KIND: 20, "account": 10}, exact_limit=0)
     ip = "198.51.100.7"
     first = _failures(ip, 0, 6, lines=list(range(1, 7)), offsets=None)
     tracker.update(first)

@@ -146,6 +146,18 @@ def test_a_slow_attacker_is_found_among_single_failures_of_many_others() -> None
     assert findings[0].evidence[0] == EventRef("samples/test.log", 1, None)
 
 
+def test_at_most_max_runs_are_kept_the_least_recently_extended_dropped() -> None:
+    """Two addresses each two paced failures in: with room for one run, the one extended first is
+    dropped, and its third failure starts over (no finding at its fourth); the other goes on."""
+    a, b = "192.0.2.1", "192.0.2.2"
+    first = interleave(paced(2, ip=a), paced(2, ip=b, t0=60))
+    later = interleave(paced(2, ip=a, t0=40 * MINUTE), paced(2, ip=b, t0=40 * MINUTE + 60))
+    for max_runs, expected in ((1, [b]), (2, [a, b])):
+        detector = SlowBruteForceDetector(max_runs=max_runs)
+        assert detector.detect(batch(first)) == [] and detector.open_keys == max_runs
+        assert sorted(f.subject.value for f in detector.detect(batch(later))) == expected
+
+
 def test_checkpoint_survives_json_and_keeps_the_table() -> None:
     first = SlowBruteForceDetector(sightings_bits=10)
     assert first.detect(batch(paced(1))) == [] and first.open_keys == 0  # one failure: in the table

@@ -13,13 +13,16 @@ import json
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from watchhouse.core.events import Dataset, EventBatch
 from watchhouse.core.findings import Finding
-from watchhouse.detectors.accounts.slow_brute_force import SlowBruteForceDetector, _grouped
+from watchhouse.detectors.accounts.sketches import hash_keys
+from watchhouse.detectors.accounts.slow_batch import CHECK_SEED, address_order
+from watchhouse.detectors.accounts.slow_brute_force import SlowBruteForceDetector
 from watchhouse.testing.conformance import run_detector
 from watchhouse.testing.factories import BASE_TIME, make_batch, split_batch
 
@@ -145,15 +148,19 @@ def test_a_run_carried_across_batches_is_continued_broken_and_reported_once() ->
 
 
 def test_addresses_whose_hashes_clash_are_still_grouped_apart() -> None:
-    """Rows are grouped by address hash; should two addresses hash alike, the strings decide."""
-    rows = pl.DataFrame(
-        {
-            "ip": ["b", "a", "b", "c", "a"],
-            "seq": [0, 1, 2, 3, 4],
-            "h": pl.Series([7, 7, 7, 7, 7], dtype=pl.UInt64),
-        }
-    )
-    order, starts = _grouped(rows)
-    assert rows["ip"].gather(order).to_list() == ["a", "a", "b", "b", "c"]
-    assert rows["seq"].gather(order).to_list() == [1, 4, 0, 2, 3]
-    assert starts.tolist() == [True, False, True, False, True]
+    """Rows are grouped by address hash; should two addresses hash alike, the second hash decides."""
+    ips = pl.Series(["b", "a", "b", "c", "a"])
+    order, starts = address_order(np.full(5, 7, dtype=np.uint64), ips.hash(seed=CHECK_SEED).to_numpy())
+    groups = np.split(order, starts[1:])
+    assert sorted(ips.gather(g).to_list() for g in groups) == [["a", "a"], ["b", "b"], ["c"]]
+    assert sorted(g.tolist() for g in groups) == [[0, 2], [1, 4], [3]]  # stream order within an address
+
+
+def test_address_order_groups_like_a_plain_group_by() -> None:
+    """The packed sort against Polars' group-by on 5,000 rows of 300 addresses."""
+    rng = np.random.default_rng(5)
+    ips = pl.Series([f"10.0.{i // 256}.{i % 256}" for i in rng.integers(0, 300, 5000)])
+    order, starts = address_order(hash_keys(ips), ips.hash(seed=CHECK_SEED).to_numpy())
+    ours = sorted(g.tolist() for g in np.split(order, starts[1:]))
+    expected = ips.to_frame("ip").with_row_index().group_by("ip").agg("index")["index"].to_list()
+    assert ours == sorted(expected)

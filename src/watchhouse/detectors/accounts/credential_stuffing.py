@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from watchhouse.core.detector import DetectorFamily, DetectorInfo
@@ -19,19 +21,10 @@ from watchhouse.core.errors import DetectorError
 from watchhouse.core.events import Dataset
 from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
 from watchhouse.core.taxonomy import CrimeCode
-from watchhouse.detectors.accounts.reporting import (
-    SAMPLE_CAP,
-    US,
-    at,
-    capped_note,
-    first_refs,
-    grouped_evidence,
-    iso,
-    plural,
-    sample,
-    span,
-)
-from watchhouse.detectors.accounts.tumbling import TumblingWindows, WindowedLoginDetector, cited_failures
+from watchhouse.detectors.accounts.reporting import SAMPLE_CAP, US, at, capped_note, iso, plural, sample, span
+from watchhouse.detectors.accounts.tumbling import TumblingWindows, WindowedLoginDetector
+from watchhouse.detectors.accounts.window_evidence import cite, in_group_order
+from watchhouse.detectors.accounts.window_screen import ClosingGroups
 
 #: evidence lines cited per finding; a flood of millions of lines would make one alert unreadable
 EVIDENCE_CAP = 50_000
@@ -112,84 +105,86 @@ class CredentialStuffingDetector(WindowedLoginDetector):
             width_bits=14,
             fold_head=EVIDENCE_HEAD,
             fold_tail=EVIDENCE_TAIL,
+            screen=self._screen,
         )
+
+    def _screen(self, groups: ClosingGroups) -> npt.NDArray[np.bool_]:
+        """The lower, continuation bar of :meth:`_plausible` for windows a batch closes, before
+        their rows are held (:mod:`.window_screen`): the same counts, so the same groups pass.
+        Sources and accounts are counted only for groups with enough failures and failure ratio."""
+        failures, successes = groups.failures, groups.successes
+        maybe = (
+            groups.closing
+            & (failures >= max(self.continuation_sources, 2))
+            & (failures >= self.min_failure_ratio * (failures + successes))
+        )
+        sources = groups.distinct("ip", maybe)
+        maybe &= (sources >= self.continuation_sources) & (failures <= sources * self.max_failures_per_source)
+        accounts = groups.distinct("user", maybe)
+        return maybe & (accounts >= 2)
 
     def _judge(self, rows: pl.DataFrame) -> list[Finding]:
         """Findings of the closed windows in ``rows``, oldest window first (a campaign that fired
         in the previous window lowers the bar for the next one).
 
-        Groups that cannot fire are dropped first by numpy counts (:meth:`_plausible`); statistics
-        for the rest come from one group-by, and only fingerprints that pass the lower,
-        continuation bar are walked in Python, in window order."""
+        Groups that cannot fire are dropped first by numpy counts (:meth:`_plausible`); the rest
+        are sorted once and aggregated in one group-by (statistics and wording alike), and only
+        fingerprints that pass the lower, continuation bar are walked in Python, in window order.
+        Evidence comes from the same order (:func:`cite`)."""
         if rows.height == 0:
             return []
         width = round(self.window_seconds * US)
         last_window = int(rows["win"].max())  # type: ignore[arg-type]
-        rows = self._plausible(rows)
+        rows = in_group_order(self._plausible(rows))
         fail = pl.col("outcome") == "failure"
-        stats = rows.group_by("win", "key").agg(
-            failures=fail.sum(),
-            sources=pl.col("ip").filter(fail).n_unique(),
-            accounts=pl.col("user").filter(fail).n_unique(),
+        agg = rows.group_by("win", "key", maintain_order=True).agg(
+            rows=pl.len(),
+            n=fail.sum(),
+            sources_all=pl.col("ip").filter(fail).n_unique(),
+            k=pl.col("user").filter(fail).n_unique(),
             successes=pl.max_horizontal(pl.col("successes_seen").max(), (~fail).sum()),
+            # counts and the alphabetical head only: a flood window fires thousands of
+            # fingerprints with hundreds of sources each, and full lists as Python strings
+            # were the largest transient of judging it
+            s=pl.col("ip").filter(fail).drop_nulls().n_unique(),
+            sources=pl.col("ip").filter(fail).drop_nulls().unique().sort().head(SAMPLE_CAP),
+            accounts=pl.col("user").filter(fail).unique().sort().head(SAMPLE_CAP),
+            first=pl.col("ts").min(),
+            last=pl.col("ts").max(),
+            unknown=(fail & (pl.col("reason") == "unknown_user")).sum(),
         )
-        candidates = stats.filter(
-            (pl.col("sources") >= self.continuation_sources)
-            & (pl.col("accounts") >= 2)
-            & (pl.col("failures") <= pl.col("sources") * self.max_failures_per_source)
-            & (pl.col("failures") >= self.min_failure_ratio * (pl.col("failures") + pl.col("successes")))
-        ).sort("win", "key")
-        hits: list[tuple[int, str, int]] = []
-        for win, key, sources, accounts, successes in candidates.select(
-            "win", "key", "sources", "accounts", "successes"
-        ).iter_rows():
-            continuing = self._fired.get(key) == win - width
-            if continuing or (sources >= self.min_sources and accounts >= self.min_accounts):
-                hits.append((win, key, successes))
-                self._fired[key] = win
+        candidate = agg.select(
+            (pl.col("sources_all") >= self.continuation_sources)
+            & (pl.col("k") >= 2)
+            & (pl.col("n") <= pl.col("sources_all") * self.max_failures_per_source)
+            & (pl.col("n") >= self.min_failure_ratio * (pl.col("n") + pl.col("successes")))
+        ).to_series()
+        fired = np.zeros(agg.height, dtype=bool)
+        wins, keys = agg["win"].to_list(), agg["key"].to_list()
+        sources, accounts = agg["sources_all"].to_list(), agg["k"].to_list()
+        for i in np.flatnonzero(candidate.to_numpy()).tolist():
+            continuing = self._fired.get(keys[i]) == wins[i] - width
+            if continuing or (sources[i] >= self.min_sources and accounts[i] >= self.min_accounts):
+                fired[i] = True
+                self._fired[keys[i]] = wins[i]
         self._fired = {k: w for k, w in self._fired.items() if w >= last_window - width}
-        if not hits:
+        if not fired.any():
             return []
-        chosen = pl.DataFrame(hits, schema={"win": pl.Int64, "key": pl.String, "successes": pl.Int64}, orient="row")
-        rows = rows.join(chosen, on=["win", "key"], how="inner").with_columns(fail=fail)
-        fails = rows.filter("fail")
-        # logins that succeeded from the failing sources: the accounts taken
-        taken_rows = rows.filter(pl.col("outcome") == "success").join(
-            fails.select("win", "key", "ip").drop_nulls().unique(), on=["win", "key", "ip"], how="semi"
+        # no finding can pass the cap when all of them together do not
+        cited = cite(rows, agg["rows"].to_numpy(), fired, on="ip", cap=EVIDENCE_CAP)
+        hits = agg.filter(pl.Series(fired)).with_columns(
+            listed=pl.Series(cited.listed, dtype=pl.Int64),
+            head=pl.Series(cited.head, dtype=pl.Int64),
+            tail=pl.Series(cited.tail, dtype=pl.Int64),
+            anchor=pl.Series(cited.anchor, dtype=pl.String),
         )
-        fails = cited_failures(fails)
-        listed = fails.group_by("win", "key").agg(
-            listed=pl.len(), head=pl.col("evidence_head").first(), tail=pl.col("evidence_tail").first()
-        )
-        agg = (
-            rows.group_by("win", "key")
-            .agg(
-                n=pl.col("fail").sum(),
-                # counts and the alphabetical head only: a flood window fires thousands of
-                # fingerprints with hundreds of sources each, and full lists as Python strings
-                # were the largest transient of judging it
-                s=pl.col("ip").filter("fail").drop_nulls().n_unique(),
-                sources=pl.col("ip").filter("fail").drop_nulls().unique().sort().head(SAMPLE_CAP),
-                k=pl.col("user").filter("fail").n_unique(),
-                accounts=pl.col("user").filter("fail").unique().sort().head(SAMPLE_CAP),
-                first=pl.col("ts").min(),
-                last=pl.col("ts").max(),
-                unknown=(pl.col("fail") & (pl.col("reason") == "unknown_user")).sum(),
-                successes=pl.col("successes").first(),
-            )
-            .join(
-                taken_rows.group_by("win", "key").agg(taken=pl.col("user").unique().sort(), wins=pl.len()),
-                on=["win", "key"],
-                how="left",
-            )
-            .join(first_refs(fails, ["win", "key"]), on=["win", "key"], how="left")
-            .join(listed, on=["win", "key"], how="left")
-            .sort("win", "key")
-        )
-        cited = pl.concat([fails, taken_rows])
-        # no finding can pass the cap when all of them together do not (its window expression is then skipped)
-        refs = grouped_evidence(cited, ["win", "key"], EVIDENCE_CAP if cited.height > EVIDENCE_CAP else None)
-        return [self._finding(row, refs[(row["win"], row["key"])]) for row in agg.iter_rows(named=True)]
+        if cited.taken.height:
+            # logins that succeeded from the failing sources: the accounts taken
+            taken = cited.taken.group_by("win", "key").agg(taken=pl.col("user").unique().sort(), wins=pl.len())
+            hits = hits.join(taken, on=["win", "key"], how="left", maintain_order="left")
+        else:
+            hits = hits.with_columns(taken=pl.lit(None, dtype=pl.List(pl.String)), wins=pl.lit(None, dtype=pl.UInt32))
+        return [self._finding(row, cited.refs[(row["win"], row["key"])]) for row in hits.iter_rows(named=True)]
 
     def _plausible(self, rows: pl.DataFrame) -> pl.DataFrame:
         """The rows of the groups that can fire (:meth:`KeyGroups.may_fire`; see

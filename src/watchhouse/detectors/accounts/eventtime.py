@@ -224,7 +224,10 @@ class HeldRows:
 
     def add(self, rows: pl.DataFrame) -> None:
         if rows.height:
-            self.chunks.append(self._thin(rows.select(list(self.schema)).cast(self.schema)))  # type: ignore[arg-type]
+            chunk = rows.select(list(self.schema))
+            if chunk.schema != self.schema:
+                chunk = chunk.cast(self.schema)  # type: ignore[arg-type]
+            self.chunks.append(self._thin(chunk))
             if len(self.chunks) > self.MAX_CHUNKS:
                 self.chunks = [self._thin(self._concat(self.chunks))]
 

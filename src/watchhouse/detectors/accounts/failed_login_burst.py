@@ -7,7 +7,7 @@ mean someone is trying to get in who does not know the password. A success right
 burst may mean they did get in, which is what an analyst most needs to know first.
 
 The time logic (watermark, lateness, burst segmentation, checkpoint state) lives in
-:mod:`watchhouse.detectors.accounts.windows`; this module filters the events and writes findings.
+:mod:`watchhouse.detectors.accounts.burst_tracker`; this module filters the events and writes findings.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ import gc
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from watchhouse.core.detector import Detector, DetectorFamily, DetectorInfo, JSONState
@@ -26,8 +27,9 @@ from watchhouse.core.errors import DetectorError
 from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTAMP_FIELD, Dataset, EventBatch
 from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
 from watchhouse.core.taxonomy import CrimeCode
-from watchhouse.detectors.accounts.reporting import US, at
-from watchhouse.detectors.accounts.windows import ACCOUNT_KIND, IP_KIND, BurstTracker, ClosedBursts
+from watchhouse.detectors.accounts.burst_keys import ACCOUNT_KIND, IP_KIND
+from watchhouse.detectors.accounts.burst_tracker import BurstTracker, ClosedBursts
+from watchhouse.detectors.accounts.reporting import US, at, event_refs
 
 #: how many sample accounts or sources a finding's details list
 SAMPLE_CAP = 20
@@ -54,11 +56,12 @@ def _plural(n: int, word: str) -> str:
 
 @contextmanager
 def _no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many objects that hold no cycles.
+    """Pause the cyclic garbage collector while wording findings (objects that hold no cycles).
 
-    Why: an sshd dictionary attack makes over half a million evidence references at once, and
-    the collector, woken every few hundred allocations to scan them all again, took 40 % of that
-    time; none of them can be garbage yet."""
+    Why: an sshd dictionary attack makes over half a million evidence references and thousands
+    of findings at once, and the collector, woken every few hundred allocations to scan them all
+    again, took 40 % of that time; none of them can be garbage yet. Pausing around all of the
+    wording, not only the references, took another sixth off reading an sshd log."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -68,29 +71,182 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _event_refs(refs: pl.DataFrame) -> list[EventRef]:
+def _event_refs(refs: pl.DataFrame) -> npt.NDArray[np.object_]:
     """One :class:`EventRef` per row of ``refs`` (``seq``, ``path``, ``line``, ``offset``).
 
     Why not one per row: most failures are evidence twice (address burst and account burst),
-    and creating a million frozen dataclasses was the costliest step of a dictionary attack's
+    and creating a million reference objects was the costliest step of a dictionary attack's
     report. Rows of one event (same ``seq``) share one immutable reference object instead, and
-    references into one file share its path string (a scan reads a few files, not one per event).
-    The distinct events are found with one integer sort; Python only constructs the objects.
+    references into one file share its path string (:func:`.reporting.event_refs`). The first
+    row of each event is found by scattering row numbers into a table indexed by ``seq`` (the
+    cited events lie within a few batches of each other), not by sorting.
     """
-    if refs.height == 0:
-        return []
-    _, first, inverse = np.unique(refs["seq"].to_numpy(), return_index=True, return_inverse=True)
-    events = refs.select("path", "line", "offset")[first]
-    files = events["path"].unique().sort()
-    names = np.array(files.to_list(), dtype=object)
-    paths = names[events["path"].replace_strict(files, pl.int_range(files.len(), eager=True)).to_numpy()].tolist()
-    lines = events["line"].to_list()
-    offsets = [None] * events.height if events["offset"].null_count() == events.height else events["offset"].to_list()
-    made = np.empty(events.height, dtype=object)
-    with _no_gc():
-        made[:] = list(map(EventRef, paths, lines, offsets))
-    shared: list[EventRef] = made[inverse.reshape(-1)].tolist()
+    n = refs.height
+    if n == 0:
+        return np.empty(0, dtype=object)
+    seq = refs["seq"].to_numpy()
+    lo = int(seq.min())
+    span = int(seq.max()) - lo + 1
+    rows = np.arange(n, dtype=np.int64)
+    if span <= 4 * n + (1 << 16):
+        table = np.empty(span, dtype=np.int64)
+        table[seq[::-1] - lo] = rows[::-1]  # the last write wins: each event's first row
+        owner = table[seq - lo]
+    else:  # events spread too thin for a table (never from one scan's batches): sort instead
+        _, first, inverse = np.unique(seq, return_index=True, return_inverse=True)
+        owner = first[inverse.reshape(-1)]
+    is_first = owner == rows
+    made = np.empty(int(is_first.sum()), dtype=object)
+    made[:] = event_refs(refs.select("path", "line", "offset").filter(pl.Series(is_first)))
+    slot = np.cumsum(is_first) - 1  # each first row's place in ``made``
+    shared: npt.NDArray[np.object_] = made[slot[owner]]
     return shared
+
+
+def _interleaved(
+    fails: pl.DataFrame, shown: pl.DataFrame, burst_seg: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None:
+    """Where the rows of ``fails`` and of ``shown`` go when both, each sorted by (``seg``, ``ts``,
+    ``seq``), are merged in that order; None when the times span too much to lay all bursts end
+    to end on one integer axis (then the caller sorts).
+
+    Why not concatenate and sort: a dictionary attack's bursts cite a million failures and a few
+    hundred successes; finding the successes' places costs two binary searches each."""
+    burst_f = np.searchsorted(burst_seg, fails["seg"].to_numpy())
+    burst_s = np.searchsorted(burst_seg, shown["seg"].to_numpy())
+    ts_f, ts_s = fails["ts"].to_numpy(), shown["ts"].to_numpy()
+    low = min(int(ts_f.min()), int(ts_s.min()))
+    span = max(int(ts_f.max()), int(ts_s.max())) - low + 1
+    if span * (len(burst_seg) + 1) >= 1 << 62:
+        return None
+    axis_f = burst_f * span + (ts_f - low)
+    axis_s = burst_s * span + (ts_s - low)
+    place = np.searchsorted(axis_f, axis_s, side="left")
+    ties = np.flatnonzero(np.searchsorted(axis_f, axis_s, side="right") > place)
+    if ties.size:  # same burst and time: stream order decides
+        seq_f, seq_s = fails["seq"].to_numpy(), shown["seq"].to_numpy()
+        for j in ties.tolist():
+            lo, hi = int(place[j]), int(np.searchsorted(axis_f, axis_s[j], side="right"))
+            place[j] = lo + int(np.searchsorted(seq_f[lo:hi], seq_s[j]))
+    at_s = place + np.arange(len(place))
+    at_f = np.arange(len(axis_f)) + np.searchsorted(place, np.arange(len(axis_f)), side="right")
+    return at_f, at_s
+
+
+#: per tracked row, the value a burst counts distinct of: accounts for an address, sources for an account
+_OTHER = pl.when(pl.col("kind") == IP_KIND).then(pl.col("user")).otherwise(pl.col("ip"))
+
+#: how many distinct values a burst holds, and the first :data:`SAMPLE_CAP` of them in sorted order
+_Sample = tuple[int, list[str]]
+
+
+class _Shape(NamedTuple):
+    """One burst's key and failure aggregates (``first``: ts, path, line, offset, user of its first failure)."""
+
+    kind: str
+    key: str
+    n: int
+    first: tuple[int, str, int | None, int | None, str | None]
+    last: int
+    peak: int
+    iso: tuple[str, str, str, str]  # first, last, peak start and peak end as ``datetime.isoformat`` writes them
+
+
+class _Won(NamedTuple):
+    """One burst's successes: how many, how many from the guessing pair, who, the last one cited."""
+
+    successes: int
+    decisive: int
+    accounts: list[str]
+    sources: list[str]
+    shown_last: int
+
+
+def iso_times(values: pl.Series | list[int]) -> list[str]:
+    """``at(us).isoformat()`` of each time (microseconds since the epoch, UTC), written by Polars
+    all at once. Why: five times per finding, formatted one by one through aware datetimes, were
+    a third of wording a dictionary attack's eleven thousand findings. As ``isoformat`` does, the
+    fraction of a second is written only when there is one."""
+    us = pl.Series("us", values, dtype=pl.Int64)
+    when = us.cast(pl.Datetime("us"))
+    text = pl.select(
+        pl.when(us % US == 0)
+        .then(when.dt.to_string("%Y-%m-%dT%H:%M:%S"))
+        .otherwise(when.dt.to_string("%Y-%m-%dT%H:%M:%S%.6f"))
+        + "+00:00"
+    ).to_series()
+    return text.to_list()
+
+
+def _samples(pairs: pl.DataFrame, burst_seg: npt.NDArray[np.int64], cap: int | None) -> list[_Sample]:
+    """Per burst (``burst_seg``, ascending), the count and head of its values in ``pairs``.
+
+    ``pairs`` holds distinct (``seg``, ``other``) rows sorted by both; only the head of each
+    burst (at most ``cap`` values) is turned into Python strings."""
+    seg = pairs["seg"].to_numpy()
+    lo = np.searchsorted(seg, burst_seg, side="left")
+    counts = np.searchsorted(seg, burst_seg, side="right") - lo
+    heads = counts if cap is None else np.minimum(counts, cap)
+    if cap is None:
+        values = pairs["other"].to_list()
+    else:
+        rank = np.arange(seg.size) - np.repeat(lo, counts)
+        values = pairs["other"].filter(pl.Series(rank < cap)).to_list()
+    out: list[_Sample] = []
+    begin = 0
+    for count, head in zip(counts.tolist(), heads.tolist(), strict=True):
+        out.append((count, values[begin : begin + head]))
+        begin += head
+    return out
+
+
+class _Successes:
+    """The successes of closed bursts, aggregated per burst, and those cited as evidence.
+
+    A success for the pair that was guessing (the account an address failed for, the address
+    an account failed from) is *decisive*; when a burst has any, only those are cited,
+    otherwise its first success; at most :data:`SUCCESS_EVIDENCE_CAP` either way."""
+
+    def __init__(self, shown: pl.DataFrame, won: dict[int, _Won], burst_seg: npt.NDArray[np.int64]) -> None:
+        self.shown = shown
+        self._by_index = {int(i): won[int(seg)] for i, seg in enumerate(burst_seg.tolist()) if int(seg) in won}
+
+    def row(self, index: int) -> _Won | None:
+        return self._by_index.get(index)
+
+    @staticmethod
+    def of(successes: pl.DataFrame, pairs: pl.DataFrame, burst_seg: npt.NDArray[np.int64]) -> _Successes:
+        if successes.height == 0:
+            return _Successes(successes, {}, burst_seg)
+        succ = (
+            successes.with_columns(other=_OTHER)
+            .join(pairs.with_columns(decisive=pl.lit(True)), on=["seg", "other"], how="left", maintain_order="left")
+            .with_columns(decisive=pl.col("decisive").fill_null(False))
+            .with_columns(any_decisive=pl.col("decisive").any().over("seg"))
+            .with_columns(
+                shown=pl.when(pl.col("any_decisive"))
+                .then(pl.col("decisive"))
+                .otherwise(pl.int_range(pl.len()).over("seg") == 0)
+            )
+        )
+        shown = succ.filter("shown").filter(pl.int_range(pl.len()).over("seg") < SUCCESS_EVIDENCE_CAP)
+        agg = (
+            succ.group_by("seg")
+            .agg(
+                n=pl.len(),
+                decisive=pl.col("decisive").sum(),
+                accounts=pl.col("user").drop_nulls().unique().sort(),
+                sources=pl.col("ip").drop_nulls().unique().sort(),
+            )
+            .join(shown.group_by("seg").agg(last=pl.col("ts").max()), on="seg", how="left")
+        )
+        won = {
+            seg: _Won(n, decisive, accounts, sources, last)
+            for seg, n, decisive, accounts, sources, last in agg.select(
+                "seg", "n", "decisive", "accounts", "sources", "last"
+            ).iter_rows()
+        }
+        return _Successes(shown, won, burst_seg)
 
 
 class FailedLoginBurstDetector(Detector):
@@ -123,7 +279,7 @@ class FailedLoginBurstDetector(Detector):
     A burst is reported from one window before the point where its failures first reached half
     the threshold within a window: a key failing every few minutes all day is not guessing until
     it speeds up, and that quiet lead-in is neither evidence nor state worth holding (it is what
-    keeps memory flat under a flood of millions of keys, see :mod:`.windows`).
+    keeps memory flat under a flood of millions of keys, see :mod:`.burst_tracker`).
 
     A success for the same key within a burst or ``window_seconds`` after its last failure makes
     the finding *completed*: HIGH, or CRITICAL when the success is for an account the address was
@@ -183,10 +339,14 @@ class FailedLoginBurstDetector(Detector):
             pl.col(LINE_FIELD).alias("line"),
             pl.col(OFFSET_FIELD).alias("offset"),
         )
-        return self._findings(self._tracker.update(frame))
+        closed = self._tracker.update(frame)
+        with _no_gc():
+            return self._findings(closed)
 
     def finalize(self) -> list[Finding]:
-        return self._findings(self._tracker.flush())
+        closed = self._tracker.flush()
+        with _no_gc():
+            return self._findings(closed)
 
     def checkpoint(self) -> JSONState:
         return {"tracker": self._tracker.to_json()}
@@ -205,78 +365,87 @@ class FailedLoginBurstDetector(Detector):
     def _findings(self, closed: ClosedBursts) -> list[Finding]:
         """Word every closed burst: one vectorised pass over all of them, then plain Python per burst.
 
-        Why not a frame per burst: a dictionary attack on a host closes thousands of bursts per
-        batch, and a dozen Polars calls per burst cost more than reading the log.
+        Why not a frame per burst, or Polars list aggregations: a dictionary attack on a host
+        closes thousands of bursts per batch citing a million rows, and both cost more than
+        reading the log. Failures arrive sorted by burst (``seg``), so each burst is a run of
+        rows found with numpy; distinct accounts or sources are one ``unique`` over (burst,
+        value) pairs, of which only the counts and the first :data:`SAMPLE_CAP` go to Python.
         """
         if len(closed) == 0:
             return []
-        by_ip = pl.col("kind") == IP_KIND
-        fails = closed.failures.with_columns(other=pl.when(by_ip).then(pl.col("user")).otherwise(pl.col("ip")))
-        agg = fails.group_by("seg", maintain_order=True).agg(
-            n=pl.len(),
-            first_ts=pl.col("ts").first(),
-            last_ts=pl.col("ts").last(),
-            first_path=pl.col("path").first(),
-            first_line=pl.col("line").first(),
-            first_offset=pl.col("offset").first(),
-            first_user=pl.col("user").first(),
-            others=pl.col("other").drop_nulls().unique().sort(),
-            services=pl.col("service").drop_nulls().unique().sort(),
-        )
-        # the success that shows the guessing worked: same account (address key), same guesser (account key)
+        bursts = closed.bursts
+        fails = closed.failures.with_columns(other=_OTHER)
+        fail_seg = fails["seg"].to_numpy()
+        burst_seg = bursts["seg"].to_numpy()
+        starts = np.searchsorted(fail_seg, burst_seg, side="left")
+        ends = np.searchsorted(fail_seg, burst_seg, side="right")
+        firsts = fails.select("ts", "path", "line", "offset", "user")[starts]
+        last_ts = fails["ts"].to_numpy()[ends - 1].tolist()
         pairs = fails.select("seg", "other").drop_nulls().unique()
-        succ = (
-            closed.successes.with_columns(other=pl.when(by_ip).then(pl.col("user")).otherwise(pl.col("ip")))
-            .join(pairs.with_columns(decisive=pl.lit(True)), on=["seg", "other"], how="left")
-            .with_columns(decisive=pl.col("decisive").fill_null(False))
-            .with_columns(any_decisive=pl.col("decisive").any().over("seg"))
-            .with_columns(
-                shown=pl.when(pl.col("any_decisive"))
-                .then(pl.col("decisive"))
-                .otherwise(pl.int_range(pl.len()).over("seg") == 0)
+        others = _samples(pairs.sort("seg", "other"), burst_seg, SAMPLE_CAP)
+        services = [
+            s
+            for _, s in _samples(
+                fails.select("seg", other="service").drop_nulls().unique().sort("seg", "other"), burst_seg, None
             )
-        )
-        shown = succ.filter("shown").filter(pl.int_range(pl.len()).over("seg") < SUCCESS_EVIDENCE_CAP)
-        sagg = succ.group_by("seg").agg(
-            successes=pl.len(),
-            decisive=pl.col("decisive").sum(),
-            success_accounts=pl.col("user").drop_nulls().unique().sort(),
-            success_sources=pl.col("ip").drop_nulls().unique().sort(),
-        )
-        shown_last = shown.group_by("seg").agg(shown_last=pl.col("ts").max())
-        table = (
-            closed.bursts.join(agg, on="seg", how="left")
-            .join(sagg, on="seg", how="left")
-            .join(shown_last, on="seg", how="left")
-            .sort("seg")
-        )
-        cols = ["seg", "ts", "seq", "path", "line", "offset"]
-        refs = pl.concat([fails.select(cols), shown.select(cols)]).sort("seg", "ts", "seq")
-        counts = refs.group_by("seg", maintain_order=True).len()
-        ends = dict(zip(counts["seg"].to_list(), counts["len"].cum_sum().to_list(), strict=True))
-        all_refs = _event_refs(refs)
+        ]
+        wins = _Successes.of(closed.successes, pairs, burst_seg)
+        merged = _interleaved(fails, wins.shown, burst_seg) if wins.shown.height else None
+        if merged is not None:
+            at_f, at_s = merged
+            all_refs = np.empty(len(at_f) + len(at_s), dtype=object)
+            all_refs[at_f] = _event_refs(fails)
+            all_refs[at_s] = _event_refs(wins.shown)
+            shown_seg = wins.shown["seg"].to_numpy()
+            ref_ends = (ends + np.searchsorted(shown_seg, burst_seg, side="right")).tolist()
+        elif wins.shown.height:  # times too far apart for one axis: sort
+            cols = ["seg", "ts", "seq", "path", "line", "offset"]
+            refs = pl.concat([fails.select(cols), wins.shown.select(cols)]).sort("seg", "ts", "seq")
+            ref_ends = np.searchsorted(refs["seg"].to_numpy(), burst_seg, side="right").tolist()
+            all_refs = _event_refs(refs)
+        else:
+            all_refs, ref_ends = _event_refs(fails), ends.tolist()
+        cited: list[EventRef] = all_refs.tolist()
         findings: list[Finding] = []
         begin = 0
-        for row in table.iter_rows(named=True):
-            end = ends[row["seg"]]
-            findings.append(self._finding(row, tuple(all_refs[begin:end])))
+        # first, last, peak start and peak end of every burst, in one call
+        stamps = pl.concat([firsts["ts"], pl.Series(last_ts, dtype=pl.Int64), bursts["peak_start"], bursts["peak_end"]])
+        rows = zip(
+            bursts.select("kind", "key", "peak").iter_rows(),
+            firsts.iter_rows(),
+            (ends - starts).tolist(),
+            last_ts,
+            zip(*np.reshape(iso_times(stamps), (4, -1)).tolist(), strict=True),
+            strict=True,
+        )
+        for i, ((kind, key, peak), first, n, last, iso) in enumerate(rows):
+            end = ref_ends[i]
+            shape = _Shape(kind, key, n, first, last, peak, iso)
+            findings.append(self._finding(shape, others[i], services[i], wins.row(i), tuple(cited[begin:end])))
             begin = end
-        return findings
+        # segments are numbered in key-hash order; findings are reported in key order
+        report = bursts.select(pl.arg_sort_by("kind", "key", "seg")).to_series().to_list()
+        return [findings[i] for i in report]
 
-    def _finding(self, row: dict[str, Any], evidence: tuple[EventRef, ...]) -> Finding:
-        """One burst's finding from its aggregate row (see :meth:`_findings`)."""
-        kind = row["kind"]
+    def _finding(
+        self,
+        shape: _Shape,
+        others: _Sample,
+        services: list[str],
+        wins: _Won | None,
+        evidence: tuple[EventRef, ...],
+    ) -> Finding:
+        """One burst's finding from its aggregates (see :meth:`_findings`)."""
+        kind = shape.kind
         by_ip = kind == IP_KIND
         threshold = self._thresholds[kind]
-        n = int(row["n"])
-        first_ts, last_ts = int(row["first_ts"]), int(row["last_ts"])
-        first_path, first_line, first_offset = row["first_path"], row["first_line"], row["first_offset"]
-        subject = Subject("source.ip", row["key"]) if by_ip else Subject("user.name", str(row["first_user"]))
-        others: list[str] = row["others"]
-        services: list[str] = row["services"]
-        other_set = set(others)
-        n_succ = int(row["successes"] or 0)
-        n_decisive = int(row["decisive"] or 0)
+        n = shape.n
+        first_ts, first_path, first_line, first_offset, first_user = shape.first
+        last_ts = shape.last
+        subject = Subject("source.ip", shape.key) if by_ip else Subject("user.name", str(first_user))
+        n_others, other_sample = others
+        n_succ = wins.successes if wins else 0
+        n_decisive = wins.decisive if wins else 0
         completed = n_succ > 0
         if completed:
             stage = Stage.COMPLETED
@@ -284,39 +453,38 @@ class FailedLoginBurstDetector(Detector):
         else:
             stage = Stage.ATTEMPTED
             severity = Severity.HIGH if n >= self.large_burst_factor * threshold else Severity.MEDIUM
-        last_seen = max(last_ts, int(row["shown_last"])) if row["shown_last"] is not None else last_ts
+        last_seen = max(last_ts, wins.shown_last) if wins else last_ts
         ratio = n / (n + n_succ)
-        confidence = min(0.99, 0.6 + 0.39 * math.log10(max(row["peak"] / threshold, 1.0)))
+        confidence = min(0.99, 0.6 + 0.39 * math.log10(max(shape.peak / threshold, 1.0)))
         anchor = first_line if first_line is not None else f"@{first_offset}"
-        key = f"{subject.kind}:{subject.value}:{at(first_ts).isoformat()}:{first_path}:{anchor}"
+        first_iso, last_iso, peak_start_iso, peak_end_iso = shape.iso
+        key = f"{subject.kind}:{subject.value}:{first_iso}:{first_path}:{anchor}"
         span = _duration(last_ts - first_ts)
         other_word = "account" if by_ip else "source"
         if by_ip:
-            title = (
-                f"Brute force: {n} failed logins from {row['key']} against {_plural(len(others), 'account')} in {span}"
-            )
+            title = f"Brute force: {n} failed logins from {shape.key} against {_plural(n_others, 'account')} in {span}"
         else:
             title = (
                 f"Brute force: {n} failed logins for account {_short(subject.value)} "
-                f"from {_plural(len(others), 'source')} in {span}"
+                f"from {_plural(n_others, 'source')} in {span}"
             )
         if completed:
             title += " - then a successful login"
-        success_accounts: list[str] = row["success_accounts"] or []
-        success_sources: list[str] = row["success_sources"] or []
+        success_accounts = wins.accounts if wins else []
+        success_sources = wins.sources if wins else []
         details: dict[str, Any] = {
             "key_kind": subject.kind,
             "key": subject.value,
             "failures": n,
             "threshold": threshold,
             "window_seconds": self.window_seconds,
-            "peak_in_window": row["peak"],
-            "peak_window_start": at(row["peak_start"]).isoformat(),
-            "peak_window_end": at(row["peak_end"]).isoformat(),
-            "first_seen": at(first_ts).isoformat(),
-            "last_failure": at(last_ts).isoformat(),
-            f"distinct_{other_word}s": len(others),
-            f"sample_{other_word}s": others[:SAMPLE_CAP],
+            "peak_in_window": shape.peak,
+            "peak_window_start": peak_start_iso,
+            "peak_window_end": peak_end_iso,
+            "first_seen": first_iso,
+            "last_failure": last_iso,
+            f"distinct_{other_word}s": n_others,
+            f"sample_{other_word}s": other_sample,
             "services": services,
             "successes": n_succ,
             "failure_ratio": round(ratio, 4),
@@ -325,7 +493,7 @@ class FailedLoginBurstDetector(Detector):
             "success_accounts": success_accounts[:SAMPLE_CAP],
             "success_sources": success_sources[:SAMPLE_CAP],
         }
-        explanation = self._explain(subject, details, other_set, services)
+        explanation = self._explain(subject, details, others, services)
         return Finding(
             detector=self.info.name,
             key=key,
@@ -343,16 +511,17 @@ class FailedLoginBurstDetector(Detector):
             tags=("brute-force", f"key:{kind}", *(f"service:{s}" for s in services)),
         )
 
-    def _explain(self, subject: Subject, d: dict[str, Any], others: set[str], services: list[str]) -> str:
+    def _explain(self, subject: Subject, d: dict[str, Any], others: _Sample, services: list[str]) -> str:
         by_ip = subject.kind == "source.ip"
         other_word = "account" if by_ip else "source address"
-        sample = ", ".join(sorted(others)[:5]) + (", ..." if len(others) > 5 else "")
+        n_others, head = others  # head: the first of them in sorted order
+        sample = ", ".join(head[:5]) + (", ..." if n_others > 5 else "")
         lines = [
             f"{d['failures']} failed logins {'from' if by_ip else 'for'} {subject} between {d['first_seen']} and "
             f"{d['last_failure']} (each within {d['window_seconds']:g}s of the previous one).",
             f"Peak: {d['peak_in_window']} failures within {d['window_seconds']:g}s "
             f"({d['peak_window_start']} to {d['peak_window_end']}); the threshold is {d['threshold']}.",
-            f"{_plural(len(others), 'distinct ' + other_word)} involved" + (f": {sample}." if others else "."),
+            f"{_plural(n_others, 'distinct ' + other_word)} involved" + (f": {sample}." if n_others else "."),
             f"Services: {', '.join(services) if services else 'unknown'}.",
         ]
         if d["completed"]:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar
 
+import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from watchhouse.core.detector import DetectorFamily, DetectorInfo
@@ -20,19 +22,10 @@ from watchhouse.core.errors import DetectorError
 from watchhouse.core.events import Dataset
 from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
 from watchhouse.core.taxonomy import CrimeCode
-from watchhouse.detectors.accounts.reporting import (
-    SAMPLE_CAP,
-    US,
-    at,
-    capped_note,
-    first_refs,
-    grouped_evidence,
-    iso,
-    plural,
-    sample,
-    span,
-)
-from watchhouse.detectors.accounts.tumbling import TumblingWindows, WindowedLoginDetector, cited_failures
+from watchhouse.detectors.accounts.reporting import SAMPLE_CAP, US, at, capped_note, iso, plural, sample, span
+from watchhouse.detectors.accounts.tumbling import TumblingWindows, WindowedLoginDetector
+from watchhouse.detectors.accounts.window_evidence import cite, in_group_order
+from watchhouse.detectors.accounts.window_screen import ClosingGroups
 
 #: failed logins a finding cites, the first and the last ones of its window: a spray over
 #: thousands of accounts would make one alert unreadable and its state large
@@ -121,68 +114,71 @@ class PasswordSprayingDetector(WindowedLoginDetector):
             success_width_bits=20,
             depth=3,
             key_is_ip=True,
+            screen=self._screen,
         )
+
+    def _screen(self, groups: ClosingGroups) -> npt.NDArray[np.bool_]:
+        """The lower, continuation bar of :meth:`_plausible` for windows a batch closes, before
+        their rows are held (:mod:`.window_screen`): the same counts, so the same groups pass.
+        Accounts are counted only for groups with enough failures and failure ratio."""
+        failures, successes = groups.failures, groups.successes
+        maybe = (
+            groups.closing
+            & (failures >= self.continuation_accounts)
+            & (failures >= self.min_failure_ratio * (failures + successes))
+        )
+        accounts = groups.distinct("user", maybe)
+        return maybe & (accounts >= self.continuation_accounts) & (failures <= accounts * self.max_attempts_per_account)
 
     # -- judging ------------------------------------------------------------------------------
     def _judge(self, rows: pl.DataFrame) -> list[Finding]:
         """Findings of the closed windows in ``rows``, oldest window first (a spray that went on
         in the previous window lowers the bar for the next one).
 
-        Groups that cannot fire are dropped first by numpy counts (:meth:`_plausible`); statistics
-        for the rest come from one group-by, and only addresses that pass the lower, continuation
-        bar are walked in Python, in window order, to apply the bar that holds for them."""
+        Groups that cannot fire are dropped first by numpy counts (:meth:`_plausible`); the rest
+        are sorted once and aggregated in one group-by (statistics and wording alike), and only
+        addresses that pass the lower, continuation bar are walked in Python, in window order, to
+        apply the bar that holds for them. Evidence comes from the same order (:func:`cite`)."""
         if rows.height == 0:
             return []
         width = round(self.window_seconds * US)
         last_window = int(rows["win"].max())  # type: ignore[arg-type]
-        rows = self._plausible(rows)
+        rows = in_group_order(self._plausible(rows))
         fail = pl.col("outcome") == "failure"
-        stats = rows.group_by("win", "key").agg(
-            failures=fail.sum(),
-            accounts=pl.col("user").filter(fail).n_unique(),
+        agg = rows.group_by("win", "key", maintain_order=True).agg(
+            rows=pl.len(),
+            n=fail.sum(),
+            k=pl.col("user").filter(fail).n_unique(),
             successes=pl.max_horizontal(pl.col("successes_seen").max(), (~fail).sum()),
+            accounts=pl.col("user").filter(fail).unique().sort(),
+            cracked=pl.col("user").filter(~fail).unique().sort(),
+            first=pl.col("ts").min(),
+            last=pl.col("ts").max(),
+            unknown=(fail & (pl.col("reason") == "unknown_user")).sum(),
         )
-        candidates = stats.filter(
-            (pl.col("accounts") >= self.continuation_accounts)
-            & (pl.col("failures") <= pl.col("accounts") * self.max_attempts_per_account)
-            & (pl.col("failures") >= self.min_failure_ratio * (pl.col("failures") + pl.col("successes")))
-        ).sort("win", "key")
-        hits: list[tuple[int, str, int]] = []
-        for win, key, accounts, successes in candidates.select("win", "key", "accounts", "successes").iter_rows():
-            continuing = self._fired.get(key) == win - width
-            if accounts >= (self.continuation_accounts if continuing else self.min_accounts):
-                hits.append((win, key, successes))
-                self._fired[key] = win
+        candidate = agg.select(
+            (pl.col("k") >= self.continuation_accounts)
+            & (pl.col("n") <= pl.col("k") * self.max_attempts_per_account)
+            & (pl.col("n") >= self.min_failure_ratio * (pl.col("n") + pl.col("successes")))
+        ).to_series()
+        fired = np.zeros(agg.height, dtype=bool)
+        wins, keys, accounts = agg["win"].to_list(), agg["key"].to_list(), agg["k"].to_list()
+        for i in np.flatnonzero(candidate.to_numpy()).tolist():
+            continuing = self._fired.get(keys[i]) == wins[i] - width
+            if accounts[i] >= (self.continuation_accounts if continuing else self.min_accounts):
+                fired[i] = True
+                self._fired[keys[i]] = wins[i]
         self._fired = {k: w for k, w in self._fired.items() if w >= last_window - width}
-        if not hits:
+        if not fired.any():
             return []
-        chosen = pl.DataFrame(hits, schema={"win": pl.Int64, "key": pl.String, "successes": pl.Int64}, orient="row")
-        rows = rows.join(chosen, on=["win", "key"], how="inner").with_columns(fail=fail)
-        fails = rows.filter("fail")
-        cracked_rows = rows.filter(~pl.col("fail")).join(
-            fails.select("win", "key", "user").unique(), on=["win", "key", "user"], how="semi"
+        cited = cite(rows, agg["rows"].to_numpy(), fired, on="user", cap=None)
+        hits = agg.filter(pl.Series(fired)).with_columns(
+            listed=pl.Series(cited.listed, dtype=pl.Int64),
+            head=pl.Series(cited.head, dtype=pl.Int64),
+            tail=pl.Series(cited.tail, dtype=pl.Int64),
+            anchor=pl.Series(cited.anchor, dtype=pl.String),
         )
-        fails = cited_failures(fails)
-        listed = fails.group_by("win", "key").agg(
-            listed=pl.len(), head=pl.col("evidence_head").first(), tail=pl.col("evidence_tail").first()
-        )
-        agg = (
-            rows.group_by("win", "key")
-            .agg(
-                n=pl.col("fail").sum(),
-                accounts=pl.col("user").filter("fail").unique().sort(),
-                cracked=pl.col("user").filter(~pl.col("fail")).unique().sort(),
-                first=pl.col("ts").min(),
-                last=pl.col("ts").max(),
-                unknown=(pl.col("fail") & (pl.col("reason") == "unknown_user")).sum(),
-                successes=pl.col("successes").first(),
-            )
-            .join(first_refs(fails, ["win", "key"]), on=["win", "key"], how="left")
-            .join(listed, on=["win", "key"], how="left")
-            .sort("win", "key")
-        )
-        refs = grouped_evidence(pl.concat([fails, cracked_rows]), ["win", "key"])
-        return [self._finding(row, refs[(row["win"], row["key"])]) for row in agg.iter_rows(named=True)]
+        return [self._finding(row, cited.refs[(row["win"], row["key"])]) for row in hits.iter_rows(named=True)]
 
     def _plausible(self, rows: pl.DataFrame) -> pl.DataFrame:
         """The rows of the groups that can fire (:meth:`KeyGroups.may_fire`; see

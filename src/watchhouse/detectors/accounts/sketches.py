@@ -39,6 +39,16 @@ def hash_keys(values: pl.Series | list[str]) -> U64:
     return series.cast(pl.String).hash(seed=0x5EED).to_numpy().astype(np.uint64, copy=False)
 
 
+def among(values: U64, pool: U64) -> npt.NDArray[np.bool_]:
+    """Which of ``values`` occur in ``pool`` (not empty): one sort of the pool and a binary search
+    per value, where ``np.isin`` sorted both together (its cost, with a large side, was most of
+    the lookup)."""
+    ordered = np.sort(pool)
+    at = np.searchsorted(ordered, values).clip(max=ordered.size - 1)
+    found: npt.NDArray[np.bool_] = ordered[at] == values
+    return found
+
+
 def _encode(array: npt.NDArray[Any]) -> str:
     return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
 

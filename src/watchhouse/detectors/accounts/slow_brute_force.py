@@ -20,20 +20,24 @@ spaced attempts against one account after another); the rule and its defaults he
 
 Bounded state, because every address under a flood fails once and each could be the first try
 of a paced attacker: an address with a single failure lives in a fixed-size hashed table
-(:class:`Sightings`, numpy arrays, newest wins a slot), and only addresses with at least two
-paced failures get an exact record, capped at ``max_runs`` (oldest dropped first). Under a flood
-the table is overwritten faster than a slow attacker returns, so a paced run is then found one
-attempt later or not at all; the flood itself is the burst and stuffing detectors' business.
+(:class:`.slow_sightings.Sightings`, one 36-byte record a slot, newest wins a slot), and only
+addresses with at least two paced failures get an exact run (:class:`.slow_runs.OpenRuns`: the
+run's failures, in one frame), capped at ``max_runs`` (least recently extended dropped first).
+Under a flood the table is overwritten faster than a slow attacker returns, so a paced run is then
+found one attempt later or not at all; the flood itself is the burst and stuffing detectors' business.
+
+A batch is handled in arrays: :mod:`.slow_batch` groups its rows by address with one sort, and
+:func:`.slow_runs.pace` applies the rule to every address at once, its carried failures first.
+Python only words the findings.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any, ClassVar
 
 import numpy as np
-import numpy.typing as npt
 import polars as pl
 
 from watchhouse.core.detector import Detector, DetectorFamily, DetectorInfo, JSONState
@@ -41,16 +45,18 @@ from watchhouse.core.errors import DetectorError
 from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTAMP_FIELD, Dataset, EventBatch
 from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
 from watchhouse.core.taxonomy import CrimeCode
-from watchhouse.detectors.accounts.grouping import ordered_groups
-from watchhouse.detectors.accounts.reporting import US, at
-from watchhouse.detectors.accounts.sketches import _decode, _encode, hash_keys
+from watchhouse.detectors.accounts.reporting import US, at, event_refs
+from watchhouse.detectors.accounts.sketches import U64
+from watchhouse.detectors.accounts.slow_batch import BatchRows
+from watchhouse.detectors.accounts.slow_runs import I64, Mask, OpenRuns, Paced, PaceRule, pace, spans
+from watchhouse.detectors.accounts.slow_sightings import FAILURE_SCHEMA, Sightings
 
 #: accounts named in a finding; also the most distinct accounts a run counts exactly
 SAMPLE_CAP = 20
 #: failures a finding lists as evidence (the first ones of the run)
 EVIDENCE_CAP = 50
-STATE_VERSION = 1
-_NONE = -1  # a missing line or offset in the numpy table
+#: 2: open runs are kept as their failures (:class:`.OpenRuns`), no longer as records
+STATE_VERSION = 2
 
 
 def _minutes(us: float) -> str:
@@ -58,173 +64,42 @@ def _minutes(us: float) -> str:
     return f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.0f}m"
 
 
-@dataclass(slots=True)
-class Run:
-    """Paced failures of one address so far (exact; at least one paced gap, or a fresh start)."""
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """What a finding says of a run that qualified, from its failures in stream order."""
 
     ip: str
     first_ts: int
     last_ts: int
-    last_ref: EventRef
-    last_account: int  # hash of the last failure's account
-    last_name: str | None
-    links: int = 0  # paced gaps in the run: attempts - 1
-    last_gap: int = 0
-    gap_min: int = 0
-    gap_max: int = 0
-    accounts: set[int] = field(default_factory=set)  # account hashes, at most SAMPLE_CAP
-    names: list[str] = field(default_factory=list)  # account names seen, at most SAMPLE_CAP
-    evidence: list[EventRef] = field(default_factory=list)
-    path: str = ""  # file of the last failure: its watermark decides expiry
-    alerted: bool = False
-
-    @staticmethod
-    def start(ip: str, ts: int, ref: EventRef, account: int, name: str | None) -> Run:
-        run = Run(ip, ts, ts, ref, account, name, path=ref.path)
-        run.accounts.add(account)
-        if name is not None:
-            run.names.append(name)
-        run.evidence.append(ref)
-        return run
+    links: int  # paced gaps in the run: attempts - 1
+    gap_min: int
+    gap_max: int
+    accounts: int  # distinct accounts, counted up to SAMPLE_CAP
+    names: list[str]  # account names in the order first seen, at most SAMPLE_CAP
+    evidence: tuple[EventRef, ...]
 
     @property
     def attempts(self) -> int:
         return self.links + 1
 
-    def extend(self, ts: int, gap: int, ref: EventRef, account: int, name: str | None) -> None:
-        self.gap_min = gap if self.links == 0 else min(self.gap_min, gap)
-        self.gap_max = max(self.gap_max, gap)
-        self.links += 1
-        self.last_gap = gap
-        self.last_ts, self.last_ref, self.last_account, self.last_name, self.path = ts, ref, account, name, ref.path
-        if len(self.accounts) < SAMPLE_CAP:
-            self.accounts.add(account)
-        if name is not None and name not in self.names and len(self.names) < SAMPLE_CAP:
-            self.names.append(name)
-        if len(self.evidence) < EVIDENCE_CAP:
-            self.evidence.append(ref)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "ip": self.ip,
-            "first_ts": self.first_ts,
-            "last_ts": self.last_ts,
-            "last_ref": self.last_ref.to_dict(),
-            "last_account": self.last_account,
-            "last_name": self.last_name,
-            "links": self.links,
-            "last_gap": self.last_gap,
-            "gap_min": self.gap_min,
-            "gap_max": self.gap_max,
-            "accounts": sorted(self.accounts),
-            "names": self.names,
-            "evidence": [r.to_dict() for r in self.evidence],
-            "path": self.path,
-            "alerted": self.alerted,
-        }
-
     @staticmethod
-    def from_json(d: dict[str, Any]) -> Run:
-        return Run(
-            ip=d["ip"],
-            first_ts=d["first_ts"],
-            last_ts=d["last_ts"],
-            last_ref=EventRef.from_dict(d["last_ref"]),
-            last_account=d["last_account"],
-            last_name=d["last_name"],
-            links=d["links"],
-            last_gap=d["last_gap"],
-            gap_min=d["gap_min"],
-            gap_max=d["gap_max"],
-            accounts=set(d["accounts"]),
-            names=list(d["names"]),
-            evidence=[EventRef.from_dict(r) for r in d["evidence"]],
-            path=d["path"],
-            alerted=d["alerted"],
+    def of(ip: str, ts: list[int], accounts: list[int], users: list[str | None], refs: list[EventRef]) -> RunSummary:
+        gaps = [b - a for a, b in pairwise(ts)]
+        names: list[str] = []
+        for user in users:
+            if user is not None and user not in names and len(names) < SAMPLE_CAP:
+                names.append(user)
+        return RunSummary(
+            ip,
+            ts[0],
+            ts[-1],
+            len(ts) - 1,
+            min(gaps),
+            max(gaps),
+            min(len(set(accounts)), SAMPLE_CAP),
+            names,
+            tuple(refs[:EVIDENCE_CAP]),
         )
-
-
-class Sightings:
-    """The last failure of addresses seen failing once, in a fixed hashed table (numpy arrays).
-
-    Why a table and not a dict: under a flood of ten million addresses each failing once, a Python
-    record per address costs gigabytes; here each slot costs 36 bytes whatever happens. A slot is
-    chosen by the address hash and holds a 32-bit fingerprint of it (0 = empty); a newer failure of
-    another address in the same slot replaces the older one, which only delays detection of that
-    address by one attempt. The account is kept as a hash, so its name is not shown for this one
-    failure (its line is in the evidence)."""
-
-    _COLUMNS: ClassVar[dict[str, type[np.generic]]] = {
-        "fp": np.uint32,
-        "account": np.uint32,
-        "path": np.int32,
-        "ts": np.int64,
-        "line": np.int64,
-        "offset": np.int64,
-    }
-
-    def __init__(self, bits: int) -> None:
-        self.bits = bits
-        self.mask = np.uint64((1 << bits) - 1)
-        size = 1 << bits
-        self.fp = np.zeros(size, dtype=np.uint32)
-        self.account = np.zeros(size, dtype=np.uint32)
-        self.path = np.zeros(size, dtype=np.int32)
-        self.ts = np.zeros(size, dtype=np.int64)
-        self.line = np.zeros(size, dtype=np.int64)
-        self.offset = np.zeros(size, dtype=np.int64)
-        self.paths: list[str] = []
-        self._path_index: dict[str, int] = {}
-
-    @property
-    def nbytes(self) -> int:
-        return sum(getattr(self, name).nbytes for name in self._COLUMNS)
-
-    def slots(self, hashes: npt.NDArray[np.uint64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint32]]:
-        """Slot and fingerprint (never 0) of each address hash."""
-        return (hashes & self.mask).astype(np.int64), ((hashes >> np.uint64(32)) | np.uint64(1)).astype(np.uint32)
-
-    def path_codes(self, paths: pl.Series) -> npt.NDArray[np.int32]:
-        """Small integer codes of file paths (a batch has one or a few distinct paths)."""
-        for path in paths.unique(maintain_order=True).to_list():
-            if path not in self._path_index:
-                self._path_index[path] = len(self.paths)
-                self.paths.append(path)
-        codes = paths.replace_strict(self._path_index, return_dtype=pl.Int32)
-        return codes.to_numpy().astype(np.int32, copy=False)
-
-    def write(self, slot: npt.NDArray[np.int64], values: dict[str, npt.NDArray[Any]]) -> None:
-        """Store one failure per slot (later rows win, as if written one after another)."""
-        for name in self._COLUMNS:
-            getattr(self, name)[slot] = values[name]
-
-    def ref(self, slot: int) -> EventRef:
-        line, offset = int(self.line[slot]), int(self.offset[slot])
-        return EventRef(
-            self.paths[int(self.path[slot])], None if line == _NONE else line, None if offset == _NONE else offset
-        )
-
-    def clear(self) -> None:
-        self.fp[:] = 0
-
-    def to_json(self) -> dict[str, Any]:
-        used = np.flatnonzero(self.fp)
-        return {
-            "bits": self.bits,
-            "paths": self.paths,
-            "used": _encode(used.astype(np.int64)),
-            **{name: _encode(getattr(self, name)[used]) for name in self._COLUMNS},
-        }
-
-    def load_json(self, state: dict[str, Any]) -> None:
-        if int(state["bits"]) != self.bits:
-            raise ValueError(f"sightings table of {state['bits']} bits, this detector uses {self.bits}")
-        self.clear()
-        self.paths = [str(p) for p in state["paths"]]
-        self._path_index = {p: i for i, p in enumerate(self.paths)}
-        used = _decode(state["used"], np.int64, (-1,))
-        for name, dtype in self._COLUMNS.items():
-            getattr(self, name)[used] = _decode(state[name], dtype, (-1,))
 
 
 class SlowBruteForceDetector(Detector):
@@ -248,7 +123,9 @@ class SlowBruteForceDetector(Detector):
       waits here for up to ``max_gap_seconds``; with a hundred thousand other addresses failing
       once in that hour, nine in ten survive (2**21 slots kept 95 % for twice the memory, and under
       a flood of millions neither size keeps them). One lost is found one attempt later.
-    * ``max_runs=50000`` — exact runs kept at most (oldest dropped).
+    * ``max_runs=50000`` — exact runs kept at most (least recently extended dropped). A run keeps
+      its failures until it is reported (fewer than ``single_account_attempts``), then its last
+      two: at most 50,000 x 7 rows with the defaults.
 
     A failure that arrives out of order for its address (older than the previous one) restarts
     the run: pacing is judged in the order sshd wrote the lines, so late lines cannot be fitted
@@ -288,6 +165,7 @@ class SlowBruteForceDetector(Detector):
         self.max_gap_ratio = max_gap_ratio
         self.min_attempts = min_attempts
         self.single_account_attempts = single_account_attempts
+        self.rule = PaceRule(self.min_gap, self.max_gap, max_gap_ratio, min_attempts, single_account_attempts)
         self.lateness = round(allowed_lateness_seconds * US)
         self.sightings_bits = sightings_bits
         self.max_runs = max_runs
@@ -295,7 +173,7 @@ class SlowBruteForceDetector(Detector):
 
     def _reset(self) -> None:
         self.sightings = Sightings(self.sightings_bits)
-        self.runs: dict[str, Run] = {}  # by address, least recently extended first
+        self.runs = OpenRuns()  # by address, least recently extended first
         self.max_seen: dict[str, int] = {}  # per file: newest failure time
 
     # -- Detector protocol --------------------------------------------------------------------
@@ -304,6 +182,7 @@ class SlowBruteForceDetector(Detector):
             return []
         frame = (
             batch.to_polars()
+            .lazy()
             .select(
                 ts=pl.col(TIMESTAMP_FIELD).cast(pl.Int64),
                 outcome=pl.col("event.outcome"),
@@ -315,14 +194,14 @@ class SlowBruteForceDetector(Detector):
             )
             .filter(pl.col("outcome").is_in(["failure", "success"]) & pl.col("ip").is_not_null())
             .filter(pl.col("ts").is_not_null())
-            .with_columns(fail=pl.col("outcome") == "failure")
-            .drop("outcome")
+            .select(pl.exclude("outcome"), fail=pl.col("outcome") == "failure")
+            .collect()
         )
         if frame.height == 0:
             return []
-        for path, newest in frame.group_by("path").agg(pl.col("ts").max()).iter_rows():
-            self.max_seen[path] = max(self.max_seen.get(path, newest), newest)
-        findings = self._advance(frame)
+        rows = BatchRows(frame, self.sightings)
+        self._see(rows)
+        findings = self._advance(rows)
         self._expire()
         return findings
 
@@ -335,7 +214,7 @@ class SlowBruteForceDetector(Detector):
         return {
             "version": STATE_VERSION,
             "sightings": self.sightings.to_json(),
-            "runs": [run.to_json() for run in self.runs.values()],
+            "runs": self.runs.to_json(),
             "max_seen": self.max_seen,
         }
 
@@ -346,7 +225,7 @@ class SlowBruteForceDetector(Detector):
         if state.get("version") != STATE_VERSION:
             raise ValueError(f"unsupported slow brute force state version {state.get('version')!r}")
         self.sightings.load_json(state["sightings"])
-        self.runs = {d["ip"]: Run.from_json(d) for d in state["runs"]}
+        self.runs.load_json(state["runs"])
         self.max_seen = {str(p): int(t) for p, t in state["max_seen"].items()}
 
     @property
@@ -355,190 +234,214 @@ class SlowBruteForceDetector(Detector):
         return len(self.runs)
 
     # -- the runs -----------------------------------------------------------------------------
-    def _advance(self, frame: pl.DataFrame) -> list[Finding]:
-        """Feed one batch, vectorised where an address has one failure and nothing else going on.
+    def _see(self, rows: BatchRows) -> None:
+        """Move each file's newest failure time forward (one maximum for a one-file batch)."""
+        if rows.path is not None:
+            pairs: list[tuple[str, int]] = [(rows.path, int(rows.ts.max()))]
+        else:
+            pairs = list(rows.frame.group_by("path").agg(pl.col("ts").max()).iter_rows())
+        for path, newest in pairs:
+            self.max_seen[path] = max(self.max_seen.get(path, newest), newest)
 
-        Addresses with one failure and no run only touch the table (:meth:`_simple`); the others
-        go through the run rule in arrays (:meth:`_complex`). A success from the address ends its run:
-        it knows a password, so its failures are typos or expired credentials, not a schedule
-        (successes of addresses with nothing tracked are dropped first: most logins are those)."""
+    def _advance(self, rows: BatchRows) -> list[Finding]:
+        """Feed one batch: every row is grouped by address once (one sort of packed hashes), and
+        each address's rows are handled by what it has going on, all in arrays.
+
+        An address with one failure in the batch and no run only touches the table
+        (:meth:`_simple`); the others go through the run rule (:meth:`_complex`). A success from
+        the address ends its run: it knows a password, so its failures are typos or expired
+        credentials, not a schedule (an address with only successes and nothing tracked is
+        skipped: most logins are those)."""
         table = self.sightings
-        frame = frame.with_row_index("seq")
-        h = hash_keys(frame["ip"])
-        fail = frame["fail"].to_numpy()
-        if not fail.all():
-            succ = ~fail
-            slot, fp = table.slots(h[succ])
-            # by hash: an address's failures and successes hash alike; a clash only keeps a row
-            wanted = (table.fp[slot] == fp) | np.isin(h[succ], h[fail])
-            if self.runs:
-                wanted |= frame["ip"].filter(pl.Series(succ)).is_in(self._run_ips()).to_numpy()
-            keep = fail.copy()
-            keep[succ] = wanted
-            frame, h = frame.filter(pl.Series(keep)), h[keep]
-        if frame.height == 0:
-            return []
-        _, where, counts = np.unique(h, return_inverse=True, return_counts=True)
-        frame = frame.with_columns(
-            h=pl.Series(h),
-            account=pl.Series((hash_keys(frame["user"]) >> np.uint64(32)).astype(np.uint32)),
-            n=pl.Series(counts[where]),
-            in_runs=frame["ip"].is_in(self._run_ips()) if self.runs else pl.lit(False),
-        )
-        alone = (pl.col("n") == 1) & ~pl.col("in_runs")
-        findings: list[Finding] = []
-        simple = frame.filter(alone & pl.col("fail"))
-        if simple.height:
-            findings.extend(self._simple(simple))
-        lone_successes = frame.filter(alone & ~pl.col("fail"))
-        if lone_successes.height:
-            self.sightings.fp[self.sightings.slots(lone_successes["h"].to_numpy())[0]] = 0
-        rest = frame.filter(~alone)
-        if rest.height:
-            findings.extend(self._complex(rest))
-        return findings
+        h, order, starts, sizes = rows.hashes, rows.order, rows.starts, rows.sizes
+        fails = np.add.reduceat(rows.fail[order], starts)
+        hashes = h[order[starts]]
+        slot, fp = table.slots(hashes)
+        run_hashes = self.runs.hashes()
+        in_run = np.isin(hashes, run_hashes) if run_hashes.size else np.zeros(hashes.size, dtype=bool)
+        tracked = (fails > 0) | (table.fp[slot] == fp) | in_run
+        alone = tracked & (sizes == 1) & ~in_run
+        simple = alone & (fails == 1)
+        if simple.any():
+            alone_rows = np.zeros(h.size, dtype=bool)  # in stream order without a sort
+            alone_rows[order[starts[simple]]] = True
+            self._simple(rows, np.flatnonzero(alone_rows), h)
+            self.runs.cap(self.max_runs)
+        lone_successes = alone & (fails == 0)
+        if lone_successes.any():
+            table.fp[slot[lone_successes]] = 0
+        busy = np.flatnonzero(tracked & ~alone)
+        return self._complex(rows, busy, hashes[busy]) if busy.size else []
 
-    def _run_ips(self) -> pl.Series:
-        return pl.Series(list(self.runs), dtype=pl.String).implode()
-
-    def _simple(self, rows: pl.DataFrame) -> list[Finding]:
-        """Addresses with one failure in the batch and no run: table lookups and writes, all numpy."""
+    def _simple(self, rows: BatchRows, at: I64, h: U64) -> None:
+        """Addresses with one failure in the batch and no run (rows ``at``, in stream order): table
+        lookups and writes. A failure paced after the table's one starts a run of the two."""
         table = self.sightings
-        slot, fp = table.slots(rows["h"].to_numpy())
-        ts = rows["ts"].to_numpy()
+        slot, fp = table.slots(h[at])
         match = table.fp[slot] == fp
-        gap = ts - table.ts[slot]
+        gap = rows.ts[at] - table.ts[slot]
         paced = match & (gap >= self.min_gap) & (gap <= self.max_gap)
-        findings: list[Finding] = []
         if paced.any():
-            for i in np.flatnonzero(paced).tolist():
-                findings.extend(self._promote(rows, i, int(slot[i])))
+            new = at[paced]
+            pair = np.r_[np.arange(new.size), np.arange(new.size)]  # run k: rows k and new.size + k
+            ranked = np.argsort(pair, kind="stable")
+            failures = pl.concat([table.rows(slot[paced]), rows.failures[new]])[ranked]
+            ips = rows.ips(new)[pair[ranked]]
+            self.runs.add(failures, np.tile(h[new], 2)[ranked], ips, np.zeros(ranked.size, dtype=bool), pair[ranked])
         write = ~paced
-        table.write(slot[write], self._table_values(rows.filter(pl.Series(write)), fp[write]))
+        rows.write(slot[write], fp[write], at[write])
         table.fp[slot[paced]] = 0  # those addresses now have a run
+
+    def _complex(self, rows: BatchRows, busy: I64, hashes: U64) -> list[Finding]:
+        """Addresses (groups ``busy``, with address hashes ``hashes``) with several rows in the
+        batch or a run: the run rule over all their rows at once.
+
+        Each address's carried state (its open run's failures, or the table's single failure) is
+        put before its rows of this batch (:meth:`_with_carried`), and :func:`.slow_runs.pace`
+        finds every run in arrays. Python builds only the findings; the runs still open go back
+        to :class:`.OpenRuns` as rows, the addresses that end on one failure outside a run go to
+        the table."""
+        batch, group, count, pre, pre_g, pre_k, reported = self._with_carried(rows, busy, hashes)
+        n = batch.size
+        sizes = np.bincount(group, minlength=count)
+        firsts = np.cumsum(sizes) - sizes
+        ips = rows.ips(batch[firsts])
+        slot, fp = self.sightings.slots(hashes)
+        # positions in the combined order: each group's carried rows, then its rows of the batch
+        n_pre = np.bincount(pre_g, minlength=count)
+        shift = np.cumsum(n_pre)
+        pre_start = shift - n_pre
+        begin = firsts + pre_start  # each group's first position
+        at_batch = np.arange(n) + shift[group]
+        at_pre = begin[pre_g] + pre_k
+        size = n + pre.height
+        ts = np.empty(size, dtype=np.int64)
+        ts[at_batch], ts[at_pre] = rows.ts[batch], pre["ts"].to_numpy()
+        account = np.empty(size, dtype=np.int64)
+        account[at_batch], account[at_pre] = rows.account[batch], pre["account"].to_numpy()
+        fail = np.ones(size, dtype=bool)
+        fail[at_batch] = rows.fail[batch]
+        source = np.empty(size, dtype=np.int64)  # the row of ``details`` at each position
+        source[at_batch], source[at_pre] = batch, rows.height + np.arange(pre.height)
+        first = np.zeros(size, dtype=bool)
+        first[begin] = True
+        was_reported = np.zeros(size, dtype=bool)
+        was_reported[begin[reported]] = True
+        paced = pace(self.rule, ts, fail, account, first, was_reported)
+        details = rows.with_failures(pre)
+
+        qualified = paced.first_qualifying()
+        findings = self._findings(details, source, paced.anchor[qualified], qualified, begin, ips)
+
+        ends = np.r_[begin[1:] - 1, size - 1]
+        ends_failing = fail[ends]
+        links = paced.links[ends]
+        singles = np.flatnonzero(ends_failing & (links == 0))
+        if singles.size:
+            last = source[ends[singles]]  # always a row of this batch
+            if np.unique(slot[singles]).size < singles.size:
+                # later rows win a shared slot: written in the row-by-row rule's order (by address)
+                by_address = ips.gather(singles).arg_sort().to_numpy()  # addresses are distinct
+                singles, last = singles[by_address], last[by_address]
+            rows.write(slot[singles], fp[singles], last)
+        still_open = np.flatnonzero(ends_failing & (links >= 1))
+        if still_open.size:
+            self._keep(details, source, paced, qualified, ends, begin, reported, still_open, hashes, ips)
         return findings
 
-    def _promote(self, rows: pl.DataFrame, i: int, slot: int) -> Iterator[Finding]:
-        """Start a run from the table's failure and extend it with row ``i``."""
+    def _with_carried(
+        self, rows: BatchRows, busy: I64, hashes: U64
+    ) -> tuple[I64, I64, int, pl.DataFrame, I64, I64, Mask]:
+        """The rows the rule reads for the addresses ``busy``: their rows of the batch (``batch``,
+        grouped, in stream order, and each one's ``group``), the failures carried from earlier
+        batches (``pre``: open runs' failures, the table's single failures; each one's group
+        ``pre_g`` and place ``pre_k`` in it), and which groups carry a reported run. Carried runs
+        are taken out of :attr:`runs` and table entries cleared: the rule decides what goes back."""
+        starts, sizes = rows.starts[busy], rows.sizes[busy]
+        batch = rows.order[spans(starts, starts + sizes - 1)]  # grouped, in stream order
+        count = busy.size
+        firsts = np.cumsum(sizes) - sizes
+        group = np.repeat(np.arange(count, dtype=np.int64), sizes)
+        ips = rows.ips(batch[firsts])
+        carried, carried_g = self.runs.take(hashes, ips)
         table = self.sightings
-        ip, ts, user, account = rows["ip"][i], int(rows["ts"][i]), rows["user"][i], int(rows["account"][i])
-        run = Run.start(ip, int(table.ts[slot]), table.ref(slot), int(table.account[slot]), None)
-        run, found = self._step(run, ts, self._ref(rows, i), account, user)
-        self._keep(run)
-        if found is not None:
-            yield found
-
-    def _complex(self, rows: pl.DataFrame) -> list[Finding]:
-        """Addresses with several rows in the batch or a run: the run rule over all rows at once.
-
-        Why vectorised: a day of logins gives thousands of such addresses per batch (users
-        retrying, offices behind one address) and a Python step per row was most of the detector's
-        time. Each row's run follows from its gap and the previous gap alone (see :class:`_Chains`),
-        so runs are found with array operations; Python only builds the runs that qualify or stay
-        open at the end of the batch, replaying their rows through :meth:`_step`, so findings and
-        the state carried to the next batch are exactly those of the row-by-row rule.
-        """
-        order, starts = _grouped(rows)
-        table = self.sightings
-        chains = _Chains(rows, order, starts)
-        ips: list[str] = rows["ip"].gather(order[chains.firsts]).to_list()
-        carried: list[Run | None] = [self.runs.pop(ip, None) for ip in ips]
-        slot, fp = table.slots(chains.h[chains.firsts])
-        has_run = np.fromiter((run is not None for run in carried), dtype=bool, count=len(carried))
-        sighted = ~has_run & (table.fp[slot] == fp)
-        chains.solve(self, carried, sighted, table.ts[slot], table.account[slot].astype(np.int64))
-        cols = _ReplayRows(rows, order, chains.replay_rows())
-        findings: list[tuple[str, int, Finding]] = []
-        kept: list[Run] = []
-        for group, start, end, still_open in chains.replays():
-            run, row = self._initial(chains, group, start, carried[group], ips[group], cols, int(slot[group]))
-            while row <= end:
-                run, found = self._step(run, *cols.args(row))
-                if found is not None:
-                    findings.append((ips[group], row, found))
-                row += 1
-            if still_open:
-                kept.append(run)
+        slot, fp = table.slots(hashes)
+        has_run = np.zeros(count, dtype=bool)
+        has_run[carried_g] = True
+        reported = np.zeros(count, dtype=bool)
+        reported[carried_g[carried["alerted"].to_numpy()]] = True
+        sighted = np.flatnonzero(~has_run & (table.fp[slot] == fp))
+        pre = pl.concat([carried.select(list(FAILURE_SCHEMA)), table.rows(slot[sighted])])
         table.fp[slot[sighted]] = 0  # those addresses' single failure is now part of a run or gone
-        singles = chains.singles()
-        if singles.size:
-            # later rows win a shared slot: written in the row-by-row rule's order (by address)
-            picked = rows[order[singles]].sort("ip", maintain_order=True)
-            pslot, pfp = table.slots(picked["h"].to_numpy())
-            table.write(pslot, self._table_values(picked, pfp))
-        for run in sorted(kept, key=lambda r: r.ip):
-            self._keep(run)
-        findings.sort(key=lambda item: (item[0], item[1]))
-        return [found for _, _, found in findings]
+        # each carried row's place in its run (a run's rows are together, in stream order)
+        run_starts = np.flatnonzero(np.r_[True, carried_g[1:] != carried_g[:-1]])
+        place = np.arange(carried_g.size) - np.repeat(run_starts, np.diff(np.r_[run_starts, carried_g.size]))
+        pre_g = np.r_[carried_g, sighted].astype(np.int64)
+        pre_k = np.r_[place, np.zeros(sighted.size, dtype=np.int64)].astype(np.int64)
+        return batch, group, count, pre, pre_g, pre_k, reported
 
-    def _initial(
-        self, chains: _Chains, group: int, start: int, run: Run | None, ip: str, cols: _ReplayRows, slot: int
-    ) -> tuple[Run, int]:
-        """The run a replay starts from, and the first row to step it with."""
-        if start >= 0:  # the run starts at a row of this batch
-            return Run.start(ip, *cols.args(start)), start + 1
-        first = int(chains.firsts[group])
-        if run is not None and chains.continues[group]:
-            return run, first  # the run carried from earlier batches goes on
-        if run is not None:  # an irregular gap: a new run from the carried run's last failure
-            return Run.start(run.ip, run.last_ts, run.last_ref, run.last_account, run.last_name), first
-        table = self.sightings  # the address's single failure from the table
-        return Run.start(ip, int(table.ts[slot]), table.ref(slot), int(table.account[slot]), None), first
-
-    def _step(self, run: Run, ts: int, ref: EventRef, account: int, name: str | None) -> tuple[Run, Finding | None]:
-        """Feed one failure after ``run``: the run it belongs to now, and a finding when that run
-        first qualifies. A gap out of range starts a new run at this failure; an irregular gap
-        starts one at the previous failure."""
-        gap = ts - run.last_ts
-        if not self.min_gap <= gap <= self.max_gap:
-            return Run.start(run.ip, ts, ref, account, name), None
-        if run.links and not (run.last_gap <= gap * self.max_gap_ratio and gap <= run.last_gap * self.max_gap_ratio):
-            run = Run.start(run.ip, run.last_ts, run.last_ref, run.last_account, run.last_name)
-        run.extend(ts, gap, ref, account, name)
-        if run.alerted or run.attempts < self.min_attempts:
-            return run, None
-        if len(run.accounts) < 2 and run.attempts < self.single_account_attempts:
-            return run, None
-        run.alerted = True
-        return run, self._finding(run)
-
-    def _keep(self, run: Run) -> None:
-        self.runs.pop(run.ip, None)
-        self.runs[run.ip] = run
-        while len(self.runs) > self.max_runs:
-            del self.runs[next(iter(self.runs))]
+    def _keep(
+        self,
+        details: pl.DataFrame,
+        source: I64,
+        paced: Paced,
+        qualified: I64,
+        ends: I64,
+        begin: I64,
+        reported: Mask,
+        groups: I64,
+        hashes: U64,
+        ips: pl.Series,
+    ) -> None:
+        """Keep the runs of ``groups`` still open at the batch's end, in address order: every
+        failure of a run not reported yet, the last two of one reported (now or before)."""
+        groups = groups[ips.gather(groups).arg_sort().to_numpy()]
+        last = ends[groups]
+        anchor = paced.anchor[last]
+        alerted = np.isin(anchor, paced.anchor[qualified]) | (reported[groups] & (anchor == begin[groups]))
+        start = np.where(alerted, last - 1, anchor)
+        at = spans(start, last)
+        run_of = np.repeat(np.arange(groups.size, dtype=np.int64), last - start + 1)
+        self.runs.add(details[source[at]], hashes[groups][run_of], ips.gather(groups[run_of]), alerted[run_of], run_of)
+        self.runs.cap(self.max_runs)
 
     def _expire(self) -> None:
         """Drop runs, oldest first, that their file's newest failure has left behind for good."""
-        horizon = self.max_gap + self.lateness
-        while self.runs:
-            run = next(iter(self.runs.values()))
-            if run.last_ts + horizon >= self.max_seen.get(run.path, run.last_ts):
-                break
-            del self.runs[run.ip]
+        self.runs.expire(self.max_gap + self.lateness, self.max_seen)
 
-    @staticmethod
-    def _ref(rows: pl.DataFrame, i: int) -> EventRef:
-        return EventRef(rows["path"][i], rows["line"][i], rows["offset"][i])
-
-    def _table_values(self, rows: pl.DataFrame, fp: npt.NDArray[np.uint32]) -> dict[str, npt.NDArray[Any]]:
-        return {
-            "fp": fp,
-            "account": rows["account"].to_numpy(),
-            "path": self.sightings.path_codes(rows["path"]),
-            "ts": rows["ts"].to_numpy(),
-            "line": rows["line"].fill_null(_NONE).to_numpy(),
-            "offset": rows["offset"].fill_null(_NONE).to_numpy(),
-        }
+    def _findings(
+        self, rows: pl.DataFrame, source: I64, anchors: I64, qualified: I64, begin: I64, ips: pl.Series
+    ) -> list[Finding]:
+        """One finding per run that qualified (its failures up to the qualifying one), in address
+        order, then stream order. Only these runs' failures are read into Python."""
+        if qualified.size == 0:
+            return []
+        addresses: list[str] = ips.gather(np.searchsorted(begin, qualified, side="right") - 1).to_list()
+        cited = rows[source[spans(anchors, qualified)]]
+        ts: list[int] = cited["ts"].to_list()
+        accounts: list[int] = cited["account"].to_list()
+        users: list[str | None] = cited["user"].to_list()
+        refs = event_refs(cited)
+        found: list[tuple[str, int, Finding]] = []
+        k = 0
+        for ip, a, q in zip(addresses, anchors.tolist(), qualified.tolist(), strict=True):
+            end = k + q - a + 1
+            run = RunSummary.of(ip, ts[k:end], accounts[k:end], users[k:end], refs[k:end])
+            found.append((ip, q, self._finding(run)))
+            k = end
+        found.sort(key=lambda item: (item[0], item[1]))
+        return [finding for _, _, finding in found]
 
     # -- reporting ----------------------------------------------------------------------------
-    def _finding(self, run: Run) -> Finding:
+    def _finding(self, run: RunSummary) -> Finding:
         attempts = run.attempts
-        accounts = len(run.accounts)
+        accounts = run.accounts
         many = "" if accounts < SAMPLE_CAP else "at least "
         mean_gap = (run.last_ts - run.first_ts) / run.links
         span = run.last_ts - run.first_ts
         subject = Subject("source.ip", run.ip)
+        first_seen, last_seen = at(run.first_ts), at(run.last_ts)
+        first_iso = first_seen.isoformat()
         details: dict[str, Any] = {
             "key_kind": subject.kind,
             "key": run.ip,
@@ -548,8 +451,8 @@ class SlowBruteForceDetector(Detector):
             "mean_gap_seconds": round(mean_gap / US, 1),
             "min_gap_seconds": round(run.gap_min / US, 1),
             "max_gap_seconds": round(run.gap_max / US, 1),
-            "first_seen": at(run.first_ts).isoformat(),
-            "last_failure": at(run.last_ts).isoformat(),
+            "first_seen": first_iso,
+            "last_failure": last_seen.isoformat(),
             "span_seconds": round(span / US, 1),
             "min_attempts": self.min_attempts,
             "max_gap_ratio": self.max_gap_ratio,
@@ -570,7 +473,7 @@ class SlowBruteForceDetector(Detector):
         confidence = min(0.95, 0.6 + 0.05 * (attempts - self.min_attempts) + (0.1 if accounts >= 2 else 0.0))
         return Finding(
             detector=self.info.name,
-            key=f"{subject.kind}:{run.ip}:{at(run.first_ts).isoformat()}",
+            key=f"{subject.kind}:{run.ip}:{first_iso}",
             crime_code=self.info.crime_code,
             stage=Stage.ATTEMPTED,
             severity=Severity.MEDIUM,
@@ -578,156 +481,9 @@ class SlowBruteForceDetector(Detector):
             title=title,
             explanation=explanation,
             subject=subject,
-            first_seen=at(run.first_ts),
-            last_seen=at(run.last_ts),
-            evidence=tuple(run.evidence),
+            first_seen=first_seen,
+            last_seen=last_seen,
+            evidence=run.evidence,
             details=details,
             tags=("brute-force", "slow", "key:ip"),
         )
-
-
-def _grouped(rows: pl.DataFrame) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-    """The order that puts each address's rows together in stream order (``seq``), and where each
-    address's rows start in it (:func:`.grouping.ordered_groups`, by the rows' address hashes)."""
-    order, group = ordered_groups(rows["ip"], rows["seq"].to_numpy(), rows["h"].to_numpy())
-    starts = np.ones(rows.height, dtype=bool)
-    starts[1:] = group[1:] != group[:-1]
-    return order, starts
-
-
-class _Chains:
-    """The run rule of :class:`SlowBruteForceDetector` over one batch, in arrays.
-
-    Rows are grouped by address in stream order. A failure *links* to the previous failure of its
-    address when nothing (no success) lies between them and the gap is in pacing range; a link
-    *continues* the previous link when that one exists and the two gaps are within the ratio.
-    A run is then a maximal chain of continuing links with the failure before its first link, so
-    every row's run, its attempts and whether it has seen two accounts follow from cumulative
-    operations. The state carried from earlier batches (a run, or the table's single failure)
-    stands in for the failure before a group's first row.
-    """
-
-    def __init__(self, rows: pl.DataFrame, order: npt.NDArray[np.int64], starts: npt.NDArray[np.bool_]) -> None:
-        self.order = order  # row of ``rows`` at each position; positions are grouped by address
-        self.h: npt.NDArray[np.uint64] = rows["h"].to_numpy()[order]
-        self.ts: npt.NDArray[np.int64] = rows["ts"].to_numpy()[order]
-        self.fail: npt.NDArray[np.bool_] = rows["fail"].to_numpy()[order]
-        self.account: npt.NDArray[np.int64] = rows["account"].to_numpy().astype(np.int64)[order]
-        self.starts = starts
-        self.firsts = np.flatnonzero(starts)
-        self.lasts = np.r_[self.firsts[1:] - 1, len(starts) - 1]
-        self.group = np.cumsum(starts) - 1
-        self.continues = np.zeros(len(self.firsts), dtype=bool)  # first row goes on with the carried run
-        self._replays: list[tuple[int, int, int, bool]] = []
-        self._singles = np.zeros(0, dtype=np.int64)
-
-    def solve(
-        self,
-        rule: SlowBruteForceDetector,
-        carried: list[Run | None],
-        sighted: npt.NDArray[np.bool_],
-        table_ts: npt.NDArray[np.int64],
-        table_account: npt.NDArray[np.int64],
-    ) -> None:
-        """Find the runs that qualify, stay open or end as a single failure (see :meth:`replays`)."""
-        groups = len(self.firsts)
-        c_ts = np.where(sighted, table_ts, 0)
-        c_account = np.where(sighted, table_account, 0)
-        c_links = np.zeros(groups, dtype=np.int64)
-        c_gap = np.zeros(groups, dtype=np.int64)
-        c_multi = np.zeros(groups, dtype=bool)
-        c_alerted = np.zeros(groups, dtype=bool)
-        has_run = np.zeros(groups, dtype=bool)
-        for g, run in enumerate(carried):
-            if run is not None:
-                has_run[g] = True
-                c_ts[g], c_links[g], c_gap[g] = run.last_ts, run.links, run.last_gap
-                c_multi[g], c_account[g], c_alerted[g] = len(run.accounts) >= 2, next(iter(run.accounts)), run.alerted
-        ts, fail, firsts, g_of = self.ts, self.fail, self.firsts, self.group
-        m = len(ts)
-        idx = np.arange(m, dtype=np.int64)
-        prev_ts = np.empty(m, dtype=np.int64)
-        prev_ts[1:] = ts[:-1]
-        prev_ts[firsts] = c_ts
-        has_prev = np.zeros(m, dtype=bool)
-        has_prev[1:] = fail[:-1]
-        has_prev[firsts] = has_run | sighted
-        gap = ts - prev_ts
-        link = fail & has_prev & (gap >= rule.min_gap) & (gap <= rule.max_gap)
-        prev_link = np.zeros(m, dtype=bool)
-        prev_link[1:] = link[:-1]
-        prev_link[firsts] = has_run & (c_links > 0)
-        prev_gap = np.zeros(m, dtype=np.int64)
-        prev_gap[1:] = gap[:-1]
-        prev_gap[firsts] = c_gap
-        ratio = rule.max_gap_ratio
-        cont = link & prev_link & (prev_gap <= gap * ratio) & (gap <= prev_gap * ratio)
-        self.continues = cont[firsts]
-        # a run's anchor: 2j+1 when it starts at row j, 2i when it starts with the carried failure
-        # before group row i (or is the carried run going on); rows of one run share it
-        anchor = np.full(m, -1, dtype=np.int64)
-        anchor[fail & ~link] = 2 * idx[fail & ~link] + 1
-        restart = link & ~cont & ~self.starts
-        anchor[restart] = 2 * idx[restart] - 1
-        anchor[link & self.starts] = 2 * idx[link & self.starts]
-        anchor = np.maximum.accumulate(anchor)
-        virtual = anchor % 2 == 0
-        start_row = anchor // 2
-        going_on = virtual & self.continues[g_of]
-        links = idx - start_row + virtual + np.where(going_on, c_links[g_of], 0)
-        first_account = np.where(virtual, c_account[g_of], self.account[start_row])
-        differs = fail & (self.account != first_account)
-        last_differs = np.maximum.accumulate(np.where(differs, idx, -1))
-        multi = (going_on & c_multi[g_of]) | (last_differs >= start_row)
-        attempts = links + 1
-        qualifies = (
-            fail
-            & (attempts >= rule.min_attempts)
-            & (multi | (attempts >= rule.single_account_attempts))
-            & ~(going_on & c_alerted[g_of])
-        )
-        wanted: dict[int, tuple[int, int, int, bool]] = {}  # anchor -> (group, start, end, open)
-        q = np.flatnonzero(qualifies)
-        if q.size:
-            q = q[np.r_[True, anchor[q][1:] != anchor[q][:-1]]]  # first qualifying row of each run
-        for row in q.tolist():
-            a = int(anchor[row])
-            wanted[a] = (int(g_of[row]), -1 if a % 2 == 0 else a // 2, row, False)
-        lasts = self.lasts
-        ends_failing = fail[lasts]
-        for row in lasts[ends_failing & (links[lasts] >= 1)].tolist():
-            a = int(anchor[row])
-            wanted[a] = (int(g_of[row]), -1 if a % 2 == 0 else a // 2, row, True)
-        self._replays = list(wanted.values())
-        self._singles = lasts[ends_failing & (links[lasts] == 0)]
-
-    def replays(self) -> list[tuple[int, int, int, bool]]:
-        """``(group, start, end, open)`` per run to build: from row ``start`` (-1: from the carried
-        state) through row ``end``; ``open`` when the run is still going at the batch's end."""
-        return self._replays
-
-    def replay_rows(self) -> npt.NDArray[np.int64]:
-        """Every row a replay reads."""
-        parts = [np.arange(self.firsts[g] if start < 0 else start, end + 1) for g, start, end, _ in self._replays]
-        return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
-
-    def singles(self) -> npt.NDArray[np.int64]:
-        """Rows of addresses whose batch ends with one failure outside any run (they go to the table)."""
-        return self._singles
-
-
-class _ReplayRows:
-    """The few rows a replay reads, as Python values (reading all rows cost more than the rule)."""
-
-    def __init__(self, rows: pl.DataFrame, order: npt.NDArray[np.int64], wanted: npt.NDArray[np.int64]) -> None:
-        sub = rows.select("ts", "user", "account", "path", "line", "offset")[order[wanted]]
-        self.pos = {int(i): k for k, i in enumerate(wanted.tolist())}
-        self.ts: list[int] = sub["ts"].to_list()
-        self.user: list[str | None] = sub["user"].to_list()
-        self.account: list[int] = sub["account"].to_list()
-        self.refs = list(map(EventRef, sub["path"].to_list(), sub["line"].to_list(), sub["offset"].to_list()))
-
-    def args(self, row: int) -> tuple[int, EventRef, int, str | None]:
-        """``(ts, ref, account, name)`` of a row, as :meth:`Run.start` and ``_step`` take them."""
-        k = self.pos[row]
-        return self.ts[k], self.refs[k], self.account[k], self.user[k]

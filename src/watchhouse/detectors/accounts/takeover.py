@@ -30,7 +30,7 @@ from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTA
 from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
 from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.detectors.accounts.eventtime import EventClock, HeldRows
-from watchhouse.detectors.accounts.history import AccountHistory, Observed
+from watchhouse.detectors.accounts.history import AccountHistory, Observed, _groups
 from watchhouse.detectors.accounts.reporting import US, anchor, at, evidence, iso, span
 from watchhouse.detectors.accounts.sketches import U64, hash_keys
 
@@ -130,11 +130,11 @@ class AccountTakeoverDetector(Detector):
                 pl.col("source.geo.country_iso_code").alias("country"),
                 pl.col("source.as.number").cast(pl.String).alias("asn"),
                 pl.col("event.action").alias("action"),
+                (pl.col(TIMESTAMP_FIELD).cast(pl.Int64) + round(self.window_seconds * US)).alias("due"),
             )
             .collect()
         )
-        rows = self._clock.admit(frame).with_columns(due=pl.col("ts") + round(self.window_seconds * US))
-        self._held.add(rows)
+        self._held.add(self._clock.admit(frame))
         watermarks = self._clock.watermarks
         return self._judge(self._held.release(watermarks), min(watermarks.values()) if watermarks else None)
 
@@ -177,28 +177,28 @@ class AccountTakeoverDetector(Detector):
             findings += self._changes_after(self._suspicious(logins, observed), released)
             findings += self._travel(logins, users, observed)
             self._history.keep_countries(observed.countries)
-            self._remember(logins, users, observed.hashes["country"], watermark)
+            self._remember(logins, users, observed, watermark)
         findings.sort(key=lambda f: (f.first_seen, f.key))
         return findings
 
     @staticmethod
-    def _suspicious(logins: pl.DataFrame, observed: Observed) -> pl.DataFrame:
+    def _suspicious(logins: pl.DataFrame, observed: Observed) -> pl.DataFrame | None:
         """The logins of known accounts from a new device and a new country or network (ASN).
 
         ``observed`` answers per login (see :meth:`.AccountHistory.observe`); only the few
-        suspicious rows are copied out, with the flags their finding words."""
+        suspicious rows are copied out, with the flags their finding words (None: no such login)."""
         new = observed.new
         flags = observed.known & new["device"] & (new["country"] | new["asn"])
         if not flags.any():
-            return logins.clear().with_columns(new_country=pl.lit(False), new_asn=pl.lit(False))
+            return None
         mask = pl.Series(flags)
         return logins.filter(mask).with_columns(
             new_country=pl.Series(new["country"]).filter(mask), new_asn=pl.Series(new["asn"]).filter(mask)
         )
 
-    def _changes_after(self, suspicious: pl.DataFrame, released: pl.DataFrame) -> list[Finding]:
+    def _changes_after(self, suspicious: pl.DataFrame | None, released: pl.DataFrame) -> list[Finding]:
         """Sensitive changes within the window after each suspicious login, from its address or device."""
-        if suspicious.height == 0:
+        if suspicious is None or suspicious.height == 0:
             return []
         window = round(self.window_seconds * US)
         changes = pl.concat([released, self._held.rows]).filter(pl.col("action").is_in(list(SENSITIVE_ACTIONS)))
@@ -297,8 +297,8 @@ class AccountTakeoverDetector(Detector):
             return []
         # only accounts seen in two countries (counting their last known login) can hop: most
         # accounts log in from home, and comparing every login with its predecessor costs more
-        moving = pl.Series(users).is_in(pl.Series(movers).implode()) & logins["country"].is_not_null()
-        placed = np.flatnonzero(moving.to_numpy())
+        moving = pl.Series(users).is_in(pl.Series(movers).implode()).to_numpy() & observed.present["country"]
+        placed = np.flatnonzero(moving)
         by_user = np.argsort(users[placed], kind="stable")  # stream order kept within an account
         rows, accounts = placed[by_user], users[placed][by_user]
         follows = np.r_[False, accounts[1:] == accounts[:-1]]  # an earlier placed login in the batch
@@ -332,8 +332,8 @@ class AccountTakeoverDetector(Detector):
         the batch row ``before`` (-1: none, the remembered login was the predecessor) and the
         account's remembered last login ``last`` (-1: none), which cites no line."""
         shown = ["user", "ts", "country", "ip", "path", "line", "offset"]
-        now = logins.select(shown)[rows].to_dicts()
-        prev = logins.select(shown)[np.maximum(before, 0)].to_dicts()
+        both = logins.select(shown)[np.r_[rows, np.maximum(before, 0)]].to_dicts()  # one gather for both
+        now, prev = both[: rows.size], both[rows.size :]
         kept = self._last.select(list(LAST_SCHEMA))[np.maximum(last, 0)].to_dicts() if self._last.height else []
         hops = []
         for i, row in enumerate(now):
@@ -399,7 +399,7 @@ class AccountTakeoverDetector(Detector):
             tags=("impossible-travel",),
         )
 
-    def _remember(self, logins: pl.DataFrame, users: U64, countries: U64, watermark: int | None) -> None:
+    def _remember(self, logins: pl.DataFrame, users: U64, observed: Observed, watermark: int | None) -> None:
         """Keep each account's last placed login and forget what is too old (the history itself
         recorded ``logins`` when it judged them).
 
@@ -411,7 +411,8 @@ class AccountTakeoverDetector(Detector):
 
         Only the accounts in ``logins`` change, so only their last logins are merged; the rest
         of the (possibly large) table is kept as it is."""
-        placed = np.flatnonzero(logins["country"].is_not_null().to_numpy())
+        placed = np.flatnonzero(observed.present["country"])
+        countries = observed.hashes["country"]
         # a login still held (newer than ``watermark - window``) may hop from one up to
         # ``travel_seconds`` older than itself: keep every login that could still be its predecessor
         horizon = None if watermark is None else watermark - round((self.window_seconds + self.travel_seconds) * US)
@@ -443,8 +444,7 @@ class AccountTakeoverDetector(Detector):
 
 def _movers(users: U64, countries: U64) -> U64:
     """The accounts among ``users`` that appear with two different ``countries`` (both hashes)."""
-    order = np.argsort(users)
-    starts = np.flatnonzero(np.r_[True, users[order][1:] != users[order][:-1]])
+    order, starts = _groups(users)
     ordered = countries[order]
     two = np.minimum.reduceat(ordered, starts) != np.maximum.reduceat(ordered, starts)
     moving: U64 = users[order[starts[two]]]

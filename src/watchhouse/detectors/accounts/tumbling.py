@@ -33,6 +33,12 @@ zero and their successes are counted exactly. A sketch is kept only for a window
 batches, which is where its fixed memory matters. (So a count can depend on the batching only
 where a sketch collision over-counts, as promotion already could.)
 
+Why a screen (``screen``, :mod:`.window_screen`): a batch of a day's logins opens and closes
+a couple of dozen windows, and most of their (window, key) groups fail the judge's lower bar.
+Their counts are final when the batch is promoted, so the judge's bar is asked then and only the
+groups that pass it are held; a failing key turned down still counts towards its window's
+evidence sides, so what is cited does not change.
+
 Why folding (``fold_head``/``fold_tail``): a key with thousands of failures in a window needs all
 of them counted but only a few cited. Past the first and last few, a failure is kept as a narrow
 row (window, key, address, account, unknown-account flag) and cited by none; the sides shrink
@@ -63,8 +69,8 @@ from watchhouse.detectors.accounts.grouping import (
     window_bounds,
     window_key,
 )
-from watchhouse.detectors.accounts.reporting import head_and_tail
-from watchhouse.detectors.accounts.sketches import CountMinSketch, GrowingBloom, GrowingCountMin, hash_keys
+from watchhouse.detectors.accounts.sketches import CountMinSketch, GrowingBloom, GrowingCountMin, among, hash_keys
+from watchhouse.detectors.accounts.window_screen import ClosingGroups, Screen
 
 #: columns every windowed detector hands to :meth:`TumblingWindows.update`
 INPUT_SCHEMA: dict[str, pl.DataType] = {
@@ -114,6 +120,9 @@ MIN_EVIDENCE_SIDE = 10
 #: rows the judges take at once when a window is larger (judging copies its part several times
 #: over; at 250,000 rows that was a flood's peak memory, and smaller parts cost no more time)
 PART_ROWS = 50_000
+#: waiting rows up to which the keys that may pull some are found first by hash (under a flood
+#: the buffer holds millions, and the per-chunk lookup of :meth:`TumblingWindows._pull` is cheaper)
+PULL_CHECK_ROWS = 100_000
 STATE_VERSION = 4
 #: the version before pending rows kept their key as a hash (still loaded)
 KEY_TEXT_VERSION = 3
@@ -137,21 +146,13 @@ def login_rows(batch: EventBatch, key: str) -> pl.DataFrame:
         pl.col("event.outcome").alias("outcome"),
         pl.col("event.reason").alias("reason"),
     )
-    decided = (rows["outcome"].is_in(["failure", "success"]) & rows["user"].is_not_null()).fill_null(False)
+    # two equality tests: ``is_in`` with a list cost four times as much on a batch of logins
+    outcome = rows["outcome"]
+    decided = (outcome == "failure") | (outcome == "success")
+    if rows["user"].null_count():
+        decided &= rows["user"].is_not_null()
+    decided = decided.fill_null(False)
     return rows if decided.all() else rows.filter(decided)
-
-
-def cited_failures(fails: pl.DataFrame) -> pl.DataFrame:
-    """The failures a finding cites: :func:`~watchhouse.detectors.accounts.reporting.head_and_tail`
-    of the referenced rows of each (window, key), by their evidence sides; when no group has more
-    of them than both sides together (the usual case) that is all of them, in stream order, and
-    the window expressions (most of judging a quiet batch) are skipped."""
-    whole = fails.filter(pl.col("seq").is_not_null())
-    sides = pl.col("evidence_head") + pl.col("evidence_tail")
-    sizes = whole.group_by("win", "key").agg(rows=pl.len(), room=sides.min())
-    if (sizes["rows"] <= sizes["room"]).fill_null(False).all():
-        return whole.sort("win", "key", "ts", "seq")
-    return head_and_tail(fails, ["win", "key"], pl.col("evidence_head"), pl.col("evidence_tail"))
 
 
 class TumblingWindows:
@@ -174,8 +175,14 @@ class TumblingWindows:
         fold_tail: int = 0,
         fold_min_rows: int = FOLD_MIN_ROWS,
         fold_budget: int = FOLD_BUDGET,
+        screen: Screen | None = None,
     ) -> None:
         self.window = window
+        #: the judge's lower bar, asked of windows a batch opens and closes (see :mod:`.window_screen`)
+        self.screen = screen
+        #: per window a batch closed: failing keys screened out (they still count towards the
+        #: window's evidence sides, :meth:`evidence_sides`), until released
+        self._screened_keys: dict[int, int] = {}
         self.fold_head = fold_head
         self.fold_tail = fold_tail
         self.middle = HeldRows(MIDDLE_SCHEMA)
@@ -210,8 +217,8 @@ class TumblingWindows:
         :meth:`_parts` cuts them."""
         if frame.height == 0:
             return iter([])
-        rows = self.clock.admit(frame).with_columns(win=(pl.col("ts") // self.window) * self.window)
-        rows = rows.with_columns(due=pl.col("win") + self.window).select(list(ROW_SCHEMA))
+        win = (pl.col("ts") // self.window) * self.window
+        rows = self.clock.admit(frame).select(win.alias("win"), (win + self.window).alias("due"), *list(ROW_SCHEMA)[2:])
         watermarks = self.clock.watermarks
         if self.promote_at is None:
             self.held.add(rows.filter(pl.col("key").is_not_null()))
@@ -259,7 +266,10 @@ class TumblingWindows:
             .sort("win", "h", "ts", "seq")
         )
         place = pl.int_range(pl.len()).over("win", "h")
-        head, tail = self.evidence_sides(pl.col("h").n_unique().over("win"))
+        keys = pl.col("h").n_unique().over("win")
+        if self._screened_keys:
+            keys = keys + pl.col("win").replace_strict(self._screened_keys, default=0, return_dtype=pl.Int64)
+        head, tail = self.evidence_sides(keys)
         folded = fails.filter((place >= head) & (place < pl.len().over("win", "h") - tail))["i"]
         del fails
         out = np.zeros(rows.height, dtype=bool)
@@ -316,15 +326,18 @@ class TumblingWindows:
             rows = rows.with_columns(successes_seen=pl.lit(None, dtype=pl.Int64))
         else:
             groups = KeyGroups(rows, self.window)
-            rows = rows.with_columns(successes_seen=self._successes_seen(groups))
+            added: dict[str, pl.Series | pl.Expr] = {"successes_seen": self._successes_seen(groups)}
             if self.fold_head is not None:
                 # distinct failing keys of each row's window
                 failing = groups.sum(rows["outcome"].eq_missing("failure").to_numpy()) > 0
                 starts, ends = window_bounds(groups.wins)
                 per_window = np.add.reduceat(failing.astype(np.int64), starts)
+                if self._screened_keys:
+                    per_window += np.array([self._screened_keys.get(int(groups.wins[g]), 0) for g in starts])
                 keys = np.repeat(per_window, np.subtract(ends, starts))[groups.group]
                 head, tail = self.evidence_sides(pl.lit(pl.Series(keys, dtype=pl.Int64)))
-                rows = rows.with_columns(evidence_head=head, evidence_tail=tail)
+                added.update(evidence_head=head, evidence_tail=tail)
+            rows = rows.with_columns(**added)
         if rows.height + middle.height <= PART_ROWS:
             if middle.height == 0:
                 if rows.height:
@@ -379,6 +392,7 @@ class TumblingWindows:
         rows = self.held.release(watermarks)
         out = self._parts(rows, self._release_middle(rows["win"].unique()))
         self._passing = []
+        self._screened_keys = {}
         if self.success_sketches and watermarks:
             # every counted window has a success sketch (a failure one only if a later row could ask)
             slowest = min(watermarks.values())
@@ -465,16 +479,13 @@ class TumblingWindows:
             if bloom is not None:
                 bloom.add(fails)
             sketch.add(fails)
-        if passing.any():
-            exact = np.add.reduceat(ordered_succeeded.astype(np.int64), starts)[passing]
-            self._passing.append((window_key(group_wins[passing], hashes[first[passing]]), exact))
+        exact = np.add.reduceat(ordered_succeeded.astype(np.int64), starts) if passing.any() else None
         # failures of the row's (window, key) so far, this row included, as the sketch counts them
         counted = np.cumsum(ordered_failed, dtype=np.int64)
         counted -= np.repeat(counted[starts] - ordered_failed[starts], lengths)
         ordered_promoted = counted + np.repeat(before, lengths) >= self.promote_at
-        reached = np.logical_or.reduceat(ordered_promoted, starts)
-        promoted = np.empty(n, dtype=bool)
-        promoted[order] = ordered_promoted
+        # a group's running count only grows, so it was promoted if its last row was
+        reached = ordered_promoted[starts + lengths - 1]
         # earlier failures of a key promoted in this batch come along when within ``horizon`` of
         # its earliest promoted row: those of this batch here, those pending in :meth:`_pull`
         ordered_ts = rows["ts"].to_numpy()[order]
@@ -483,56 +494,122 @@ class TumblingWindows:
         ordered_pulled = (
             ordered_failed & ~ordered_promoted & np.repeat(reached, lengths) & (ordered_ts >= np.repeat(since, lengths))
         )
+        ordered_held = ordered_promoted | ordered_pulled
+        # failures of keys not (yet) promoted wait, except in windows this batch closes: the
+        # buffer would drop them at once (they are older than the watermark by a window)
+        ordered_waiting = ordered_failed & ~ordered_held
+        if exact is not None:
+            ordered_waiting &= ~np.repeat(passing, lengths)
+            if self.screen is not None:
+                failing = ordered_failed & ordered_held
+                view = ClosingGroups(
+                    rows=rows,
+                    order=order,
+                    starts=starts,
+                    lengths=lengths,
+                    held=ordered_held,
+                    failing=failing,
+                    closing=passing,
+                    failures=np.add.reduceat(failing.astype(np.int64), starts),
+                    successes=exact,
+                )
+                keep = self._screened(view, group_wins)
+                ordered_held &= np.repeat(keep, lengths)
+            # successes are asked (:meth:`_successes_seen`) only of groups with held rows
+            asked = passing & reached
+            if self.screen is not None:
+                asked &= keep
+            if asked.any():
+                self._passing.append((window_key(group_wins[asked], hashes[first[asked]]), exact[asked]))
         held = np.empty(n, dtype=bool)
-        held[order] = ordered_promoted | ordered_pulled
-        waiting = failed & ~held
+        held[order] = ordered_held
+        waiting = np.empty(n, dtype=bool)
+        waiting[order] = ordered_waiting
+        reached &= ~passing  # nothing of a closing window waits: there is nothing to pull
         if self.pending.chunks and reached.any():
-            leaders = first[reached]
-            newly = pl.DataFrame(
-                {
-                    "win": pl.Series(wins[leaders], dtype=pl.Int64),
-                    "h": pl.Series(hashes[leaders], dtype=pl.UInt64),
-                    "key": rows["key"].gather(pl.Series(leaders, dtype=pl.UInt32)),
-                    "since": pl.Series(since[reached], dtype=pl.Int64),
-                }
-            )
-            self._pull(newly)
+            leaders, earliest = first[reached], since[reached]
+            if self.pending.height <= PULL_CHECK_ROWS:
+                # only keys with a failure waiting can pull one: usually a few of the promoted
+                waiting_keys = np.concatenate([chunk["h"].to_numpy() for chunk in self.pending.chunks])
+                near = among(hashes[leaders], waiting_keys)
+                leaders, earliest = leaders[near], earliest[near]
+            if leaders.size:
+                newly = pl.DataFrame(
+                    {
+                        "win": pl.Series(wins[leaders], dtype=pl.Int64),
+                        "h": pl.Series(hashes[leaders], dtype=pl.UInt64),
+                        "key": rows["key"].gather(pl.Series(leaders, dtype=pl.UInt32)),
+                        "since": pl.Series(earliest, dtype=pl.Int64),
+                    }
+                )
+                self._pull(newly)
         if waiting.any():
-            # packed before filtering: under a flood every row waits, and filtering the whole
-            # rows first copied all their text for a moment
-            packed = self._pack(rows, hashes)
-            self.pending.add(packed if waiting.all() else packed.filter(pl.Series(waiting)))
+            # packed before filtering when most rows wait (under a flood every row does, and
+            # filtering the whole rows first copied all their text for a moment); filtered first
+            # when only a few do (windows this batch closes keep none waiting)
+            if waiting.all():
+                self.pending.add(self._pack(rows, hashes))
+            elif 4 * int(waiting.sum()) < n:
+                self.pending.add(self._pack(rows.filter(pl.Series(waiting)), hashes[waiting]))
+            else:
+                self.pending.add(self._pack(rows, hashes).filter(pl.Series(waiting)))
         self.held.add(rows.filter(pl.Series(held)))
         if self.pending.chunks and watermarks:
             marks = {code: watermarks[path] for path, code in self.paths.items() if path in watermarks}
-            mark = pl.col("path_id").replace_strict(marks, default=None, return_dtype=pl.Int64)
+            # one file (the usual scan): one number, not a lookup per row
+            mark = (
+                pl.lit(next(iter(marks.values())), dtype=pl.Int64)
+                if len(self.paths) == 1 and marks
+                else pl.col("path_id").replace_strict(marks, default=None, return_dtype=pl.Int64)
+            )
             self.pending.drop(pl.col("ts") < mark - self.horizon)
+
+    def _screened(self, view: ClosingGroups, group_wins: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Which groups of the batch to hold: all but the closing ones the screen turns down.
+        The failing keys turned down are counted per window, for :meth:`evidence_sides`."""
+        assert self.screen is not None
+        keep = ~view.closing | self.screen(view)
+        dropped = ~keep & (view.failures > 0)
+        if self.fold_head is not None and dropped.any():
+            wins = group_wins[dropped]  # ascending: groups are numbered in window order
+            cuts = np.flatnonzero(np.r_[True, wins[1:] != wins[:-1]])
+            counts = np.diff(np.r_[cuts, wins.size])
+            for win, count in zip(wins[cuts].tolist(), counts.tolist(), strict=True):
+                self._screened_keys[win] = self._screened_keys.get(win, 0) + count
+        return keep
 
     def _pull(self, newly: pl.DataFrame) -> None:
         """Move pending rows of newly promoted keys (``newly``: window, key, its hash ``h`` and
-        ``since``, the earliest time pulled) into the held rows, chunk by chunk: joining the whole
-        buffer at once copied all of it, every batch, which under a flood was the peak memory.
-        Only the rows whose key hash matches are joined; a chunk that loses none is kept as is."""
+        ``since``, the earliest time pulled) into the held rows: joining the whole buffer at once
+        copied all of it, every batch, which under a flood was the peak memory. Only the rows
+        whose key hash matches are gathered, from all chunks, and joined once; a chunk that loses
+        none is kept as is."""
         hashes = newly["h"].implode()
-        kept: list[pl.DataFrame] = []
-        for chunk in self.pending.chunks:
+        matched: list[tuple[int, pl.Series]] = []
+        for i, chunk in enumerate(self.pending.chunks):
             matches = chunk["h"].is_in(hashes)
-            if not matches.any():
-                kept.append(chunk)
-                continue
-            pulled = (
-                chunk.filter(matches)
-                .with_columns(win=(pl.col("ts") // self.window) * self.window)
-                .join(newly, on=["win", "h"], how="inner")
-                .filter(pl.col("ts") >= pl.col("since"))
-            )
-            if pulled.height == 0:
-                kept.append(chunk)
-                continue
-            self.held.add(self._unpack(pulled))
-            if pulled.height < chunk.height:
-                kept.append(chunk.filter(~pl.col("seq").is_in(pulled["seq"].implode())))
-        self.pending.chunks = kept
+            if matches.any():
+                matched.append((i, matches))
+        if not matched:
+            return
+        candidates = pl.concat(
+            [self.pending.chunks[i].filter(matches) for i, matches in matched], how="vertical_relaxed"
+        )
+        pulled = (
+            candidates.with_columns(win=(pl.col("ts") // self.window) * self.window)
+            .join(newly, on=["win", "h"], how="inner")
+            .filter(pl.col("ts") >= pl.col("since"))
+        )
+        if pulled.height == 0:
+            return
+        self.held.add(self._unpack(pulled))
+        gone = pulled["seq"].cast(pl.Int64).implode()
+        for i, _ in matched:
+            chunk = self.pending.chunks[i]
+            lost = chunk["seq"].cast(pl.Int64).is_in(gone)
+            if lost.any():
+                self.pending.chunks[i] = chunk.filter(~lost)
+        self.pending.chunks = [chunk for chunk in self.pending.chunks if chunk.height]
 
     def _sketch(self, bits: int) -> CountMinSketch | GrowingCountMin:
         return GrowingCountMin(bits, self.depth) if self.small else CountMinSketch(bits, self.depth)
@@ -566,7 +643,11 @@ class TumblingWindows:
         names = {code: path for path, code in self.paths.items()}
         return pending.with_columns(
             due=pl.col("win") + self.window,
-            path=pl.col("path_id").replace_strict(names, return_dtype=pl.String),
+            path=(
+                pl.lit(names[0], dtype=pl.String)
+                if len(names) == 1
+                else pl.col("path_id").replace_strict(names, return_dtype=pl.String)
+            ),
             outcome=pl.lit("failure"),
             reason=pl.when("unknown").then(pl.lit(UNKNOWN_REASON)).otherwise(pl.lit(None, dtype=pl.String)),
             **({"ip": pl.col("key")} if self.key_is_ip else {}),

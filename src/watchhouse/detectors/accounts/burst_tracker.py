@@ -1,0 +1,524 @@
+"""Event-time burst tracking for login failures: the state machine behind the burst detector.
+
+Why a separate module: the detector decides *what* a suspicious burst means (subjects, severity,
+wording); this module decides *when* a burst exists and is finished, in a way that does not depend
+on how the input was cut into batches or whether the process restarted in between. Everything is
+defined on event time and on the position of each row in the whole input stream:
+
+* Every row gets a stream sequence number (``seq``). Each input file (``log.file.path``) is its
+  own event-time stream with its own watermark: the largest ``@timestamp`` of all rows before it
+  *from the same file*, minus the allowed lateness. A row older than its file's watermark is
+  *late* and ignored. Per-file watermarks matter because files are read one after another: a
+  day of web logins read first must not make the morning of ``sshd.log`` read next look late.
+  Because this is a property of the stream, not of the batch, splitting the input differently
+  drops exactly the same rows.
+* Per key, the admitted failures sorted by ``(ts, seq)`` form bursts: maximal runs in which each
+  failure lies within ``window`` of the previous one. A burst is *closed* once the watermark of
+  every file that contributed to it passes ``last + window``; no admitted row from those files
+  can then extend it (it would be late).
+* A burst is *reported from* one window before the failure that first made its chain *warm*
+  (half the threshold within one window, see :func:`warm_level`); failures before that are a
+  quiet lead-in, dropped from state once the watermark shows the chain cannot have warmed up in
+  time. This is what bounds state under a flood of keys that each fail now and then.
+* Successes are kept while they could still fall into some burst's range
+  ``[first, last + window]``: those at or after the watermark (a later out-of-order failure may
+  still precede them) and those of keys with an open burst that starts no later than them.
+
+State lives in two Polars frames (open failures, retained successes, both in arrival order) and,
+beyond :data:`EXACT_LIMIT` held rows, the pending buffer of :mod:`.burst_pending`. Each batch
+sorts the failures' integer columns once by key hash and time (:func:`segmented`) and finds
+bursts, peaks and cut-offs with numpy run arithmetic; the text columns are only picked out for
+the rows of bursts being reported, and Python loops only over warm chains being trimmed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from watchhouse.detectors.accounts.burst_keys import (
+    ACCOUNT_KIND,
+    IP_KIND,
+    KEY_SEP,
+    ROW_COLUMNS,
+    ROW_SCHEMA,
+    empty_rows,
+    file_watermark,
+    keyed,
+    warm_level,
+)
+from watchhouse.detectors.accounts.burst_pending import PENDING_SCHEMA, PendingFailures
+from watchhouse.detectors.accounts.sketches import hash_keys
+
+INPUT_COLUMNS: dict[str, pl.DataType] = {
+    "ts": pl.Int64(),  # event time, microseconds since the epoch (UTC)
+    "outcome": pl.String(),
+    "ip": pl.String(),
+    "user": pl.String(),
+    "service": pl.String(),
+    "path": pl.String(),
+    "line": pl.Int64(),
+    "offset": pl.Int64(),
+}
+
+
+_ADMITTED_SUCCESS = pl.col("admitted") & (pl.col("outcome") == "success")
+STATE_VERSION = 3
+
+BURST_SCHEMA: dict[str, pl.DataType] = {
+    "seg": pl.Int64(),
+    "kind": pl.String(),
+    "key": pl.String(),
+    "peak": pl.Int64(),
+    "peak_start": pl.Int64(),
+    "peak_end": pl.Int64(),
+}
+_SEG_ROWS: dict[str, pl.DataType] = {"seg": pl.Int64(), **ROW_SCHEMA}
+
+
+@dataclass(frozen=True)
+class ClosedBursts:
+    """Finished bursts that reached their threshold, all closed by one call, as three frames.
+
+    Why frames and not one object per burst: a host under a dictionary attack closes thousands
+    of bursts per batch, and building a Polars frame per burst cost milliseconds each; the
+    detector aggregates all of them in one pass instead.
+    """
+
+    bursts: pl.DataFrame  # BURST_SCHEMA, one row per burst, by ``seg`` (report in kind, key, seg order)
+    failures: pl.DataFrame  # seg + ROW_SCHEMA, sorted by (seg, ts, seq)
+    successes: pl.DataFrame  # seg + ROW_SCHEMA within [first, last + window], sorted by (seg, ts, seq)
+
+    def __len__(self) -> int:
+        return self.bursts.height
+
+    @staticmethod
+    def none() -> ClosedBursts:
+        return ClosedBursts(
+            pl.DataFrame(schema=BURST_SCHEMA), pl.DataFrame(schema=_SEG_ROWS), pl.DataFrame(schema=_SEG_ROWS)
+        )
+
+
+def peak_in_window(ts: np.ndarray[Any, np.dtype[np.int64]], window: int) -> tuple[int, int, int]:
+    """Most events within any closed interval of length ``window`` of sorted ``ts``.
+
+    Returns ``(count, start_ts, end_ts)``; one binary search per event, all vectorised.
+    """
+    left = np.searchsorted(ts, ts - window, side="left")
+    counts = np.arange(1, len(ts) + 1) - left
+    best = int(np.argmax(counts))
+    return int(counts[best]), int(ts[left[best]]), int(ts[best])
+
+
+#: keyed failures held exactly, beyond which the failures of keys not warm yet wait in the pending
+#: buffer (:class:`.burst_pending.PendingFailures`). Why not always: the buffer bounds memory under a
+#: flood of millions of one-off keys, but deciding per batch which keys are warm costs several times
+#: what tracking a few hundred thousand rows exactly does, and ordinary traffic (a day of logins, a
+#: dictionary attack on a host) holds far fewer. Findings are the same either way: a key's failures
+#: are all exact or all waiting, and waiting ones move over as soon as they could matter.
+EXACT_LIMIT = 1 << 18
+
+#: mixed into the key hash of address keys, so that an address and an account key never share one
+_IP_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+#: stands for "no watermark yet" in integer arrays (a segment's watermark is the least of its rows')
+_NO_MARK = np.iinfo(np.int64).max
+
+
+def _key_order(rows: pl.DataFrame) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """The order that sorts ``rows`` by key, then ``ts``, then ``seq``, and per sorted row after
+    the first whether it has the previous one's key (kind and text).
+
+    Why keys by a number: a sort led by two string columns row-encodes every key, and it ran on
+    all open failures every batch (a dictionary attack holds ~100,000 of ~200 keys); the keys'
+    64-bit hashes (the kind mixed in) sort the rows with their times, three integer columns.
+    Keys come out in hash order: any order that keeps a key's rows together serves for
+    segmenting, and findings are put in key order when reported. Two keys with one hash (never
+    seen in practice) would mix: then there are fewer distinct hashes than keys, and the text
+    decides."""
+    keys = rows.get_column("key")
+    is_ip = (rows.get_column("kind") == IP_KIND).to_numpy()
+    code = hash_keys(keys) ^ (is_ip.astype(np.uint64) * _IP_MIX)  # the kind is part of the key
+    if pl.Series(code).n_unique() != keys.n_unique():  # a hash clash (or an address spelled as an account key)
+        code = keys.rank("dense").cast(pl.UInt64).to_numpy() * np.uint64(2) + is_ip.astype(np.uint64)
+    order = np.lexsort((rows.get_column("seq").to_numpy(), rows.get_column("ts").to_numpy(), code))
+    ordered = code[order]
+    same: npt.NDArray[np.bool_] = ordered[1:] == ordered[:-1]
+    return order.astype(np.int64), same
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Failures cut into segments (maximal runs of one key's failures, each within one window of
+    the previous), computed on sorted copies of the integer columns only.
+
+    Why the frame is not sorted: the rows carry six text columns, and gathering them into key
+    order every batch cost more than finding the segments; only rows that are reported, or
+    dropped, are ever picked out (:meth:`BurstTracker._emit`, :meth:`BurstTracker._advance`)."""
+
+    order: npt.NDArray[np.int64]  # sorted position -> row of the failures frame
+    seg: npt.NDArray[np.int64]  # segment of each sorted position (1, 2, ...)
+    ts: npt.NDArray[np.int64]  # event time of each sorted position
+    table: pl.DataFrame  # seg, kind, key, first, last, n, wm (least file watermark), start (sorted position)
+
+
+def segmented(rows: pl.DataFrame, window: int, watermark: Mapping[str, int] | None) -> Segments:
+    """The :class:`Segments` of ``rows`` (at least one); ``watermark`` maps each file to its
+    watermark (None: none known, at the end of input)."""
+    order, same = _key_order(rows)
+    ts = rows.get_column("ts").to_numpy()[order]
+    fresh = np.ones(len(ts), dtype=np.bool_)
+    fresh[1:] = ~same | (np.diff(ts) > window)
+    seg = np.cumsum(fresh, dtype=np.int64)
+    starts = np.flatnonzero(fresh)
+    ends = np.r_[starts[1:], len(ts)]
+    if watermark is None:
+        least = pl.Series("wm", [None] * len(starts), dtype=pl.Int64)
+    else:
+        if len(watermark) == 1:  # every row is from the one file seen so far
+            lows = pl.Series("wm", np.full(len(starts), next(iter(watermark.values()))), dtype=pl.Int64)
+        else:
+            marks = rows.select(wm=file_watermark(watermark)).to_series().fill_null(_NO_MARK).to_numpy()
+            lows = pl.Series("wm", np.minimum.reduceat(marks[order], starts), dtype=pl.Int64)
+        least = pl.select(pl.when(lows == _NO_MARK).then(None).otherwise(lows)).to_series().alias("wm")
+    table = rows.select("kind", "key")[order[starts]].with_columns(
+        seg=pl.Series(seg[starts], dtype=pl.Int64),
+        first=pl.Series(ts[starts], dtype=pl.Int64),
+        last=pl.Series(ts[ends - 1], dtype=pl.Int64),
+        n=pl.Series(ends - starts, dtype=pl.Int64),
+        wm=least,
+        start=pl.Series(starts, dtype=pl.Int64),
+    )
+    return Segments(order, seg, ts, table.select("seg", "kind", "key", "first", "last", "n", "wm", "start"))
+
+
+def _ranges(starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The positions ``start, start + 1, ..., start + length - 1`` of every run, end to end."""
+    total = int(lengths.sum())
+    offsets = np.cumsum(lengths) - lengths
+    out: npt.NDArray[np.int64] = np.arange(total, dtype=np.int64) + np.repeat(starts - offsets, lengths)
+    return out
+
+
+class BurstTracker:
+    """Finds bursts of failures per key in event time, batch by batch, with bounded state.
+
+    ``thresholds`` maps a key kind (:data:`IP_KIND`, :data:`ACCOUNT_KIND`) to the number of
+    failures within one window a burst needs to be reported; times are in microseconds.
+    """
+
+    def __init__(
+        self, *, window: int, lateness: int, thresholds: Mapping[str, int], exact_limit: int = EXACT_LIMIT
+    ) -> None:
+        self.window = window
+        self.lateness = lateness
+        self.thresholds = dict(thresholds)
+        self.exact_limit = exact_limit
+        self.max_seen: dict[str, int] = {}  # per input file: largest event time admitted so far
+        self.seq = 0
+        self.failures = empty_rows()
+        self.successes = empty_rows()
+        self.pending = PendingFailures(window=window, thresholds=self.thresholds)
+
+    # -- feeding ------------------------------------------------------------------------------
+    def update(self, frame: pl.DataFrame) -> ClosedBursts:
+        """Admit one batch (:data:`INPUT_COLUMNS`, in stream order) and return bursts it closed."""
+        n = frame.height
+        if n == 0:
+            return ClosedBursts.none()
+        frame = frame.with_columns(pl.col("path").fill_null(""))
+        stamps = frame.get_column("ts")
+        if stamps.null_count() == 0 and frame.get_column("path").n_unique() == 1:
+            flagged, watermarks = self._admit_one_file(frame, stamps.to_numpy())
+        else:
+            flagged, watermarks = self._admit_files(frame)
+        self.seq += n
+        new_failures = flagged.filter(pl.col("admitted") & (pl.col("outcome") == "failure"))
+        events = new_failures.select(list(PENDING_SCHEMA))
+        if self.failures.height + 2 * events.height <= self.exact_limit and self.pending.settled(watermarks):
+            # few failures held and none waiting: all of them are tracked exactly (see EXACT_LIMIT)
+            hot = keyed(events)
+            self.pending.sketches.clear()
+        else:
+            hot = self.pending.admit(events, self.failures, watermarks)
+        failures = pl.concat([self.failures, hot], rechunk=True)  # one chunk: gathers from many are ~10x slower
+        return self._advance(failures, flagged, watermarks)
+
+    def _admit_files(self, frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int]]:
+        """``frame`` with ``seq``, ``admitted`` and each row's file watermark ``wm``; and the watermarks."""
+        n = frame.height
+        ts = pl.col("ts")
+        # max timestamp of every row before this one in the same file (batch-independent)
+        before = ts.cum_max().forward_fill().shift(1)
+        if frame["path"].n_unique() > 1:
+            before = before.over("path")
+        if self.max_seen:
+            before = pl.max_horizontal(before, file_watermark(self.max_seen))
+        flagged = frame.with_columns(
+            seq=pl.int_range(self.seq, self.seq + n, dtype=pl.Int64),
+            admitted=ts.is_not_null() & (before.is_null() | (ts >= before - self.lateness)),
+        )
+        for path, batch_max in frame.group_by("path").agg(ts.max()).iter_rows():
+            if batch_max is not None:
+                self.max_seen[path] = max(self.max_seen.get(path, batch_max), batch_max)
+        watermarks = {path: seen - self.lateness for path, seen in self.max_seen.items()}
+        return flagged.with_columns(wm=file_watermark(watermarks)), watermarks
+
+    def _admit_one_file(self, frame: pl.DataFrame, ts: npt.NDArray[np.int64]) -> tuple[pl.DataFrame, dict[str, int]]:
+        """:meth:`_admit_files` for a batch from one file with every time set (the usual batch):
+        a running maximum in numpy instead of a partitioned window expression."""
+        path = str(frame.get_column("path")[0])
+        seen = np.maximum.accumulate(ts)
+        before = np.empty_like(seen)
+        before[1:] = seen[:-1]
+        known = self.max_seen.get(path)
+        before[0] = ts[0] if known is None else known  # the first row of a new file is never late
+        if known is not None:
+            np.maximum(before, known, out=before)
+        self.max_seen[path] = int(seen[-1]) if known is None else max(known, int(seen[-1]))
+        watermarks = {name: mark - self.lateness for name, mark in self.max_seen.items()}
+        flagged = frame.with_columns(
+            seq=pl.int_range(self.seq, self.seq + frame.height, dtype=pl.Int64),
+            admitted=pl.Series(ts >= before - self.lateness),
+            wm=pl.lit(watermarks[path], dtype=pl.Int64),
+        )
+        return flagged, watermarks
+
+    def flush(self) -> ClosedBursts:
+        """Close every open burst (end of input) and forget all state but the stream position."""
+        out = self._advance(self.failures, None, None)
+        self.pending.clear()
+        return out
+
+    # -- closing ------------------------------------------------------------------------------
+    def _advance(
+        self, failures: pl.DataFrame, new_successes: pl.DataFrame | None, watermark: Mapping[str, int] | None
+    ) -> ClosedBursts:
+        """Segment failures into bursts, emit the closed ones that qualify, keep the rest.
+
+        ``new_successes`` is this batch (flagged rows with their file watermark ``wm``, not yet
+        keyed) whose admitted successes are considered; ``watermark`` maps each file to its
+        watermark, and None closes everything (finalize).
+        """
+        if failures.height == 0:  # fast path: nothing to segment, only recent successes to keep
+            if new_successes is not None and watermark is not None:
+                recent = keyed(new_successes.filter(_ADMITTED_SUCCESS & (pl.col("ts") >= pl.col("wm"))))
+                self.successes = pl.concat([self.successes, recent])
+            self.successes = self._retain(self.successes, None, watermark)
+            return ClosedBursts.none()
+        window = self.window
+        parts = segmented(failures, window, watermark)
+        segs = parts.table
+        closing = pl.lit(True) if watermark is None else (pl.col("last") + window) < pl.col("wm")
+        threshold = pl.col("kind").replace_strict(self.thresholds, return_dtype=pl.Int64)
+        closed = segs.filter(closing)
+        emit = closed.filter(pl.col("n") >= threshold)
+        open_segs = segs.filter(~closing)
+        successes = self.successes
+        if new_successes is not None and new_successes.height:
+            found = self._key_successes(new_successes, pl.concat([emit, open_segs]), watermark)
+            if watermark is not None and self.pending.height:
+                waiting = self._waiting_successes(new_successes)
+                if waiting.height:  # rows keyed twice are kept once, where ``found`` has them
+                    on = ["kind", "key", "seq"]
+                    found = pl.concat([found, waiting.join(found, on=on, how="anti", maintain_order="left")])
+            successes = pl.concat([successes, found])
+        bursts = self._emit(failures, parts, successes, emit) if emit.height else ClosedBursts.none()
+        # per segment, the time before which its failures are dropped: all of a closed one's,
+        # the lead-in of an open one (:meth:`_trim`)
+        cut = np.full(len(segs) + 1, np.iinfo(np.int64).min, dtype=np.int64)
+        cut[closed["seg"].to_numpy()] = np.iinfo(np.int64).max
+        if watermark is not None and open_segs.height:
+            self._trim(parts, open_segs, threshold, cut)
+        kept = parts.ts >= cut[parts.seg]
+        if not kept.all():
+            mask = np.empty(len(kept), dtype=np.bool_)
+            mask[parts.order] = kept
+            failures = failures.filter(pl.Series(mask))
+        self.failures = failures
+        self.successes = self._retain(successes, open_segs, watermark)
+        return bursts
+
+    @staticmethod
+    def _key_successes(new: pl.DataFrame, segs: pl.DataFrame, watermark: Mapping[str, int] | None) -> pl.DataFrame:
+        """Key only the successes that can matter: those of bursts being emitted or still open
+        (``segs``), and recent ones a late failure may yet precede. Most logins are successes of
+        keys with no failures at all; filtering them before keying is what keeps the hot path cheap."""
+        ips = segs.filter(pl.col("kind") == IP_KIND)["key"].unique()
+        # an account key is the service, the separator and the account name
+        users = segs.filter(pl.col("kind") == ACCOUNT_KIND)["key"].str.splitn(KEY_SEP, 2).struct.field("field_1")
+        keep = pl.col("ip").is_in(ips.implode()) | pl.col("user").is_in(users.unique().implode())
+        if watermark is not None:
+            keep = keep | (pl.col("ts") >= pl.col("wm"))
+        return keyed(new.filter(_ADMITTED_SUCCESS & keep))
+
+    def _waiting_successes(self, new: pl.DataFrame) -> pl.DataFrame:
+        """Keyed older-than-watermark successes of keys whose failures wait in the pending buffer:
+        should such a key warm up, its burst may start before them."""
+        old = new.filter(_ADMITTED_SUCCESS & (pl.col("ts") < pl.col("wm")).fill_null(False))
+        if old.height == 0 or self.pending.height == 0:
+            return empty_rows()
+        ips, users = self.pending.names()
+        old = old.filter(pl.col("ip").is_in(ips.implode()) | pl.col("user").is_in(users.implode()))
+        return self.pending.waiting(keyed(old))
+
+    def qualified_at(self, ts: npt.NDArray[np.int64], threshold: int) -> int | None:
+        """Event time of the failure that first completes ``threshold`` failures within one window
+        in the sorted chain ``ts`` (None if no window holds that many yet)."""
+        left = np.searchsorted(ts, ts - self.window, side="left")
+        hit = np.flatnonzero(np.arange(1, len(ts) + 1) - left >= threshold)
+        return int(ts[hit[0]]) if hit.size else None
+
+    def _trim(self, parts: Segments, open_segs: pl.DataFrame, threshold: pl.Expr, cut: npt.NDArray[np.int64]) -> None:
+        """Forget the failures of open chains that can no longer be part of a reported burst
+        (by raising their segment's ``cut``, the time before which its failures are dropped).
+
+        A burst is reported from one window before its chain first got warm (:func:`warm_level`),
+        so in a chain that is not warm, failures older than the watermark minus one window are
+        dropped: no failure still to come can make them part of a burst (whatever would warm the
+        chain early enough would be older than the watermark, so it would already be here). In a
+        warm chain, failures more than a window before it got warm are dropped likewise. Without
+        this, a key failing every few minutes all day (one of millions in a flood) holds its day.
+        """
+        lead = self.window
+        candidates = open_segs.filter(pl.col("first") < pl.col("wm") - lead).with_columns(
+            threshold=((threshold + 1) // 2).clip(lower_bound=2)  # warm_level, vectorised
+        )
+        if candidates.height == 0:
+            return
+        cold = candidates.filter(pl.col("n") < pl.col("threshold"))
+        cut[cold["seg"].to_numpy()] = (cold["wm"] - lead).to_numpy()
+        busy = candidates.filter(pl.col("n") >= pl.col("threshold"))
+        for seg, n, thr, wm, start in busy.select("seg", "n", "threshold", "wm", "start").iter_rows():
+            q = self.qualified_at(parts.ts[start : start + n], thr)
+            cut[seg] = (wm if q is None else q) - lead
+
+    def _emit(
+        self, failures: pl.DataFrame, parts: Segments, successes: pl.DataFrame, emit: pl.DataFrame
+    ) -> ClosedBursts:
+        """Check the peak of each candidate burst and gather its successes, for all at once.
+
+        A burst is reported from one window before its chain first got warm (:func:`warm_level`):
+        a chain of failures a few minutes apart can run all day before it turns into guessing,
+        and that quiet lead-in is neither evidence nor something to hold in memory."""
+        found = self._shapes(parts.ts, emit)
+        if found.height == 0:
+            return ClosedBursts.none()
+        bursts = found.select(list(BURST_SCHEMA))
+        # ``first`` here is where the report starts, not the segment's first failure
+        spans = emit.select("seg", "start", "n").join(found.select("seg", "first"), on="seg", maintain_order="left")
+        at = _ranges(spans["start"].to_numpy(), spans["n"].to_numpy())
+        at = at[parts.ts[at] >= np.repeat(spans["first"].to_numpy(), spans["n"].to_numpy())]
+        rows = failures[parts.order[at]].with_columns(seg=pl.Series(parts.seg[at], dtype=pl.Int64))
+        rows = rows.select(list(_SEG_ROWS))
+        ranges = emit.select("seg", "last").join(found.select("kind", "key", "seg", "first"), on="seg")
+        matched = (
+            successes.join(ranges, on=["kind", "key"], how="inner")
+            .filter(pl.col("ts").is_between(pl.col("first"), pl.col("last") + self.window))
+            .select(list(_SEG_ROWS))
+            .sort(["seg", "ts", "seq"])
+        )
+        return ClosedBursts(bursts, rows, matched)
+
+    def _shapes(self, ts_all: npt.NDArray[np.int64], emit: pl.DataFrame) -> pl.DataFrame:
+        """Peak window and report start of every candidate burst, those reaching their threshold.
+
+        The same as :func:`peak_in_window` and :meth:`qualified_at` per burst, for all bursts in
+        one pass: a dictionary attack on a host closes thousands per batch, and a Python step per
+        burst cost more than the counting. Bursts are laid end to end on one integer axis, each
+        far enough from the next that no window reaches across."""
+        window = self.window
+        ns = emit["n"].to_numpy()
+        threshold = emit["kind"].replace_strict(self.thresholds, return_dtype=pl.Int64).to_numpy()
+        offsets = np.cumsum(ns) - ns  # where each burst starts on the axis
+        burst = np.repeat(np.arange(len(ns)), ns)
+        idx = np.arange(len(burst))
+        ts = ts_all[np.repeat(emit["start"].to_numpy() - offsets, ns) + idx]
+        since = ts - ts[offsets][burst]  # time since the burst's first failure
+        stride = int(since.max()) + window + 1
+        if stride * len(ns) >= 1 << 62:  # bursts of years, by the thousand: never in practice
+            return self._shapes_each(ts_all, emit)
+        axis = burst * stride + since
+        left = np.searchsorted(axis, axis - window, side="left")
+        counts = idx + 1 - left
+        peak = np.maximum.reduceat(counts, offsets)
+        best = np.minimum.reduceat(np.where(counts == peak[burst], idx, len(idx)), offsets)
+        warm = np.maximum(2, (threshold + 1) // 2)  # warm_level, vectorised
+        warmed = np.minimum.reduceat(np.where(counts >= warm[burst], idx, len(idx)), offsets)
+        keep = peak >= threshold
+        # a burst that reached its threshold passed the warm level
+        warmed = np.where(keep, warmed, offsets)
+        first = np.searchsorted(axis, axis[warmed] - window, side="left")
+        return (
+            emit.select("seg", "kind", "key")
+            .with_columns(
+                peak=pl.Series(peak, dtype=pl.Int64),
+                peak_start=pl.Series(ts[left[best]], dtype=pl.Int64),
+                peak_end=pl.Series(ts[best], dtype=pl.Int64),
+                first=pl.Series(ts[first], dtype=pl.Int64),
+            )
+            .filter(pl.Series(keep))
+        )
+
+    def _shapes_each(self, ts_all: npt.NDArray[np.int64], emit: pl.DataFrame) -> pl.DataFrame:
+        """:meth:`_shapes` one burst at a time (for bursts too long to lay end to end)."""
+        window = self.window
+        kept: list[tuple[int, str, str, int, int, int, int]] = []
+        for kind, key, seg, start, n in emit.select("kind", "key", "seg", "start", "n").iter_rows():
+            ts = ts_all[start : start + n]
+            peak, peak_start, peak_end = peak_in_window(ts, window)
+            if peak < self.thresholds[kind]:
+                continue
+            warm = self.qualified_at(ts, warm_level(self.thresholds[kind]))
+            assert warm is not None  # a chain that reached its threshold passed the warm level
+            first = int(ts[np.searchsorted(ts, warm - window, side="left")])
+            kept.append((seg, kind, key, peak, peak_start, peak_end, first))
+        return pl.DataFrame(kept, schema={**BURST_SCHEMA, "first": pl.Int64()}, orient="row")
+
+    def _retain(
+        self, successes: pl.DataFrame, open_segs: pl.DataFrame | None, watermark: Mapping[str, int] | None
+    ) -> pl.DataFrame:
+        """Successes that a future or still-open burst may yet include; drop the rest."""
+        if watermark is None or successes.height == 0:
+            return successes.clear() if watermark is None else successes
+        keep = (pl.col("ts") >= file_watermark(watermark)).fill_null(True)
+        if self.pending.height and successes.filter(~keep).height:
+            # successes of keys still waiting in the pending buffer stay: they may warm up yet
+            successes = successes.with_columns(waiting=self.pending.waiting_mask(successes))
+            keep = keep | pl.col("waiting")
+        if open_segs is not None and open_segs.height:
+            starts = open_segs.group_by("kind", "key").agg(open_first=pl.col("first").min())
+            joined = successes.join(starts, on=["kind", "key"], how="left")
+            return joined.filter(keep | (pl.col("ts") >= pl.col("open_first"))).select(ROW_COLUMNS)
+        return successes.filter(keep).select(ROW_COLUMNS)
+
+    # -- checkpoint ---------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        """Column-oriented, JSON-ready state; timestamps stay integer microseconds."""
+        return {
+            "version": STATE_VERSION,
+            "max_seen": self.max_seen,
+            "seq": self.seq,
+            "failures": self.failures.to_dict(as_series=False),
+            "successes": self.successes.to_dict(as_series=False),
+            "pending": self.pending.to_json(),
+        }
+
+    def load_json(self, state: Mapping[str, Any]) -> None:
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(f"unsupported burst state version {state.get('version')!r}")
+        self.max_seen = {str(path): int(seen) for path, seen in state["max_seen"].items()}
+        self.seq = int(state["seq"])
+        self.failures = pl.DataFrame(state["failures"], schema=ROW_SCHEMA)
+        self.successes = pl.DataFrame(state["successes"], schema=ROW_SCHEMA)
+        self.pending.load_json(state["pending"])
+
+    @property
+    def open_keys(self) -> int:
+        """How many keys hold open failures (for tests and metrics)."""
+        return int(self.failures.select(pl.struct("kind", "key").n_unique()).item()) if self.failures.height else 0

@@ -1,0 +1,131 @@
+"""What the windowed judges cite for the (window, key) groups that fire, from one sorted frame.
+
+Why a module: judging used to sort, group and join the fired groups' rows once per question
+(which failures to cite, how many were listed, which row anchors the finding, which successes
+came from the same accounts or sources, the references themselves); each Polars call costs a
+fraction of a millisecond even on a few rows, and a batch fires a dozen groups or more. Here the
+rows are sorted once by (window, key, time, sequence), the judge's aggregate is taken over that
+order, and the per-group answers are cumulative sums over it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from watchhouse.core.findings import EventRef
+from watchhouse.detectors.accounts.reporting import grouped_evidence
+from watchhouse.detectors.accounts.sketches import among, hash_keys
+
+#: the order evidence is cited in, and the order groups are judged in
+GROUP_ORDER = ["win", "key", "ts", "seq"]
+
+
+def in_group_order(rows: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` sorted by (window, key, time, sequence); folded failures (no time or sequence,
+    never cited) last in their group."""
+    return rows.sort(GROUP_ORDER, nulls_last=True)
+
+
+class Cited(NamedTuple):
+    """The evidence of the fired groups, one entry per group in group order."""
+
+    #: references per (window, key): the cited failures and the ``taken`` rows, in stream order
+    refs: dict[tuple[Any, ...], tuple[EventRef, ...]]
+    #: whole failures cited, and the evidence sides they were cut to
+    listed: list[int]
+    head: list[int]
+    tail: list[int]
+    #: where the first cited failure came from (``path:line``, or ``path:@offset``)
+    anchor: list[str]
+    #: the successes whose ``on`` value (account or source) also failed in the group (window,
+    #: key, account)
+    taken: pl.DataFrame
+
+
+def cite(
+    rows: pl.DataFrame, lengths: npt.NDArray[np.int64], fired: npt.NDArray[np.bool_], *, on: str, cap: int | None
+) -> Cited:
+    """Evidence of the ``fired`` groups of ``rows`` (:func:`in_group_order`; ``lengths``: rows
+    per group, in that order).
+
+    A group cites its first ``evidence_head`` and last ``evidence_tail`` whole failures (all of
+    them when there are no more; ``tests/detectors/accounts/evidence_reference.py`` keeps the
+    per-group Polars reference it is held to), and the successes whose
+    ``on`` value matches one of its failures' (null never matches); at most ``cap`` references
+    per group."""
+    mask = np.repeat(fired, lengths)
+    part = rows if mask.all() else rows.filter(pl.Series(mask))
+    sizes = lengths[fired].astype(np.int64)
+    starts = np.cumsum(sizes) - sizes
+    flags = part.select(
+        fail=pl.col("outcome") == "failure",
+        whole=pl.col("seq").is_not_null(),
+        # folded rows (never a group's first) carry no sides: zero keeps the column integer
+        head=pl.col("evidence_head").fill_null(0),
+        tail=pl.col("evidence_tail").fill_null(0),
+    )
+    fail = flags["fail"].to_numpy()
+    whole = fail & flags["whole"].to_numpy()
+    # place of each whole failure among its group's, counted in stream order
+    running = np.cumsum(whole, dtype=np.int64)
+    place = running - 1 - np.repeat(running[starts] - whole[starts], sizes)
+    count = np.add.reduceat(whole.astype(np.int64), starts)
+    head = flags["head"].to_numpy()[starts]
+    tail = flags["tail"].to_numpy()[starts]
+    cited = whole & ((place < np.repeat(head, sizes)) | (place >= np.repeat(count - tail, sizes)))
+    listed = np.add.reduceat(cited.astype(np.int64), starts)
+    positions = np.arange(part.height)
+    first = np.minimum.reduceat(np.where(cited, positions, part.height), starts)
+    anchors = part.select("path", "line", "offset")[first]
+    group = np.repeat(np.arange(sizes.size, dtype=np.int64), sizes)
+    taken = _taken(part[on], group, fail)
+    cited |= taken
+    # grouped by group number (already in order): sorting by the key text again cost more
+    shown = part.select("ts", "seq", "path", "line", "offset", g=pl.Series(group)).filter(pl.Series(cited))
+    numbered = grouped_evidence(shown, ["g"], cap if cap is not None and shown.height > cap else None)
+    fired_keys = part.select("win", "key")[starts].iter_rows()
+    refs = {key: numbered.get((g,), ()) for g, key in enumerate(fired_keys)}
+    return Cited(
+        refs=refs,
+        listed=listed.tolist(),
+        head=head.tolist(),
+        tail=tail.tolist(),
+        anchor=[
+            f"{path}:{line if line is not None else f'@{offset}'}"
+            for path, line, offset in zip(
+                anchors["path"].to_list(), anchors["line"].to_list(), anchors["offset"].to_list(), strict=True
+            )
+        ],
+        taken=part.select("win", "key", "user").filter(pl.Series(taken)),
+    )
+
+
+def _taken(values: pl.Series, group: npt.NDArray[np.int64], fail: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Which successes hold a value (not null) that one of their group's failures holds too.
+
+    Matched by (group, 64-bit hash of the value) in numpy, then each match is confirmed on the
+    text itself (a hash collision must not make a success look taken): both sides are few."""
+    valid = values.is_not_null().to_numpy()
+    hashes = hash_keys(values)
+    with np.errstate(over="ignore"):
+        keyed = hashes ^ (group.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+    failed = fail & valid
+    maybe = np.zeros(fail.size, dtype=bool)
+    successes = np.flatnonzero(~fail & valid)
+    if successes.size == 0 or not failed.any():
+        return maybe
+    # sorted lookups: ``np.isin`` sorted both sides together, most of this function's time
+    maybe[successes[among(keyed[successes], keyed[failed])]] = True
+    if not maybe.any():
+        return maybe
+    witnesses = np.flatnonzero(failed)
+    witnesses = witnesses[among(keyed[witnesses], keyed[maybe])]
+    seen = set(zip(group[witnesses].tolist(), values.gather(witnesses).to_list(), strict=True))
+    candidates = np.flatnonzero(maybe)
+    for i, value in zip(candidates.tolist(), values.gather(candidates).to_list(), strict=True):
+        maybe[i] = (int(group[i]), value) in seen
+    return maybe
