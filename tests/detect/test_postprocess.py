@@ -113,3 +113,15 @@ def test_engine_routes_by_dataset_and_names_failing_detector() -> None:
         engine.process(make_batch(Dataset.TRANSACTION, [{}]))
     with pytest.raises(DetectorError, match="enabled twice"):
         DetectionEngine([Exploding(), Exploding()], PostProcessor({}))
+
+
+def test_engine_names_the_detector_whose_checkpoint_is_from_another_state_version() -> None:
+    from watchhouse.detectors.accounts.slow_brute_force import SlowBruteForceDetector
+
+    detector = SlowBruteForceDetector()
+    engine = DetectionEngine([detector], PostProcessor({}))
+    state = engine.checkpoint()
+    engine.restore(state)  # its own checkpoint reads back
+    old = {detector.info.name: {**state[detector.info.name], "version": 1}}
+    with pytest.raises(DetectorError, match=r"accounts\.slow_brute_force cannot restore its checkpoint: .*version 1"):
+        engine.restore(old)

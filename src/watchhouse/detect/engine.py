@@ -48,8 +48,15 @@ class DetectionEngine:
         return {d.info.name: d.checkpoint() for d in self.detectors}
 
     def restore(self, state: dict[str, Any]) -> None:
+        """Each detector's state from :meth:`checkpoint`; a detector that cannot read its part (a
+        checkpoint from a version whose state layout it no longer reads) is named in the error."""
         for detector in self.detectors:
-            detector.restore(state.get(detector.info.name, {}))
+            try:
+                detector.restore(state.get(detector.info.name, {}))
+            except Exception as exc:
+                raise DetectorError(
+                    f"detector {detector.info.name} cannot restore its checkpoint: {type(exc).__name__}: {exc}"
+                ) from exc
 
 
 def _guarded(detector: Detector, stage: str, call: Any) -> list[Finding]:
