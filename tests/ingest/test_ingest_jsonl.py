@@ -131,3 +131,31 @@ def test_full_requests_sharing_key_sets_keep_their_own_values_and_datasets(tmp_p
     assert out.frame(Dataset.AUTH)["log.file.line"].to_list() == [11]
     # unknown fields are counted for the lines that became events
     assert out.stats.unknown_fields["tenant"] == 4
+
+
+def test_values_past_their_column_are_quarantined_not_fatal(tmp_path: Path) -> None:
+    """A status code past 32 bits, a byte count past 64 and headers nested deeper than JSON text
+    can be written back once stopped the whole read; now each costs only its own line."""
+    good = {"@timestamp": "2026-01-01T00:00:00Z", "url.original": "/ok", "http.response.status_code": 200}
+    data = _lines(
+        good,
+        {**good, "http.response.status_code": 2**40},
+        {**good, "http.response.status_code": "3000000000"},
+        {**good, "http.response.body.bytes": 2**63},
+        # orjson reads 300 levels but writes at most 254: written here by hand
+        b'{"@timestamp": "2026-01-01T00:00:00Z", "url.original": "/deep", "http.request.headers": '
+        + b'{"a":' * 300
+        + b"1"
+        + b"}" * 301,
+        {**good, "http.response.status_code": 2**31 - 1},
+    )
+    out = read_bytes(tmp_path, data)
+    assert out.frame(Dataset.HTTP)["log.file.line"].to_list() == [1, 6]
+    assert out.frame(Dataset.HTTP)["http.response.status_code"].to_list() == [200, 2**31 - 1]
+    reasons = [(e["line"], str(e["reason"])) for e in quarantined(out)]
+    assert reasons == [
+        (2, "field http.response.status_code: cannot convert 1099511627776 to a 32-bit integer"),
+        (3, "field http.response.status_code: cannot convert '3000000000' to a 32-bit integer"),
+        (4, "field http.response.body.bytes: cannot convert 9223372036854775808 to an integer"),
+        (5, "field http.request.headers: object nested too deeply to keep as text"),
+    ]

@@ -22,22 +22,21 @@ _MILLIS_THRESHOLD = 100_000_000_000
 _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 DATASET_VALUES: frozenset[str] = frozenset(d.value for d in Dataset)
 
+_INT32 = 2**31
+
+
+def _kind(arrow_type: pa.DataType) -> str:
+    if pa.types.is_timestamp(arrow_type):
+        return "ts"
+    if pa.types.is_int32(arrow_type):  # its own kind: a value past 32 bits is quarantined, not fatal
+        return "int32"
+    if pa.types.is_integer(arrow_type):
+        return "int"
+    return "float" if pa.types.is_floating(arrow_type) else "str"
+
+
 # field -> (arrow type kind) for every dataset, so conversion needs one dict lookup per value.
-FIELD_KINDS: dict[Dataset, dict[str, str]] = {
-    d: {
-        f.name: (
-            "ts"
-            if pa.types.is_timestamp(f.type)
-            else "int"
-            if pa.types.is_integer(f.type)
-            else "float"
-            if pa.types.is_floating(f.type)
-            else "str"
-        )
-        for f in SCHEMAS[d]
-    }
-    for d in Dataset
-}
+FIELD_KINDS: dict[Dataset, dict[str, str]] = {d: {f.name: _kind(f.type) for f in SCHEMAS[d]} for d in Dataset}
 PROVENANCE = frozenset({"log.file.path", "log.file.line", "log.offset"})
 
 
@@ -76,19 +75,26 @@ def convert(name: str, kind: str, value: object) -> object:
         if isinstance(value, str):
             return value
         if isinstance(value, dict | list):
-            return orjson.dumps(value).decode()
+            try:
+                return orjson.dumps(value).decode()
+            except orjson.JSONEncodeError:  # nested deeper than orjson writes (it reads deeper)
+                raise FieldError(f"field {name}: object nested too deeply to keep as text") from None
         if isinstance(value, bool):
             return "true" if value else "false"
         return str(value)
-    if kind == "int":
+    if kind == "int" or kind == "int32":
+        bound = 2**63 if kind == "int" else _INT32
         if isinstance(value, int) and not isinstance(value, bool):
-            if -(2**63) <= value < 2**63:
+            if -bound <= value < bound:
                 return value
         elif (isinstance(value, float) and value.is_integer()) or (
             isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value.strip()) < 19
         ):
-            return int(value)
-        raise FieldError(f"field {name}: cannot convert {_show(value)} to an integer")
+            number = int(value)
+            if -bound <= number < bound:
+                return number
+        width = "an integer" if kind == "int" else "a 32-bit integer"
+        raise FieldError(f"field {name}: cannot convert {_show(value)} to {width}")
     if kind == "float":
         if isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
