@@ -80,6 +80,20 @@ def test_huge_lines(tmp_path: Path) -> None:
     assert out.stats.quarantined == 1 and frame["log.offset"][2] == len(LINE) + len(huge) + 3_000_001
 
 
+@pytest.mark.parametrize("fmt", ["combined", "common", "csv"])
+def test_a_last_line_that_is_only_a_byte_order_mark_reads_as_blank(tmp_path: Path, fmt: str) -> None:
+    # Arrow drops a leading mark, and a chunk left empty by that used to abort the whole read
+    if fmt == "csv":
+        data = b"@timestamp,url.original\n2026-10-10T13:55:36Z,/\n\xef\xbb\xbf"
+    else:
+        line = LINE if fmt == "combined" else LINE.removesuffix(b' "-" "ua"\n') + b"\n"
+        data = line + b"\xef\xbb\xbf"
+    out = read_bytes(tmp_path, data, fmt=fmt, year=2026, batch_bytes=len(data) - 3)  # the mark is a chunk alone
+    assert out.stats.quarantined == 0
+    assert out.frame(Dataset.HTTP)["log.file.line"].to_list() == [len(data.splitlines()) - 1]
+    assert out.stats.blank == (2 if fmt == "csv" else 1)  # the csv header counts as consumed too
+
+
 FORMATS = ("combined", "common", "jsonl", "syslog", "csv")
 
 

@@ -46,6 +46,7 @@ from watchhouse.ingest.base import (
     ParseResult,
     dash_to_null,
     ensure_utf8,
+    for_arrow_csv,
     frame_with_provenance,
     normalise_newlines,
     provenance,
@@ -537,7 +538,7 @@ class AccessLogParser:
             return "skip"
 
         table = pacsv.read_csv(
-            io.BytesIO(data),
+            io.BytesIO(for_arrow_csv(data)),
             read_options=pacsv.ReadOptions(column_names=self._names, use_threads=False, block_size=block_size),
             parse_options=pacsv.ParseOptions(
                 delimiter=" ",

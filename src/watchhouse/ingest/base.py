@@ -74,6 +74,20 @@ def ensure_utf8(data: bytes) -> bytes:
     return data
 
 
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def for_arrow_csv(data: bytes) -> bytes:
+    """``data`` as Arrow's CSV reader can take it: a chunk that is one byte-order mark and nothing
+    else (a last line without its newline) gets its newline back.
+
+    Why: Arrow drops a UTF-8 byte-order mark at the start of its input, and input left empty by
+    that is an error ("Empty CSV file") that would abort the whole read; with the newline the mark
+    reads as the blank line it looks like, as it already did when the line had its newline.
+    """
+    return data + b"\n" if data == _UTF8_BOM else data
+
+
 def provenance(chunk: LineChunk, rows: npt.NDArray[np.int64]) -> dict[str, pa.Array]:
     """log.file.line and log.offset for the chunk-relative line indices ``rows``."""
     return {

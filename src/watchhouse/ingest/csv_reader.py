@@ -18,7 +18,7 @@ import pyarrow.csv as pacsv
 
 from watchhouse.core.errors import UsageError
 from watchhouse.core.events import SCHEMAS, TIMESTAMP_FIELD, Dataset
-from watchhouse.ingest.base import ParseResult, ensure_utf8, frame_with_provenance, normalise_newlines
+from watchhouse.ingest.base import ParseResult, ensure_utf8, for_arrow_csv, frame_with_provenance, normalise_newlines
 from watchhouse.ingest.fields import FIELD_KINDS, PROVENANCE, FieldError, convert, infer_dataset
 from watchhouse.ingest.source import LineChunk
 
@@ -40,7 +40,7 @@ class CsvParser:
             if first >= chunk.n_lines:
                 return result
         rows = np.arange(first, chunk.n_lines, dtype=np.int64)
-        data = ensure_utf8(normalise_newlines(chunk.data[int(chunk.starts[first]) :]))
+        data = for_arrow_csv(ensure_utf8(normalise_newlines(chunk.data[int(chunk.starts[first]) :])))
         assert self._header is not None and self._dataset is not None
         invalid: dict[int, str] = {}
         joined = False
