@@ -9,21 +9,14 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from watchhouse.detectors.accounts.burst_keys import ACCOUNT_KIND, IP_KIND, KEY_SEP, keyed, warm_level
+from watchhouse.detectors.accounts.burst_keys import ACCOUNT_KIND, IP_KIND, KEY_SEP, ROW_SCHEMA, keyed, warm_level
 from watchhouse.detectors.accounts.eventtime import compacted
 from watchhouse.detectors.accounts.grouping import ordered_groups
 from watchhouse.detectors.accounts.sketches import U64, GrowingCountMin, hash_keys
 
 #: one row per admitted failure waiting in :class:`PendingFailures` (the event, not yet keyed)
 PENDING_SCHEMA: dict[str, pl.DataType] = {
-    "ts": pl.Int64(),
-    "seq": pl.Int64(),
-    "path": pl.String(),
-    "line": pl.Int64(),
-    "offset": pl.Int64(),
-    "ip": pl.String(),
-    "user": pl.String(),
-    "service": pl.String(),
+    name: dtype for name, dtype in ROW_SCHEMA.items() if name not in ("kind", "key")
 }
 _FLAGS = {"ip_wait": pl.Boolean(), "account_wait": pl.Boolean()}
 #: waiting chunks beyond this are merged (tiny batches must not make every admit a long loop)

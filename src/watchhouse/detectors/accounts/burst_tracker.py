@@ -130,9 +130,12 @@ _IP_MIX = np.uint64(0x9E3779B97F4A7C15)
 _NO_MARK = np.iinfo(np.int64).max
 
 
-def _key_order(rows: pl.DataFrame) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-    """The order that sorts ``rows`` by key, then ``ts``, then ``seq``, and per sorted row after
-    the first whether it has the previous one's key (kind and text).
+def _key_order(
+    rows: pl.DataFrame,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """The order that sorts ``rows`` by key, then ``ts``, then ``seq``; per sorted row after the
+    first whether it has the previous one's key (kind and text); and per row whether it is an
+    address key.
 
     Why keys by a number: a sort led by two string columns row-encodes every key, and it ran on
     all open failures every batch (a dictionary attack holds ~100,000 of ~200 keys); the keys'
@@ -143,13 +146,17 @@ def _key_order(rows: pl.DataFrame) -> tuple[npt.NDArray[np.int64], npt.NDArray[n
     decides."""
     keys = rows.get_column("key")
     is_ip = (rows.get_column("kind") == IP_KIND).to_numpy()
+    seq, ts = rows.get_column("seq").to_numpy(), rows.get_column("ts").to_numpy()
     code = hash_keys(keys) ^ (is_ip.astype(np.uint64) * _IP_MIX)  # the kind is part of the key
-    if pl.Series(code).n_unique() != keys.n_unique():  # a hash clash (or an address spelled as an account key)
-        code = keys.rank("dense").cast(pl.UInt64).to_numpy() * np.uint64(2) + is_ip.astype(np.uint64)
-    order = np.lexsort((rows.get_column("seq").to_numpy(), rows.get_column("ts").to_numpy(), code))
+    order = np.lexsort((seq, ts, code))
     ordered = code[order]
     same: npt.NDArray[np.bool_] = ordered[1:] == ordered[:-1]
-    return order.astype(np.int64), same
+    if len(same) - int(same.sum()) + 1 != keys.n_unique():  # distinct hashes (sorted) != distinct keys: a clash
+        code = keys.rank("dense").cast(pl.UInt64).to_numpy() * np.uint64(2) + is_ip.astype(np.uint64)
+        order = np.lexsort((seq, ts, code))
+        ordered = code[order]
+        same = ordered[1:] == ordered[:-1]
+    return order.astype(np.int64), same, is_ip
 
 
 @dataclass(frozen=True)
@@ -159,42 +166,84 @@ class Segments:
 
     Why the frame is not sorted: the rows carry six text columns, and gathering them into key
     order every batch cost more than finding the segments; only rows that are reported, or
-    dropped, are ever picked out (:meth:`BurstTracker._emit`, :meth:`BurstTracker._advance`)."""
+    dropped, are ever picked out (:meth:`BurstTracker._emit`, :meth:`BurstTracker._advance`).
+    For the same reason only the segments that matter beyond this batch get a table with their
+    key: those closing with enough failures to be a burst (``emit``) and those still open. Most
+    segments are a key's one or two stray failures that close unreported; they are only numbers
+    (``closed``)."""
 
     order: npt.NDArray[np.int64]  # sorted position -> row of the failures frame
     seg: npt.NDArray[np.int64]  # segment of each sorted position (1, 2, ...)
     ts: npt.NDArray[np.int64]  # event time of each sorted position
-    table: pl.DataFrame  # seg, kind, key, first, last, n, wm (least file watermark), start (sorted position)
+    count: int  # how many segments there are
+    closed: npt.NDArray[np.int64]  # the segments that close now, reported or not
+    emit: pl.DataFrame  # closing segments with at least their threshold of failures (SEGMENT_SCHEMA)
+    open: pl.DataFrame  # segments still open (SEGMENT_SCHEMA)
 
 
-def segmented(rows: pl.DataFrame, window: int, watermark: Mapping[str, int] | None) -> Segments:
+#: the per-segment tables of :class:`Segments`: key, first and last failure time, failures, least
+#: file watermark of its rows (null: none known), first sorted position
+SEGMENT_SCHEMA: dict[str, pl.DataType] = {
+    "seg": pl.Int64(),
+    "kind": pl.String(),
+    "key": pl.String(),
+    "first": pl.Int64(),
+    "last": pl.Int64(),
+    "n": pl.Int64(),
+    "wm": pl.Int64(),
+    "start": pl.Int64(),
+}
+
+
+def segmented(
+    rows: pl.DataFrame, window: int, watermark: Mapping[str, int] | None, thresholds: Mapping[str, int]
+) -> Segments:
     """The :class:`Segments` of ``rows`` (at least one); ``watermark`` maps each file to its
-    watermark (None: none known, at the end of input)."""
-    order, same = _key_order(rows)
+    watermark (None: none known, at the end of input, when every segment closes).
+
+    A segment closes once its least file watermark passes ``last + window``; a segment whose
+    watermark is unknown (null) neither closes nor counts as open."""
+    order, same, is_ip = _key_order(rows)
     ts = rows.get_column("ts").to_numpy()[order]
     fresh = np.ones(len(ts), dtype=np.bool_)
     fresh[1:] = ~same | (np.diff(ts) > window)
     seg = np.cumsum(fresh, dtype=np.int64)
     starts = np.flatnonzero(fresh)
     ends = np.r_[starts[1:], len(ts)]
+    first, last, n = ts[starts], ts[ends - 1], ends - starts
     if watermark is None:
-        least = pl.Series("wm", [None] * len(starts), dtype=pl.Int64)
+        lows = np.full(len(starts), _NO_MARK, dtype=np.int64)
+        closing = np.ones(len(starts), dtype=np.bool_)
+        still_open = ~closing
     else:
         if len(watermark) == 1:  # every row is from the one file seen so far
-            lows = pl.Series("wm", np.full(len(starts), next(iter(watermark.values()))), dtype=pl.Int64)
+            lows = np.full(len(starts), next(iter(watermark.values())), dtype=np.int64)
         else:
             marks = rows.select(wm=file_watermark(watermark)).to_series().fill_null(_NO_MARK).to_numpy()
-            lows = pl.Series("wm", np.minimum.reduceat(marks[order], starts), dtype=pl.Int64)
-        least = pl.select(pl.when(lows == _NO_MARK).then(None).otherwise(lows)).to_series().alias("wm")
-    table = rows.select("kind", "key")[order[starts]].with_columns(
-        seg=pl.Series(seg[starts], dtype=pl.Int64),
-        first=pl.Series(ts[starts], dtype=pl.Int64),
-        last=pl.Series(ts[ends - 1], dtype=pl.Int64),
-        n=pl.Series(ends - starts, dtype=pl.Int64),
-        wm=least,
-        start=pl.Series(starts, dtype=pl.Int64),
-    )
-    return Segments(order, seg, ts, table.select("seg", "kind", "key", "first", "last", "n", "wm", "start"))
+            lows = np.minimum.reduceat(marks[order], starts)
+        known = lows != _NO_MARK
+        closing = known & (last + window < lows)
+        still_open = known & ~closing
+    seg_ip = is_ip[order[starts]]
+    needed = np.where(seg_ip, thresholds[IP_KIND], thresholds[ACCOUNT_KIND])
+    emitting = closing & (n >= needed)
+
+    def table(pick: npt.NDArray[np.bool_]) -> pl.DataFrame:
+        at = np.flatnonzero(pick)
+        wm = pl.Series("wm", lows[at], dtype=pl.Int64)
+        return rows.select("kind", "key")[order[starts[at]]].select(
+            seg=pl.Series(seg[starts[at]], dtype=pl.Int64),
+            kind="kind",
+            key="key",
+            first=pl.Series(first[at], dtype=pl.Int64),
+            last=pl.Series(last[at], dtype=pl.Int64),
+            n=pl.Series(n[at], dtype=pl.Int64),
+            wm=pl.when(wm == _NO_MARK).then(None).otherwise(wm),
+            start=pl.Series(starts[at], dtype=pl.Int64),
+        )
+
+    closed = seg[starts[closing]]
+    return Segments(order, seg, ts, len(starts), closed, table(emitting), table(still_open))
 
 
 def _ranges(starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -312,13 +361,9 @@ class BurstTracker:
             self.successes = self._retain(self.successes, None, watermark)
             return ClosedBursts.none()
         window = self.window
-        parts = segmented(failures, window, watermark)
-        segs = parts.table
-        closing = pl.lit(True) if watermark is None else (pl.col("last") + window) < pl.col("wm")
+        parts = segmented(failures, window, watermark, self.thresholds)
         threshold = pl.col("kind").replace_strict(self.thresholds, return_dtype=pl.Int64)
-        closed = segs.filter(closing)
-        emit = closed.filter(pl.col("n") >= threshold)
-        open_segs = segs.filter(~closing)
+        emit, open_segs = parts.emit, parts.open
         successes = self.successes
         if new_successes is not None and new_successes.height:
             found = self._key_successes(new_successes, pl.concat([emit, open_segs]), watermark)
@@ -331,8 +376,8 @@ class BurstTracker:
         bursts = self._emit(failures, parts, successes, emit) if emit.height else ClosedBursts.none()
         # per segment, the time before which its failures are dropped: all of a closed one's,
         # the lead-in of an open one (:meth:`_trim`)
-        cut = np.full(len(segs) + 1, np.iinfo(np.int64).min, dtype=np.int64)
-        cut[closed["seg"].to_numpy()] = np.iinfo(np.int64).max
+        cut = np.full(parts.count + 1, np.iinfo(np.int64).min, dtype=np.int64)
+        cut[parts.closed] = np.iinfo(np.int64).max
         if watermark is not None and open_segs.height:
             self._trim(parts, open_segs, threshold, cut)
         kept = parts.ts >= cut[parts.seg]
@@ -349,10 +394,17 @@ class BurstTracker:
         """Key only the successes that can matter: those of bursts being emitted or still open
         (``segs``), and recent ones a late failure may yet precede. Most logins are successes of
         keys with no failures at all; filtering them before keying is what keeps the hot path cheap."""
-        ips = segs.filter(pl.col("kind") == IP_KIND)["key"].unique()
-        # an account key is the service, the separator and the account name
-        users = segs.filter(pl.col("kind") == ACCOUNT_KIND)["key"].str.splitn(KEY_SEP, 2).struct.field("field_1")
-        keep = pl.col("ip").is_in(ips.implode()) | pl.col("user").is_in(users.unique().implode())
+        # a few hundred segments: plain Python sets cost less than the Polars calls did
+        ips: set[str] = set()
+        users: set[str] = set()
+        for kind, key in zip(segs.get_column("kind").to_list(), segs.get_column("key").to_list(), strict=True):
+            if kind == IP_KIND:
+                ips.add(key)
+            else:  # an account key is the service, the separator and the account name
+                users.add(key.split(KEY_SEP, 1)[1])
+        keep = pl.col("ip").is_in(pl.Series(sorted(ips), dtype=pl.String).implode()) | pl.col("user").is_in(
+            pl.Series(sorted(users), dtype=pl.String).implode()
+        )
         if watermark is not None:
             keep = keep | (pl.col("ts") >= pl.col("wm"))
         return keyed(new.filter(_ADMITTED_SUCCESS & keep))

@@ -12,10 +12,7 @@ The time logic (watermark, lateness, burst segmentation, checkpoint state) lives
 
 from __future__ import annotations
 
-import gc
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
@@ -26,6 +23,7 @@ from watchhouse.core.detector import Detector, DetectorFamily, DetectorInfo, JSO
 from watchhouse.core.errors import DetectorError
 from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTAMP_FIELD, Dataset, EventBatch
 from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
+from watchhouse.core.gc_pause import paused_gc
 from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.detectors.accounts.burst_keys import ACCOUNT_KIND, IP_KIND
 from watchhouse.detectors.accounts.burst_tracker import BurstTracker, ClosedBursts
@@ -52,23 +50,6 @@ def _short(value: str) -> str:
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while wording findings (objects that hold no cycles).
-
-    Why: an sshd dictionary attack makes over half a million evidence references and thousands
-    of findings at once, and the collector, woken every few hundred allocations to scan them all
-    again, took 40 % of that time; none of them can be garbage yet. Pausing around all of the
-    wording, not only the references, took another sixth off reading an sshd log."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _event_refs(refs: pl.DataFrame) -> npt.NDArray[np.object_]:
@@ -216,37 +197,52 @@ class _Successes:
 
     @staticmethod
     def of(successes: pl.DataFrame, pairs: pl.DataFrame, burst_seg: npt.NDArray[np.int64]) -> _Successes:
+        """Aggregate ``successes`` (sorted by ``seg``, ``ts``, ``seq``) against the bursts' distinct
+        (``seg``, ``other``) failure ``pairs``.
+
+        Why numpy runs and not Polars windows: the successes arrive sorted by burst, so each burst's
+        are a run of rows; per-burst windows and group-bys in Polars cost a fixed fraction of a
+        millisecond each, paid on every batch, more than the few thousand rows themselves."""
         if successes.height == 0:
             return _Successes(successes, {}, burst_seg)
-        succ = (
-            successes.with_columns(other=_OTHER)
-            .join(pairs.with_columns(decisive=pl.lit(True)), on=["seg", "other"], how="left", maintain_order="left")
-            .with_columns(decisive=pl.col("decisive").fill_null(False))
-            .with_columns(any_decisive=pl.col("decisive").any().over("seg"))
-            .with_columns(
-                shown=pl.when(pl.col("any_decisive"))
-                .then(pl.col("decisive"))
-                .otherwise(pl.int_range(pl.len()).over("seg") == 0)
-            )
+        decisive = (
+            successes.select("seg", other=_OTHER)
+            .join(pairs.with_columns(hit=pl.lit(True)), on=["seg", "other"], how="left", maintain_order="left")
+            .get_column("hit")
+            .is_not_null()
+            .to_numpy()
         )
-        shown = succ.filter("shown").filter(pl.int_range(pl.len()).over("seg") < SUCCESS_EVIDENCE_CAP)
-        agg = (
-            succ.group_by("seg")
-            .agg(
-                n=pl.len(),
-                decisive=pl.col("decisive").sum(),
-                accounts=pl.col("user").drop_nulls().unique().sort(),
-                sources=pl.col("ip").drop_nulls().unique().sort(),
-            )
-            .join(shown.group_by("seg").agg(last=pl.col("ts").max()), on="seg", how="left")
+        seg = successes.get_column("seg").to_numpy()
+        starts = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
+        run = np.cumsum(np.r_[True, seg[1:] != seg[:-1]]) - 1  # each row's burst, counted from 0
+        any_decisive = np.logical_or.reduceat(decisive, starts)
+        is_first = np.zeros(seg.size, dtype=np.bool_)
+        is_first[starts] = True
+        shown = np.where(any_decisive[run], decisive, is_first)
+        before = np.cumsum(shown) - shown  # shown rows before each row
+        shown &= before - before[starts][run] < SUCCESS_EVIDENCE_CAP
+        last = np.maximum.reduceat(
+            np.where(shown, successes.get_column("ts").to_numpy(), np.iinfo(np.int64).min), starts
+        )
+        n_decisive = np.add.reduceat(decisive.astype(np.int64), starts)
+        segs = seg[starts]
+        accounts, sources = (
+            _samples(successes.select("seg", other=name).drop_nulls().unique().sort("seg", "other"), segs, None)
+            for name in ("user", "ip")
         )
         won = {
-            seg: _Won(n, decisive, accounts, sources, last)
-            for seg, n, decisive, accounts, sources, last in agg.select(
-                "seg", "n", "decisive", "accounts", "sources", "last"
-            ).iter_rows()
+            seg_: _Won(n, decisive_, account[1], source[1], last_)
+            for seg_, n, decisive_, account, source, last_ in zip(
+                segs.tolist(),
+                np.diff(np.r_[starts, seg.size]).tolist(),
+                n_decisive.tolist(),
+                accounts,
+                sources,
+                last.tolist(),
+                strict=True,
+            )
         }
-        return _Successes(shown, won, burst_seg)
+        return _Successes(successes.filter(pl.Series(shown)), won, burst_seg)
 
 
 class FailedLoginBurstDetector(Detector):
@@ -340,12 +336,13 @@ class FailedLoginBurstDetector(Detector):
             pl.col(OFFSET_FIELD).alias("offset"),
         )
         closed = self._tracker.update(frame)
-        with _no_gc():
+        # an sshd dictionary attack words thousands of findings citing half a million references at once
+        with paused_gc():
             return self._findings(closed)
 
     def finalize(self) -> list[Finding]:
         closed = self._tracker.flush()
-        with _no_gc():
+        with paused_gc():  # see detect
             return self._findings(closed)
 
     def checkpoint(self) -> JSONState:
@@ -410,8 +407,9 @@ class FailedLoginBurstDetector(Detector):
         begin = 0
         # first, last, peak start and peak end of every burst, in one call
         stamps = pl.concat([firsts["ts"], pl.Series(last_ts, dtype=pl.Int64), bursts["peak_start"], bursts["peak_end"]])
+        heads = list(bursts.select("kind", "key", "peak").iter_rows())
         rows = zip(
-            bursts.select("kind", "key", "peak").iter_rows(),
+            heads,
             firsts.iter_rows(),
             (ends - starts).tolist(),
             last_ts,
@@ -423,8 +421,10 @@ class FailedLoginBurstDetector(Detector):
             shape = _Shape(kind, key, n, first, last, peak, iso)
             findings.append(self._finding(shape, others[i], services[i], wins.row(i), tuple(cited[begin:end])))
             begin = end
-        # segments are numbered in key-hash order; findings are reported in key order
-        report = bursts.select(pl.arg_sort_by("kind", "key", "seg")).to_series().to_list()
+        # segments are numbered in key-hash order; findings are reported in key order (bursts are
+        # in ``seg`` order, and the sort is stable). Python compares strings by code point, as
+        # Polars does by UTF-8 bytes; sorting a few thousand tuples here costs less than the call.
+        report = sorted(range(len(heads)), key=lambda i: (heads[i][0], heads[i][1]))
         return [findings[i] for i in report]
 
     def _finding(
