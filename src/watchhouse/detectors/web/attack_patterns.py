@@ -83,6 +83,11 @@ _UNJUDGED: Any = object()
 #: policy hits and the verdicts are remembered under the same two bounds
 ROW_CACHE_MAX_ENTRIES = 10_000
 ROW_CACHE_MAX_CHARS = 4_096
+#: the plain string of each attack class, looked up (an enum's ``value`` is a property, and a
+#: verdict reads it for every hit)
+_CLASS_VALUE: dict[AttackClass, str] = {member: member.value for member in AttackClass}
+#: the tags of each combination of attack classes a verdict names, made once per combination
+_TAGS: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
 class _Verdict(NamedTuple):
@@ -331,23 +336,32 @@ class WebAttackDetector(Detector):
         lead = hits[0].rule
         best = (lead.severity, lead.confidence)
         severity, confidence = best
-        for hit in hits[1:]:  # one pass: the first rule with the highest (severity, confidence) leads
+        fired: dict[str, Rule | PolicyRule] = {}
+        for hit in hits:  # one pass: the first rule with the highest (severity, confidence) leads
             rule = hit.rule
-            key = (rule.severity, rule.confidence)
-            if key > best:
-                best, lead = key, rule
-            severity = max(severity, rule.severity)
-            confidence = max(confidence, rule.confidence)
+            fired[rule.id] = rule
+            if rule.severity > severity:
+                severity = rule.severity
+            if rule.confidence > confidence:
+                confidence = rule.confidence
+            if (rule.severity, rule.confidence) > best:
+                best, lead = (rule.severity, rule.confidence), rule
         if severity < self.min_severity:
             return None
         if not 0.0 <= confidence <= 1.0:  # checked once here: _findings builds findings without the check
             raise ValueError(f"confidence must lie in [0, 1], got {confidence}")
-        fired = {h.rule.id: h.rule for h in hits}
-        score = sum(rule.anomaly for rule in fired.values())
+        score = 0
+        for rule in fired.values():
+            score += rule.anomaly
         if score < self.anomaly_threshold:
             return None
         where, records = describe(hits, self.excerpt_chars)
-        classes = tuple(dict.fromkeys(h.rule.attack_class.value for h in hits))
+        classes = tuple(dict.fromkeys([_CLASS_VALUE[h.rule.attack_class] for h in hits]))
+        tags = _TAGS.get(classes)
+        if tags is None:  # one per combination of classes: a handful in practice, bounded anyway
+            tags = tuple(f"attack:{c}" for c in classes)
+            if len(_TAGS) < 1_024:
+                _TAGS[classes] = tags
         attacked = frozenset(attacked_names(hits))
         return _Verdict(
             lead=lead,
@@ -361,7 +375,7 @@ class WebAttackDetector(Detector):
             attacked=attacked,
             crime_code=lead.crime_code,
             title_class=CLASS_TITLE[lead.attack_class],
-            tags=tuple(f"attack:{c}" for c in classes),
+            tags=tags,
             explained=(
                 f": {where}. Anomaly score {score} (threshold {self.anomaly_threshold}, paranoia level "
                 f"{self.paranoia_level})."

@@ -83,7 +83,11 @@ def _may_be_sensitive(url: str) -> bool:
 
 
 def location(part: Part) -> str:
-    name = display_name(part.name)
+    return _location(part, display_name(part.name))
+
+
+def _location(part: Part, name: str | None) -> str:
+    """:func:`location` of ``part`` whose display name is ``name`` (``describe`` has it already)."""
     if part.is_name:
         name = f"{name} (parameter name)"
     if part.target is Target.QUERY:
@@ -113,10 +117,10 @@ def describe(hits: Sequence[Hit], limit: int) -> tuple[str, list[dict[str, Any]]
         first = part_hits[0]
         shown = excerpt(first.decoded.text, first.start, first.end, limit)
         rules = ", ".join([f"{h.rule.id} ({h.rule.title})" for h in part_hits])
-        steps = steps_text(first.decoded.steps) or "none"
-        sentences.append(f'{location(part)} matched {rules}; decoded value: "{shown}" (decoding: {steps})')
-        target = _VALUE[part.target]
+        steps = _steps_shown(first.decoded.steps)
         parameter = display_name(part.name)
+        sentences.append(f'{_location(part, parameter)} matched {rules}; decoded value: "{shown}" (decoding: {steps})')
+        target = _VALUE[part.target]
         for h in part_hits:
             text = h.decoded.text
             records.append(
@@ -132,6 +136,23 @@ def describe(hits: Sequence[Hit], limit: int) -> tuple[str, list[dict[str, Any]]
             )
     return "; ".join(sentences), records
 
+
+def _steps_shown(steps: tuple[str, ...]) -> str:
+    """``steps_text(steps) or "none"``, worked out once per distinct sequence of steps.
+
+    Why remembered: few sequences occur (a handful of steps, applied in a fixed order), and every
+    location explained spells one; the memory stops growing at :data:`STEPS_SHOWN_MAX` sequences.
+    """
+    shown = _STEPS_SHOWN.get(steps)
+    if shown is None:
+        shown = steps_text(steps) or "none"
+        if len(_STEPS_SHOWN) < STEPS_SHOWN_MAX:
+            _STEPS_SHOWN[steps] = shown
+    return shown
+
+
+_STEPS_SHOWN: dict[tuple[str, ...], str] = {}
+STEPS_SHOWN_MAX = 1_024
 
 #: the plain string of each target and attack class, looked up (an enum's ``value`` is a property)
 _VALUE: dict[Target | AttackClass, str] = {member: member.value for member in (*Target, *AttackClass)}

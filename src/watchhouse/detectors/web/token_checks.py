@@ -49,12 +49,13 @@ class TokenChecks:
         self.paranoia = paranoia
         self.rules = {rule.id: rule for rule in TOKEN_RULES if rule.paranoia <= paranoia}
         self._markup = "WH-XSST-005" in self.rules or "WH-XSST-004" in self.rules
+        self._specialised: dict[tuple[str, str], PolicyRule] = {}
 
     def check(self, target: Target, decoded: Decoded) -> list[Found]:
         """Hits on one decoded (base view) value; the rule title carries the fingerprint or tag.
 
-        The title is specialised per hit (``dataclasses.replace``) so the explanation an analyst
-        reads shows the token sequence that decided, not only the check's name.
+        The title is specialised per hit so the explanation an analyst reads shows the token
+        sequence that decided, not only the check's name.
         """
         if target not in TOKEN_TARGETS:
             return []
@@ -64,10 +65,30 @@ class TokenChecks:
         if sql_rule is not None:
             verdict = judge_sql(text)
             if verdict is not None:
-                out.append((replace(sql_rule, title=f"{sql_rule.title}: {verdict.describe()}"), decoded, 0, len(text)))
+                out.append((self._specialise(sql_rule, verdict.describe()), decoded, 0, len(text)))
         xss = judge_xss(text, markup=self._markup)
         if xss is not None:
             rule = self.rules.get(_BY_CHECK[xss.check])
             if rule is not None:
-                out.append((replace(rule, title=f"{rule.title}: {xss.describe()}"), decoded, 0, len(text)))
+                out.append((self._specialise(rule, xss.describe()), decoded, 0, len(text)))
         return out
+
+    def _specialise(self, rule: PolicyRule, description: str) -> PolicyRule:
+        """``rule`` titled with what decided (a fingerprint, a tag), made once per distinct pair.
+
+        Why remembered: ``dataclasses.replace`` re-runs the rule's construction checks (about two
+        microseconds a hit), and the same few fingerprints and tags recur across payloads (``s&1c``,
+        ``<img onerror=...>``). Rules are frozen, so hits may share one. Bounded: past
+        ``SPECIALISED_MAX`` entries a new pair is made and not kept.
+        """
+        key = (rule.id, description)
+        found = self._specialised.get(key)
+        if found is None:
+            found = replace(rule, title=f"{rule.title}: {description}")
+            if len(self._specialised) < SPECIALISED_MAX:
+                self._specialised[key] = found
+        return found
+
+
+#: distinct (rule, description) pairs a :class:`TokenChecks` keeps (a description is under ~200 characters)
+SPECIALISED_MAX = 4_096
