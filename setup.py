@@ -16,7 +16,7 @@ from pathlib import Path
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-_KERNELS = ["watchhouse._native._weblex"]
+_KERNELS = ["watchhouse._native._weblex", "watchhouse._native._syslog"]
 
 
 def _say_pure(reason: str) -> None:

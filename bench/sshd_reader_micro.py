@@ -7,7 +7,8 @@ take their own share, so the reader alone has to run well above that: this bench
    use (``write_sshd``: same seed, same file, reused when present);
 2. in a child pinned to one core with POLARS_MAX_THREADS=1, reads it through ``SourceReader``
    (sniffing, chunking, syslog framing, sshd rules, connection linking, quarantine,
-   pseudonymisation, schema conformance) and drops the batches; with ``--parser-only`` it times
+   pseudonymisation, schema conformance) and drops the batches (with the compiled head reader
+   where it is built; ``WATCHHOUSE_PURE_PYTHON=1`` times the numpy one); with ``--parser-only`` it times
    ``SyslogParser.parse`` over the same chunks instead, which is the part the syslog and sshd
    modules own;
 3. prints lines per CPU-second (CPU time, not wall: the machine is shared) and peak RSS; with
@@ -81,6 +82,7 @@ def measure(path: Path, parser_only: bool, profile: bool) -> dict[str, float]:
     import pyarrow.compute  # noqa: F401 - imported lazily by the event model on the first batch
 
     import watchhouse.ingest  # noqa: F401
+    from watchhouse._native import syslog as native_syslog
 
     run = _parse_only if parser_only else _read_all
     profiler = cProfile.Profile() if profile else None
@@ -92,6 +94,7 @@ def measure(path: Path, parser_only: bool, profile: bool) -> dict[str, float]:
         profiler.disable()
     cpu = time.process_time() - cpu_started
     result.setdefault("cpu_seconds", cpu)
+    result["compiled"] = float(native_syslog is not None)  # which head reader ran: the kernel or numpy
     result.update(
         seconds=time.perf_counter() - started, max_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     )
@@ -138,7 +141,8 @@ def main() -> None:
     print(
         f"{what}: {int(r['lines']):,} lines in {r['cpu_seconds']:.2f} CPU-s ({r['seconds']:.2f}s wall) = "
         f"{r['lines'] / r['cpu_seconds']:,.0f} lines/CPU-s (target >= 500,000); peak RSS {r['max_rss_mb']:.0f} MB; "
-        f"events: {events}; quarantined {int(r['quarantined']):,}, blank {int(r['blank']):,}"
+        f"events: {events}; quarantined {int(r['quarantined']):,}, blank {int(r['blank']):,}; "
+        f"head reader: {'compiled' if r['compiled'] else 'numpy (WATCHHOUSE_PURE_PYTHON or not built)'}"
     )
 
 

@@ -161,3 +161,19 @@ def test_byte_reader_takes_the_common_lines_and_leaves_the_rest() -> None:
     assert frame.get_column("message").to_list()[1:] == ["x", ""]
     stamps = frame.get_column("@timestamp").dt.epoch("us").to_numpy()
     assert np.array_equal(np.diff(stamps), [-3_600_000_000, 3_600_000_000 + 59_983_931 + 86_340_000_000])
+
+
+def test_one_offset_after_an_impossible_first_date() -> None:
+    """Every line with one offset and the first line's date impossible: the offset is still resolved
+    for the lines after it (the reader once looked it up only where the first date was valid, and
+    failed on the chunk)."""
+    lines = [
+        "2026-02-30T00:00:00.000000+01:00 web-1 sshd[7]: no such day",
+        "2026-03-02T00:00:00.000000+01:00 web-1 sshd[7]: Failed password for root from 192.0.2.1 port 22 ssh2",
+    ]
+    data = "".join(line + "\n" for line in lines).encode() + b"x" * 100
+    chunk = LineChunk(data, 1, 0)
+    frame, taken = syslog._quick_heads(chunk, syslog._lines(chunk))
+    assert taken.tolist() == [False, True, False]
+    assert frame.get_column("@timestamp").dt.epoch("s").to_list() == [1_772_406_000]  # 2026-03-01T23:00Z
+    _assert_same(_parse(_chunks(lines, 2, True), quick=True), _parse(_chunks(lines, 2, True), quick=False))

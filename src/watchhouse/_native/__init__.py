@@ -1,11 +1,13 @@
-"""Optional compiled kernels (Cython) for the web detector's lexers.
+"""Optional compiled kernels (Cython): the web detector's lexers, the syslog head reader.
 
-Why optional: the pure-Python modules (:mod:`watchhouse.detectors.web.tokenize_sql`,
-:mod:`~watchhouse.detectors.web.tokenize_html`) are the reference and run everywhere; the compiled
-twins only make them cheaper (a cold request spends tens of microseconds lexing in Python). The
-build compiles them when it can (``setup.py``); when it could not, or when ``WATCHHOUSE_PURE_PYTHON``
-is set to anything but ``0``/empty, :data:`weblex` is None and callers run the reference. The twins
-give the same results, held to it by ``tests/detectors/web/test_native_kernels.py``.
+Why optional: the Python modules (:mod:`watchhouse.detectors.web.tokenize_sql`,
+:mod:`~watchhouse.detectors.web.tokenize_html`, the numpy head scan of
+:mod:`watchhouse.ingest.syslog`) are the reference and run everywhere; the compiled twins only make
+them cheaper (a cold request spends tens of microseconds lexing in Python). The build compiles them
+when it can (``setup.py``); when it could not, or when ``WATCHHOUSE_PURE_PYTHON`` is set to anything
+but ``0``/empty, :data:`weblex` and :data:`syslog` are None and callers run the reference. The twins
+give the same results, held to it by ``tests/detectors/web/test_native_kernels.py`` and
+``tests/ingest/test_native_syslog.py`` (ADR 0012).
 """
 
 from __future__ import annotations
@@ -47,3 +49,5 @@ def _load(name: str) -> ModuleType | None:
 
 #: the compiled lexer twins (:mod:`._weblex`), or None where the pure-Python reference runs
 weblex: ModuleType | None = _load("_weblex")
+#: the compiled syslog head reader (:mod:`._syslog`), or None where the numpy reference runs
+syslog: ModuleType | None = _load("_syslog")
