@@ -118,15 +118,19 @@ class EventClock:
         expression over the file column cost several milliseconds a batch, more than the
         detectors' own counting."""
         n = frame.height
-        frame = frame.with_columns(
-            pl.col("path").fill_null(""), seq=pl.int_range(self.seq, self.seq + n, dtype=pl.Int64)
-        )
+        seq = pl.int_range(self.seq, self.seq + n, dtype=pl.Int64)
+        if frame["path"].null_count():
+            frame = frame.with_columns(pl.col("path").fill_null(""), seq=seq)
+        else:  # the usual batch: a null-free path column is kept, not copied
+            frame = frame.with_columns(seq=seq)
         self.seq += n
         if n == 0:
             return frame
-        ts = frame["ts"].cast(pl.Int64)
+        ts = frame["ts"]
+        if ts.dtype != pl.Int64:
+            ts = ts.cast(pl.Int64)
         valid = ts.is_not_null().to_numpy() if ts.null_count() else None
-        stamps = ts.fill_null(_NO_TIME).to_numpy()
+        stamps = ts.fill_null(_NO_TIME).to_numpy() if valid is not None else ts.to_numpy()
         admitted = np.ones(n, dtype=bool) if valid is None else valid.copy()
         for path, idx in _by_path(frame["path"]):
             seen = self.max_seen.get(path)

@@ -19,6 +19,12 @@ logins per distinct (account, device, country, network) combination. The combina
 once (one sort of one 64-bit hash per login), and only they are hashed per kind, sorted, looked up
 and merged; the lookups then run over sorted keys, which walk the history in order instead of
 jumping about it at random (a quarter of the time for the same answers).
+
+Values are hashed as they come: text as text, numbers (AS numbers) as numbers. Why: turning a
+batch's AS numbers into text only to hash them cost more than the rest of reading the batch. A
+history saved by state version 1 hashed numbers as their decimal text, and its entries cannot be
+re-hashed (only hashes are kept), so it loads in a mode that goes on hashing numbers as text
+(:attr:`AccountHistory.numbers_as_text`) and is saved with that mode named.
 """
 
 from __future__ import annotations
@@ -33,13 +39,25 @@ import polars as pl
 from watchhouse.detectors.accounts.sketches import HASH_VERSION, U64, _decode, _encode, hash_keys
 
 I64 = npt.NDArray[np.int64]
-STATE_VERSION = 1
+STATE_VERSION = 2
+#: state versions :meth:`AccountHistory.load_json` reads (1: numbers were hashed as their text)
+READABLE_VERSIONS = (1, 2)
 #: salts that keep (account, device "x") and (account, country "x") apart
 KIND_SALTS: dict[str, int] = {"device": 0x51, "country": 0xC0, "asn": 0xA5}
 COUNTRY_SCHEMA: dict[str, pl.DataType] = {"user": pl.String(), "value": pl.String(), "seen": pl.Int64()}
 #: the kept country names: the entry's hash, the account and the country
 NAME_SCHEMA: dict[str, pl.DataType] = {"_k": pl.UInt64(), "user": pl.String(), "value": pl.String()}
 _NO_NAMES = pl.DataFrame(schema=NAME_SCHEMA)
+
+
+def value_hashes(values: pl.Series, *, numbers_as_text: bool = False) -> U64:
+    """64-bit hashes of a column of values (nulls hash to a fixed value): text with
+    :func:`.hash_keys`, integers as integers (the same Polars hash, no text made), or as their
+    decimal text when ``numbers_as_text`` (how state version 1 hashed them)."""
+    if values.dtype.is_integer() and not numbers_as_text:
+        hashed: U64 = values.cast(pl.Int64).hash(seed=0x5EED).to_numpy().astype(np.uint64, copy=False)
+        return hashed
+    return hash_keys(values)
 
 
 def pair_hashes(users: U64, values: U64, salt: int) -> U64:
@@ -142,7 +160,7 @@ class Observed:
     new: dict[str, npt.NDArray[np.bool_]]
     country_users: U64
     country_values: U64
-    #: per kind, each login's value hash (:func:`.hash_keys`; a null has one fixed hash)
+    #: per kind, each login's value hash (:func:`value_hashes`; a null has one fixed hash)
     hashes: dict[str, U64]
     #: the names of the batch's new (account, country) entries (:data:`NAME_SCHEMA`), to
     #: :meth:`AccountHistory.keep_countries` once the batch's findings are worded
@@ -191,6 +209,12 @@ class AccountHistory:
         self.entries = SortedSeen()
         self.users = SortedSeen()
         self._names: list[pl.DataFrame] = []
+        #: hash integer values as their decimal text, as state version 1 did (set when such a
+        #: state is loaded: its entries' hashes must keep matching)
+        self.numbers_as_text = False
+
+    def _hashes(self, values: pl.Series) -> U64:
+        return value_hashes(values, numbers_as_text=self.numbers_as_text)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -200,7 +224,7 @@ class AccountHistory:
 
     def seen_before(self, users: U64, kind: str, values: pl.Series) -> npt.NDArray[np.bool_]:
         """Whether each (account, value of ``kind``) is in the history."""
-        return self.entries.contains(pair_hashes(users, hash_keys(values), KIND_SALTS[kind]))
+        return self.entries.contains(pair_hashes(users, self._hashes(values), KIND_SALTS[kind]))
 
     def observe(self, logins: pl.DataFrame, users: U64, kinds: tuple[str, ...]) -> Observed:
         """Judge ``logins`` (``user``, ``ts`` ascending, the ``kinds`` columns; ``users`` their
@@ -212,7 +236,7 @@ class AccountHistory:
         known before it; pass them to :meth:`keep_countries` afterwards."""
         n = logins.height
         ts = logins["ts"].to_numpy()
-        values = {kind: hash_keys(logins[kind]) for kind in kinds}
+        values = {kind: self._hashes(logins[kind]) for kind in kinds}
         if n == 0:
             empty = np.zeros(0, dtype=bool)
             nothing = {kind: empty for kind in kinds}
@@ -323,18 +347,21 @@ class AccountHistory:
         return {
             "version": STATE_VERSION,
             "hash": HASH_VERSION,
+            "numbers": "text" if self.numbers_as_text else "numbers",
             "entries": self.entries.to_json(),
             "users": self.users.to_json(),
             "countries": self._country_rows().to_dict(as_series=False),
         }
 
     def load_json(self, state: dict[str, Any]) -> None:
-        if state.get("version") != STATE_VERSION:
-            raise ValueError(f"unsupported account history state version {state.get('version')!r}")
+        version = state.get("version")
+        if version not in READABLE_VERSIONS:
+            raise ValueError(f"unsupported account history state version {version!r}")
         if state.get("hash") != HASH_VERSION:
             raise ValueError(f"history hashed with {state.get('hash')!r}, this process hashes with {HASH_VERSION!r}")
         self.entries = SortedSeen.from_json(state["entries"])
         self.users = SortedSeen.from_json(state["users"])
+        self.numbers_as_text = version == 1 or state.get("numbers") == "text"
         countries = pl.DataFrame(state["countries"], schema=COUNTRY_SCHEMA)
         keys = pair_hashes(hash_keys(countries["user"]), hash_keys(countries["value"]), KIND_SALTS["country"])
         names = countries.select(_k=pl.Series(keys, dtype=pl.UInt64), user="user", value="value")

@@ -51,7 +51,9 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
     "ip": pl.String(),
     "device": pl.String(),
     "country": pl.String(),
-    "asn": pl.String(),
+    #: the AS number as read: hashed as a number (turning it into text cost more than the rest of
+    #: reading the batch); findings write it as text
+    "asn": pl.Int64(),
     "action": pl.String(),
 }
 #: the last login per account (for impossible travel)
@@ -128,7 +130,7 @@ class AccountTakeoverDetector(Detector):
                 pl.col("source.ip").alias("ip"),
                 pl.col("device.id").alias("device"),
                 pl.col("source.geo.country_iso_code").alias("country"),
-                pl.col("source.as.number").cast(pl.String).alias("asn"),
+                pl.col("source.as.number").cast(pl.Int64).alias("asn"),
                 pl.col("event.action").alias("action"),
                 (pl.col(TIMESTAMP_FIELD).cast(pl.Int64) + round(self.window_seconds * US)).alias("due"),
             )
@@ -155,7 +157,7 @@ class AccountTakeoverDetector(Detector):
         self._reset()
         if state:
             self._clock.load_json(state["clock"])
-            self._held.load_json(state["held"])
+            self._held.load_json(_numeric_asn(state["held"]))
             self._history.load_json(state["history"])
             self._last = _with_hashes(pl.DataFrame(state["last"], schema=LAST_SCHEMA))
 
@@ -230,6 +232,7 @@ class AccountTakeoverDetector(Detector):
 
     def _takeover_finding(self, user: str, login: pl.DataFrame, changes: pl.DataFrame) -> Finding:
         row = login.row(0, named=True)
+        row["asn"] = None if row["asn"] is None else str(row["asn"])
         first, last = int(row["ts"]), int(changes["ts"].max())  # type: ignore[arg-type]
         actions = sorted(changes["action"].unique().to_list())
         places = self._history.countries(user)
@@ -424,7 +427,8 @@ class AccountTakeoverDetector(Detector):
             last = logins.select("user", prev_ts="ts", prev_country="country", prev_ip="ip")[latest].with_columns(
                 _u=pl.Series(users[latest], dtype=pl.UInt64), _c=pl.Series(countries[latest], dtype=pl.UInt64)
             )
-            touched = pl.col("_u").is_in(last["_u"].implode())
+            # which remembered accounts this batch touches, worked out once for both filters below
+            touched = self._last.select(pl.col("_u").is_in(last["_u"].implode())).to_series()
             earlier = self._last.filter(touched)
             if earlier.height and earlier["prev_ts"].max() > last["prev_ts"].min():
                 # a file earlier in time read after a later one: keep the latest login per account
@@ -459,6 +463,15 @@ def _in_stream_order(rows: pl.DataFrame) -> pl.DataFrame:
     if ts.size < 2 or (bool((ts[1:] >= ts[:-1]).all()) and rows["seq"].is_sorted()):
         return rows
     return rows.sort("ts", "seq")
+
+
+def _numeric_asn(held: JSONState) -> JSONState:
+    """Held rows saved before AS numbers were kept as numbers held them as text: read them back
+    as numbers (the text was always a number's)."""
+    asn = held.get("asn") if held else None
+    if not asn or not any(isinstance(value, str) for value in asn):
+        return held
+    return {**held, "asn": [None if value is None else int(value) for value in asn]}
 
 
 def _with_hashes(last: pl.DataFrame) -> pl.DataFrame:
