@@ -50,3 +50,31 @@ def with_and_without_prefilter(
     monkeypatch.setattr(detector, "_screen", lambda self, groups: np.ones(groups.count, dtype=bool))
     everything = run_detector(detector(), batches)
     return filtered, everything, kept, screened
+
+
+def assert_only_work_saved(
+    filtered: list[Finding],
+    everything: list[Finding],
+    kept: list[tuple[int, int]],
+    screened: list[tuple[int, int]],
+    *,
+    judged: int,
+    turned_down: int,
+    screened_out: int | None,
+) -> None:
+    """What :func:`with_and_without_prefilter` returned shows the pre-filters saved work only:
+    the same findings word for word, exactly ``judged`` rows judged in full, more than
+    ``turned_down`` turned down by one pre-filter or the other (before judging, or, for windows a
+    batch opens and closes, before being held at all), of which more than ``screened_out`` by the
+    screen; ``screened_out=None`` when no window opens and closes within one batch (small batches),
+    so nothing may have been screened."""
+    assert [(f.explanation, f.details, f.severity, f.confidence) for f in filtered] == [
+        (f.explanation, f.details, f.severity, f.confidence) for f in everything
+    ]
+    assert sum(after for _, after in kept) == judged
+    dropped = sum(given - passed for given, passed in screened)
+    assert sum(before for before, _ in kept) + dropped > turned_down
+    if screened_out is None:
+        assert not screened
+    else:
+        assert dropped > screened_out

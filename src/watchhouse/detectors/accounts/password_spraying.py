@@ -143,7 +143,12 @@ class PasswordSprayingDetector(WindowedLoginDetector):
             return []
         width = round(self.window_seconds * US)
         last_window = int(rows["win"].max())  # type: ignore[arg-type]
-        rows = in_group_order(self._plausible(rows))
+        rows = self._plausible(rows)
+        if rows.height == 0:
+            # nothing can fire: no sort, group-by or wording (the usual batch of ordinary logins)
+            self._forget_fired(last_window - width)
+            return []
+        rows = in_group_order(rows)
         fail = pl.col("outcome") == "failure"
         agg = rows.group_by("win", "key", maintain_order=True).agg(
             rows=pl.len(),
@@ -168,16 +173,11 @@ class PasswordSprayingDetector(WindowedLoginDetector):
             if accounts[i] >= (self.continuation_accounts if continuing else self.min_accounts):
                 fired[i] = True
                 self._fired[keys[i]] = wins[i]
-        self._fired = {k: w for k, w in self._fired.items() if w >= last_window - width}
+        self._forget_fired(last_window - width)
         if not fired.any():
             return []
         cited = cite(rows, agg["rows"].to_numpy(), fired, on="user", cap=None)
-        hits = agg.filter(pl.Series(fired)).with_columns(
-            listed=pl.Series(cited.listed, dtype=pl.Int64),
-            head=pl.Series(cited.head, dtype=pl.Int64),
-            tail=pl.Series(cited.tail, dtype=pl.Int64),
-            anchor=pl.Series(cited.anchor, dtype=pl.String),
-        )
+        hits = cited.hits(agg, fired)
         return [self._finding(row, cited.refs[(row["win"], row["key"])]) for row in hits.iter_rows(named=True)]
 
     def _plausible(self, rows: pl.DataFrame) -> pl.DataFrame:

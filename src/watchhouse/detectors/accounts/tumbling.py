@@ -123,6 +123,10 @@ PART_ROWS = 50_000
 #: waiting rows up to which the keys that may pull some are found first by hash (under a flood
 #: the buffer holds millions, and the per-chunk lookup of :meth:`TumblingWindows._pull` is cheaper)
 PULL_CHECK_ROWS = 100_000
+#: pending rows :meth:`TumblingWindows._pull` looks up at once
+PULL_SLICE = 1 << 20
+#: the row columns :meth:`TumblingWindows._pack` reads (and ``ip`` when the key is not the address)
+PACKED_FROM = ["seq", "ts", "path", "line", "offset", "user", "reason"]
 STATE_VERSION = 4
 #: the version before pending rows kept their key as a hash (still loaded)
 KEY_TEXT_VERSION = 3
@@ -534,15 +538,14 @@ class TumblingWindows:
                 near = among(hashes[leaders], waiting_keys)
                 leaders, earliest = leaders[near], earliest[near]
             if leaders.size:
-                newly = pl.DataFrame(
-                    {
-                        "win": pl.Series(wins[leaders], dtype=pl.Int64),
-                        "h": pl.Series(hashes[leaders], dtype=pl.UInt64),
-                        "key": rows["key"].gather(pl.Series(leaders, dtype=pl.UInt32)),
-                        "since": pl.Series(earliest, dtype=pl.Int64),
-                    }
+                self._pull(
+                    Promoted(
+                        wins[leaders],
+                        hashes[leaders],
+                        earliest,
+                        rows["key"].gather(pl.Series(leaders, dtype=pl.UInt32)),
+                    )
                 )
-                self._pull(newly)
         if waiting.any():
             # packed before filtering when most rows wait (under a flood every row does, and
             # filtering the whole rows first copied all their text for a moment); filtered first
@@ -550,7 +553,9 @@ class TumblingWindows:
             if waiting.all():
                 self.pending.add(self._pack(rows, hashes))
             elif 4 * int(waiting.sum()) < n:
-                self.pending.add(self._pack(rows.filter(pl.Series(waiting)), hashes[waiting]))
+                # only the columns packing reads are copied by the filter
+                packed = rows.select(PACKED_FROM if self.key_is_ip else [*PACKED_FROM, "ip"])
+                self.pending.add(self._pack(packed.filter(pl.Series(waiting)), hashes[waiting]))
             else:
                 self.pending.add(self._pack(rows, hashes).filter(pl.Series(waiting)))
         self.held.add(rows.filter(pl.Series(held)))
@@ -578,38 +583,49 @@ class TumblingWindows:
                 self._screened_keys[win] = self._screened_keys.get(win, 0) + count
         return keep
 
-    def _pull(self, newly: pl.DataFrame) -> None:
-        """Move pending rows of newly promoted keys (``newly``: window, key, its hash ``h`` and
-        ``since``, the earliest time pulled) into the held rows: joining the whole buffer at once
-        copied all of it, every batch, which under a flood was the peak memory. Only the rows
-        whose key hash matches are gathered, from all chunks, and joined once; a chunk that loses
-        none is kept as is."""
-        hashes = newly["h"].implode()
-        matched: list[tuple[int, pl.Series]] = []
+    def _pull(self, newly: Promoted) -> None:
+        """Move pending rows of newly promoted keys (``newly``) into the held rows: joining the
+        whole buffer at once copied all of it, every batch, which under a flood was the peak
+        memory. A chunk's rows are matched to the promoted (window, key) by hash in numpy (one
+        sorted lookup, no Polars join: those cost a fraction of a millisecond each, every batch);
+        a chunk that loses none is kept as is."""
+        order = np.lexsort((newly.wins, newly.hashes))  # by hash, then window
+        hashes, wins, since = newly.hashes[order], newly.wins[order], newly.since[order]
+        pulled: list[pl.DataFrame] = []
         for i, chunk in enumerate(self.pending.chunks):
-            matches = chunk["h"].is_in(hashes)
-            if matches.any():
-                matched.append((i, matches))
-        if not matched:
-            return
-        candidates = pl.concat(
-            [self.pending.chunks[i].filter(matches) for i, matches in matched], how="vertical_relaxed"
-        )
-        pulled = (
-            candidates.with_columns(win=(pl.col("ts") // self.window) * self.window)
-            .join(newly, on=["win", "h"], how="inner")
-            .filter(pl.col("ts") >= pl.col("since"))
-        )
-        if pulled.height == 0:
-            return
-        self.held.add(self._unpack(pulled))
-        gone = pulled["seq"].cast(pl.Int64).implode()
-        for i, _ in matched:
-            chunk = self.pending.chunks[i]
-            lost = chunk["seq"].cast(pl.Int64).is_in(gone)
-            if lost.any():
-                self.pending.chunks[i] = chunk.filter(~lost)
-        self.pending.chunks = [chunk for chunk in self.pending.chunks if chunk.height]
+            h = chunk["h"].to_numpy()
+            # looked up a slice at a time: a flood's chunk holds millions of rows, and a position
+            # per row for all of them at once was tens of MB
+            found = [s + np.flatnonzero(among(h[s : s + PULL_SLICE], hashes)) for s in range(0, h.size, PULL_SLICE)]
+            rows = np.concatenate(found)
+            if rows.size == 0:
+                continue
+            ts = chunk["ts"].to_numpy()[rows]
+            win = (ts // self.window) * self.window
+            # the promoted entry of the row's (window, key): the first with its hash and window
+            # (a key promoted in two windows at once has two entries, in window order)
+            match = np.searchsorted(hashes, h[rows], side="left")
+            spans = np.searchsorted(hashes, h[rows], side="right") - match
+            for k in np.flatnonzero(spans > 1).tolist():
+                same = np.flatnonzero(wins[match[k] : match[k] + spans[k]] == win[k])
+                match[k] += int(same[0]) if same.size else 0
+            hit = (wins[match] == win) & (ts >= since[match])
+            if not hit.any():
+                continue
+            taken = np.zeros(chunk.height, dtype=bool)
+            taken[rows[hit]] = True
+            mask = pl.Series(taken)
+            pulled.append(
+                chunk.filter(mask).with_columns(
+                    win=pl.Series(win[hit], dtype=pl.Int64),
+                    key=newly.keys.gather(pl.Series(order[match[hit]], dtype=pl.UInt32)),
+                )
+            )
+            self.pending.chunks[i] = chunk.filter(~mask)
+        if pulled:
+            # chunks differ in types where they were thinned (all-null or narrow columns)
+            self.held.add(self._unpack(pl.concat(pulled, how="vertical_relaxed")))
+            self.pending.chunks = [chunk for chunk in self.pending.chunks if chunk.height]
 
     def _sketch(self, bits: int) -> CountMinSketch | GrowingCountMin:
         return GrowingCountMin(bits, self.depth) if self.small else CountMinSketch(bits, self.depth)
@@ -691,6 +707,18 @@ class TumblingWindows:
         self.blooms = {int(w): GrowingBloom.from_json(b) for w, b in state.get("blooms", {}).items()}
 
 
+class Promoted(NamedTuple):
+    """The (window, key) groups a batch promoted whose key has failures pending (see
+    :meth:`TumblingWindows._pull`)."""
+
+    wins: npt.NDArray[np.int64]
+    hashes: npt.NDArray[np.uint64]
+    #: per group: the earliest time a pending failure is pulled from
+    since: npt.NDArray[np.int64]
+    #: per group: the key's text (pending rows keep only its hash)
+    keys: pl.Series
+
+
 class GroupFailures(NamedTuple):
     """Failure counts per (window, key) group of a frame of window rows (see
     :meth:`WindowedLoginDetector._group_failures`)."""
@@ -742,6 +770,11 @@ class WindowedLoginDetector(Detector):
         failures = groups.sum(failed)
         successes = np.maximum(groups.max(rows["successes_seen"].fill_null(0).to_numpy()), groups.lengths - failures)
         return GroupFailures(groups, failed, failures, successes)
+
+    def _forget_fired(self, before: int) -> None:
+        """Forget the keys whose last firing window started before ``before``: only the window
+        right after a firing one lowers the bar, and the memory must not grow with every key."""
+        self._fired = {k: w for k, w in self._fired.items() if w >= before}
 
     def finalize(self) -> list[Finding]:
         out = [f for part in self._windows.flush() for f in self._judge(part)]

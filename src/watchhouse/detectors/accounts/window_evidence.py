@@ -17,7 +17,7 @@ import numpy.typing as npt
 import polars as pl
 
 from watchhouse.core.findings import EventRef
-from watchhouse.detectors.accounts.reporting import grouped_evidence
+from watchhouse.detectors.accounts.reporting import event_refs
 from watchhouse.detectors.accounts.sketches import among, hash_keys
 
 #: the order evidence is cited in, and the order groups are judged in
@@ -44,6 +44,16 @@ class Cited(NamedTuple):
     #: the successes whose ``on`` value (account or source) also failed in the group (window,
     #: key, account)
     taken: pl.DataFrame
+
+    def hits(self, agg: pl.DataFrame, fired: npt.NDArray[np.bool_]) -> pl.DataFrame:
+        """The ``fired`` rows of a judge's aggregate (one row per group, in group order) with what
+        its wording reads of the evidence: ``listed``, the sides ``head`` and ``tail``, ``anchor``."""
+        return agg.filter(pl.Series(fired)).with_columns(
+            listed=pl.Series(self.listed, dtype=pl.Int64),
+            head=pl.Series(self.head, dtype=pl.Int64),
+            tail=pl.Series(self.tail, dtype=pl.Int64),
+            anchor=pl.Series(self.anchor, dtype=pl.String),
+        )
 
 
 def cite(
@@ -84,11 +94,8 @@ def cite(
     group = np.repeat(np.arange(sizes.size, dtype=np.int64), sizes)
     taken = _taken(part[on], group, fail)
     cited |= taken
-    # grouped by group number (already in order): sorting by the key text again cost more
-    shown = part.select("ts", "seq", "path", "line", "offset", g=pl.Series(group)).filter(pl.Series(cited))
-    numbered = grouped_evidence(shown, ["g"], cap if cap is not None and shown.height > cap else None)
     fired_keys = part.select("win", "key")[starts].iter_rows()
-    refs = {key: numbered.get((g,), ()) for g, key in enumerate(fired_keys)}
+    refs = dict(zip(fired_keys, _references(part, group[cited], pl.Series(cited), sizes.size, cap), strict=True))
     return Cited(
         refs=refs,
         listed=listed.tolist(),
@@ -102,6 +109,29 @@ def cite(
         ],
         taken=part.select("win", "key", "user").filter(pl.Series(taken)),
     )
+
+
+def _references(
+    part: pl.DataFrame, group: npt.NDArray[np.int64], cited: pl.Series, groups: int, cap: int | None
+) -> list[tuple[EventRef, ...]]:
+    """The references of the ``cited`` rows of ``part``, one tuple per group (``group``: the
+    group of each cited row), at most ``cap`` each.
+
+    Why no sort: ``part`` is in :func:`in_group_order` and a cited row is whole (it has a time
+    and a unique sequence), so the cited rows are already in (group, time, sequence) order, the
+    order evidence is listed in; each group's references are one slice of them. (Sorting and
+    run-length grouping them again in Polars was a millisecond a batch.)"""
+    shown = part.select("path", "line", "offset").filter(cited)
+    counts = np.bincount(group, minlength=groups)
+    if cap is not None and group.size > cap:
+        # the first ``cap`` of each group, by their place in it
+        place = np.arange(group.size) - np.repeat(np.cumsum(counts) - counts, counts)
+        keep = place < cap
+        shown = shown.filter(pl.Series(keep))
+        counts = np.minimum(counts, cap)
+    refs = event_refs(shown)
+    ends = np.cumsum(counts).tolist()
+    return [tuple(refs[end - count : end]) for end, count in zip(ends, counts.tolist(), strict=True)]
 
 
 def _taken(values: pl.Series, group: npt.NDArray[np.int64], fail: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
