@@ -12,9 +12,10 @@ import random
 from typing import Any
 
 import polars as pl
+from tests.detectors.accounts.evidence_reference import grouped_evidence
 
 from watchhouse.core.findings import EventRef
-from watchhouse.detectors.accounts.reporting import event_refs, evidence, grouped_evidence
+from watchhouse.detectors.accounts.reporting import event_refs, evidence
 
 
 def _failures(n: int, seed: int) -> pl.DataFrame:

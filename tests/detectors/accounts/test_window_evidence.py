@@ -13,12 +13,11 @@ import pytest
 
 from watchhouse.core.events import Dataset
 from watchhouse.detectors.accounts.credential_stuffing import CredentialStuffingDetector
-from watchhouse.detectors.accounts.reporting import grouped_evidence
 from watchhouse.detectors.accounts.tumbling import INPUT_SCHEMA, TumblingWindows
 from watchhouse.detectors.accounts.window_evidence import cite, in_group_order
 from watchhouse.testing.factories import BASE_TIME, make_batch
 
-from .evidence_reference import first_refs, head_and_tail
+from .evidence_reference import first_refs, grouped_evidence, head_and_tail
 
 US = 1_000_000
 T0 = 1_772_000_000 * US

@@ -95,33 +95,6 @@ def anchor(rows: pl.DataFrame) -> str:
     return f"{first['path']}:{where}"
 
 
-def grouped_evidence(
-    rows: pl.DataFrame, by: list[str], cap: int | None = None
-) -> dict[tuple[Any, ...], tuple[EventRef, ...]]:
-    """:func:`evidence` for many findings at once: references per group of ``by``.
-
-    Why: building one finding costs a few Python calls, but a dozen Polars calls per finding
-    cost milliseconds; grouping once and slicing Python lists keeps wording cheap.
-    """
-    # only the columns a reference or its group needs are sorted, and only cited rows become objects
-    needed = list(dict.fromkeys([*by, "ts", "seq", "path", "line", "offset"]))
-    ordered = rows.select(needed).sort([*by, "ts", "seq"])
-    if cap is not None:
-        ordered = ordered.filter(pl.int_range(pl.len()).over(by) < cap)
-    refs = event_refs(ordered)
-    # sorted by the group columns, each group is one run of rows: run lengths need no hash grouping
-    runs = ordered.select(_run=pl.struct(by).rle()).unnest("_run")
-    out: dict[tuple[Any, ...], tuple[EventRef, ...]] = {}
-    begin = 0
-    for length, key in zip(
-        runs.get_column("len").to_list(), runs.get_column("value").struct.unnest().iter_rows(), strict=True
-    ):
-        end = begin + length
-        out[key] = tuple(refs[begin:end])
-        begin = end
-    return out
-
-
 def capped_note(listed: int, total: int, head: int, tail: int) -> str:
     """The sentence that tells an analyst the evidence is a sample (empty when it is not)."""
     if listed >= total:
