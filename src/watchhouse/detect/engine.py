@@ -14,6 +14,7 @@ from watchhouse.core.detector import Detector
 from watchhouse.core.errors import DetectorError
 from watchhouse.core.events import Dataset, EventBatch
 from watchhouse.core.findings import Finding
+from watchhouse.core.gc_pause import paused_gc
 from watchhouse.detect.postprocess import PostProcessor
 
 
@@ -36,13 +37,17 @@ class DetectionEngine:
         findings: list[Finding] = []
         for detector in self._routes[batch.dataset]:
             findings.extend(_guarded(detector, "detect", lambda d=detector: d.detect(batch)))
-        return self.postprocessor.process(findings)
+        # alerts are plain acyclic records; a batch can raise thousands of them citing hundreds of
+        # thousands of lines, which the cycle collector would otherwise walk again and again
+        with paused_gc():
+            return self.postprocessor.process(findings)
 
     def finalize(self) -> list[Alert]:
         findings: list[Finding] = []
         for detector in self.detectors:
             findings.extend(_guarded(detector, "finalize", detector.finalize))
-        return self.postprocessor.process(findings)
+        with paused_gc():  # as in process()
+            return self.postprocessor.process(findings)
 
     def checkpoint(self) -> dict[str, Any]:
         return {d.info.name: d.checkpoint() for d in self.detectors}
