@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from watchhouse.detectors.web import matching
+from watchhouse.detectors.web.engines import ColumnScanner, any_matches
 from watchhouse.detectors.web.explain import SENSITIVE_NAME, redact_url
 from watchhouse.detectors.web.matching import Matcher, Part, request_parts
 from watchhouse.detectors.web.prefilter import part_symptoms
@@ -45,6 +48,39 @@ def test_a_value_repeated_within_a_batch_is_decoded_once_and_hit_alike(monkeypat
     assert len({frozenset(by_part[i]) for i in payload_parts if parts[i].target is Target.QUERY}) == 1
     fresh = _matcher().match([parts[payload_parts[-1]]])
     assert {hit.rule.id for _, hit in fresh} == by_part[payload_parts[-1]]
+
+
+def test_the_symptom_gate_scans_once_per_pattern_and_keeps_what_each_value_shows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Parts are gated with one scan per symptom pattern (the path, query, body and referrer share the
+    URL's), and each part keeps the verdict its value gets scanned alone with its target's pattern."""
+    matcher = _matcher()
+    headers = '{"Host":"shop.example","X-Probe":"() { :; }; /bin/id","Cookie":"sid=abc"}'
+    parts = [
+        *request_parts(
+            "/a/../../etc/passwd?q=shoes&id=1%27%20or%201=1--",
+            "user=bob&note=<b>hi</b>",
+            "https://ref.example/?x=1",
+            "sqlmap/1.7",
+            headers,
+        ),
+        *request_parts("/plain/page?page=2", None, "https://shop.example/", "Mozilla/5.0", '{"Host":"shop.example"}'),
+    ]
+    scanners = matcher._symptom_scanners
+    assert scanners is not None
+    alone = [i for i, part in enumerate(parts) if any_matches(scanners[part.target], [part.raw])]
+    scans: list[int] = []
+
+    def counting(scanner: ColumnScanner, values: Sequence[str]) -> list[int]:
+        scans.append(len(values))
+        return any_matches(scanner, values)
+
+    monkeypatch.setattr(matching, "any_matches", counting)
+    assert matcher._with_symptoms(parts) == alone
+    assert 0 < len(alone) < len(parts)  # the payloads pass, "page=2" and the plain path do not
+    assert len(scans) == len({id(scanners[part.target]) for part in parts}) == 3  # URL, agent, headers
+    assert sum(scans) == len(parts)
 
 
 @pytest.mark.parametrize(

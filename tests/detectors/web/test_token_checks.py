@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 from watchhouse.core.events import Dataset
 from watchhouse.detectors.web.attack_patterns import WebAttackDetector
 from watchhouse.detectors.web.decoding import Decoded, decode
-from watchhouse.detectors.web.fingerprints import judge_sql, judge_xss
+from watchhouse.detectors.web.fingerprints import _context_verdict, judge_sql, judge_xss
 from watchhouse.detectors.web.rules import Target
 from watchhouse.detectors.web.token_checks import TOKEN_RULES, TokenChecks
 from watchhouse.detectors.web.tokenize_html import HtmlContext
+from watchhouse.detectors.web.tokenize_html import _tokenize as _tokenize_html_reference
 from watchhouse.detectors.web.tokenize_html import tokenize as tokenize_html
 from watchhouse.detectors.web.tokenize_sql import Context, fingerprint, fold, tokenize
 from watchhouse.testing.factories import make_batch
@@ -137,6 +138,23 @@ def test_lexers_never_raise(text: str) -> None:
         tokenize_html(text, html_context)
     judge_sql(text.lower())
     judge_xss(text.lower())
+
+
+_TAGLESS = st.lists(
+    st.sampled_from([*"'\"`()>=;,-#/*!@$.: \t\n\\x1aoOr", "script", "a ", "onerror", "/x", "javascript:"]), max_size=60
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TAGLESS.map("".join) | st.text(max_size=200).map(lambda text: text.replace("<", "")))
+def test_page_text_without_a_tag_opener_holds_no_tag(text: str) -> None:
+    """Why judge_xss reads a value without "<" only in attribute contexts: as page text, where no
+    synthetic tag is prefixed, nothing opens a tag (compiled lexer and reference alike)."""
+    text = text.lower()
+    assert tokenize_html(text, HtmlContext.TEXT) == []
+    assert _tokenize_html_reference(text) == []
+    for markup in (True, False):
+        assert _context_verdict(text, HtmlContext.TEXT, markup) is None
 
 
 def test_hostile_values_stay_fast() -> None:

@@ -86,6 +86,21 @@ def test_base64_view_is_the_same_after_any_other_decoding(first: str, plus: bool
     assert after_other == after_same_text == (fresh, decode(raw, plus_as_space=raw_plus))
 
 
+_BASE64ISH = st.text(alphabet="abcXYZ019+/=_-%2F ", max_size=60)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_BASE64ISH)
+def test_base64_view_skips_single_case_text_as_its_tokens_would(text: str) -> None:
+    """A value in one letter case cannot hold a mixed-case token, so base64_view returns at once; the
+    same value with a short mixed-case word added (no token itself) takes the token loop and agrees."""
+    for single in (text.lower(), text.upper()):
+        assert base64_view(single) == base64_view(single + " Zz") == Decoded("")
+    decoded = base64_view("cmd=Y2F0IC9ldGMvcGFzc3dk")  # "cat /etc/passwd", and its one-case spellings
+    assert "cat /etc/passwd" in decoded.text and decoded.steps == ("base64", "lowercase")
+    assert base64_view("cmd=y2f0ic9ldgmvcgfzc3dk").text == base64_view("CMD=Y2F0IC9LDGMVCGFZC3DK").text == ""
+
+
 @settings(max_examples=400, deadline=None)
 @given(_ESCAPES)
 def test_shortcuts_agree_with_the_regexes(text: str) -> None:

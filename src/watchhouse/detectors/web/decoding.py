@@ -99,7 +99,12 @@ class Decoded(NamedTuple):
         """Record ``step`` only when it changed the text, so explanations list real work only."""
         if text == self.text:
             return self
-        return Decoded(text, (*self.steps, step))
+        return _decoded((text, (*self.steps, step)))
+
+
+#: ``Decoded((text, steps))`` without the keyword-handling constructor (a third of its cost): every
+#: decoding step that changes a value makes one
+_decoded = Decoded._make
 
 
 def _replace_overlong(text: str) -> str:
@@ -203,7 +208,7 @@ def _url_decoded(raw: str, plus_as_space: bool) -> Decoded:
     last_raw, last_plus, last = _last_url
     if last_plus is plus_as_space and (last_raw is raw or last_raw == raw):
         return last
-    decoded = url_decode(Decoded(raw[:MAX_VALUE_CHARS]), plus_as_space=plus_as_space)
+    decoded = url_decode(_decoded((raw[:MAX_VALUE_CHARS], ())), plus_as_space=plus_as_space)
     _last_url = (raw, plus_as_space, decoded)  # one tuple: a reader in another thread sees a whole entry
     return decoded
 
@@ -223,6 +228,8 @@ def base64_view(raw: str, *, plus_as_space: bool = False) -> Decoded:
     bytes become spaces. Case is kept until after decoding, since base64 is case-sensitive.
     """
     text = _url_decoded(raw, plus_as_space).text
+    if text.lower() == text or text.upper() == text:  # no token can mix cases: nothing to look for
+        return _NO_TOKENS
     pieces: list[str] = []
     for token in _B64_TOKEN.findall(text)[:MAX_BASE64_TOKENS]:
         if token.lower() == token or token.upper() == token:
@@ -242,8 +249,12 @@ def base64_view(raw: str, *, plus_as_space: bool = False) -> Decoded:
                 continue
             pieces.append(data.translate(_PRINTABLE_OR_SPACE).decode("ascii"))
     if not pieces:
-        return Decoded("")
+        return _NO_TOKENS
     return Decoded(" | ".join(pieces).lower(), ("base64", "lowercase"))
+
+
+#: the base64 view of a value without a clearly encoded token (shared: named tuples are immutable)
+_NO_TOKENS = Decoded("")
 
 
 def collapse_whitespace(value: Decoded) -> Decoded:

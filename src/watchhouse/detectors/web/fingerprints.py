@@ -288,7 +288,7 @@ def judge_xss(text: str, *, markup: bool = True) -> XssVerdict | None:
     """
     if "<" not in text and "=" not in text and ":" not in text and "(" not in text:
         return None
-    contexts = [HtmlContext.TEXT]
+    contexts = [HtmlContext.TEXT] if "<" in text else []  # as page text, no "<" is no tag
     if "=" in text or ":" in text:
         contexts.append(HtmlContext.ATTR_BARE)
         if "'" in text:

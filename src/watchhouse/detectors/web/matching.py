@@ -14,6 +14,7 @@ import operator
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import compress
 from typing import NamedTuple
 
 import orjson
@@ -21,7 +22,9 @@ import polars as pl
 
 from watchhouse.detectors.web.decoding import Decoded, base64_view, decode, shell_view, sql_view, url_decode
 from watchhouse.detectors.web.engines import (
+    ColumnScanner,
     EngineName,
+    PatternSet,
     any_matches,
     column_scanner,
     pattern_set,
@@ -47,7 +50,8 @@ class Part(NamedTuple):
     """One value to inspect and where it sits in the request.
 
     A named tuple rather than a frozen dataclass: a full request is cut into about eight parts and
-    a frozen dataclass costs twice as much to build (one ``object.__setattr__`` per field).
+    a frozen dataclass costs twice as much to build (one ``object.__setattr__`` per field). The hot
+    paths below build it from a whole tuple (``_part``), every field given in order.
     """
 
     target: Target
@@ -65,6 +69,12 @@ class Hit(NamedTuple):
     decoded: Decoded
     start: int
     end: int
+
+
+#: ``Hit((rule, part, decoded, start, end))`` and ``Part((target, name, raw, plus_as_space, is_name))``
+#: without the keyword-handling constructors (a third of their cost): a batch makes tens of thousands
+_hit = Hit._make
+_part = Part._make
 
 
 def _split_form(text: str) -> Iterator[tuple[str, str, bool]]:
@@ -109,9 +119,9 @@ def inspect_name(name: str) -> bool:
 def _form_parts(target: Target, text: str) -> Iterator[Part]:
     for name, value, has_value in _split_form(text):
         if has_value and value:
-            yield Part(target, name, value, plus_as_space=True)
+            yield _part((target, name, value, True, False))
         if inspect_name(name):
-            yield Part(target, name, name, plus_as_space=True, is_name=True)
+            yield _part((target, name, name, True, True))
 
 
 def request_parts(
@@ -126,24 +136,24 @@ def request_parts(
     if url:
         path, _, query = url.partition("?")
         query = query.partition("#")[0]
-        parts.append(Part(Target.PATH, None, path))
+        parts.append(_part((Target.PATH, None, path, False, False)))
         if query:
             if "=" in query:
                 parts.extend(_form_parts(Target.QUERY, query))
             else:  # a parameterless payload: "/page?<script>..." or "/x.php?' or 1=1--"
-                parts.append(Part(Target.QUERY, None, query, plus_as_space=True))
+                parts.append(_part((Target.QUERY, None, query, True, False)))
     if body:
         if _FORM_BODY.match(body):
             parts.extend(_form_parts(Target.BODY, body))
         elif body[:1] in "{[":
-            parts.append(Part(Target.BODY, None, body))
+            parts.append(_part((Target.BODY, None, body, False, False)))
             parts.extend(_json_parts(body))
         else:  # text/plain and odd bodies: clients form-encode them too, so "+" is read as a space
-            parts.append(Part(Target.BODY, None, body, plus_as_space=True))
+            parts.append(_part((Target.BODY, None, body, True, False)))
     if referrer and referrer != "-":
-        parts.append(Part(Target.REFERRER, None, referrer))
+        parts.append(_part((Target.REFERRER, None, referrer, False, False)))
     if user_agent and user_agent != "-":
-        parts.append(Part(Target.USER_AGENT, None, user_agent))
+        parts.append(_part((Target.USER_AGENT, None, user_agent, False, False)))
     if headers:
         parts.extend(_header_parts(headers))
     return parts
@@ -261,6 +271,11 @@ CACHE_MAX_ENTRIES = 20_000
 CACHE_MAX_VALUE_CHARS = 512
 
 _Found = tuple[Rule | PolicyRule, Decoded, int, int]  # a hit without the part it was found in
+#: a found hit's place in the rule set: hits of a part are handed out in rule order
+_rank: Callable[[tuple[int, _Found]], int] = operator.itemgetter(0)
+#: one view's rules, their places in the rule set, their database, every kept part's decoding in the
+#: view and what the database found in each
+_ViewAnswers = tuple[tuple[Rule, ...], tuple[int, ...], PatternSet, list[Decoded], list[list[tuple[int, int]]]]
 
 
 #: a part's cache key (target, form decoding, raw text), taken in C: a batch has tens of thousands of parts
@@ -335,6 +350,7 @@ class Matcher:
         if self.engine is EngineName.HYPERSCAN:
             self._views = {view: tuple(r for r in rules if r.view is view) for view in View}
             self._sets = {view: pattern_set(tuple(r.pattern for r in members)) for view, members in self._views.items()}
+            self._ranks = {view: tuple(self._order[r.id] for r in members) for view, members in self._views.items()}
             self._view_targets = {target: tuple(group.view for group in rules.groups(target)) for target in Target}
             self._view_readers = {
                 view: frozenset(t for t, read in self._view_targets.items() if view in read) for view in View
@@ -367,25 +383,23 @@ class Matcher:
             return []
         keys = list(map(_cache_key, parts))
         found: list[tuple[_Found, ...] | None] = list(map(self._cache.get, keys))
-        # each distinct new value is matched once, however often this batch repeats it (a Host
-        # header, a session cookie): the first part carrying it stands for the others
-        todo: dict[tuple[Target, bool, str], int] = {}
-        for i, result in enumerate(found):
-            if result is None:
-                todo.setdefault(keys[i], i)
-        if todo:
-            fresh = dict(zip(todo, self._match_uncached([parts[i] for i in todo.values()]), strict=True))
+        if None in found:
+            # each distinct new value is matched once, however often this batch repeats it (a Host
+            # header, a session cookie): any part carrying it stands for the others, as what a value
+            # matches depends on its key alone (taken in C: a cold batch has tens of thousands of parts)
+            missing = [result is None for result in found]
+            todo = dict(zip(compress(keys, missing), compress(parts, missing), strict=True))
+            fresh = dict(zip(todo, self._match_uncached(list(todo.values())), strict=True))
             for key, result in fresh.items():
                 if len(key[2]) <= CACHE_MAX_VALUE_CHARS:
                     if len(self._cache) >= CACHE_MAX_ENTRIES:
                         del self._cache[next(iter(self._cache))]  # oldest first
                     self._cache[key] = result
-            found = [fresh[keys[i]] if result is None else result for i, result in enumerate(found)]
+            found = [fresh[key] if result is None else result for key, result in zip(keys, found, strict=True)]
         out: list[tuple[int, Hit]] = []
-        for i, result in enumerate(found):
-            if result:
-                part = parts[i]
-                out.extend((i, Hit(rule, part, decoded, start, end)) for rule, decoded, start, end in result)
+        for i in compress(range(len(parts)), found):
+            part = parts[i]
+            out += [(i, _hit((rule, part, decoded, start, end))) for rule, decoded, start, end in found[i] or ()]
         return out
 
     def _match_uncached(self, parts: list[Part]) -> list[tuple[_Found, ...]]:
@@ -399,57 +413,67 @@ class Matcher:
                 if self.engine is EngineName.HYPERSCAN
                 else self._match_polars(kept, views)
             )
-            for k, hit in matched:
-                results[keep[k]].append((hit.rule, hit.decoded, hit.start, hit.end))
+            for k, found in matched:
+                results[keep[k]].append(found)
             if self.checks is not None:  # after the signatures, engine-independent
                 for k, part in enumerate(kept):
                     results[keep[k]].extend(self.checks.check(part.target, views.base[k]))
         return [tuple(r) for r in results]
 
     def _with_symptoms(self, parts: list[Part]) -> list[int]:
+        """Indices of the parts showing their target's symptom, in order.
+
+        Parts are grouped by scanner, not by target: the path, query, body and referrer share the
+        URL pattern, and one scan of all their values costs less than four (a value's verdict
+        depends on the value alone, see :func:`.isolate_rows`).
+        """
         if self._symptom_scanners is None:
             return list(range(len(parts)))
-        by_target: dict[Target, list[int]] = {}
+        scanners = self._symptom_scanners
+        by_scanner: dict[int, tuple[ColumnScanner, list[int]]] = {}
         for i, part in enumerate(parts):
-            by_target.setdefault(part.target, []).append(i)
+            scanner = scanners.get(part.target)
+            if scanner is not None:
+                by_scanner.setdefault(id(scanner), (scanner, []))[1].append(i)
         keep: list[int] = []
-        for target, indices in by_target.items():
-            scanner = self._symptom_scanners.get(target)
-            if scanner is None:
-                continue
+        for scanner, indices in by_scanner.values():
             flagged = any_matches(scanner, [parts[i].raw for i in indices])
             keep.extend(indices[j] for j in flagged)
         return sorted(keep)
 
-    def _match_hyperscan(self, kept: list[Part], views: _Decodings) -> list[tuple[int, Hit]]:
+    def _match_hyperscan(self, kept: list[Part], views: _Decodings) -> list[tuple[int, _Found]]:
         # per view, every kept part's decoding whose target reads that view, asked about at once
-        found: dict[View, list[list[tuple[int, int]]]] = {}
+        asked: list[_ViewAnswers] = []
         for view, database in self._sets.items():
             readers = self._view_readers[view]
             decodings = views.column(view)
-            found[view] = database.matching_many(
-                [decodings[k].text if part.target in readers else "" for k, part in enumerate(kept)]
+            found = database.matching_many(
+                [decoded.text for decoded in decodings]
+                if len(readers) == len(Target)
+                else [decodings[k].text if part.target in readers else "" for k, part in enumerate(kept)]
             )
-        out: list[tuple[int, Hit]] = []
+            asked.append((self._views[view], self._ranks[view], database, decodings, found))
+        out: list[tuple[int, _Found]] = []
         for k, part in enumerate(kept):
-            hits: list[Hit] = []
+            # (a target that does not read a view was asked about "", which matches nothing)
+            hits: list[tuple[int, _Found]] = []
             target = part.target
-            for view in self._view_targets[target]:
-                matches = found[view][k]
+            for members, ranks, database, decodings, found in asked:
+                matches = found[k]
                 if not matches:
                     continue
-                members, database, decoded = self._views[view], self._sets[view], views.column(view)[k]
+                decoded = decodings[k]
                 for index, end in matches:
                     rule = members[index]
                     if target in rule.targets:
                         start, stop = database.span(index, decoded.text, end)
-                        hits.append(Hit(rule, part, decoded, start, stop))
+                        hits.append((ranks[index], (rule, decoded, start, stop)))
             if len(hits) > 1:
-                hits.sort(key=lambda h: self._order[h.rule.id])
-            out.extend((k, hit) for hit in hits)
+                hits.sort(key=_rank)  # in rule order (ranks are distinct)
+            out.extend((k, hit) for _, hit in hits)
         return out
 
-    def _match_polars(self, kept: list[Part], views: _Decodings) -> list[tuple[int, Hit]]:
+    def _match_polars(self, kept: list[Part], views: _Decodings) -> list[tuple[int, _Found]]:
         frame = pl.DataFrame(
             {
                 "k": list(range(len(kept))),
@@ -471,7 +495,7 @@ class Matcher:
         matched = frame.filter(self._quick)
         if matched.is_empty():
             return []
-        out: list[tuple[int, Hit]] = []
+        out: list[tuple[int, _Found]] = []
         rules = self.rules.rules
         for row in matched.select([pl.col("k"), *self._extract]).iter_rows():
             k = row[0]
@@ -479,5 +503,5 @@ class Matcher:
                 if text:
                     decoded = views.of(rule.view, k)
                     start = max(decoded.text.find(text), 0)
-                    out.append((k, Hit(rule, kept[k], decoded, start, start + len(text))))
+                    out.append((k, (rule, decoded, start, start + len(text))))
         return out
