@@ -42,12 +42,12 @@ import polars as pl
 
 from watchhouse.core.detector import Detector, DetectorFamily, DetectorInfo, JSONState
 from watchhouse.core.errors import DetectorError
-from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTAMP_FIELD, Dataset, EventBatch
+from watchhouse.core.events import Dataset, EventBatch
 from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
 from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.detectors.accounts.reporting import US, at, event_refs
-from watchhouse.detectors.accounts.sketches import U64
-from watchhouse.detectors.accounts.slow_batch import BatchRows
+from watchhouse.detectors.accounts.sketches import U64, among
+from watchhouse.detectors.accounts.slow_batch import BatchRows, Carried
 from watchhouse.detectors.accounts.slow_runs import I64, Mask, OpenRuns, Paced, PaceRule, pace, spans
 from watchhouse.detectors.accounts.slow_sightings import FAILURE_SCHEMA, Sightings
 
@@ -180,26 +180,9 @@ class SlowBruteForceDetector(Detector):
     def detect(self, batch: EventBatch) -> list[Finding]:
         if batch.num_rows == 0:
             return []
-        frame = (
-            batch.to_polars()
-            .lazy()
-            .select(
-                ts=pl.col(TIMESTAMP_FIELD).cast(pl.Int64),
-                outcome=pl.col("event.outcome"),
-                ip=pl.col("source.ip"),
-                user=pl.col("user.name"),
-                path=pl.col(PATH_FIELD).fill_null(""),
-                line=pl.col(LINE_FIELD),
-                offset=pl.col(OFFSET_FIELD),
-            )
-            .filter(pl.col("outcome").is_in(["failure", "success"]) & pl.col("ip").is_not_null())
-            .filter(pl.col("ts").is_not_null())
-            .select(pl.exclude("outcome"), fail=pl.col("outcome") == "failure")
-            .collect()
-        )
-        if frame.height == 0:
+        rows = BatchRows(batch.to_polars(), self.sightings)
+        if rows.height == 0:
             return []
-        rows = BatchRows(frame, self.sightings)
         self._see(rows)
         findings = self._advance(rows)
         self._expire()
@@ -254,24 +237,29 @@ class SlowBruteForceDetector(Detector):
         skipped: most logins are those)."""
         table = self.sightings
         h, order, starts, sizes = rows.hashes, rows.order, rows.starts, rows.sizes
-        fails = np.add.reduceat(rows.fail[order], starts)
+        grouped_fail = rows.fail[order]
+        fails = np.add.reduceat(grouped_fail, starts)
         hashes = h[order[starts]]
         slot, fp = table.slots(hashes)
+        sighted = table.fp[slot] == fp
         run_hashes = self.runs.hashes()
-        in_run = np.isin(hashes, run_hashes) if run_hashes.size else np.zeros(hashes.size, dtype=bool)
-        tracked = (fails > 0) | (table.fp[slot] == fp) | in_run
+        in_run = among(hashes, run_hashes) if run_hashes.size else np.zeros(hashes.size, dtype=bool)
+        tracked = (fails > 0) | sighted | in_run
         alone = tracked & (sizes == 1) & ~in_run
         simple = alone & (fails == 1)
         if simple.any():
-            alone_rows = np.zeros(h.size, dtype=bool)  # in stream order without a sort
-            alone_rows[order[starts[simple]]] = True
-            self._simple(rows, np.flatnonzero(alone_rows), h)
+            self._simple(rows, np.sort(order[starts[simple]]), h)  # in stream order
             self.runs.cap(self.max_runs)
         lone_successes = alone & (fails == 0)
         if lone_successes.any():
             table.fp[slot[lone_successes]] = 0
-        busy = np.flatnonzero(tracked & ~alone)
-        return self._complex(rows, busy, hashes[busy]) if busy.size else []
+        busy = tracked & ~alone
+        if not busy.any():
+            return []
+        # read the table again: :meth:`_simple` may have taken or given a slot
+        carrying = in_run | (table.fp[slot] == fp)
+        batch, group = self._busy_rows(rows, busy, grouped_fail, carrying)
+        return self._complex(rows, batch, group, hashes[busy])
 
     def _simple(self, rows: BatchRows, at: I64, h: U64) -> None:
         """Addresses with one failure in the batch and no run (rows ``at``, in stream order): table
@@ -285,53 +273,74 @@ class SlowBruteForceDetector(Detector):
             new = at[paced]
             pair = np.r_[np.arange(new.size), np.arange(new.size)]  # run k: rows k and new.size + k
             ranked = np.argsort(pair, kind="stable")
-            failures = pl.concat([table.rows(slot[paced]), rows.failures[new]])[ranked]
+            failures = pl.concat([table.rows(slot[paced]), rows.failures(new)])[ranked]
             ips = rows.ips(new)[pair[ranked]]
             self.runs.add(failures, np.tile(h[new], 2)[ranked], ips, np.zeros(ranked.size, dtype=bool), pair[ranked])
         write = ~paced
         rows.write(slot[write], fp[write], at[write])
         table.fp[slot[paced]] = 0  # those addresses now have a run
 
-    def _complex(self, rows: BatchRows, busy: I64, hashes: U64) -> list[Finding]:
-        """Addresses (groups ``busy``, with address hashes ``hashes``) with several rows in the
-        batch or a run: the run rule over all their rows at once.
+    @staticmethod
+    def _busy_rows(rows: BatchRows, busy: Mask, grouped_fail: Mask, carrying: Mask) -> tuple[I64, I64]:
+        """The rows the rule needs of the addresses ``busy`` (a mask over the batch's addresses),
+        grouped and in stream order, and each one's group (its rank among ``busy``).
+
+        Why not all their rows: a success only ends its address's run, so of several successes in
+        a row only the first counts, and a success before an address's first failure counts only
+        when the address carries a run or a single failure from earlier batches (``carrying``;
+        kept when unsure, as an extra success changes nothing). Most logins are successes: this
+        halves the rows the rule reads."""
+        n = rows.height
+        group_start = np.zeros(n, dtype=bool)
+        group_start[rows.starts] = True
+        wanted = grouped_fail.copy()
+        wanted[1:] |= grouped_fail[:-1] & ~group_start[1:]  # a success right after a failure of its address
+        wanted[rows.starts[carrying]] = True
+        wanted &= np.repeat(busy, rows.sizes)
+        at = np.flatnonzero(wanted)
+        group = (np.cumsum(busy) - 1)[np.cumsum(group_start)[at] - 1]
+        return rows.order[at], group.astype(np.int64)
+
+    def _complex(self, rows: BatchRows, batch: I64, group: I64, hashes: U64) -> list[Finding]:
+        """Addresses with several rows in the batch or a run, with address hashes ``hashes``: their
+        rows ``batch`` (grouped, stream order within a group, each row's ``group``) through the run
+        rule at once.
 
         Each address's carried state (its open run's failures, or the table's single failure) is
-        put before its rows of this batch (:meth:`_with_carried`), and :func:`.slow_runs.pace`
-        finds every run in arrays. Python builds only the findings; the runs still open go back
-        to :class:`.OpenRuns` as rows, the addresses that end on one failure outside a run go to
-        the table."""
-        batch, group, count, pre, pre_g, pre_k, reported = self._with_carried(rows, busy, hashes)
+        put before its rows of this batch (:meth:`_carried`), and :func:`.slow_runs.pace` finds
+        every run in arrays. Python builds only the findings; the runs still open go back to
+        :class:`.OpenRuns` as rows, the addresses that end on one failure outside a run go to the
+        table."""
+        count = hashes.size
         n = batch.size
         sizes = np.bincount(group, minlength=count)
         firsts = np.cumsum(sizes) - sizes
         ips = rows.ips(batch[firsts])
+        carried, pre_g, pre_k, reported = self._carried(hashes, ips)
         slot, fp = self.sightings.slots(hashes)
         # positions in the combined order: each group's carried rows, then its rows of the batch
         n_pre = np.bincount(pre_g, minlength=count)
         shift = np.cumsum(n_pre)
-        pre_start = shift - n_pre
-        begin = firsts + pre_start  # each group's first position
+        begin = firsts + shift - n_pre  # each group's first position
         at_batch = np.arange(n) + shift[group]
         at_pre = begin[pre_g] + pre_k
-        size = n + pre.height
+        size = n + carried.height
         ts = np.empty(size, dtype=np.int64)
-        ts[at_batch], ts[at_pre] = rows.ts[batch], pre["ts"].to_numpy()
+        ts[at_batch], ts[at_pre] = rows.ts[batch], carried.ts()
         account = np.empty(size, dtype=np.int64)
-        account[at_batch], account[at_pre] = rows.account[batch], pre["account"].to_numpy()
+        account[at_batch], account[at_pre] = rows.account[batch], carried.account()
         fail = np.ones(size, dtype=bool)
         fail[at_batch] = rows.fail[batch]
-        source = np.empty(size, dtype=np.int64)  # the row of ``details`` at each position
-        source[at_batch], source[at_pre] = batch, rows.height + np.arange(pre.height)
+        source = np.empty(size, dtype=np.int64)  # each position's row: of the batch, or height + carried row
+        source[at_batch], source[at_pre] = batch, rows.height + np.arange(carried.height)
         first = np.zeros(size, dtype=bool)
         first[begin] = True
         was_reported = np.zeros(size, dtype=bool)
         was_reported[begin[reported]] = True
         paced = pace(self.rule, ts, fail, account, first, was_reported)
-        details = rows.with_failures(pre)
 
         qualified = paced.first_qualifying()
-        findings = self._findings(details, source, paced.anchor[qualified], qualified, begin, ips)
+        findings = self._findings(rows, carried, source, paced.anchor[qualified], qualified, begin, ips)
 
         ends = np.r_[begin[1:] - 1, size - 1]
         ends_failing = fail[ends]
@@ -346,43 +355,36 @@ class SlowBruteForceDetector(Detector):
             rows.write(slot[singles], fp[singles], last)
         still_open = np.flatnonzero(ends_failing & (links >= 1))
         if still_open.size:
-            self._keep(details, source, paced, qualified, ends, begin, reported, still_open, hashes, ips)
+            self._keep(rows, carried, source, paced, qualified, ends, begin, reported, still_open, hashes, ips)
         return findings
 
-    def _with_carried(
-        self, rows: BatchRows, busy: I64, hashes: U64
-    ) -> tuple[I64, I64, int, pl.DataFrame, I64, I64, Mask]:
-        """The rows the rule reads for the addresses ``busy``: their rows of the batch (``batch``,
-        grouped, in stream order, and each one's ``group``), the failures carried from earlier
-        batches (``pre``: open runs' failures, the table's single failures; each one's group
-        ``pre_g`` and place ``pre_k`` in it), and which groups carry a reported run. Carried runs
-        are taken out of :attr:`runs` and table entries cleared: the rule decides what goes back."""
-        starts, sizes = rows.starts[busy], rows.sizes[busy]
-        batch = rows.order[spans(starts, starts + sizes - 1)]  # grouped, in stream order
-        count = busy.size
-        firsts = np.cumsum(sizes) - sizes
-        group = np.repeat(np.arange(count, dtype=np.int64), sizes)
-        ips = rows.ips(batch[firsts])
-        carried, carried_g = self.runs.take(hashes, ips)
+    def _carried(self, hashes: U64, ips: pl.Series) -> tuple[Carried, I64, I64, Mask]:
+        """The failures carried from earlier batches for the addresses ``hashes`` and ``ips``: open
+        runs' failures, then the table's single failures (each one's group ``pre_g`` and place
+        ``pre_k`` in it), and which groups carry a reported run. Carried runs are taken out of
+        :attr:`runs` and table entries cleared: the rule decides what goes back."""
+        count = hashes.size
+        taken, carried_g = self.runs.take(hashes, ips)
         table = self.sightings
         slot, fp = table.slots(hashes)
         has_run = np.zeros(count, dtype=bool)
         has_run[carried_g] = True
         reported = np.zeros(count, dtype=bool)
-        reported[carried_g[carried["alerted"].to_numpy()]] = True
+        reported[carried_g[taken["alerted"].to_numpy()]] = True
         sighted = np.flatnonzero(~has_run & (table.fp[slot] == fp))
-        pre = pl.concat([carried.select(list(FAILURE_SCHEMA)), table.rows(slot[sighted])])
+        carried = Carried(taken.select(list(FAILURE_SCHEMA)), table.take(slot[sighted]))
         table.fp[slot[sighted]] = 0  # those addresses' single failure is now part of a run or gone
         # each carried row's place in its run (a run's rows are together, in stream order)
         run_starts = np.flatnonzero(np.r_[True, carried_g[1:] != carried_g[:-1]])
         place = np.arange(carried_g.size) - np.repeat(run_starts, np.diff(np.r_[run_starts, carried_g.size]))
         pre_g = np.r_[carried_g, sighted].astype(np.int64)
         pre_k = np.r_[place, np.zeros(sighted.size, dtype=np.int64)].astype(np.int64)
-        return batch, group, count, pre, pre_g, pre_k, reported
+        return carried, pre_g, pre_k, reported
 
     def _keep(
         self,
-        details: pl.DataFrame,
+        rows: BatchRows,
+        carried: Carried,
         source: I64,
         paced: Paced,
         qualified: I64,
@@ -395,14 +397,23 @@ class SlowBruteForceDetector(Detector):
     ) -> None:
         """Keep the runs of ``groups`` still open at the batch's end, in address order: every
         failure of a run not reported yet, the last two of one reported (now or before)."""
-        groups = groups[ips.gather(groups).arg_sort().to_numpy()]
+        names: list[str] = ips.gather(groups).to_list()  # distinct; Python's order is Polars' (code points)
+        groups = groups[sorted(range(groups.size), key=names.__getitem__)]
         last = ends[groups]
         anchor = paced.anchor[last]
-        alerted = np.isin(anchor, paced.anchor[qualified]) | (reported[groups] & (anchor == begin[groups]))
+        now_reported = np.zeros(source.size, dtype=bool)
+        now_reported[paced.anchor[qualified]] = True
+        alerted = now_reported[anchor] | (reported[groups] & (anchor == begin[groups]))
         start = np.where(alerted, last - 1, anchor)
         at = spans(start, last)
         run_of = np.repeat(np.arange(groups.size, dtype=np.int64), last - start + 1)
-        self.runs.add(details[source[at]], hashes[groups][run_of], ips.gather(groups[run_of]), alerted[run_of], run_of)
+        self.runs.add(
+            rows.gather(source[at], carried),
+            hashes[groups][run_of],
+            ips.gather(groups[run_of]),
+            alerted[run_of],
+            run_of,
+        )
         self.runs.cap(self.max_runs)
 
     def _expire(self) -> None:
@@ -410,14 +421,14 @@ class SlowBruteForceDetector(Detector):
         self.runs.expire(self.max_gap + self.lateness, self.max_seen)
 
     def _findings(
-        self, rows: pl.DataFrame, source: I64, anchors: I64, qualified: I64, begin: I64, ips: pl.Series
+        self, rows: BatchRows, carried: Carried, source: I64, anchors: I64, qualified: I64, begin: I64, ips: pl.Series
     ) -> list[Finding]:
         """One finding per run that qualified (its failures up to the qualifying one), in address
         order, then stream order. Only these runs' failures are read into Python."""
         if qualified.size == 0:
             return []
         addresses: list[str] = ips.gather(np.searchsorted(begin, qualified, side="right") - 1).to_list()
-        cited = rows[source[spans(anchors, qualified)]]
+        cited = rows.gather(source[spans(anchors, qualified)], carried)
         ts: list[int] = cited["ts"].to_list()
         accounts: list[int] = cited["account"].to_list()
         users: list[str | None] = cited["user"].to_list()
@@ -440,6 +451,8 @@ class SlowBruteForceDetector(Detector):
         mean_gap = (run.last_ts - run.first_ts) / run.links
         span = run.last_ts - run.first_ts
         subject = Subject("source.ip", run.ip)
+        names = sorted(run.names)
+        every = _minutes(mean_gap)
         first_seen, last_seen = at(run.first_ts), at(run.last_ts)
         first_iso = first_seen.isoformat()
         details: dict[str, Any] = {
@@ -447,7 +460,7 @@ class SlowBruteForceDetector(Detector):
             "key": run.ip,
             "failures": attempts,
             "distinct_accounts": accounts,
-            "sample_accounts": sorted(run.names),
+            "sample_accounts": names,
             "mean_gap_seconds": round(mean_gap / US, 1),
             "min_gap_seconds": round(run.gap_min / US, 1),
             "max_gap_seconds": round(run.gap_max / US, 1),
@@ -459,15 +472,17 @@ class SlowBruteForceDetector(Detector):
         }
         title = (
             f"Paced brute force: {attempts} failed logins from {run.ip} against {many}{accounts} "
-            f"account{'s' if accounts != 1 else ''}, one every {_minutes(mean_gap)}"
+            f"account{'s' if accounts != 1 else ''}, one every {every}"
         )
-        names = ", ".join(sorted(run.names)[:5]) + (", ..." if len(run.names) > 5 else "")
+        listed = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
         explanation = (
             f"{attempts} failed logins from {subject} between {details['first_seen']} and {details['last_failure']}, "
-            f"{_minutes(run.gap_min)} to {_minutes(run.gap_max)} apart (mean {_minutes(mean_gap)}; each gap within "
+            f"{_minutes(run.gap_min)} to {_minutes(run.gap_max)} apart (mean {every}; each gap within "
             f"{self.max_gap_ratio:g}x the previous one). That regularity is a timer: a tool guessing slowly to stay "
             f"under rate limits and lockouts, which a burst rule does not see. {many.capitalize()}{accounts} distinct "
-            f"account(s)" + (f", e.g. {names}." if names else ".") + " Attempted only so far: block or rate-limit the "
+            f"account(s)"
+            + (f", e.g. {listed}." if listed else ".")
+            + " Attempted only so far: block or rate-limit the "
             "address over hours, not minutes, and check the named accounts for weak or default passwords."
         )
         confidence = min(0.95, 0.6 + 0.05 * (attempts - self.min_attempts) + (0.1 if accounts >= 2 else 0.0))

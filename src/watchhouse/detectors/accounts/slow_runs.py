@@ -150,14 +150,16 @@ class OpenRuns:
         each row's run 0, 1, ... in the order the runs were extended."""
         if failures.height == 0:
             return
-        columns = {
-            "h": pl.Series(h, dtype=pl.UInt64),
-            "ip": ip,
-            "rank": pl.Series(self.next_rank + run_of, dtype=pl.Int64),
-            "alerted": pl.Series(alerted, dtype=pl.Boolean),
-        }
+        added = pl.DataFrame(
+            [
+                pl.Series("h", h, dtype=pl.UInt64),
+                ip.alias("ip"),
+                pl.Series("rank", self.next_rank + run_of, dtype=pl.Int64),
+                pl.Series("alerted", alerted, dtype=pl.Boolean),
+                *failures.select(list(FAILURE_SCHEMA)).get_columns(),
+            ]
+        )
         self.next_rank += int(run_of.max()) + 1
-        added = failures.select(columns[name].alias(name) if name in columns else pl.col(name) for name in RUN_SCHEMA)
         self.frame = pl.concat([self.frame, added])
 
     def cap(self, max_runs: int) -> None:

@@ -9,6 +9,7 @@ then does it become an exact run (:mod:`.slow_runs`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -107,21 +108,12 @@ class Sightings:
 
     def rows(self, slot: npt.NDArray[np.int64]) -> pl.DataFrame:
         """The failures in ``slot`` as rows (:data:`FAILURE_SCHEMA`; the account's name unknown)."""
-        line, offset = self.line[slot], self.offset[slot]
-        codes = self.path[slot]
-        if len(self.paths) == 1 or slot.size == 0:
-            path = pl.repeat(self.paths[0] if self.paths else "", slot.size, dtype=pl.String, eager=True)
-        else:
-            path = pl.Series(self.paths, dtype=pl.String).gather(codes)
-        return pl.DataFrame(
-            [
-                pl.Series("ts", self.ts[slot]),
-                pl.Series("account", self.account[slot]),
-                pl.repeat(None, slot.size, dtype=pl.String, eager=True).alias("user"),
-                path.alias("path"),
-                _nullable("line", line),
-                _nullable("offset", offset),
-            ]
+        return self.take(slot).rows()
+
+    def take(self, slot: npt.NDArray[np.int64]) -> Sighted:
+        """The failures in ``slot``, copied out: the table may be rewritten before they are read."""
+        return Sighted(
+            self.ts[slot], self.account[slot], self.path[slot], self.line[slot], self.offset[slot], self.paths
         )
 
     def clear(self) -> None:
@@ -145,6 +137,39 @@ class Sightings:
         used = _decode(state["used"], np.int64, (-1,))
         for name, dtype in self._COLUMNS.items():
             getattr(self, name)[used] = _decode(state[name], dtype, (-1,))
+
+
+@dataclass(frozen=True, slots=True)
+class Sighted:
+    """Single failures taken out of the table: the run rule reads their times and accounts, and
+    only the few that a finding cites or a run keeps are made rows (:meth:`rows`)."""
+
+    ts: npt.NDArray[np.int64]
+    account: npt.NDArray[np.uint32]
+    path: npt.NDArray[np.int32]
+    line: npt.NDArray[np.int64]
+    offset: npt.NDArray[np.int64]
+    paths: list[str]  # the table's path names, by code
+
+    def rows(self, at: npt.NDArray[np.int64] | None = None) -> pl.DataFrame:
+        """Failures ``at`` (all by default) as rows (:data:`FAILURE_SCHEMA`; the account's name unknown)."""
+        pick = slice(None) if at is None else at
+        line, offset, codes = self.line[pick], self.offset[pick], self.path[pick]
+        size = codes.size
+        if len(self.paths) == 1 or size == 0:
+            path = pl.repeat(self.paths[0] if self.paths else "", size, dtype=pl.String, eager=True)
+        else:
+            path = pl.Series(self.paths, dtype=pl.String).gather(codes)
+        return pl.DataFrame(
+            [
+                pl.Series("ts", self.ts[pick]),
+                pl.Series("account", self.account[pick]),
+                pl.repeat(None, size, dtype=pl.String, eager=True).alias("user"),
+                path.alias("path"),
+                _nullable("line", line),
+                _nullable("offset", offset),
+            ]
+        )
 
 
 def _nullable(name: str, values: npt.NDArray[np.int64]) -> pl.Series:
