@@ -4,13 +4,15 @@ table they replaced (seen before or not, known account or not, expiry, the count
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import numpy as np
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watchhouse.detectors.accounts.history import AccountHistory, SortedSeen, _groups
+from watchhouse.detectors.accounts.history import AccountHistory, _groups
+from watchhouse.detectors.accounts.history_tables import REFS, ComboTable, CountedKeys
 from watchhouse.detectors.accounts.sketches import hash_keys
 
 US = 1_000_000
@@ -19,22 +21,52 @@ DAY = 86_400 * US
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 1000)), max_size=80), st.integers(0, 1000))
-def test_sorted_seen_keeps_the_latest_time_of_each_key(pairs: list[tuple[int, int]], horizon: int) -> None:
-    """Added in several calls, in any order: each key keeps its largest time; expiry drops
-    exactly the keys whose largest time is before the horizon."""
-    table = SortedSeen()
+def test_combo_table_keeps_the_latest_time_of_each_combination(pairs: list[tuple[int, int]], horizon: int) -> None:
+    """Touched or inserted in several calls, in any order: each combination keeps its largest time
+    and its references; expiry drops exactly those whose largest time is before the horizon and
+    hands back their references."""
+    table, latest = ComboTable(), dict[int, int]()  # key -> largest time
     for start in range(0, len(pairs), 7):  # several batches, as a scan adds them
-        chunk = pairs[start : start + 7]
-        table.add(np.array([k for k, _ in chunk], dtype=np.uint64), np.array([t for _, t in chunk], dtype=np.int64))
-    latest: dict[int, int] = {}
-    for key, t in pairs:
-        latest[key] = max(latest.get(key, t), t)
+        chunk: dict[int, int] = {}
+        for key, t in pairs[start : start + 7]:
+            chunk[key] = max(chunk.get(key, t), t)
+        keys = np.array(sorted(chunk), dtype=np.uint64)
+        seen = np.array([chunk[k] for k in sorted(chunk)], dtype=np.int64)
+        known = table.touch(keys, seen)
+        assert known.tolist() == [int(k) in latest for k in keys]
+        refs = np.repeat(keys[~known, None], REFS, axis=1) * np.arange(1, REFS + 1, dtype=np.uint64)[None, :]
+        refs = refs.astype(np.uint64)
+        table.insert(keys[~known], seen[~known], refs, np.ones(refs.shape, dtype=bool))
+        for key, t in chunk.items():
+            latest[key] = max(latest.get(key, t), t)
     assert table.keys.tolist() == sorted(latest)
     assert dict(zip(table.keys.tolist(), table.seen.tolist(), strict=True)) == latest
-    table.expire(horizon)
-    alive = {k for k, t in latest.items() if t >= horizon}
-    probe = np.arange(0, 41, dtype=np.uint64)
-    assert [int(k) for k in probe[table.contains(probe)]] == sorted(alive)
+    assert (table.refs == table.keys[:, None] * np.arange(1, REFS + 1, dtype=np.uint64)).all()
+    gone = table.expire(horizon)
+    dead = sorted(k for k, t in latest.items() if t < horizon)
+    assert table.keys.tolist() == sorted(k for k, t in latest.items() if t >= horizon)
+    assert (gone is None) == (not dead)
+    if gone is not None:
+        assert sorted(gone[0][:, 0].tolist()) == dead and gone[1].all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 12), max_size=10), max_size=8))
+def test_counted_keys_forget_a_key_when_its_last_holder_goes(batches: list[list[int]]) -> None:
+    """Each batch adds its keys (repeats count twice), then takes back the previous batch's:
+    a key is present exactly while its count, as a plain counter keeps it, is positive."""
+    table, counter, previous = CountedKeys(), Counter[int](), np.zeros(0, dtype=np.uint64)
+    for batch in batches:
+        keys = np.array(batch, dtype=np.uint64)
+        unique, counts = np.unique(keys, return_counts=True)
+        known = table.merge(unique, counts.astype(np.int64))
+        assert known.tolist() == [counter[int(k)] > 0 for k in unique]
+        counter.update(batch)
+        table.release(previous)
+        counter.subtract(previous.tolist())
+        previous = keys
+        assert table.keys.tolist() == sorted(k for k, n in counter.items() if n > 0)
+        assert table.counts.tolist() == [counter[k] for k in table.keys.tolist()]
 
 
 def logins(rows: list[tuple[str, str | None, str | None, str | None, int]]) -> pl.DataFrame:

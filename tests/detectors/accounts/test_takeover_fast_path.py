@@ -22,7 +22,12 @@ from watchhouse.core.events import Dataset
 from watchhouse.core.findings import Finding
 from watchhouse.detectors.accounts.history import AccountHistory
 from watchhouse.detectors.accounts.sketches import hash_keys
-from watchhouse.detectors.accounts.takeover import AccountTakeoverDetector
+from watchhouse.detectors.accounts.takeover import (
+    LOGIN_ACTIONS,
+    SENSITIVE_ACTIONS,
+    AccountTakeoverDetector,
+    _any_of,
+)
 from watchhouse.testing.conformance import run_detector
 from watchhouse.testing.factories import BASE_TIME, make_batch
 
@@ -228,3 +233,14 @@ def test_travel_hop_survives_a_release_between_its_two_logins() -> None:
     (hop,) = run_detector(detector, batches)
     assert hop.subject.value == "p-alice" and hop.details["from_country"] == "DE" and hop.details["to_country"] == "FR"
     assert np.isclose(hop.details["seconds_between"], 3000)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["login", "password", "publickey", "email_change", "logout", None]), max_size=60))
+def test_action_test_answers_like_a_set_lookup(actions: list[str | None]) -> None:
+    """``_any_of`` tells plain logins by one comparison and looks up only the rest (or, in a
+    stream that is mostly something else, all): the same answer as ``is_in`` either way."""
+    series = pl.Series(actions, dtype=pl.String)
+    for wanted in (LOGIN_ACTIONS | SENSITIVE_ACTIONS, SENSITIVE_ACTIONS):
+        expected = [value in wanted for value in actions]
+        assert _any_of(series, wanted).tolist() == expected

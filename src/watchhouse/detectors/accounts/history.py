@@ -5,9 +5,8 @@ batch, "has this account used this device (country, network) before?", and it mu
 every account's history for months. Kept as a Polars frame of ``(user, kind, value)`` strings,
 each batch re-grouped the whole history by three string columns to merge what it saw, and that
 merge was most of the detector's time. Here an entry is one ``uint64`` (a hash of account, kind
-and value) with the event time it was last seen, in two numpy arrays sorted by hash: a lookup is
-a binary search, a merge an insert into sorted arrays, expiry a mask. Collisions of 64-bit
-hashes among millions of entries are below one in a billion.
+and value) in numpy arrays sorted by hash: a lookup is a binary search, a merge an insert into
+sorted arrays. Collisions of 64-bit hashes among millions of entries are below one in a billion.
 
 The country *names* an account used are also kept (a takeover finding lists them), one row per
 live (account, country) entry, added when the entry is new and dropped when it expires: a batch of
@@ -15,10 +14,13 @@ accounts logging in from where they always do costs them nothing.
 
 :meth:`AccountHistory.observe` answers and records a whole batch of logins in one pass. Why: an
 account logs in several times a day from the same device and place, so a batch holds about three
-logins per distinct (account, device, country, network) combination. The combinations are found
-once (one sort of one 64-bit hash per login), and only they are hashed per kind, sorted, looked up
-and merged; the lookups then run over sorted keys, which walk the history in order instead of
-jumping about it at random (a quarter of the time for the same answers).
+logins per distinct (account, device, country, network) combination, and nearly all of those
+combinations were seen in earlier batches. The combinations are found once (one sort of one
+64-bit hash per login) and looked up in a table of known combinations (:mod:`.history_tables`),
+which keeps each one's last-seen time; only the few never seen before are split into their
+entries, looked up and merged. The entries carry no time of their own: an entry lives while a
+live combination holds it (state version 3; versions 1 and 2 kept a time per entry and per
+account, and load as combinations of one key each).
 
 Values are hashed as they come: text as text, numbers (AS numbers) as numbers. Why: turning a
 batch's AS numbers into text only to hash them cost more than the rest of reading the batch. A
@@ -36,15 +38,21 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from watchhouse.detectors.accounts.sketches import HASH_VERSION, U64, _decode, _encode, hash_keys
+from watchhouse.detectors.accounts.history_tables import REFS, ComboTable, CountedKeys
+from watchhouse.detectors.accounts.sketches import HASH_VERSION, U64, _decode, hash_keys
 
 I64 = npt.NDArray[np.int64]
-STATE_VERSION = 2
-#: state versions :meth:`AccountHistory.load_json` reads (1: numbers were hashed as their text)
-READABLE_VERSIONS = (1, 2)
+STATE_VERSION = 3
+#: state versions :meth:`AccountHistory.load_json` reads (1: numbers were hashed as their text;
+#: 1 and 2: entries and accounts with a time each, no combinations)
+READABLE_VERSIONS = (1, 2, 3)
 #: salts that keep (account, device "x") and (account, country "x") apart
 KIND_SALTS: dict[str, int] = {"device": 0x51, "country": 0xC0, "asn": 0xA5}
-COUNTRY_SCHEMA: dict[str, pl.DataType] = {"user": pl.String(), "value": pl.String(), "seen": pl.Int64()}
+#: salts of the one-key combinations a version 1 or 2 state loads as, by the slot of their key
+#: (the account's, or an entry's): they never equal a real combination's hash
+LEGACY_SALTS: dict[int, int] = {0: 0x0C, 1: 0xE1}
+#: the kept country names, as a checkpoint holds them (version 2 also held a time per name)
+COUNTRY_SCHEMA: dict[str, pl.DataType] = {"user": pl.String(), "value": pl.String()}
 #: the kept country names: the entry's hash, the account and the country
 NAME_SCHEMA: dict[str, pl.DataType] = {"_k": pl.UInt64(), "user": pl.String(), "value": pl.String()}
 _NO_NAMES = pl.DataFrame(schema=NAME_SCHEMA)
@@ -71,95 +79,16 @@ def pair_hashes(users: U64, values: U64, salt: int) -> U64:
     return x
 
 
-class SortedSeen:
-    """A set of 64-bit keys with the largest time each was seen, sorted by key."""
-
-    def __init__(self) -> None:
-        self.keys: U64 = np.zeros(0, dtype=np.uint64)
-        self.seen: I64 = np.zeros(0, dtype=np.int64)
-
-    def __len__(self) -> int:
-        return int(self.keys.size)
-
-    def contains(self, keys: U64) -> npt.NDArray[np.bool_]:
-        if self.keys.size == 0:
-            return np.zeros(keys.size, dtype=bool)
-        pos = np.minimum(np.searchsorted(self.keys, keys), self.keys.size - 1)
-        found: npt.NDArray[np.bool_] = self.keys[pos] == keys
-        return found
-
-    def merge_unique(self, keys: U64, seen: I64) -> npt.NDArray[np.bool_]:
-        """Record sorted, distinct ``keys`` as seen at ``seen``; return which were already present.
-
-        The callers' keys are sorted already, so the binary search walks the table in order, and
-        one search answers both "was it known?" and "where does it go?"."""
-        if keys.size == 0:
-            return np.zeros(0, dtype=bool)
-        pos = np.searchsorted(self.keys, keys)
-        if self.keys.size == 0:
-            hit = np.zeros(keys.size, dtype=bool)
-        else:  # a key past the end compares with the last one, which is smaller
-            hit = self.keys[np.minimum(pos, self.keys.size - 1)] == keys
-        if hit.all():  # the usual case: no masks to apply
-            self.seen[pos] = np.maximum(self.seen[pos], seen)
-            return hit
-        if hit.any():
-            at = pos[hit]
-            self.seen[at] = np.maximum(self.seen[at], seen[hit])
-        fresh = ~hit
-        if fresh.any():
-            self.keys = np.insert(self.keys, pos[fresh], keys[fresh])
-            self.seen = np.insert(self.seen, pos[fresh], seen[fresh])
-        return hit
-
-    def add(self, keys: U64, seen: I64) -> None:
-        """Record ``keys`` as seen at ``seen`` (the later time wins for a known key)."""
-        if keys.size == 0:
-            return
-        order = np.lexsort((seen, keys))
-        keys, seen = keys[order], seen[order]
-        last = np.r_[keys[1:] != keys[:-1], True]  # the latest time of each distinct key
-        keys, seen = keys[last], seen[last]
-        pos = np.searchsorted(self.keys, keys)
-        hit = pos < self.keys.size
-        hit[hit] = self.keys[pos[hit]] == keys[hit]
-        self.seen[pos[hit]] = np.maximum(self.seen[pos[hit]], seen[hit])
-        fresh = ~hit
-        self.keys = np.insert(self.keys, pos[fresh], keys[fresh])
-        self.seen = np.insert(self.seen, pos[fresh], seen[fresh])
-
-    def expire(self, horizon: int) -> None:
-        """Forget keys last seen before ``horizon``."""
-        keep = self.seen >= horizon
-        if not keep.all():
-            self.keys, self.seen = self.keys[keep], self.seen[keep]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"n": int(self.keys.size), "keys": _encode(self.keys), "seen": _encode(self.seen)}
-
-    @classmethod
-    def from_json(cls, state: dict[str, Any]) -> SortedSeen:
-        out = cls()
-        n = int(state["n"])
-        out.keys = _decode(state["keys"], np.uint64, (n,))
-        out.seen = _decode(state["seen"], np.int64, (n,))
-        return out
-
-
 @dataclass
 class Observed:
     """What a batch of logins was, per login, before :meth:`AccountHistory.observe` recorded it.
 
     ``known``: the account was in the history, or logged in earlier in the same batch.
     ``new``: per kind, the value is set and is the account's first use of it (neither in the
-    history nor on an earlier login of the batch). ``country_users`` and ``country_values`` hold
-    the hashes of the batch's distinct (account, country) pairs, which the impossible-travel test
-    reuses to find accounts seen in two countries."""
+    history nor on an earlier login of the batch)."""
 
     known: npt.NDArray[np.bool_]
     new: dict[str, npt.NDArray[np.bool_]]
-    country_users: U64
-    country_values: U64
     #: per kind, each login's value hash (:func:`value_hashes`; a null has one fixed hash)
     hashes: dict[str, U64]
     #: the names of the batch's new (account, country) entries (:data:`NAME_SCHEMA`), to
@@ -167,6 +96,9 @@ class Observed:
     countries: pl.DataFrame
     #: per kind, whether each login has a value (read once here, reused by the travel test)
     present: dict[str, npt.NDArray[np.bool_]]
+    #: each distinct combination's last login (row): the travel test looks for accounts seen in
+    #: two countries, and remembers each account's latest login, among these instead of all logins
+    last_rows: npt.NDArray[np.intp]
 
 
 def _groups(keys: U64) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
@@ -195,19 +127,29 @@ def _groups(keys: U64) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
     return order, starts
 
 
+def _present(values: pl.Series) -> npt.NDArray[np.bool_]:
+    if values.null_count() == 0:  # the usual column: no mask to read
+        return np.ones(values.len(), dtype=bool)
+    present: npt.NDArray[np.bool_] = values.is_not_null().to_numpy()
+    return present
+
+
 class AccountHistory:
     """Per account: the devices, countries and networks (ASNs) it used, and when it last did.
 
-    ``entries`` holds one hash per (account, kind, value), ``users`` one per account with any
-    entry (an account is *known* while one of its entries is). :meth:`expire` forgets entries
-    last seen before its horizon; the country names go with their entries."""
+    ``combos`` holds each (account, device, country, network) combination seen with its
+    last-seen time; ``entries`` one hash per (account, kind, value) and ``users`` one per account
+    with any entry, each counting the live combinations that hold it (see :mod:`.history_tables`).
+    :meth:`expire` forgets combinations last seen before its horizon, and with them the entries
+    and accounts no live combination holds; the country names go with their entries."""
 
     #: name chunks beyond this are concatenated (appends are small; lookups are rare)
     MAX_CHUNKS = 64
 
     def __init__(self) -> None:
-        self.entries = SortedSeen()
-        self.users = SortedSeen()
+        self.combos = ComboTable()
+        self.entries = CountedKeys()
+        self.users = CountedKeys()
         self._names: list[pl.DataFrame] = []
         #: hash integer values as their decimal text, as state version 1 did (set when such a
         #: state is loaded: its entries' hashes must keep matching)
@@ -231,76 +173,79 @@ class AccountHistory:
         accounts' hashes) against the history as it was, then record them (as :meth:`add`).
 
         Gives the same answers as :meth:`known_users`, :meth:`seen_before` and a first-in-batch
-        test per login followed by :meth:`add`, from the distinct combinations only. The country
-        names are returned rather than kept, so that findings about this batch list the countries
-        known before it; pass them to :meth:`keep_countries` afterwards."""
+        test per login followed by :meth:`add`, from the distinct combinations only, and of those
+        only the ones never seen before are split into entries: a combination already known holds
+        only known entries of a known account. The country names are returned rather than kept,
+        so that findings about this batch list the countries known before it; pass them to
+        :meth:`keep_countries` afterwards."""
+        if len(kinds) > REFS - 1:
+            raise ValueError(f"at most {REFS - 1} kinds")
         n = logins.height
         ts = logins["ts"].to_numpy()
         values = {kind: self._hashes(logins[kind]) for kind in kinds}
+        present = {kind: _present(logins[kind]) for kind in kinds}
+        new = {kind: np.zeros(n, dtype=bool) for kind in kinds}
         if n == 0:
-            empty = np.zeros(0, dtype=bool)
-            nothing = {kind: empty for kind in kinds}
-            return Observed(empty, nothing, users, users, values, _NO_NAMES, nothing)
-        present = {kind: logins[kind].is_not_null().to_numpy() for kind in kinds}
+            return Observed(np.zeros(0, dtype=bool), new, values, _NO_NAMES, present, np.zeros(0, dtype=np.intp))
         combo = users
         for kind in kinds:  # a null hashes to one fixed value, so it is part of the combination too
             combo = pair_hashes(combo, values[kind], KIND_SALTS[kind])
         order, starts = _groups(combo)
-        # each combination's first login (row order: ``_groups`` keeps it within a combination)
-        # and its latest time (rows come in ts order: the last row's, once that is checked)
-        first = order[starts]
-        if bool((ts[1:] >= ts[:-1]).all()):
-            latest = ts[order[np.r_[starts[1:] - 1, n - 1]]]
-        else:
-            latest = np.maximum.reduceat(ts[order], starts)
-        c_users = users[first]
-        c_any = np.zeros(first.size, dtype=bool)
-        keys, rows, seen, kind_of = [], [], [], []
-        for number, kind in enumerate(kinds):
-            has = present[kind][first]
-            c_any |= has
-            keys.append(pair_hashes(c_users[has], values[kind][first[has]], KIND_SALTS[kind]))
-            rows.append(first[has])
-            seen.append(latest[has])
-            kind_of.append(np.full(int(has.sum()), number, dtype=np.int8))
-        all_keys = np.concatenate(keys)
-        new = {kind: np.zeros(n, dtype=bool) for kind in kinds}
-        country_users = country_values = np.zeros(0, dtype=np.uint64)
-        countries: pl.DataFrame | None = None
-        if all_keys.size:
+        # each combination's first and last logins (row order: ``_groups`` keeps it within a
+        # combination) and its latest time (rows come in ts order: the last row's, once checked)
+        first, last = order[starts], order[np.r_[starts[1:] - 1, n - 1]]
+        latest = ts[last] if bool((ts[1:] >= ts[:-1]).all()) else np.maximum.reduceat(ts[order], starts)
+        observed = Observed(np.ones(n, dtype=bool), new, values, _NO_NAMES, present, last)
+        found = self.combos.touch(combo[first], latest)
+        if not found.all():
+            miss = ~found
+            observed.countries = self._record(logins, users, observed, combo[first[miss]], first[miss], latest[miss])
+        return observed
+
+    def _record(
+        self, logins: pl.DataFrame, users: U64, observed: Observed, keys: U64, first: npt.NDArray[np.intp], seen: I64
+    ) -> pl.DataFrame:
+        """Record the combinations ``keys`` not seen before (sorted; ``first`` their first rows,
+        ``seen`` their latest times), mark in ``observed`` the logins of unknown accounts and the
+        first uses of new values, and return the names of new country entries."""
+        kinds = tuple(observed.new)
+        m = keys.size
+        refs = np.zeros((m, REFS), dtype=np.uint64)
+        held = np.zeros((m, REFS), dtype=bool)
+        c_users = refs[:, 0] = users[first]
+        for slot, kind in enumerate(kinds, start=1):
+            held[:, slot] = observed.present[kind][first]
+            refs[:, slot] = pair_hashes(c_users, observed.hashes[kind][first], KIND_SALTS[kind])
+        recorded = np.any(held[:, 1:], axis=1)
+        held[:, 0] = recorded
+        countries = _NO_NAMES
+        holds = held[:, 1:]
+        if holds.any():
+            all_keys = refs[:, 1:][holds]
+            rows = np.broadcast_to(first[:, None], holds.shape)[holds]
+            kind_of = np.broadcast_to(np.arange(REFS - 1, dtype=np.int8), holds.shape)[holds]
             order, starts = _groups(all_keys)
             unique = all_keys[order[starts]]
-            key_rows = np.minimum.reduceat(np.concatenate(rows)[order], starts)
-            key_seen = np.maximum.reduceat(np.concatenate(seen)[order], starts)
-            key_kind = np.concatenate(kind_of)[order[starts]]
-            found = self.entries.merge_unique(unique, key_seen)
+            key_rows = np.minimum.reduceat(rows[order], starts)
+            key_kind = kind_of[order[starts]]
+            fresh = ~self.entries.merge(unique, np.diff(np.r_[starts, all_keys.size]).astype(np.int64))
             for number, kind in enumerate(kinds):
-                new[kind][key_rows[~found & (key_kind == number)]] = True
+                observed.new[kind][key_rows[fresh & (key_kind == number)]] = True
             if "country" in kinds:
-                is_country = key_kind == kinds.index("country")
-                pairs = key_rows[is_country]
-                country_users, country_values = users[pairs], values["country"][pairs]
-                fresh = ~found[is_country]
-                if fresh.any():
-                    named = logins.select("user", value="country")[pairs[fresh]]
-                    hashed = pl.Series(unique[is_country][fresh], dtype=pl.UInt64)
-                    countries = named.select(_k=hashed, user="user", value="value")
+                named = fresh & (key_kind == kinds.index("country"))
+                if named.any():
+                    hashed = pl.Series(unique[named], dtype=pl.UInt64)
+                    countries = logins.select("user", value="country")[key_rows[named]].select(
+                        _k=hashed, user="user", value="value"
+                    )
         # accounts: known before the batch, or not at their first login of it
         order, starts = _groups(c_users)
         account_first = np.minimum.reduceat(first[order], starts)
-        account_seen = np.maximum.reduceat(np.where(c_any, latest, np.iinfo(np.int64).min)[order], starts)
-        accounts = c_users[order[starts]]
-        recorded = account_seen > np.iinfo(np.int64).min  # accounts with some value set
-        if recorded.all():  # the usual case: one search answers both
-            known_before = self.users.merge_unique(accounts, account_seen)
-        else:
-            known_before = self.users.contains(accounts)
-            self.users.merge_unique(accounts[recorded], account_seen[recorded])
-        known = np.ones(n, dtype=bool)
-        known[account_first[~known_before]] = False
-        if countries is None:
-            countries = _NO_NAMES
-        return Observed(known, new, country_users, country_values, values, countries, present)
+        holding = np.add.reduceat(recorded[order].astype(np.int64), starts)
+        known_before = self.users.merge(c_users[order[starts]], holding)
+        observed.known[account_first[~known_before]] = False
+        self.combos.insert(keys[recorded], seen[recorded], refs[recorded], held[recorded])
+        return countries
 
     def add(self, logins: pl.DataFrame, users: U64, kinds: tuple[str, ...]) -> None:
         """Record what ``logins`` (``user``, ``ts`` and the ``kinds`` columns) used, at their ``ts``."""
@@ -314,9 +259,15 @@ class AccountHistory:
                 self._names = [pl.concat(self._names)]
 
     def expire(self, horizon: int) -> None:
+        """Forget combinations last seen before ``horizon``, and the entries and accounts that no
+        live combination holds any more."""
+        gone = self.combos.expire(horizon)
+        if gone is None:
+            return
+        refs, held = gone
+        self.users.release(refs[:, 0][held[:, 0]])
         before = len(self.entries)
-        self.entries.expire(horizon)
-        self.users.expire(horizon)
+        self.entries.release(refs[:, 1:][held[:, 1:]])
         if len(self.entries) < before and self._names:
             names = pl.concat(self._names)
             alive = self.entries.contains(names["_k"].to_numpy())
@@ -329,28 +280,14 @@ class AccountHistory:
             return []
         return sorted(rows["value"].unique().to_list())
 
-    def _country_rows(self) -> pl.DataFrame:
-        """The kept country names with the time each was last seen (:data:`COUNTRY_SCHEMA`)."""
-        if not self._names:
-            return pl.DataFrame(schema=COUNTRY_SCHEMA)
-        names = pl.concat(self._names)
-        keys = names["_k"].to_numpy()
-        if len(self.entries) == 0:
-            return pl.DataFrame(schema=COUNTRY_SCHEMA)
-        at = np.minimum(np.searchsorted(self.entries.keys, keys), len(self.entries) - 1)
-        alive = self.entries.keys[at] == keys  # every name has its entry; a name without one is not kept
-        seen = pl.Series(self.entries.seen[at], dtype=pl.Int64)
-        rows = names.select("user", "value", seen=seen).filter(pl.Series(alive))
-        return rows.sort("user", "value")
-
     def to_json(self) -> dict[str, Any]:
+        names = pl.concat(self._names).select("user", "value").sort("user", "value") if self._names else None
         return {
             "version": STATE_VERSION,
             "hash": HASH_VERSION,
             "numbers": "text" if self.numbers_as_text else "numbers",
-            "entries": self.entries.to_json(),
-            "users": self.users.to_json(),
-            "countries": self._country_rows().to_dict(as_series=False),
+            "combos": self.combos.to_json(),
+            "countries": (names if names is not None else pl.DataFrame(schema=COUNTRY_SCHEMA)).to_dict(as_series=False),
         }
 
     def load_json(self, state: dict[str, Any]) -> None:
@@ -359,10 +296,30 @@ class AccountHistory:
             raise ValueError(f"unsupported account history state version {version!r}")
         if state.get("hash") != HASH_VERSION:
             raise ValueError(f"history hashed with {state.get('hash')!r}, this process hashes with {HASH_VERSION!r}")
-        self.entries = SortedSeen.from_json(state["entries"])
-        self.users = SortedSeen.from_json(state["users"])
+        self.combos = ComboTable.from_json(state["combos"]) if version == STATE_VERSION else _legacy_combos(state)
+        self.entries = CountedKeys.counting(self.combos.refs[:, 1:][self.combos.held[:, 1:]])
+        self.users = CountedKeys.counting(self.combos.refs[:, 0][self.combos.held[:, 0]])
         self.numbers_as_text = version == 1 or state.get("numbers") == "text"
-        countries = pl.DataFrame(state["countries"], schema=COUNTRY_SCHEMA)
+        countries = pl.DataFrame({name: state["countries"][name] for name in COUNTRY_SCHEMA}, schema=COUNTRY_SCHEMA)
         keys = pair_hashes(hash_keys(countries["user"]), hash_keys(countries["value"]), KIND_SALTS["country"])
         names = countries.select(_k=pl.Series(keys, dtype=pl.UInt64), user="user", value="value")
         self._names = [names] if names.height else []
+
+
+def _legacy_combos(state: dict[str, Any]) -> ComboTable:
+    """A version 1 or 2 history (entries and accounts, each with its last-seen time, and no
+    combinations) as combinations of one key each: every entry and account then stays known
+    until its own time expires, as it did, and logins seen since form real combinations."""
+    tables = [_decode_seen(state["entries"]), _decode_seen(state["users"])]
+    parts = []
+    for slot, (keys, seen) in zip((1, 0), tables, strict=True):
+        refs = np.zeros((keys.size, REFS), dtype=np.uint64)
+        held = np.zeros((keys.size, REFS), dtype=bool)
+        refs[:, slot], held[:, slot] = keys, True
+        parts.append((pair_hashes(keys, np.zeros_like(keys), LEGACY_SALTS[slot]), seen, refs, held))
+    return ComboTable.of(*(np.concatenate(column) for column in zip(*parts, strict=True)))
+
+
+def _decode_seen(table: dict[str, Any]) -> tuple[U64, I64]:
+    n = int(table["n"])
+    return _decode(table["keys"], np.uint64, (n,)), _decode(table["seen"], np.int64, (n,))

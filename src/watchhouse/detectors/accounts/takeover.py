@@ -18,6 +18,7 @@ so the change that follows a login is always present when the login is judged.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -31,6 +32,7 @@ from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
 from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.detectors.accounts.eventtime import EventClock, HeldRows
 from watchhouse.detectors.accounts.history import AccountHistory, Observed, _groups
+from watchhouse.detectors.accounts.last_logins import LastLogins
 from watchhouse.detectors.accounts.reporting import US, anchor, at, evidence, iso, span
 from watchhouse.detectors.accounts.sketches import U64, hash_keys
 
@@ -55,13 +57,6 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
     #: reading the batch); findings write it as text
     "asn": pl.Int64(),
     "action": pl.String(),
-}
-#: the last login per account (for impossible travel)
-LAST_SCHEMA: dict[str, pl.DataType] = {
-    "user": pl.String(),
-    "prev_ts": pl.Int64(),
-    "prev_country": pl.String(),
-    "prev_ip": pl.String(),
 }
 _KINDS = ("device", "country", "asn")
 
@@ -105,37 +100,33 @@ class AccountTakeoverDetector(Detector):
         self._clock = EventClock(round(self.allowed_lateness_seconds * US))
         self._held = HeldRows(ROW_SCHEMA)
         self._history = AccountHistory()
-        self._last = _with_hashes(pl.DataFrame(schema=LAST_SCHEMA))
+        self._last = LastLogins()
 
     # -- Detector protocol --------------------------------------------------------------------
     def detect(self, batch: EventBatch) -> list[Finding]:
         if batch.num_rows == 0:
             return []
-        # lazily, so that only the columns kept are copied by the filter (an auth batch has a
-        # dozen more, user agents among them)
-        frame = (
-            batch.to_polars()
-            .lazy()
-            .filter(
-                (pl.col("event.outcome") == "success")
-                & pl.col("user.name").is_not_null()
-                & pl.col("event.action").is_in(list(LOGIN_ACTIONS | SENSITIVE_ACTIONS))
-            )
-            .select(
-                pl.col(TIMESTAMP_FIELD).cast(pl.Int64).alias("ts"),
-                pl.col(PATH_FIELD).alias("path"),
-                pl.col(LINE_FIELD).alias("line"),
-                pl.col(OFFSET_FIELD).alias("offset"),
-                pl.col("user.name").alias("user"),
-                pl.col("source.ip").alias("ip"),
-                pl.col("device.id").alias("device"),
-                pl.col("source.geo.country_iso_code").alias("country"),
-                pl.col("source.as.number").cast(pl.Int64).alias("asn"),
-                pl.col("event.action").alias("action"),
-                (pl.col(TIMESTAMP_FIELD).cast(pl.Int64) + round(self.window_seconds * US)).alias("due"),
-            )
-            .collect()
-        )
+        events = batch.to_polars()
+        # the columns kept are picked first (no copy) and filtered once (an auth batch has a dozen
+        # more, user agents among them); the row test is numpy (a lazy query's planning cost more
+        # than the test on a small batch)
+        judged = _any_of(events["event.action"], LOGIN_ACTIONS | SENSITIVE_ACTIONS)
+        judged &= (events["event.outcome"] == "success").fill_null(False).to_numpy()
+        if events["user.name"].null_count():
+            judged &= events["user.name"].is_not_null().to_numpy()
+        frame = events.select(
+            pl.col(TIMESTAMP_FIELD).cast(pl.Int64).alias("ts"),
+            pl.col(PATH_FIELD).alias("path"),
+            pl.col(LINE_FIELD).alias("line"),
+            pl.col(OFFSET_FIELD).alias("offset"),
+            pl.col("user.name").alias("user"),
+            pl.col("source.ip").alias("ip"),
+            pl.col("device.id").alias("device"),
+            pl.col("source.geo.country_iso_code").alias("country"),
+            pl.col("source.as.number").cast(pl.Int64).alias("asn"),
+            pl.col("event.action").alias("action"),
+            (pl.col(TIMESTAMP_FIELD).cast(pl.Int64) + round(self.window_seconds * US)).alias("due"),
+        ).filter(pl.Series(judged))
         self._held.add(self._clock.admit(frame))
         watermarks = self._clock.watermarks
         return self._judge(self._held.release(watermarks), min(watermarks.values()) if watermarks else None)
@@ -150,7 +141,7 @@ class AccountTakeoverDetector(Detector):
             "clock": self._clock.to_json(),
             "held": self._held.to_json(),
             "history": self._history.to_json(),
-            "last": self._last.select(list(LAST_SCHEMA)).sort("user").to_dict(as_series=False),
+            "last": self._last.to_json(),
         }
 
     def restore(self, state: JSONState) -> None:
@@ -159,7 +150,7 @@ class AccountTakeoverDetector(Detector):
             self._clock.load_json(state["clock"])
             self._held.load_json(_numeric_asn(state["held"]))
             self._history.load_json(state["history"])
-            self._last = _with_hashes(pl.DataFrame(state["last"], schema=LAST_SCHEMA))
+            self._last = LastLogins.from_json(state["last"])
 
     @property
     def history_rows(self) -> int:
@@ -170,16 +161,17 @@ class AccountTakeoverDetector(Detector):
         if released.height == 0:
             return []
         released = _in_stream_order(released)
-        sensitive = released["action"].is_in(list(SENSITIVE_ACTIONS))
-        logins = released.filter(~sensitive) if sensitive.any() else released
+        sensitive = _any_of(released["action"], SENSITIVE_ACTIONS)
+        logins = released.filter(pl.Series(~sensitive)) if sensitive.any() else released
         findings: list[Finding] = []
         if logins.height:
             users = hash_keys(logins["user"])
             observed = self._history.observe(logins, users, _KINDS)
+            placed = Placed.of(users, observed, self._last)
             findings += self._changes_after(self._suspicious(logins, observed), released)
-            findings += self._travel(logins, users, observed)
+            findings += self._travel(logins, users, observed, placed)
             self._history.keep_countries(observed.countries)
-            self._remember(logins, users, observed, watermark)
+            self._remember(logins, observed, placed, watermark)
         findings.sort(key=lambda f: (f.first_seen, f.key))
         return findings
 
@@ -283,42 +275,31 @@ class AccountTakeoverDetector(Detector):
             tags=("account-takeover", *actions),
         )
 
-    def _travel(self, logins: pl.DataFrame, users: U64, observed: Observed) -> list[Finding]:
+    def _travel(self, logins: pl.DataFrame, users: U64, observed: Observed, placed: Placed) -> list[Finding]:
         """Logins of one account from two countries closer in time than ``travel_seconds``.
 
         Each placed login is compared with the account's previous placed login: the one before
         it in the batch, or for its first one the last login remembered from earlier batches.
         Worked out on hashes with numpy; only the hops are turned back into rows."""
-        if observed.country_users.size == 0:
-            return []
-        last_users = self._last["_u"].to_numpy()
-        movers = _movers(
-            np.concatenate([observed.country_users, last_users]),
-            np.concatenate([observed.country_values, self._last["_c"].to_numpy()]),
-        )
+        last, movers = self._last, self._movers(observed, placed)
         if movers.size == 0:
             return []
         # only accounts seen in two countries (counting their last known login) can hop: most
         # accounts log in from home, and comparing every login with its predecessor costs more
-        moving = pl.Series(users).is_in(pl.Series(movers).implode()).to_numpy() & observed.present["country"]
-        placed = np.flatnonzero(moving)
-        by_user = np.argsort(users[placed], kind="stable")  # stream order kept within an account
-        rows, accounts = placed[by_user], users[placed][by_user]
+        moving = np.flatnonzero(_among_few(users, movers) & observed.present["country"])
+        by_user = np.argsort(users[moving], kind="stable")  # stream order kept within an account
+        rows, accounts = moving[by_user], users[moving][by_user]
         follows = np.r_[False, accounts[1:] == accounts[:-1]]  # an earlier placed login in the batch
         before = np.r_[-1, rows[:-1]]
         ts, country = logins["ts"].to_numpy(), observed.hashes["country"]
         prev_ts, prev_country = ts[before], country[before]
-        known, from_last = follows.copy(), np.zeros(accounts.size, dtype=np.intp)
-        in_last = np.zeros(accounts.size, dtype=bool)
-        if last_users.size:  # an account's first placed login follows its remembered last one
-            remembered = np.argsort(last_users)
-            at = np.minimum(np.searchsorted(last_users[remembered], accounts), last_users.size - 1)
-            from_last = remembered[at]
-            in_last = last_users[from_last] == accounts
-            first = ~follows & in_last
-            known |= first
-            prev_ts = np.where(first, self._last["prev_ts"].to_numpy()[from_last], prev_ts)
-            prev_country = np.where(first, self._last["_c"].to_numpy()[from_last], prev_country)
+        # an account's first placed login follows its remembered last one
+        from_last, in_last = last.find(accounts)
+        first = ~follows & in_last
+        known = follows | first
+        if first.any():
+            prev_ts = np.where(first, last.ts[from_last], prev_ts)
+            prev_country = np.where(first, last.countries[from_last], prev_country)
         limit = round(self.travel_seconds * US)
         hop = known & (country[rows] != prev_country) & (ts[rows] - prev_ts < limit)
         if not hop.any():
@@ -328,16 +309,31 @@ class AccountTakeoverDetector(Detector):
         hops = self._hops(logins, rows[picked], np.where(follows[picked], before[picked], -1), remembered_rows)
         return [self._travel_finding(h) for h in hops]
 
+    def _movers(self, observed: Observed, placed: Placed) -> U64:
+        """The accounts (sorted hashes) seen in two countries: among the batch's combinations, or
+        one of those and their remembered last login."""
+        if placed.accounts.size == 0:
+            return placed.accounts
+        countries = observed.hashes["country"][placed.rows]
+        low, high = np.minimum.reduceat(countries, placed.starts), np.maximum.reduceat(countries, placed.starts)
+        moving = low != high
+        if placed.found.any():
+            remembered = self._last.countries[placed.at]
+            moving |= placed.found & ((low != remembered) | (high != remembered))
+        movers: U64 = placed.accounts[moving]
+        return movers
+
     def _hops(
         self, logins: pl.DataFrame, rows: npt.NDArray[np.intp], before: npt.NDArray[np.intp], last: npt.NDArray[np.intp]
     ) -> list[dict[str, Any]]:
         """The hop logins ``rows`` with what :meth:`_travel_finding` says of their predecessors:
         the batch row ``before`` (-1: none, the remembered login was the predecessor) and the
         account's remembered last login ``last`` (-1: none), which cites no line."""
-        shown = ["user", "ts", "country", "ip", "path", "line", "offset"]
-        both = logins.select(shown)[np.r_[rows, np.maximum(before, 0)]].to_dicts()  # one gather for both
-        now, prev = both[: rows.size], both[rows.size :]
-        kept = self._last.select(list(LAST_SCHEMA))[np.maximum(last, 0)].to_dicts() if self._last.height else []
+        shown = logins.select("user", "ts", "country", "ip", "path", "line", "offset")
+        # a handful of rows: read one by one (a gather and its conversion cost more)
+        now = [shown.row(int(i), named=True) for i in rows]
+        prev = [shown.row(int(i), named=True) if i >= 0 else {} for i in before]
+        kept = [self._last.row(int(i)) if i >= 0 else {} for i in last]
         hops = []
         for i, row in enumerate(now):
             remembered = kept[i] if last[i] >= 0 else {"prev_ts": None, "prev_country": None, "prev_ip": None}
@@ -402,7 +398,7 @@ class AccountTakeoverDetector(Detector):
             tags=("impossible-travel",),
         )
 
-    def _remember(self, logins: pl.DataFrame, users: U64, observed: Observed, watermark: int | None) -> None:
+    def _remember(self, logins: pl.DataFrame, observed: Observed, placed: Placed, watermark: int | None) -> None:
         """Keep each account's last placed login and forget what is too old (the history itself
         recorded ``logins`` when it judged them).
 
@@ -412,47 +408,85 @@ class AccountTakeoverDetector(Detector):
         between the two logins' releases). A login older than the horizon is not merged: it would
         be dropped at once, and any earlier one it would have replaced is older still.
 
-        Only the accounts in ``logins`` change, so only their last logins are merged; the rest
-        of the (possibly large) table is kept as it is."""
-        placed = np.flatnonzero(observed.present["country"])
-        countries = observed.hashes["country"]
+        Only the accounts in ``logins`` change, so only their last logins are merged (see
+        :class:`.LastLogins`)."""
         # a login still held (newer than ``watermark - window``) may hop from one up to
         # ``travel_seconds`` older than itself: keep every login that could still be its predecessor
         horizon = None if watermark is None else watermark - round((self.window_seconds + self.travel_seconds) * US)
-        if horizon is not None:  # logins the expiry below would drop at once are not merged at all
-            placed = placed[logins["ts"].to_numpy()[placed] >= horizon]
-        if placed.size:
-            # rows are in stream order: an account's last placed row is its first one read backwards
-            latest = placed[::-1][pl.Series(users[placed[::-1]]).is_first_distinct().to_numpy()][::-1]
-            last = logins.select("user", prev_ts="ts", prev_country="country", prev_ip="ip")[latest].with_columns(
-                _u=pl.Series(users[latest], dtype=pl.UInt64), _c=pl.Series(countries[latest], dtype=pl.UInt64)
-            )
-            # which remembered accounts this batch touches, worked out once for both filters below
-            touched = self._last.select(pl.col("_u").is_in(last["_u"].implode())).to_series()
-            earlier = self._last.filter(touched)
-            if earlier.height and earlier["prev_ts"].max() > last["prev_ts"].min():
-                # a file earlier in time read after a later one: keep the latest login per account
-                last = (
-                    pl.concat([earlier, last])
-                    .sort("prev_ts", maintain_order=True)
-                    .unique(subset="_u", keep="last", maintain_order=False)
-                )
-            self._last = (
-                pl.concat([self._last.filter(~touched), last]) if earlier.height else pl.concat([self._last, last])
+        rows = placed.rows
+        if rows.size:
+            ts = logins["ts"].to_numpy()
+            # logins the expiry below would drop at once are not merged at all; rows are in
+            # stream order, so an account's latest placed login is its largest row
+            candidates = rows if horizon is None else np.where(ts[rows] >= horizon, rows, -1)
+            latest = np.maximum.reduceat(candidates, placed.starts)
+            kept = latest >= 0
+            latest = latest[kept]
+            self._last.merge(
+                placed.accounts[kept],
+                ts[latest],
+                observed.hashes["country"][latest],
+                logins,
+                latest,
+                found=(placed.at[kept], placed.found[kept]),
             )
         if watermark is not None and horizon is not None:
             self._history.expire(watermark - round(self.history_days * 86400 * US))
-            if self._last.height and (self._last["prev_ts"] < horizon).any():
-                self._last = self._last.filter(pl.col("prev_ts") >= horizon)
+            self._last.expire(horizon)
 
 
-def _movers(users: U64, countries: U64) -> U64:
-    """The accounts among ``users`` that appear with two different ``countries`` (both hashes)."""
-    order, starts = _groups(users)
-    ordered = countries[order]
-    two = np.minimum.reduceat(ordered, starts) != np.maximum.reduceat(ordered, starts)
-    moving: U64 = users[order[starts[two]]]
-    return moving
+@dataclass
+class Placed:
+    """The accounts (sorted hashes) with a placed login (one with a country) in a batch, the
+    ``starts`` of their runs in ``rows``, and the runs: the last login (row) of each of their
+    combinations; ``at`` and ``found`` say where each account is in the travel table.
+
+    Why combinations and not logins: both the travel test (which accounts were seen in two
+    countries?) and the travel table (each account's latest login) need only these, a third of
+    the logins, and share one sort of them and one search of the table."""
+
+    accounts: U64
+    starts: npt.NDArray[np.intp]
+    rows: npt.NDArray[np.intp]
+    at: npt.NDArray[np.intp]
+    found: npt.NDArray[np.bool_]
+
+    @classmethod
+    def of(cls, users: U64, observed: Observed, last: LastLogins) -> Placed:
+        rows = observed.last_rows[observed.present["country"][observed.last_rows]]
+        order, starts = _groups(users[rows])
+        rows = rows[order]
+        accounts = users[rows[starts]]
+        return cls(accounts, starts, rows, *last.find(accounts))
+
+
+def _any_of(actions: pl.Series, wanted: frozenset[str]) -> npt.NDArray[np.bool_]:
+    """Which ``actions`` are among ``wanted``. Why not one ``is_in``: nearly every event of a web
+    platform's auth stream is a plain ``login``; one comparison tells those (a set lookup per
+    event cost more than the rest of reading the batch), and only the others are looked up."""
+    login = (actions == "login").fill_null(False).to_numpy()
+    others = np.flatnonzero(~login)
+    if others.size > login.size // 2:  # another stream (sshd's password, publickey): look all up
+        every: npt.NDArray[np.bool_] = actions.is_in(list(wanted)).fill_null(False).to_numpy()
+        return every
+    found = login.copy() if "login" in wanted else np.zeros(login.size, dtype=bool)
+    if others.size:
+        found[others] = actions.gather(others).is_in(list(wanted)).fill_null(False).to_numpy()
+    return found
+
+
+def _among_few(values: U64, few: U64) -> npt.NDArray[np.bool_]:
+    """Which of ``values`` occur in ``few`` (sorted; usually a few dozen accounts, against a
+    batch's logins). Why not a binary search per value: numpy's, over unsorted values, cost more
+    than sorting them. A table indexed by the low 16 bits picks the candidates (all true matches,
+    and about ``len(few) / 65536`` of the rest); only they are searched."""
+    table = np.zeros(1 << 16, dtype=bool)
+    table[(few & np.uint64(0xFFFF)).astype(np.intp)] = True
+    candidates = np.flatnonzero(table[(values & np.uint64(0xFFFF)).astype(np.intp)])
+    exact = few[np.minimum(np.searchsorted(few, values[candidates]), few.size - 1)] == values[candidates]
+    out = np.zeros(values.size, dtype=bool)
+    out[candidates[exact]] = True
+    return out
 
 
 def _in_stream_order(rows: pl.DataFrame) -> pl.DataFrame:
@@ -472,12 +506,3 @@ def _numeric_asn(held: JSONState) -> JSONState:
     if not asn or not any(isinstance(value, str) for value in asn):
         return held
     return {**held, "asn": [None if value is None else int(value) for value in asn]}
-
-
-def _with_hashes(last: pl.DataFrame) -> pl.DataFrame:
-    """``last`` (:data:`LAST_SCHEMA`) with the account's and the country's hashes beside it: the
-    travel test compares them with the history's hashes instead of comparing strings."""
-    return last.with_columns(
-        _u=pl.Series(hash_keys(last["user"]), dtype=pl.UInt64),
-        _c=pl.Series(hash_keys(last["prev_country"]), dtype=pl.UInt64),
-    )
