@@ -23,6 +23,7 @@ from watchhouse.core.events import Dataset
 from watchhouse.detectors.accounts import burst_tracker
 from watchhouse.detectors.accounts.burst_tracker import EXACT_LIMIT, BurstTracker
 from watchhouse.detectors.accounts.failed_login_burst import FailedLoginBurstDetector
+from watchhouse.detectors.accounts.sketches import hash_keys
 from watchhouse.testing.conformance import run_detector
 from watchhouse.testing.factories import BASE_TIME, make_batch, split_batch
 
@@ -126,15 +127,24 @@ def _mixed_stream(seed: int) -> list[dict[str, Any]]:
     return rows
 
 
-def test_keys_sharing_a_hash_are_told_apart_by_their_text(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Rows are grouped by key hash; were every key to hash alike, the text must decide, and the
-    findings stay those of distinct hashes."""
+def _low_bits_only(keys: Any) -> Any:
+    """Hashes that differ only in their lowest byte: every key shares the top bits the rows are
+    sorted by, so the keys' rows interleave and the sort must notice."""
+    return hash_keys(keys) & np.uint64(0xFF)
+
+
+@pytest.mark.parametrize(
+    "fake_hash", [lambda keys: np.zeros(len(keys), dtype=np.uint64), _low_bits_only], ids=["all-alike", "low-bits"]
+)
+def test_keys_sharing_a_hash_are_told_apart_by_their_text(monkeypatch: pytest.MonkeyPatch, fake_hash: Any) -> None:
+    """Rows are grouped by key hash; were keys to hash alike (in full, or in the top bits the
+    sort uses), the text must decide, and the findings stay those of distinct hashes."""
     options = {**OPTIONS, "window_seconds": 600, "allowed_lateness_seconds": 60, "ip_threshold": 20}
     for seed in range(3):
         batch = make_batch(Dataset.AUTH, _mixed_stream(seed))
         expected = run_detector(FailedLoginBurstDetector(**options), split_batch(batch, 97))
         assert expected  # the stream has bursts to find
         with monkeypatch.context() as patched:
-            patched.setattr(burst_tracker, "hash_keys", lambda keys: np.zeros(len(keys), dtype=np.uint64))
+            patched.setattr(burst_tracker, "hash_keys", fake_hash)
             got = run_detector(FailedLoginBurstDetector(**options), split_batch(batch, 97))
         assert signature(got) == signature(expected)

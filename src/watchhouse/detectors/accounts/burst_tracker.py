@@ -45,7 +45,6 @@ from watchhouse.detectors.accounts.burst_keys import (
     ACCOUNT_KIND,
     IP_KIND,
     KEY_SEP,
-    ROW_COLUMNS,
     ROW_SCHEMA,
     empty_rows,
     file_watermark,
@@ -138,23 +137,35 @@ def _key_order(
     address key.
 
     Why keys by a number: a sort led by two string columns row-encodes every key, and it ran on
-    all open failures every batch (a dictionary attack holds ~100,000 of ~200 keys); the keys'
-    64-bit hashes (the kind mixed in) sort the rows with their times, three integer columns.
-    Keys come out in hash order: any order that keeps a key's rows together serves for
-    segmenting, and findings are put in key order when reported. Two keys with one hash (never
-    seen in practice) would mix: then there are fewer distinct hashes than keys, and the text
-    decides."""
+    all open failures every batch (a dictionary attack holds ~100,000 of ~200 keys). Instead the
+    rows are ranked by time (``ts``, ``seq``; they arrive nearly in that order, so this sort is
+    cheap) and one 64-bit word per row is sorted: the top bits of the key's hash (the kind mixed
+    in) above the row's time rank. That costs a fifth of a three-column ``lexsort`` led by the
+    full hash. Keys come out in hash order: any order that keeps a key's rows together serves for
+    segmenting, and findings are put in key order when reported. Two keys whose hashes share the
+    top bits would mix, and two keys with one hash (never seen in practice) would be one: then
+    there are fewer distinct hashes than keys, and the keys' dense rank decides instead."""
     keys = rows.get_column("key")
     is_ip = (rows.get_column("kind") == IP_KIND).to_numpy()
     seq, ts = rows.get_column("seq").to_numpy(), rows.get_column("ts").to_numpy()
+    n = len(seq)
     code = hash_keys(keys) ^ (is_ip.astype(np.uint64) * _IP_MIX)  # the kind is part of the key
-    order = np.lexsort((seq, ts, code))
+    by_time = np.lexsort((seq, ts))
+    index_bits = np.uint64(max(1, (n - 1).bit_length()))
+    packed = (code >> index_bits) << index_bits
+    rank = np.empty(n, dtype=np.uint64)
+    rank[by_time] = np.arange(n, dtype=np.uint64)
+    packed |= rank
+    packed.sort()
+    order = by_time[(packed & ((np.uint64(1) << index_bits) - np.uint64(1))).astype(np.int64)]
+    packed >>= index_bits
     ordered = code[order]
     same: npt.NDArray[np.bool_] = ordered[1:] == ordered[:-1]
-    if len(same) - int(same.sum()) + 1 != keys.n_unique():  # distinct hashes (sorted) != distinct keys: a clash
-        code = keys.rank("dense").cast(pl.UInt64).to_numpy() * np.uint64(2) + is_ip.astype(np.uint64)
-        order = np.lexsort((seq, ts, code))
-        ordered = code[order]
+    mixed = bool(((packed[1:] == packed[:-1]) & ~same).any())  # two hashes share the top bits
+    if mixed or len(same) - int(same.sum()) + 1 != keys.n_unique():  # distinct hashes != distinct keys: a clash
+        dense = keys.rank("dense").cast(pl.UInt64).to_numpy() * np.uint64(2) + is_ip.astype(np.uint64)
+        order = np.lexsort((seq, ts, dense))
+        ordered = dense[order]
         same = ordered[1:] == ordered[:-1]
     return order.astype(np.int64), same, is_ip
 
@@ -179,6 +190,7 @@ class Segments:
     closed: npt.NDArray[np.int64]  # the segments that close now, reported or not
     emit: pl.DataFrame  # closing segments with at least their threshold of failures (SEGMENT_SCHEMA)
     open: pl.DataFrame  # segments still open (SEGMENT_SCHEMA)
+    tracked: pl.DataFrame  # ``emit`` and ``open`` in one table, in that order
 
 
 #: the per-segment tables of :class:`Segments`: key, first and last failure time, failures, least
@@ -228,22 +240,22 @@ def segmented(
     needed = np.where(seg_ip, thresholds[IP_KIND], thresholds[ACCOUNT_KIND])
     emitting = closing & (n >= needed)
 
-    def table(pick: npt.NDArray[np.bool_]) -> pl.DataFrame:
-        at = np.flatnonzero(pick)
-        wm = pl.Series("wm", lows[at], dtype=pl.Int64)
-        return rows.select("kind", "key")[order[starts[at]]].select(
-            seg=pl.Series(seg[starts[at]], dtype=pl.Int64),
-            kind="kind",
-            key="key",
-            first=pl.Series(first[at], dtype=pl.Int64),
-            last=pl.Series(last[at], dtype=pl.Int64),
-            n=pl.Series(n[at], dtype=pl.Int64),
-            wm=pl.when(wm == _NO_MARK).then(None).otherwise(wm),
-            start=pl.Series(starts[at], dtype=pl.Int64),
-        )
-
+    # the emitting segments, then the open ones, in one table: one gather of their keys
+    at = np.concatenate([np.flatnonzero(emitting), np.flatnonzero(still_open)])
+    wm = pl.Series("wm", lows[at], dtype=pl.Int64)
+    tracked = rows.select("kind", "key")[order[starts[at]]].select(
+        seg=pl.Series(seg[starts[at]], dtype=pl.Int64),
+        kind="kind",
+        key="key",
+        first=pl.Series(first[at], dtype=pl.Int64),
+        last=pl.Series(last[at], dtype=pl.Int64),
+        n=pl.Series(n[at], dtype=pl.Int64),
+        wm=pl.when(wm == _NO_MARK).then(None).otherwise(wm),
+        start=pl.Series(starts[at], dtype=pl.Int64),
+    )
+    emits = int(emitting.sum())
     closed = seg[starts[closing]]
-    return Segments(order, seg, ts, len(starts), closed, table(emitting), table(still_open))
+    return Segments(order, seg, ts, len(starts), closed, tracked.slice(0, emits), tracked.slice(emits), tracked)
 
 
 def _ranges(starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -252,6 +264,38 @@ def _ranges(starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]) -> np
     offsets = np.cumsum(lengths) - lengths
     out: npt.NDArray[np.int64] = np.arange(total, dtype=np.int64) + np.repeat(starts - offsets, lengths)
     return out
+
+
+def _same_keys(rows: pl.DataFrame, keys: pl.DataFrame) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Every pair (row of ``rows``, row of ``keys``) with the same ``kind`` and ``key``, as two
+    position arrays (in no particular order).
+
+    Why positions: the callers then pick times and bounds with numpy; a join carrying all the
+    rows' columns, then filtered, sorted and selected in Polars, cost several times more."""
+    # frames built from the two columns, not selected: a ``select`` is a query of its own
+    left = pl.DataFrame([rows.get_column("kind"), rows.get_column("key")]).with_row_index("row")
+    right = pl.DataFrame([keys.get_column("kind"), keys.get_column("key")]).with_row_index("at")
+    pairs = left.join(right, on=["kind", "key"], how="inner")
+    return pairs.get_column("row").to_numpy().astype(np.int64), pairs.get_column("at").to_numpy().astype(np.int64)
+
+
+def _within(
+    successes: pl.DataFrame, bursts: pl.DataFrame, firsts: npt.NDArray[np.int64], ends: npt.NDArray[np.int64]
+) -> pl.DataFrame:
+    """The ``successes`` (:data:`ROW_SCHEMA`) of each of ``bursts`` (``seg``, ``kind``, ``key``):
+    those of its key at or after its ``firsts`` and at or before its ``ends``, with the burst's
+    ``seg``, sorted by (``seg``, ``ts``, ``seq``); a success within two bursts of its key is in both."""
+    if successes.height == 0:
+        return pl.DataFrame(schema=_SEG_ROWS)
+    row, burst = _same_keys(successes, bursts)
+    ts = successes.get_column("ts").to_numpy()[row]
+    inside = (ts >= firsts[burst]) & (ts <= ends[burst])
+    row, burst, ts = row[inside], burst[inside], ts[inside]
+    seg = bursts.get_column("seg").to_numpy()[burst]
+    order = np.lexsort((successes.get_column("seq").to_numpy()[row], ts, seg))
+    matched: pl.DataFrame = successes[row[order]]
+    matched.insert_column(0, pl.Series("seg", seg[order], dtype=pl.Int64))
+    return matched
 
 
 class BurstTracker:
@@ -282,7 +326,8 @@ class BurstTracker:
             return ClosedBursts.none()
         frame = frame.with_columns(pl.col("path").fill_null(""))
         stamps = frame.get_column("ts")
-        if stamps.null_count() == 0 and frame.get_column("path").n_unique() == 1:
+        paths = frame.get_column("path")
+        if stamps.null_count() == 0 and bool((paths == paths[0]).all()):  # one file (no hashing of the column)
             flagged, watermarks = self._admit_one_file(frame, stamps.to_numpy())
         else:
             flagged, watermarks = self._admit_files(frame)
@@ -357,29 +402,30 @@ class BurstTracker:
         if failures.height == 0:  # fast path: nothing to segment, only recent successes to keep
             if new_successes is not None and watermark is not None:
                 recent = keyed(new_successes.filter(_ADMITTED_SUCCESS & (pl.col("ts") >= pl.col("wm"))))
-                self.successes = pl.concat([self.successes, recent])
+                self.successes = pl.concat([self.successes, recent], rechunk=True)  # see below
             self.successes = self._retain(self.successes, None, watermark)
             return ClosedBursts.none()
         window = self.window
         parts = segmented(failures, window, watermark, self.thresholds)
-        threshold = pl.col("kind").replace_strict(self.thresholds, return_dtype=pl.Int64)
         emit, open_segs = parts.emit, parts.open
         successes = self.successes
         if new_successes is not None and new_successes.height:
-            found = self._key_successes(new_successes, pl.concat([emit, open_segs]), watermark)
+            found = self._key_successes(new_successes, parts.tracked, watermark)
             if watermark is not None and self.pending.height:
                 waiting = self._waiting_successes(new_successes)
                 if waiting.height:  # rows keyed twice are kept once, where ``found`` has them
                     on = ["kind", "key", "seq"]
                     found = pl.concat([found, waiting.join(found, on=on, how="anti", maintain_order="left")])
-            successes = pl.concat([successes, found])
+            # one chunk: held successes were a chunk per batch since they arrived, and every
+            # filter, gather and expression over them paid per chunk (40 chunks: 5x the cost)
+            successes = pl.concat([successes, found], rechunk=True)
         bursts = self._emit(failures, parts, successes, emit) if emit.height else ClosedBursts.none()
         # per segment, the time before which its failures are dropped: all of a closed one's,
         # the lead-in of an open one (:meth:`_trim`)
         cut = np.full(parts.count + 1, np.iinfo(np.int64).min, dtype=np.int64)
         cut[parts.closed] = np.iinfo(np.int64).max
         if watermark is not None and open_segs.height:
-            self._trim(parts, open_segs, threshold, cut)
+            self._trim(parts, open_segs, cut)
         kept = parts.ts >= cut[parts.seg]
         if not kept.all():
             mask = np.empty(len(kept), dtype=np.bool_)
@@ -426,7 +472,7 @@ class BurstTracker:
         hit = np.flatnonzero(np.arange(1, len(ts) + 1) - left >= threshold)
         return int(ts[hit[0]]) if hit.size else None
 
-    def _trim(self, parts: Segments, open_segs: pl.DataFrame, threshold: pl.Expr, cut: npt.NDArray[np.int64]) -> None:
+    def _trim(self, parts: Segments, open_segs: pl.DataFrame, cut: npt.NDArray[np.int64]) -> None:
         """Forget the failures of open chains that can no longer be part of a reported burst
         (by raising their segment's ``cut``, the time before which its failures are dropped).
 
@@ -436,19 +482,23 @@ class BurstTracker:
         chain early enough would be older than the watermark, so it would already be here). In a
         warm chain, failures more than a window before it got warm are dropped likewise. Without
         this, a key failing every few minutes all day (one of millions in a flood) holds its day.
+        Done on the open segments' columns in numpy: they are a few hundred rows, and each Polars
+        filter on them cost more than all the arithmetic.
         """
         lead = self.window
-        candidates = open_segs.filter(pl.col("first") < pl.col("wm") - lead).with_columns(
-            threshold=((threshold + 1) // 2).clip(lower_bound=2)  # warm_level, vectorised
-        )
-        if candidates.height == 0:
+        wm = open_segs.get_column("wm").to_numpy()  # open segments always have a watermark
+        candidate = open_segs.get_column("first").to_numpy() < wm - lead
+        if not candidate.any():
             return
-        cold = candidates.filter(pl.col("n") < pl.col("threshold"))
-        cut[cold["seg"].to_numpy()] = (cold["wm"] - lead).to_numpy()
-        busy = candidates.filter(pl.col("n") >= pl.col("threshold"))
-        for seg, n, thr, wm, start in busy.select("seg", "n", "threshold", "wm", "start").iter_rows():
-            q = self.qualified_at(parts.ts[start : start + n], thr)
-            cut[seg] = (wm if q is None else q) - lead
+        is_ip = (open_segs.get_column("kind") == IP_KIND).to_numpy()
+        warm = np.where(is_ip, warm_level(self.thresholds[IP_KIND]), warm_level(self.thresholds[ACCOUNT_KIND]))
+        seg, n = open_segs.get_column("seg").to_numpy(), open_segs.get_column("n").to_numpy()
+        cold = candidate & (n < warm)
+        cut[seg[cold]] = wm[cold] - lead
+        start = open_segs.get_column("start").to_numpy()
+        for i in np.flatnonzero(candidate & ~cold).tolist():
+            q = self.qualified_at(parts.ts[start[i] : start[i] + n[i]], int(warm[i]))
+            cut[seg[i]] = (int(wm[i]) if q is None else q) - lead
 
     def _emit(
         self, failures: pl.DataFrame, parts: Segments, successes: pl.DataFrame, emit: pl.DataFrame
@@ -457,25 +507,25 @@ class BurstTracker:
 
         A burst is reported from one window before its chain first got warm (:func:`warm_level`):
         a chain of failures a few minutes apart can run all day before it turns into guessing,
-        and that quiet lead-in is neither evidence nor something to hold in memory."""
+        and that quiet lead-in is neither evidence nor something to hold in memory. The bursts'
+        failures are picked with numpy from the sorted positions, not by joining the candidates'
+        tables: each Polars join costs a third of a millisecond or more, paid on every batch
+        however small."""
         found = self._shapes(parts.ts, emit)
         if found.height == 0:
             return ClosedBursts.none()
         bursts = found.select(list(BURST_SCHEMA))
-        # ``first`` here is where the report starts, not the segment's first failure
-        spans = emit.select("seg", "start", "n").join(found.select("seg", "first"), on="seg", maintain_order="left")
-        at = _ranges(spans["start"].to_numpy(), spans["n"].to_numpy())
-        at = at[parts.ts[at] >= np.repeat(spans["first"].to_numpy(), spans["n"].to_numpy())]
-        rows = failures[parts.order[at]].with_columns(seg=pl.Series(parts.seg[at], dtype=pl.Int64))
-        rows = rows.select(list(_SEG_ROWS))
-        ranges = emit.select("seg", "last").join(found.select("kind", "key", "seg", "first"), on="seg")
-        matched = (
-            successes.join(ranges, on=["kind", "key"], how="inner")
-            .filter(pl.col("ts").is_between(pl.col("first"), pl.col("last") + self.window))
-            .select(list(_SEG_ROWS))
-            .sort(["seg", "ts", "seq"])
-        )
-        return ClosedBursts(bursts, rows, matched)
+        # ``first`` here is where the report starts, not the segment's first failure; the bursts
+        # are the candidates that passed, in the same (``seg``) order
+        kept = np.isin(emit.get_column("seg").to_numpy(), found.get_column("seg").to_numpy())
+        starts, ns = emit.get_column("start").to_numpy()[kept], emit.get_column("n").to_numpy()[kept]
+        firsts = found.get_column("first").to_numpy()
+        at = _ranges(starts, ns)
+        at = at[parts.ts[at] >= np.repeat(firsts, ns)]
+        rows = failures[parts.order[at]]
+        rows.insert_column(0, pl.Series("seg", parts.seg[at], dtype=pl.Int64))
+        lasts = emit.get_column("last").to_numpy()[kept] + self.window
+        return ClosedBursts(bursts, rows, _within(successes, found, firsts, lasts))
 
     def _shapes(self, ts_all: npt.NDArray[np.int64], emit: pl.DataFrame) -> pl.DataFrame:
         """Peak window and report start of every candidate burst, those reaching their threshold.
@@ -486,7 +536,8 @@ class BurstTracker:
         far enough from the next that no window reaches across."""
         window = self.window
         ns = emit["n"].to_numpy()
-        threshold = emit["kind"].replace_strict(self.thresholds, return_dtype=pl.Int64).to_numpy()
+        is_ip = (emit.get_column("kind") == IP_KIND).to_numpy()
+        threshold = np.where(is_ip, self.thresholds[IP_KIND], self.thresholds[ACCOUNT_KIND])
         offsets = np.cumsum(ns) - ns  # where each burst starts on the axis
         burst = np.repeat(np.arange(len(ns)), ns)
         idx = np.arange(len(burst))
@@ -506,15 +557,15 @@ class BurstTracker:
         # a burst that reached its threshold passed the warm level
         warmed = np.where(keep, warmed, offsets)
         first = np.searchsorted(axis, axis[warmed] - window, side="left")
-        return (
-            emit.select("seg", "kind", "key")
-            .with_columns(
-                peak=pl.Series(peak, dtype=pl.Int64),
-                peak_start=pl.Series(ts[left[best]], dtype=pl.Int64),
-                peak_end=pl.Series(ts[best], dtype=pl.Int64),
-                first=pl.Series(ts[first], dtype=pl.Int64),
-            )
-            .filter(pl.Series(keep))
+        pick = np.flatnonzero(keep)
+        return emit[pick].select(
+            "seg",
+            "kind",
+            "key",
+            peak=pl.Series(peak[pick], dtype=pl.Int64),
+            peak_start=pl.Series(ts[left[best[pick]]], dtype=pl.Int64),
+            peak_end=pl.Series(ts[best[pick]], dtype=pl.Int64),
+            first=pl.Series(ts[first[pick]], dtype=pl.Int64),
         )
 
     def _shapes_each(self, ts_all: npt.NDArray[np.int64], emit: pl.DataFrame) -> pl.DataFrame:
@@ -538,16 +589,19 @@ class BurstTracker:
         """Successes that a future or still-open burst may yet include; drop the rest."""
         if watermark is None or successes.height == 0:
             return successes.clear() if watermark is None else successes
-        keep = (pl.col("ts") >= file_watermark(watermark)).fill_null(True)
-        if self.pending.height and successes.filter(~keep).height:
+        recent = (pl.col("ts") >= file_watermark(watermark)).fill_null(True)
+        keep = successes.select(recent).to_series().to_numpy(writable=True)
+        if keep.all():
+            return successes
+        if self.pending.height:
             # successes of keys still waiting in the pending buffer stay: they may warm up yet
-            successes = successes.with_columns(waiting=self.pending.waiting_mask(successes))
-            keep = keep | pl.col("waiting")
+            keep |= self.pending.waiting_mask(successes).to_numpy()
         if open_segs is not None and open_segs.height:
-            starts = open_segs.group_by("kind", "key").agg(open_first=pl.col("first").min())
-            joined = successes.join(starts, on=["kind", "key"], how="left")
-            return joined.filter(keep | (pl.col("ts") >= pl.col("open_first"))).select(ROW_COLUMNS)
-        return successes.filter(keep).select(ROW_COLUMNS)
+            # and those at or after the start of an open segment of their key
+            row, seg = _same_keys(successes, open_segs)
+            ts = successes.get_column("ts").to_numpy()
+            keep[row[ts[row] >= open_segs.get_column("first").to_numpy()[seg]]] = True
+        return successes.filter(pl.Series(keep))
 
     # -- checkpoint ---------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:

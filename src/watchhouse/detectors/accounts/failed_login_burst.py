@@ -13,6 +13,7 @@ The time logic (watermark, lateness, burst segmentation, checkpoint state) lives
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
@@ -77,8 +78,13 @@ def _event_refs(refs: pl.DataFrame) -> npt.NDArray[np.object_]:
         _, first, inverse = np.unique(seq, return_index=True, return_inverse=True)
         owner = first[inverse.reshape(-1)]
     is_first = owner == rows
-    made = np.empty(int(is_first.sum()), dtype=object)
-    made[:] = event_refs(refs.select("path", "line", "offset").filter(pl.Series(is_first)))
+    # ``fromiter``: assigning a list of references (tuples) into an object array made numpy
+    # inspect each one as a nested sequence first, a tenth of the whole report's time
+    made = np.fromiter(
+        event_refs(pl.DataFrame([refs.get_column(name) for name in ("path", "line", "offset")]).filter(is_first)),
+        dtype=object,
+        count=int(is_first.sum()),
+    )
     slot = np.cumsum(is_first) - 1  # each first row's place in ``made``
     shared: npt.NDArray[np.object_] = made[slot[owner]]
     return shared
@@ -159,7 +165,7 @@ def iso_times(values: pl.Series | list[int]) -> list[str]:
     return text.to_list()
 
 
-def _samples(pairs: pl.DataFrame, burst_seg: npt.NDArray[np.int64], cap: int | None) -> list[_Sample]:
+def _samples(pairs: pl.DataFrame, burst_seg: npt.NDArray[np.int64], cap: int) -> list[_Sample]:
     """Per burst (``burst_seg``, ascending), the count and head of its values in ``pairs``.
 
     ``pairs`` holds distinct (``seg``, ``other``) rows sorted by both; only the head of each
@@ -167,18 +173,37 @@ def _samples(pairs: pl.DataFrame, burst_seg: npt.NDArray[np.int64], cap: int | N
     seg = pairs["seg"].to_numpy()
     lo = np.searchsorted(seg, burst_seg, side="left")
     counts = np.searchsorted(seg, burst_seg, side="right") - lo
-    heads = counts if cap is None else np.minimum(counts, cap)
-    if cap is None:
-        values = pairs["other"].to_list()
-    else:
-        rank = np.arange(seg.size) - np.repeat(lo, counts)
-        values = pairs["other"].filter(pl.Series(rank < cap)).to_list()
+    heads = np.minimum(counts, cap)
+    rank = np.arange(seg.size) - np.repeat(lo, counts)
+    values = pairs["other"].filter(pl.Series(rank < cap)).to_list()
     out: list[_Sample] = []
     begin = 0
     for count, head in zip(counts.tolist(), heads.tolist(), strict=True):
         out.append((count, values[begin : begin + head]))
         begin += head
     return out
+
+
+def _distinct_runs(values: list[str | None], bounds: list[int]) -> list[list[str]]:
+    """Per run ``values[bounds[i]:bounds[i + 1]]``, its distinct values but None, sorted.
+
+    Why Python and not a Polars ``unique`` and ``sort``: the successes of a batch's bursts are a
+    few dozen rows, and four Polars calls on them cost more than the sets. Python orders strings
+    by code point, as Polars does by their UTF-8 bytes."""
+    return [sorted({v for v in values[a:b] if v is not None}) for a, b in pairwise(bounds)]
+
+
+def _services(names: pl.Series, starts: npt.NDArray[np.int64]) -> list[list[str]]:
+    """Per burst (its failures are the rows from one of ``starts`` to the next), the services
+    its failures came from, sorted.
+
+    Why not (burst, service) pairs made unique and sorted: a scan knows a handful of services, so
+    one pass per service over the failures, and a per-burst ``any``, cost a fraction of that."""
+    per_name = [
+        (name, np.logical_or.reduceat((names == name).fill_null(False).to_numpy(), starts).tolist())
+        for name in names.drop_nulls().unique().sort().to_list()
+    ]
+    return [[name for name, hit in per_name if hit[i]] for i in range(len(starts))]
 
 
 class _Successes:
@@ -226,12 +251,10 @@ class _Successes:
         )
         n_decisive = np.add.reduceat(decisive.astype(np.int64), starts)
         segs = seg[starts]
-        accounts, sources = (
-            _samples(successes.select("seg", other=name).drop_nulls().unique().sort("seg", "other"), segs, None)
-            for name in ("user", "ip")
-        )
+        bounds = np.r_[starts, seg.size].tolist()
+        accounts, sources = (_distinct_runs(successes.get_column(name).to_list(), bounds) for name in ("user", "ip"))
         won = {
-            seg_: _Won(n, decisive_, account[1], source[1], last_)
+            seg_: _Won(n, decisive_, account, source, last_)
             for seg_, n, decisive_, account, source, last_ in zip(
                 segs.tolist(),
                 np.diff(np.r_[starts, seg.size]).tolist(),
@@ -371,21 +394,16 @@ class FailedLoginBurstDetector(Detector):
         if len(closed) == 0:
             return []
         bursts = closed.bursts
-        fails = closed.failures.with_columns(other=_OTHER)
+        fails = closed.failures
         fail_seg = fails["seg"].to_numpy()
         burst_seg = bursts["seg"].to_numpy()
         starts = np.searchsorted(fail_seg, burst_seg, side="left")
         ends = np.searchsorted(fail_seg, burst_seg, side="right")
         firsts = fails.select("ts", "path", "line", "offset", "user")[starts]
         last_ts = fails["ts"].to_numpy()[ends - 1].tolist()
-        pairs = fails.select("seg", "other").drop_nulls().unique()
+        pairs = fails.select("seg", other=_OTHER).drop_nulls().unique()
         others = _samples(pairs.sort("seg", "other"), burst_seg, SAMPLE_CAP)
-        services = [
-            s
-            for _, s in _samples(
-                fails.select("seg", other="service").drop_nulls().unique().sort("seg", "other"), burst_seg, None
-            )
-        ]
+        services = _services(fails.get_column("service"), starts)
         wins = _Successes.of(closed.successes, pairs, burst_seg)
         merged = _interleaved(fails, wins.shown, burst_seg) if wins.shown.height else None
         if merged is not None:
