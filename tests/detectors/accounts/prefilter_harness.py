@@ -14,8 +14,8 @@ import pytest
 
 from watchhouse.core.events import Dataset
 from watchhouse.core.findings import Finding
-from watchhouse.detectors.accounts.tumbling import WindowedLoginDetector
 from watchhouse.detectors.accounts.window_screen import ClosingGroups
+from watchhouse.detectors.accounts.windowed_detector import WindowedLoginDetector
 from watchhouse.testing.conformance import run_detector
 from watchhouse.testing.factories import make_batch
 

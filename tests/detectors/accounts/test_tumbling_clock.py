@@ -96,3 +96,20 @@ def test_held_rows_go_when_their_files_watermark_passes_them_and_groups_go_whole
     assert released["win"].to_list() == [0] * len(files) and held.height == len(files) + 1
     marks[files[-1]] = 30
     assert sorted(held.release(marks)["due"].to_list()) == [15] * len(files) + [25] and held.height == 0
+
+
+@pytest.mark.parametrize("batch", [1, 250, 3_000])
+def test_admission_decides_what_admit_does_without_building_the_rows(batch: int) -> None:
+    """``admission`` (the windows number and filter the rows themselves) and ``admit`` agree on
+    the numbering and on every row, batch after batch, files, missing times and files included."""
+    rows = _rows(seed=7)
+    by_admit, by_admission = EventClock(LATENESS), EventClock(LATENESS)
+    for start in range(0, rows.height, batch):
+        part = rows.slice(start, batch)
+        admitted = by_admit.admit(part)
+        first, keep = by_admission.admission(part)
+        numbered = part.with_columns(seq=pl.int_range(first, first + part.height, dtype=pl.Int64))
+        expected = numbered if keep is None else numbered.filter(pl.Series(keep))
+        assert admitted.select("seq", "line").equals(expected.select("seq", "line"))
+        assert by_admission.max_seen == by_admit.max_seen and by_admission.seq == by_admit.seq
+    assert by_admit.seq == rows.height

@@ -32,7 +32,7 @@ def _pull_by_join(self: TumblingWindows, newly: Promoted) -> None:
         .sort("at")
     )
     if pulled.height:
-        self.held.add(self._unpack(pulled.drop("at")))
+        self.held.add(self._unpack(pulled.drop("at", "win", "key"), pulled["win"], pulled["key"]))
         gone = pulled["seq"].cast(pl.Int64).implode()
         self.pending.chunks = [
             c for chunk in self.pending.chunks if (c := chunk.filter(~pl.col("seq").is_in(gone))).height

@@ -22,9 +22,10 @@ from watchhouse.core.events import Dataset
 from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
 from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.detectors.accounts.reporting import SAMPLE_CAP, US, at, capped_note, iso, plural, sample, span
-from watchhouse.detectors.accounts.tumbling import TumblingWindows, WindowedLoginDetector
+from watchhouse.detectors.accounts.tumbling import TumblingWindows
 from watchhouse.detectors.accounts.window_evidence import cite, in_group_order
 from watchhouse.detectors.accounts.window_screen import ClosingGroups
+from watchhouse.detectors.accounts.windowed_detector import WindowedLoginDetector
 
 #: evidence lines cited per finding; a flood of millions of lines would make one alert unreadable
 EVIDENCE_CAP = 50_000
@@ -158,16 +159,19 @@ class CredentialStuffingDetector(WindowedLoginDetector):
             last=pl.col("ts").max(),
             unknown=(fail & (pl.col("reason") == "unknown_user")).sum(),
         )
-        candidate = agg.select(
-            (pl.col("sources_all") >= self.continuation_sources)
-            & (pl.col("k") >= 2)
-            & (pl.col("n") <= pl.col("sources_all") * self.max_failures_per_source)
-            & (pl.col("n") >= self.min_failure_ratio * (pl.col("n") + pl.col("successes")))
-        ).to_series()
+        # the lower bar in numpy (a frame query costs more than the comparisons, on a few groups)
+        n, k = agg["n"].to_numpy().astype(np.int64), agg["k"].to_numpy().astype(np.int64)
+        every_source = agg["sources_all"].to_numpy().astype(np.int64)
+        candidate = (
+            (every_source >= self.continuation_sources)
+            & (k >= 2)
+            & (n <= every_source * self.max_failures_per_source)
+            & (n >= self.min_failure_ratio * (n + agg["successes"].to_numpy()))
+        )
         fired = np.zeros(agg.height, dtype=bool)
         wins, keys = agg["win"].to_list(), agg["key"].to_list()
-        sources, accounts = agg["sources_all"].to_list(), agg["k"].to_list()
-        for i in np.flatnonzero(candidate.to_numpy()).tolist():
+        sources, accounts = every_source.tolist(), k.tolist()
+        for i in np.flatnonzero(candidate).tolist():
             continuing = self._fired.get(keys[i]) == wins[i] - width
             if continuing or (sources[i] >= self.min_sources and accounts[i] >= self.min_accounts):
                 fired[i] = True
@@ -177,14 +181,14 @@ class CredentialStuffingDetector(WindowedLoginDetector):
             return []
         # no finding can pass the cap when all of them together do not
         cited = cite(rows, agg["rows"].to_numpy(), fired, on="ip", cap=EVIDENCE_CAP)
-        hits = cited.hits(agg, fired)
-        if cited.taken.height:
-            # logins that succeeded from the failing sources: the accounts taken
-            taken = cited.taken.group_by("win", "key").agg(taken=pl.col("user").unique().sort(), wins=pl.len())
-            hits = hits.join(taken, on=["win", "key"], how="left", maintain_order="left")
-        else:
-            hits = hits.with_columns(taken=pl.lit(None, dtype=pl.List(pl.String)), wins=pl.lit(None, dtype=pl.UInt32))
-        return [self._finding(row, cited.refs[(row["win"], row["key"])]) for row in hits.iter_rows(named=True)]
+        # logins that succeeded from the failing sources: the accounts taken, and how many logins
+        taken = cited.taken_by_group()
+        findings = []
+        for row in cited.hits(agg, fired):
+            group = (row["win"], row["key"])
+            users = taken.get(group, [])
+            findings.append(self._finding({**row, "taken": sorted(set(users)), "wins": len(users)}, cited.refs[group]))
+        return findings
 
     def _plausible(self, rows: pl.DataFrame) -> pl.DataFrame:
         """The rows of the groups that can fire (:meth:`KeyGroups.may_fire`; see
@@ -200,7 +204,7 @@ class CredentialStuffingDetector(WindowedLoginDetector):
             & (failures >= self.min_failure_ratio * (failures + successes))
         )
         opening = (sources >= self.min_sources) & (accounts >= self.min_accounts)
-        keep = groups.may_fire(candidate, opening, self._fired)
+        keep = self._may_fire(groups, candidate, opening)
         return rows if keep.all() else rows.filter(pl.Series(keep[groups.group]))
 
     def _finding(self, row: dict[str, Any], shown: tuple[EventRef, ...]) -> Finding:
@@ -208,22 +212,25 @@ class CredentialStuffingDetector(WindowedLoginDetector):
         win, fingerprint = int(row["win"]), str(row["key"])
         sources: list[str] = row["sources"]
         accounts: list[str] = row["accounts"]
-        taken: list[str] = row["taken"] or []
+        taken: list[str] = row["taken"]
         n, s, k = int(row["n"]), int(row["s"]), int(row["k"])
         successes = int(row["successes"])
         ratio = n / (n + successes) if n + successes else 1.0
         unknown = int(row["unknown"])
         first, last = int(row["first"]), int(row["last"])
+        # each time is worded once (a batch words dozens of findings, each naming them several times)
+        first_at, last_at = at(first), at(last)
+        start, since, until = iso(win), first_at.isoformat(), last_at.isoformat()
         completed = bool(taken)
-        wins = int(row["wins"] or 0)
+        wins = int(row["wins"])
         listed = int(row["listed"])
         shown_rows = n + wins
         details: dict[str, Any] = {
             "user_agent": fingerprint,
-            "window_start": iso(win),
+            "window_start": start,
             "window_seconds": self.window_seconds,
-            "first_seen": iso(first),
-            "last_seen": iso(last),
+            "first_seen": since,
+            "last_seen": until,
             "failures": n,
             "distinct_sources": s,
             "distinct_accounts": k,
@@ -244,7 +251,7 @@ class CredentialStuffingDetector(WindowedLoginDetector):
         if completed:
             title += f" - {plural(len(taken), 'account')} logged into"
         explanation = (
-            f"Between {iso(first)} and {iso(last)} (window of {self.window_seconds:g}s from {iso(win)}) the client "
+            f"Between {since} and {until} (window of {self.window_seconds:g}s from {start}) the client "
             f"fingerprint {fingerprint!r} failed {n} logins from {s} distinct sources ({n / max(s, 1):.1f} each) "
             f"against {k} distinct accounts, failure ratio {ratio:.0%}; {unknown} attempts named accounts that do not "
             f"exist here, typical of a leaked combo list. Sources: {sample(sources, total=s)}. "
@@ -259,7 +266,7 @@ class CredentialStuffingDetector(WindowedLoginDetector):
         confidence = min(0.99, 0.6 + 0.3 * math.log10(max(s / self.min_sources, 1.0)) + 0.3 * (ratio - 0.7))
         return Finding(
             detector=self.info.name,
-            key=f"user_agent.original:{fingerprint}:{iso(win)}:{row['anchor']}",
+            key=f"user_agent.original:{fingerprint}:{start}:{row['anchor']}",
             crime_code=self.info.crime_code,
             stage=Stage.COMPLETED if completed else Stage.ATTEMPTED,
             severity=Severity.CRITICAL if completed else Severity.HIGH,
@@ -267,8 +274,8 @@ class CredentialStuffingDetector(WindowedLoginDetector):
             title=title,
             explanation=explanation,
             subject=Subject("user_agent.original", fingerprint),
-            first_seen=at(first),
-            last_seen=at(last),
+            first_seen=first_at,
+            last_seen=last_at,
             evidence=shown,
             details=details,
             tags=("credential-stuffing",),

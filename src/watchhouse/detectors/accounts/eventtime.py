@@ -90,17 +90,20 @@ def compacted(
     return frame.with_columns(changes) if changes else frame
 
 
-def _due(chunk: pl.DataFrame, watermarks: Mapping[str, int]) -> pl.Series:
+def _due(chunk: pl.DataFrame, watermarks: Mapping[str, int]) -> npt.NDArray[np.bool_]:
     """Which rows of ``chunk`` are due: ``due`` before their file's watermark (a chunk from one
-    file, the usual case, is compared with one number instead of a per-row lookup)."""
+    file, the usual case, is compared with one number in numpy instead of a per-row lookup)."""
     paths = chunk["path"]
     first = paths[0] if chunk.height else None
     if first is not None and paths.null_count() == 0 and (paths == first).all():
         mark = watermarks.get(first)
+        due = chunk["due"]
         if mark is None:
-            return pl.Series("due", [False] * chunk.height, dtype=pl.Boolean)
-        return (chunk["due"] < mark).fill_null(False).alias("due")
-    return chunk.select((pl.col("due") < watermark_of(watermarks)).fill_null(False).alias("due")).to_series()
+            return np.zeros(chunk.height, dtype=bool)
+        if due.null_count() == 0:
+            flags: npt.NDArray[np.bool_] = due.to_numpy() < mark
+            return flags
+    return chunk.select((pl.col("due") < watermark_of(watermarks)).fill_null(False)).to_series().to_numpy()
 
 
 class EventClock:
@@ -117,22 +120,33 @@ class EventClock:
         Computed with numpy, file by file (a running maximum per file): a Polars window
         expression over the file column cost several milliseconds a batch, more than the
         detectors' own counting."""
-        n = frame.height
-        seq = pl.int_range(self.seq, self.seq + n, dtype=pl.Int64)
+        first, admitted = self.admission(frame)
+        seq = pl.int_range(first, first + frame.height, dtype=pl.Int64)
         if frame["path"].null_count():
             frame = frame.with_columns(pl.col("path").fill_null(""), seq=seq)
         else:  # the usual batch: a null-free path column is kept, not copied
             frame = frame.with_columns(seq=seq)
+        return frame if admitted is None else frame.filter(pl.Series(admitted))
+
+    def admission(self, frame: pl.DataFrame) -> tuple[int, npt.NDArray[np.bool_] | None]:
+        """What :meth:`admit` decides, for a caller that builds its own rows (one query instead
+        of two): the stream number of the first row of ``frame`` (the others follow in order),
+        and which rows are admitted (None: all of them). A null file counts as ``""``."""
+        n = frame.height
+        first = self.seq
         self.seq += n
         if n == 0:
-            return frame
+            return first, None
+        paths = frame["path"]
+        if paths.null_count():
+            paths = paths.fill_null("")
         ts = frame["ts"]
         if ts.dtype != pl.Int64:
             ts = ts.cast(pl.Int64)
         valid = ts.is_not_null().to_numpy() if ts.null_count() else None
         stamps = ts.fill_null(_NO_TIME).to_numpy() if valid is not None else ts.to_numpy()
         admitted = np.ones(n, dtype=bool) if valid is None else valid.copy()
-        for path, idx in _by_path(frame["path"]):
+        for path, idx in _by_path(paths):
             seen = self.max_seen.get(path)
             part = stamps if idx is None else stamps[idx]
             running = np.maximum.accumulate(part)
@@ -150,7 +164,7 @@ class EventClock:
             if valid_part is None or valid_part.any():
                 top = int(running[-1])
                 self.max_seen[path] = top if seen is None else max(seen, top)
-        return frame if admitted.all() else frame.filter(pl.Series(admitted))
+        return first, None if admitted.all() else admitted
 
     @property
     def watermarks(self) -> dict[str, int]:
@@ -187,8 +201,10 @@ class HeldRows:
         *,
         sparse: bool = False,
         narrow: tuple[str, ...] = (),
+        thin_from: int = 0,
     ) -> None:
         self.schema = dict(schema)
+        self._names = list(self.schema)
         self.group = group
         #: keep a column that is null on every row of a chunk as a ``Null`` column, which costs no
         #: memory: a flood's pending failures from a source without byte offsets paid 8 bytes a
@@ -197,6 +213,10 @@ class HeldRows:
         #: integer columns kept as ``UInt32`` in a chunk whose values all fit (line numbers and
         #: stream positions nearly always do): 4 bytes a row each instead of 8
         self.narrow = narrow
+        #: chunks of fewer rows are added as they are (thinned only once merged): thinning costs
+        #: two frame passes a chunk, which for the few rows a quiet batch adds is all of the cost
+        #: and saves nothing worth having
+        self.thin_from = thin_from
         self.chunks: list[pl.DataFrame] = []
 
     @property
@@ -228,10 +248,10 @@ class HeldRows:
 
     def add(self, rows: pl.DataFrame) -> None:
         if rows.height:
-            chunk = rows.select(list(self.schema))
+            chunk = rows if rows.columns == self._names else rows.select(self._names)
             if chunk.schema != self.schema:
                 chunk = chunk.cast(self.schema)  # type: ignore[arg-type]
-            self.chunks.append(self._thin(chunk))
+            self.chunks.append(chunk if chunk.height < self.thin_from else self._thin(chunk))
             if len(self.chunks) > self.MAX_CHUNKS:
                 self.chunks = [self._thin(self._concat(self.chunks))]
 
@@ -247,6 +267,21 @@ class HeldRows:
                 kept.append(chunk.filter(~hit))
         self.chunks = kept
 
+    def drop_below(self, column: str, bound: int) -> None:
+        """Forget the rows whose integer ``column`` lies below ``bound`` (nulls stay), as
+        :meth:`drop` does, with the test in numpy: an expression costs a frame pass a chunk,
+        every batch, however few rows the chunk holds."""
+        kept = []
+        for chunk in self.chunks:
+            values = chunk[column]
+            hit = values.fill_null(bound).to_numpy() < bound if values.null_count() else values.to_numpy() < bound
+            n = int(hit.sum())
+            if n == 0:
+                kept.append(chunk)
+            elif n < chunk.height:
+                kept.append(chunk.filter(pl.Series(~hit)))
+        self.chunks = kept
+
     def release(self, watermarks: Mapping[str, int] | None) -> pl.DataFrame:
         """Remove and return the rows that are due (all of them when ``watermarks`` is None)."""
         if not self.chunks:
@@ -259,10 +294,10 @@ class HeldRows:
         if self.group is not None:
             # a group is due only if its rows are due in every chunk that holds some
             groups = [chunk[self.group].to_numpy() for chunk in self.chunks]
-            waiting = [g[~f.to_numpy()] for g, f in zip(groups, flags, strict=True)]
-            late = np.unique(np.concatenate(waiting)) if any(w.size for w in waiting) else None
-            if late is not None:
-                flags = [f & pl.Series(~np.isin(g, late)) for g, f in zip(groups, flags, strict=True)]
+            waiting = [g[~f] for g, f in zip(groups, flags, strict=True)]
+            if any(w.size for w in waiting):
+                late = np.concatenate(waiting)
+                flags = [f & ~np.isin(g, late) for g, f in zip(groups, flags, strict=True)]
         released: list[pl.DataFrame] = []
         kept: list[pl.DataFrame] = []
         for chunk, flag in zip(self.chunks, flags, strict=True):
@@ -272,8 +307,8 @@ class HeldRows:
             elif n == chunk.height:
                 released.append(chunk)
             else:
-                released.append(chunk.filter(flag))
-                kept.append(chunk.filter(~flag))
+                released.append(chunk.filter(pl.Series(flag)))
+                kept.append(chunk.filter(pl.Series(~flag)))
         self.chunks = kept
         return self._concat(released) if released else pl.DataFrame(schema=self.schema)
 

@@ -23,9 +23,10 @@ from watchhouse.core.events import Dataset
 from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
 from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.detectors.accounts.reporting import SAMPLE_CAP, US, at, capped_note, iso, plural, sample, span
-from watchhouse.detectors.accounts.tumbling import TumblingWindows, WindowedLoginDetector
+from watchhouse.detectors.accounts.tumbling import TumblingWindows
 from watchhouse.detectors.accounts.window_evidence import cite, in_group_order
 from watchhouse.detectors.accounts.window_screen import ClosingGroups
+from watchhouse.detectors.accounts.windowed_detector import WindowedLoginDetector
 
 #: failed logins a finding cites, the first and the last ones of its window: a spray over
 #: thousands of accounts would make one alert unreadable and its state large
@@ -161,14 +162,16 @@ class PasswordSprayingDetector(WindowedLoginDetector):
             last=pl.col("ts").max(),
             unknown=(fail & (pl.col("reason") == "unknown_user")).sum(),
         )
-        candidate = agg.select(
-            (pl.col("k") >= self.continuation_accounts)
-            & (pl.col("n") <= pl.col("k") * self.max_attempts_per_account)
-            & (pl.col("n") >= self.min_failure_ratio * (pl.col("n") + pl.col("successes")))
-        ).to_series()
+        # the lower bar in numpy (a frame query costs more than the comparisons, on a few groups)
+        n, k = agg["n"].to_numpy().astype(np.int64), agg["k"].to_numpy().astype(np.int64)
+        candidate = (
+            (k >= self.continuation_accounts)
+            & (n <= k * self.max_attempts_per_account)
+            & (n >= self.min_failure_ratio * (n + agg["successes"].to_numpy()))
+        )
         fired = np.zeros(agg.height, dtype=bool)
-        wins, keys, accounts = agg["win"].to_list(), agg["key"].to_list(), agg["k"].to_list()
-        for i in np.flatnonzero(candidate.to_numpy()).tolist():
+        wins, keys, accounts = agg["win"].to_list(), agg["key"].to_list(), k.tolist()
+        for i in np.flatnonzero(candidate).tolist():
             continuing = self._fired.get(keys[i]) == wins[i] - width
             if accounts[i] >= (self.continuation_accounts if continuing else self.min_accounts):
                 fired[i] = True
@@ -177,8 +180,7 @@ class PasswordSprayingDetector(WindowedLoginDetector):
         if not fired.any():
             return []
         cited = cite(rows, agg["rows"].to_numpy(), fired, on="user", cap=None)
-        hits = cited.hits(agg, fired)
-        return [self._finding(row, cited.refs[(row["win"], row["key"])]) for row in hits.iter_rows(named=True)]
+        return [self._finding(row, cited.refs[(row["win"], row["key"])]) for row in cited.hits(agg, fired)]
 
     def _plausible(self, rows: pl.DataFrame) -> pl.DataFrame:
         """The rows of the groups that can fire (:meth:`KeyGroups.may_fire`; see
@@ -191,7 +193,7 @@ class PasswordSprayingDetector(WindowedLoginDetector):
             & (failures <= accounts * self.max_attempts_per_account)
             & (failures >= self.min_failure_ratio * (failures + successes))
         )
-        keep = groups.may_fire(candidate, accounts >= self.min_accounts, self._fired)
+        keep = self._may_fire(groups, candidate, accounts >= self.min_accounts)
         return rows if keep.all() else rows.filter(pl.Series(keep[groups.group]))
 
     def _finding(self, row: dict[str, Any], shown: tuple[EventRef, ...]) -> Finding:
@@ -202,6 +204,9 @@ class PasswordSprayingDetector(WindowedLoginDetector):
         n, k = int(row["n"]), len(accounts)
         successes = int(row["successes"])
         first, last = int(row["first"]), int(row["last"])
+        # each time is worded once (a batch words dozens of findings, each naming them several times)
+        first_at, last_at = at(first), at(last)
+        start, since, until = iso(win), first_at.isoformat(), last_at.isoformat()
         unknown = int(row["unknown"])
         completed = bool(cracked)
         severity = (
@@ -210,10 +215,10 @@ class PasswordSprayingDetector(WindowedLoginDetector):
         ratio = n / (n + successes) if n + successes else 1.0
         details: dict[str, Any] = {
             "source_ip": address,
-            "window_start": iso(win),
+            "window_start": start,
             "window_seconds": self.window_seconds,
-            "first_seen": iso(first),
-            "last_seen": iso(last),
+            "first_seen": since,
+            "last_seen": until,
             "failures": n,
             "distinct_accounts": k,
             "attempts_per_account": round(n / k, 3),
@@ -234,8 +239,8 @@ class PasswordSprayingDetector(WindowedLoginDetector):
         if completed:
             title += f" - then logged into {plural(len(cracked), 'sprayed account')}"
         explanation = (
-            f"{n} failed logins from {address} against {k} distinct accounts between {iso(first)} and {iso(last)} "
-            f"(window of {self.window_seconds:g}s from {iso(win)}), {n / k:.2f} attempts per account, failure ratio "
+            f"{n} failed logins from {address} against {k} distinct accounts between {since} and {until} "
+            f"(window of {self.window_seconds:g}s from {start}), {n / k:.2f} attempts per account, failure ratio "
             f"{ratio:.0%}; {unknown} attempt(s) named accounts that do not exist. Accounts: {sample(accounts)}. "
             + (
                 f"It then logged into {sample(cracked)}: treat those accounts as compromised (reset, review sessions)."
@@ -248,7 +253,7 @@ class PasswordSprayingDetector(WindowedLoginDetector):
         confidence = min(0.99, 0.6 + 0.3 * math.log10(max(k / self.min_accounts, 1.0)) + 0.2 * (ratio - 0.8))
         return Finding(
             detector=self.info.name,
-            key=f"source.ip:{address}:{iso(win)}:{row['anchor']}",
+            key=f"source.ip:{address}:{start}:{row['anchor']}",
             crime_code=self.info.crime_code,
             stage=Stage.COMPLETED if completed else Stage.ATTEMPTED,
             severity=severity,
@@ -256,8 +261,8 @@ class PasswordSprayingDetector(WindowedLoginDetector):
             title=title,
             explanation=explanation,
             subject=Subject("source.ip", address),
-            first_seen=at(first),
-            last_seen=at(last),
+            first_seen=first_at,
+            last_seen=last_at,
             evidence=shown,
             details=details,
             tags=("password-spraying",),

@@ -49,17 +49,14 @@ unfolded, at once.
 
 from __future__ import annotations
 
-from abc import abstractmethod
 from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from watchhouse.core.detector import Detector, JSONState
-from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTAMP_FIELD, EventBatch
-from watchhouse.core.findings import Finding
+from watchhouse.detectors.accounts.direct_columns import constant, equals, present
 from watchhouse.detectors.accounts.eventtime import EventClock, HeldRows
 from watchhouse.detectors.accounts.grouping import (
     KeyGroups,
@@ -123,40 +120,13 @@ PART_ROWS = 50_000
 #: waiting rows up to which the keys that may pull some are found first by hash (under a flood
 #: the buffer holds millions, and the per-chunk lookup of :meth:`TumblingWindows._pull` is cheaper)
 PULL_CHECK_ROWS = 100_000
+#: pending rows a batch adds below which they are kept unthinned (see :class:`HeldRows`)
+PENDING_THIN_FROM = 4096
 #: pending rows :meth:`TumblingWindows._pull` looks up at once
 PULL_SLICE = 1 << 20
-#: the row columns :meth:`TumblingWindows._pack` reads (and ``ip`` when the key is not the address)
-PACKED_FROM = ["seq", "ts", "path", "line", "offset", "user", "reason"]
 STATE_VERSION = 4
 #: the version before pending rows kept their key as a hash (still loaded)
 KEY_TEXT_VERSION = 3
-
-
-def login_rows(batch: EventBatch, key: str) -> pl.DataFrame:
-    """The login attempts of an ``auth`` batch as :class:`TumblingWindows` takes them, keyed by ``key``.
-
-    Only decided attempts of a named account count (a failure or a success with ``user.name``);
-    ``key`` is the column a detector groups by (the source address, the user agent ...).
-    """
-    # narrowed first: filtering the whole event frame copied every column of it
-    rows = batch.to_polars().select(
-        pl.col(TIMESTAMP_FIELD).cast(pl.Int64).alias("ts"),
-        pl.col(PATH_FIELD).alias("path"),
-        pl.col(LINE_FIELD).alias("line"),
-        pl.col(OFFSET_FIELD).alias("offset"),
-        pl.col(key).alias("key"),
-        pl.col("source.ip").alias("ip"),
-        pl.col("user.name").alias("user"),
-        pl.col("event.outcome").alias("outcome"),
-        pl.col("event.reason").alias("reason"),
-    )
-    # two equality tests: ``is_in`` with a list cost four times as much on a batch of logins
-    outcome = rows["outcome"]
-    decided = (outcome == "failure") | (outcome == "success")
-    if rows["user"].null_count():
-        decided &= rows["user"].is_not_null()
-    decided = decided.fill_null(False)
-    return rows if decided.all() else rows.filter(decided)
 
 
 class TumblingWindows:
@@ -204,7 +174,7 @@ class TumblingWindows:
         self.clock = EventClock(lateness)
         self.held = HeldRows(ROW_SCHEMA, group="win")
         pending = PENDING_SCHEMA if key_is_ip else {**PENDING_SCHEMA, "ip": pl.String()}
-        self.pending = HeldRows(pending, sparse=True, narrow=("seq", "line"))
+        self.pending = HeldRows(pending, sparse=True, narrow=("seq", "line"), thin_from=PENDING_THIN_FROM)
         self.paths: dict[str, int] = {}  # file -> code in pending rows
         # failures and successes per key, one sketch per open window (growing ones when ``small``)
         self.sketches: dict[int, CountMinSketch | GrowingCountMin] = {}
@@ -221,13 +191,25 @@ class TumblingWindows:
         :meth:`_parts` cuts them."""
         if frame.height == 0:
             return iter([])
+        first, admitted = self.clock.admission(frame)
+        keep = present(frame["key"]) if admitted is None else admitted & present(frame["key"])
         win = (pl.col("ts") // self.window) * self.window
-        rows = self.clock.admit(frame).select(win.alias("win"), (win + self.window).alias("due"), *list(ROW_SCHEMA)[2:])
+        # numbered, windowed and narrowed in one query; then late rows and rows without a key go
+        rows = frame.select(
+            win.alias("win"),
+            (win + self.window).alias("due"),
+            pl.int_range(first, first + frame.height, dtype=pl.Int64).alias("seq"),
+            "ts",
+            pl.col("path").fill_null("") if frame["path"].null_count() else pl.col("path"),
+            *list(ROW_SCHEMA)[5:],
+        )
+        if not keep.all():
+            rows = rows.filter(pl.Series(keep))
         watermarks = self.clock.watermarks
         if self.promote_at is None:
-            self.held.add(rows.filter(pl.col("key").is_not_null()))
+            self.held.add(rows)
         else:
-            self._promote(rows.filter(pl.col("key").is_not_null()) if rows["key"].null_count() else rows, watermarks)
+            self._promote(rows, watermarks)
         self._fold()
         return self._release(watermarks)
 
@@ -269,15 +251,19 @@ class TumblingWindows:
             .drop("fail")
             .sort("win", "h", "ts", "seq")
         )
-        place = pl.int_range(pl.len()).over("win", "h")
         keys = pl.col("h").n_unique().over("win")
         if self._screened_keys:
             keys = keys + pl.col("win").replace_strict(self._screened_keys, default=0, return_dtype=pl.Int64)
-        head, tail = self.evidence_sides(keys)
-        folded = fails.filter((place >= head) & (place < pl.len().over("win", "h") - tail))["i"]
+        places = fails.select(
+            "i", place=pl.int_range(pl.len()).over("win", "h"), size=pl.len().over("win", "h"), keys=keys
+        )
         del fails
+        head, tail = self.evidence_sides(places["keys"].to_numpy())
+        place = places["place"].to_numpy()
+        folded = places["i"].to_numpy()[(place >= head) & (place < places["size"].to_numpy() - tail)]
+        del places
         out = np.zeros(rows.height, dtype=bool)
-        out[folded.to_numpy()] = True
+        out[folded] = True
         self.held.add(rows.filter(~pl.Series(out)))
         # narrowed before filtering, so only the folded columns are copied
         self.middle.add(
@@ -287,7 +273,7 @@ class TumblingWindows:
         )
         self._fold_at = max(self.fold_min_rows, 2 * self.held.height)
 
-    def evidence_sides(self, window_keys: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    def evidence_sides(self, window_keys: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """How many first and last failures of a (window, key) stay whole, given how many keys
         failed in the window: ``fold_head`` and ``fold_tail``, scaled down so that a window keeps
         about ``fold_budget`` whole failures in all, but never below :data:`MIN_EVIDENCE_SIDE`.
@@ -297,18 +283,22 @@ class TumblingWindows:
         keys only grows while a window is open, so the sides only shrink: a row folded away
         earlier is outside the final sides too, and what is cited does not depend on batching."""
         assert self.fold_head is not None
-        scale = pl.lit(self.fold_budget) / (window_keys * (self.fold_head + self.fold_tail))
+        # a window of held rows has a failing key (rows are held once a key fails ``promote_at``
+        # times); one is assumed where there would be none, rather than divide by zero
+        keys = np.maximum(window_keys.astype(np.int64, copy=False), 1)
+        scale = self.fold_budget / (keys * (self.fold_head + self.fold_tail))
 
-        def side(full: int) -> pl.Expr:
-            scaled = (scale * full).floor().cast(pl.Int64)
-            return pl.min_horizontal(pl.lit(full), pl.max_horizontal(pl.lit(min(full, MIN_EVIDENCE_SIDE)), scaled))
+        def side(full: int) -> npt.NDArray[np.int64]:
+            scaled = np.floor(scale * full).astype(np.int64)
+            return np.minimum(full, np.maximum(min(full, MIN_EVIDENCE_SIDE), scaled))
 
         return side(self.fold_head), side(self.fold_tail)
 
-    def _release_middle(self, wins: pl.Series) -> pl.DataFrame:
-        """Folded rows of the windows the held rows just released. Folding keeps a group's first
-        failures whole, so every window with folded rows has held rows and is released whole."""
-        if not self.middle.chunks or wins.len() == 0:
+    def _release_middle(self, wins: pl.Series | None) -> pl.DataFrame:
+        """Folded rows of the windows the held rows just released (``wins``; None when nothing is
+        folded). Folding keeps a group's first failures whole, so every window with folded rows
+        has held rows and is released whole."""
+        if wins is None or not self.middle.chunks or wins.len() == 0:
             return pl.DataFrame(schema=MIDDLE_SCHEMA)
         closed = pl.col("win").is_in(wins.implode())
         out = [chunk.filter(closed) for chunk in self.middle.chunks]
@@ -330,17 +320,17 @@ class TumblingWindows:
             rows = rows.with_columns(successes_seen=pl.lit(None, dtype=pl.Int64))
         else:
             groups = KeyGroups(rows, self.window)
-            added: dict[str, pl.Series | pl.Expr] = {"successes_seen": self._successes_seen(groups)}
+            added = {"successes_seen": self._successes_seen(groups)}
             if self.fold_head is not None:
                 # distinct failing keys of each row's window
-                failing = groups.sum(rows["outcome"].eq_missing("failure").to_numpy()) > 0
+                failing = groups.sum(equals(rows["outcome"], "failure")) > 0
                 starts, ends = window_bounds(groups.wins)
                 per_window = np.add.reduceat(failing.astype(np.int64), starts)
                 if self._screened_keys:
                     per_window += np.array([self._screened_keys.get(int(groups.wins[g]), 0) for g in starts])
                 keys = np.repeat(per_window, np.subtract(ends, starts))[groups.group]
-                head, tail = self.evidence_sides(pl.lit(pl.Series(keys, dtype=pl.Int64)))
-                added.update(evidence_head=head, evidence_tail=tail)
+                head, tail = self.evidence_sides(keys)
+                added.update(evidence_head=pl.Series(head), evidence_tail=pl.Series(tail))
             rows = rows.with_columns(**added)
         if rows.height + middle.height <= PART_ROWS:
             if middle.height == 0:
@@ -394,7 +384,7 @@ class TumblingWindows:
 
     def _release(self, watermarks: Mapping[str, int]) -> Iterator[pl.DataFrame]:
         rows = self.held.release(watermarks)
-        out = self._parts(rows, self._release_middle(rows["win"].unique()))
+        out = self._parts(rows, self._release_middle(rows["win"].unique() if self.middle.chunks else None))
         self._passing = []
         self._screened_keys = {}
         if self.success_sketches and watermarks:
@@ -439,8 +429,8 @@ class TumblingWindows:
             return
         n = rows.height
         hashes = hash_keys(rows["key"])
-        failed = rows["outcome"].eq_missing("failure").to_numpy()
-        succeeded = rows["outcome"].eq_missing("success").to_numpy()
+        failed = equals(rows["outcome"], "failure")
+        succeeded = equals(rows["outcome"], "success")
         wins = rows["win"].to_numpy()
         order, starts = group_order(wins, hashes, self.window)
         lengths = run_lengths(starts, n)
@@ -452,14 +442,12 @@ class TumblingWindows:
         before = np.zeros(starts.size, dtype=np.int64)
         # windows this batch opens and closes: :meth:`_release` lets go of them at its end, so no
         # later row asks their counts; their successes are counted exactly, without a sketch
-        passing_before = min(watermarks.values()) - self.horizon - self.window if watermarks else None
-        passing = np.zeros(starts.size, dtype=bool)
+        passing = self._passing_groups(group_wins, watermarks)
         for g0, g1 in zip(*window_bounds(group_wins), strict=True):
+            if passing[g0]:
+                continue  # nothing counted before this batch: every key has failed zero times
             win = int(group_wins[g0])
             a, b = int(starts[g0]), int(starts[g1]) if g1 < starts.size else n
-            if win not in self.success_sketches and passing_before is not None and win < passing_before:
-                passing[g0:g1] = True
-                continue  # nothing counted before this batch: every key has failed zero times
             successes = self.success_sketches.get(win) or self.success_sketches.setdefault(
                 win, self._sketch(self.success_width_bits)
             )
@@ -543,7 +531,7 @@ class TumblingWindows:
                         wins[leaders],
                         hashes[leaders],
                         earliest,
-                        rows["key"].gather(pl.Series(leaders, dtype=pl.UInt32)),
+                        rows["key"][leaders],
                     )
                 )
         if waiting.any():
@@ -553,21 +541,32 @@ class TumblingWindows:
             if waiting.all():
                 self.pending.add(self._pack(rows, hashes))
             elif 4 * int(waiting.sum()) < n:
-                # only the columns packing reads are copied by the filter
-                packed = rows.select(PACKED_FROM if self.key_is_ip else [*PACKED_FROM, "ip"])
-                self.pending.add(self._pack(packed.filter(pl.Series(waiting)), hashes[waiting]))
+                self.pending.add(self._pack(rows[np.flatnonzero(waiting)], hashes[waiting]))
             else:
                 self.pending.add(self._pack(rows, hashes).filter(pl.Series(waiting)))
-        self.held.add(rows.filter(pl.Series(held)))
+        self.held.add(_taken_rows(rows, held))
         if self.pending.chunks and watermarks:
             marks = {code: watermarks[path] for path, code in self.paths.items() if path in watermarks}
-            # one file (the usual scan): one number, not a lookup per row
-            mark = (
-                pl.lit(next(iter(marks.values())), dtype=pl.Int64)
-                if len(self.paths) == 1 and marks
-                else pl.col("path_id").replace_strict(marks, default=None, return_dtype=pl.Int64)
-            )
-            self.pending.drop(pl.col("ts") < mark - self.horizon)
+            if len(self.paths) == 1 and marks:  # one file (the usual scan): one number, not a lookup per row
+                self.pending.drop_below("ts", next(iter(marks.values())) - self.horizon)
+            else:
+                mark = pl.col("path_id").replace_strict(marks, default=None, return_dtype=pl.Int64)
+                self.pending.drop(pl.col("ts") < mark - self.horizon)
+
+    def _passing_groups(
+        self, group_wins: npt.NDArray[np.int64], watermarks: Mapping[str, int]
+    ) -> npt.NDArray[np.bool_]:
+        """Which groups (``group_wins``: each one's window, ascending) lie in a window this batch
+        opens and closes: nothing was counted for it before (no success sketch) and the slowest
+        file's watermark, sketch horizon included, passes its end, so :meth:`_release` lets go of
+        it at the end of the batch and no later row asks its counts. Found for all groups at once:
+        a batch of a day's logins spans hundreds of such windows."""
+        if not watermarks:
+            return np.zeros(group_wins.size, dtype=bool)
+        passing = group_wins < min(watermarks.values()) - self.horizon - self.window
+        if self.success_sketches and passing.any():
+            passing &= ~np.isin(group_wins, np.fromiter(self.success_sketches, dtype=np.int64))
+        return passing
 
     def _screened(self, view: ClosingGroups, group_wins: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
         """Which groups of the batch to hold: all but the closing ones the screen turns down.
@@ -579,7 +578,10 @@ class TumblingWindows:
             wins = group_wins[dropped]  # ascending: groups are numbered in window order
             cuts = np.flatnonzero(np.r_[True, wins[1:] != wins[:-1]])
             counts = np.diff(np.r_[cuts, wins.size])
-            for win, count in zip(wins[cuts].tolist(), counts.tolist(), strict=True):
+            screened = zip(wins[cuts].tolist(), counts.tolist(), strict=True)
+            if not self._screened_keys:  # the usual case: one screen a batch, released at its end
+                self._screened_keys = dict(screened)
+            for win, count in screened:
                 self._screened_keys[win] = self._screened_keys.get(win, 0) + count
         return keep
 
@@ -591,7 +593,7 @@ class TumblingWindows:
         a chunk that loses none is kept as is."""
         order = np.lexsort((newly.wins, newly.hashes))  # by hash, then window
         hashes, wins, since = newly.hashes[order], newly.wins[order], newly.since[order]
-        pulled: list[pl.DataFrame] = []
+        pulled = False
         for i, chunk in enumerate(self.pending.chunks):
             h = chunk["h"].to_numpy()
             # looked up a slice at a time: a flood's chunk holds millions of rows, and a position
@@ -612,19 +614,20 @@ class TumblingWindows:
             hit = (wins[match] == win) & (ts >= since[match])
             if not hit.any():
                 continue
-            taken = np.zeros(chunk.height, dtype=bool)
-            taken[rows[hit]] = True
-            mask = pl.Series(taken)
-            pulled.append(
-                chunk.filter(mask).with_columns(
-                    win=pl.Series(win[hit], dtype=pl.Int64),
-                    key=newly.keys.gather(pl.Series(order[match[hit]], dtype=pl.UInt32)),
+            # ``rows`` ascend, so the pulled rows keep their stream order
+            self.held.add(
+                self._unpack(
+                    chunk,
+                    pl.Series(win[hit], dtype=pl.Int64),
+                    newly.keys[order[match[hit]]],
+                    at=rows[hit],
                 )
             )
-            self.pending.chunks[i] = chunk.filter(~mask)
+            kept = np.ones(chunk.height, dtype=bool)
+            kept[rows[hit]] = False
+            self.pending.chunks[i] = chunk.filter(pl.Series(kept))
+            pulled = True
         if pulled:
-            # chunks differ in types where they were thinned (all-null or narrow columns)
-            self.held.add(self._unpack(pl.concat(pulled, how="vertical_relaxed")))
             self.pending.chunks = [chunk for chunk in self.pending.chunks if chunk.height]
 
     def _sketch(self, bits: int) -> CountMinSketch | GrowingCountMin:
@@ -635,39 +638,62 @@ class TumblingWindows:
         paths = rows["path"]
         first = paths[0]
         if (paths == first).all():  # the usual batch, from one file
-            path_id = pl.lit(self.paths.setdefault(first, len(self.paths)), dtype=pl.UInt32)
+            path_id = constant(self.paths.setdefault(first, len(self.paths)), rows.height, pl.UInt32())
         else:
             for path in paths.unique().to_list():
                 self.paths.setdefault(path, len(self.paths))
-            path_id = pl.col("path").replace_strict(self.paths, return_dtype=pl.UInt32)
-        return rows.select(
-            "seq",
-            "ts",
-            path_id=path_id,
-            line="line",
-            offset="offset",
-            h=pl.Series(hashes, dtype=pl.UInt64),
-            user="user",
-            unknown=pl.col("reason").eq_missing(UNKNOWN_REASON),
-            **({} if self.key_is_ip else {"ip": pl.col("ip")}),
-        )
+            path_id = paths.replace_strict(self.paths, return_dtype=pl.UInt32)
+        # built column by column: a query with an expression per column cost more to plan than
+        # the few rows a quiet batch leaves waiting
+        columns = {
+            "seq": rows["seq"],
+            "ts": rows["ts"],
+            "path_id": path_id,
+            "line": rows["line"],
+            "offset": rows["offset"],
+            "h": pl.Series(hashes, dtype=pl.UInt64),
+            "user": rows["user"],
+            "unknown": pl.Series(equals(rows["reason"], UNKNOWN_REASON)),
+        }
+        if not self.key_is_ip:
+            columns["ip"] = rows["ip"]
+        return pl.DataFrame([column.alias(name) for name, column in columns.items()])
 
-    def _unpack(self, pending: pl.DataFrame) -> pl.DataFrame:
-        """Pulled pending rows (joined with their key's text) back in :data:`ROW_SCHEMA`: they are
+    def _unpack(
+        self, pending: pl.DataFrame, win: pl.Series, key: pl.Series, at: npt.NDArray[np.intp] | None = None
+    ) -> pl.DataFrame:
+        """Pulled pending rows (those at positions ``at`` of ``pending``, all when None; ``win``
+        and ``key``: their window and their key's text) back in :data:`ROW_SCHEMA`: they are
         failures, due when their window ends; a reason other than an unknown account is not kept,
-        nothing reads it."""
+        nothing reads it. Types come back too (a pending chunk may be thinned).
+
+        Built column by column from the gathered rows: a batch pulls a few rows, and one query
+        with an expression per column cost more than half a millisecond to plan."""
+        rows = pending if at is None else pending[at]
+        count = rows.height
         names = {code: path for path, code in self.paths.items()}
-        return pending.with_columns(
-            due=pl.col("win") + self.window,
-            path=(
-                pl.lit(names[0], dtype=pl.String)
-                if len(names) == 1
-                else pl.col("path_id").replace_strict(names, return_dtype=pl.String)
-            ),
-            outcome=pl.lit("failure"),
-            reason=pl.when("unknown").then(pl.lit(UNKNOWN_REASON)).otherwise(pl.lit(None, dtype=pl.String)),
-            **({"ip": pl.col("key")} if self.key_is_ip else {}),
+        path = (
+            constant(names[0], count, pl.String())
+            if len(names) == 1
+            else rows["path_id"].cast(pl.Int64).replace_strict(names, return_dtype=pl.String)
         )
+        key = key.cast(pl.String)
+        unknown = rows["unknown"].to_list()
+        columns = {
+            "win": win.cast(pl.Int64),
+            "due": win.cast(pl.Int64) + self.window,
+            "seq": rows["seq"].cast(pl.Int64),
+            "ts": rows["ts"].cast(pl.Int64),
+            "path": path,
+            "line": rows["line"].cast(pl.Int64),
+            "offset": rows["offset"].cast(pl.Int64),
+            "key": key,
+            "ip": key if self.key_is_ip else rows["ip"].cast(pl.String),
+            "user": rows["user"].cast(pl.String),
+            "outcome": constant("failure", count, pl.String()),
+            "reason": pl.Series([UNKNOWN_REASON if flag else None for flag in unknown], dtype=pl.String),
+        }
+        return pl.DataFrame([column.alias(name) for name, column in columns.items()])
 
     @property
     def held_rows(self) -> int:
@@ -707,6 +733,17 @@ class TumblingWindows:
         self.blooms = {int(w): GrowingBloom.from_json(b) for w, b in state.get("blooms", {}).items()}
 
 
+def _taken_rows(rows: pl.DataFrame, taken: npt.NDArray[np.bool_]) -> pl.DataFrame:
+    """The ``taken`` rows of ``rows``: gathered by position when they are few (a batch holds a
+    tenth of its rows or less, and a boolean filter walks every row of every column)."""
+    count = int(taken.sum())
+    if count == rows.height:
+        return rows
+    if 8 * count < rows.height:
+        return rows[pl.Series(np.flatnonzero(taken), dtype=pl.UInt32)]
+    return rows.filter(pl.Series(taken))
+
+
 class Promoted(NamedTuple):
     """The (window, key) groups a batch promoted whose key has failures pending (see
     :meth:`TumblingWindows._pull`)."""
@@ -717,80 +754,3 @@ class Promoted(NamedTuple):
     since: npt.NDArray[np.int64]
     #: per group: the key's text (pending rows keep only its hash)
     keys: pl.Series
-
-
-class GroupFailures(NamedTuple):
-    """Failure counts per (window, key) group of a frame of window rows (see
-    :meth:`WindowedLoginDetector._group_failures`)."""
-
-    groups: KeyGroups
-    #: per row: whether it is a failure
-    failed: npt.NDArray[np.bool_]
-    #: per group: failures, and successes (the more of those seen before and of its own rows)
-    failures: npt.NDArray[np.int64]
-    successes: npt.NDArray[np.int64]
-
-
-class WindowedLoginDetector(Detector):
-    """The detector protocol for judges of closed :class:`TumblingWindows` of login attempts.
-
-    Subclasses say which column keys a window (:attr:`KEY_COLUMN`), build their windows and judge
-    closed ones; the protocol plumbing (feeding batches, flushing, checkpointing the windows and
-    the memory of which keys fired in which window) is the same for all of them.
-    """
-
-    #: the column a window is keyed by (e.g. ``source.ip``)
-    KEY_COLUMN: ClassVar[str]
-    #: name of the fired-window memory in checkpoints (kept per detector: states are versioned)
-    FIRED_STATE: ClassVar[str]
-
-    _windows: TumblingWindows
-    _fired: dict[str, int]  # key -> start of the last window it fired in
-
-    @abstractmethod
-    def _new_windows(self) -> TumblingWindows: ...
-
-    @abstractmethod
-    def _judge(self, rows: pl.DataFrame) -> list[Finding]: ...
-
-    def detect(self, batch: EventBatch) -> list[Finding]:
-        if batch.num_rows == 0:
-            return []
-        return [f for part in self._windows.update(login_rows(batch, self.KEY_COLUMN)) for f in self._judge(part)]
-
-    def _group_failures(self, rows: pl.DataFrame) -> GroupFailures:
-        """What the judges' pre-filters (``_plausible``) start from: the (window, key) groups of
-        ``rows`` by one numpy pass over hashes, with their failures and successes.
-
-        Why: most groups are ordinary logins, and grouping all of them by their string key in
-        Polars was most of judging; a pre-filter on these counts leaves the exact Polars
-        statistics only the groups that can fire."""
-        groups = self._windows.groups_of(rows)
-        failed = rows["outcome"].eq_missing("failure").to_numpy()
-        failures = groups.sum(failed)
-        successes = np.maximum(groups.max(rows["successes_seen"].fill_null(0).to_numpy()), groups.lengths - failures)
-        return GroupFailures(groups, failed, failures, successes)
-
-    def _forget_fired(self, before: int) -> None:
-        """Forget the keys whose last firing window started before ``before``: only the window
-        right after a firing one lowers the bar, and the memory must not grow with every key."""
-        self._fired = {k: w for k, w in self._fired.items() if w >= before}
-
-    def finalize(self) -> list[Finding]:
-        out = [f for part in self._windows.flush() for f in self._judge(part)]
-        self._fired.clear()
-        return out
-
-    def checkpoint(self) -> JSONState:
-        return {"windows": self._windows.to_json(), self.FIRED_STATE: dict(self._fired)}
-
-    def restore(self, state: JSONState) -> None:
-        self._windows = self._new_windows()
-        self._fired = {}
-        if state:
-            self._windows.load_json(state["windows"])
-            self._fired = {str(k): int(v) for k, v in state[self.FIRED_STATE].items()}
-
-    @property
-    def held_rows(self) -> int:
-        return self._windows.held_rows

@@ -17,6 +17,7 @@ import numpy.typing as npt
 import polars as pl
 
 from watchhouse.core.findings import EventRef
+from watchhouse.detectors.accounts.direct_columns import equals, integers, kept, picked, present
 from watchhouse.detectors.accounts.reporting import event_refs
 from watchhouse.detectors.accounts.sketches import among, hash_keys
 
@@ -45,15 +46,25 @@ class Cited(NamedTuple):
     #: key, account)
     taken: pl.DataFrame
 
-    def hits(self, agg: pl.DataFrame, fired: npt.NDArray[np.bool_]) -> pl.DataFrame:
-        """The ``fired`` rows of a judge's aggregate (one row per group, in group order) with what
-        its wording reads of the evidence: ``listed``, the sides ``head`` and ``tail``, ``anchor``."""
-        return agg.filter(pl.Series(fired)).with_columns(
-            listed=pl.Series(self.listed, dtype=pl.Int64),
-            head=pl.Series(self.head, dtype=pl.Int64),
-            tail=pl.Series(self.tail, dtype=pl.Int64),
-            anchor=pl.Series(self.anchor, dtype=pl.String),
-        )
+    def hits(self, agg: pl.DataFrame, fired: npt.NDArray[np.bool_]) -> list[dict[str, Any]]:
+        """The ``fired`` rows of a judge's aggregate (one row per group, in group order), as the
+        dicts its wording reads, with what it reads of the evidence: ``listed``, the sides
+        ``head`` and ``tail``, ``anchor`` (added in Python: a few dozen rows a batch)."""
+        rows = agg.filter(pl.Series(fired)).iter_rows(named=True)
+        return [
+            {**row, "listed": listed, "head": head, "tail": tail, "anchor": anchor}
+            for row, listed, head, tail, anchor in zip(
+                rows, self.listed, self.head, self.tail, self.anchor, strict=True
+            )
+        ]
+
+    def taken_by_group(self) -> dict[tuple[Any, ...], list[str]]:
+        """The accounts of :attr:`taken` per (window, key), in stream order, repeats kept."""
+        by_group: dict[tuple[Any, ...], list[str]] = {}
+        taken = self.taken
+        for win, key, user in zip(taken["win"].to_list(), taken["key"].to_list(), taken["user"].to_list(), strict=True):
+            by_group.setdefault((win, key), []).append(user)
+        return by_group
 
 
 def cite(
@@ -71,31 +82,25 @@ def cite(
     part = rows if mask.all() else rows.filter(pl.Series(mask))
     sizes = lengths[fired].astype(np.int64)
     starts = np.cumsum(sizes) - sizes
-    flags = part.select(
-        fail=pl.col("outcome") == "failure",
-        whole=pl.col("seq").is_not_null(),
-        # folded rows (never a group's first) carry no sides: zero keeps the column integer
-        head=pl.col("evidence_head").fill_null(0),
-        tail=pl.col("evidence_tail").fill_null(0),
-    )
-    fail = flags["fail"].to_numpy()
-    whole = fail & flags["whole"].to_numpy()
+    # column by column: a frame ``select`` costs a query plan each, these a Series pass each
+    fail = equals(part["outcome"], "failure")
+    whole = fail & present(part["seq"])
     # place of each whole failure among its group's, counted in stream order
     running = np.cumsum(whole, dtype=np.int64)
     place = running - 1 - np.repeat(running[starts] - whole[starts], sizes)
     count = np.add.reduceat(whole.astype(np.int64), starts)
-    head = flags["head"].to_numpy()[starts]
-    tail = flags["tail"].to_numpy()[starts]
+    # a group's first row is whole (folded rows sort last), so it carries the group's sides
+    head = integers(part["evidence_head"])[starts]
+    tail = integers(part["evidence_tail"])[starts]
     cited = whole & ((place < np.repeat(head, sizes)) | (place >= np.repeat(count - tail, sizes)))
     listed = np.add.reduceat(cited.astype(np.int64), starts)
     positions = np.arange(part.height)
     first = np.minimum.reduceat(np.where(cited, positions, part.height), starts)
-    anchors = part.select("path", "line", "offset")[first]
     group = np.repeat(np.arange(sizes.size, dtype=np.int64), sizes)
     taken = _taken(part[on], group, fail)
     cited |= taken
-    fired_keys = part.select("win", "key")[starts].iter_rows()
-    refs = dict(zip(fired_keys, _references(part, group[cited], pl.Series(cited), sizes.size, cap), strict=True))
+    fired_keys = zip(part["win"].to_numpy()[starts].tolist(), part["key"][starts].to_list(), strict=True)
+    refs = dict(zip(fired_keys, _references(part, group[cited], cited, sizes.size, cap), strict=True))
     return Cited(
         refs=refs,
         listed=listed.tolist(),
@@ -104,15 +109,22 @@ def cite(
         anchor=[
             f"{path}:{line if line is not None else f'@{offset}'}"
             for path, line, offset in zip(
-                anchors["path"].to_list(), anchors["line"].to_list(), anchors["offset"].to_list(), strict=True
+                picked(part["path"], first),
+                picked(part["line"], first),
+                picked(part["offset"], first),
+                strict=True,
             )
         ],
-        taken=part.select("win", "key", "user").filter(pl.Series(taken)),
+        taken=part.select("win", "key", "user").filter(pl.Series(taken)) if taken.any() else _NONE_TAKEN,
     )
 
 
+#: what :attr:`Cited.taken` is when no success was taken
+_NONE_TAKEN = pl.DataFrame(schema={"win": pl.Int64(), "key": pl.String(), "user": pl.String()})
+
+
 def _references(
-    part: pl.DataFrame, group: npt.NDArray[np.int64], cited: pl.Series, groups: int, cap: int | None
+    part: pl.DataFrame, group: npt.NDArray[np.int64], cited: npt.NDArray[np.bool_], groups: int, cap: int | None
 ) -> list[tuple[EventRef, ...]]:
     """The references of the ``cited`` rows of ``part``, one tuple per group (``group``: the
     group of each cited row), at most ``cap`` each.
@@ -121,7 +133,7 @@ def _references(
     and a unique sequence), so the cited rows are already in (group, time, sequence) order, the
     order evidence is listed in; each group's references are one slice of them. (Sorting and
     run-length grouping them again in Polars was a millisecond a batch.)"""
-    shown = part.select("path", "line", "offset").filter(cited)
+    shown = kept(part, ["path", "line", "offset"], cited)
     counts = np.bincount(group, minlength=groups)
     if cap is not None and group.size > cap:
         # the first ``cap`` of each group, by their place in it
@@ -139,23 +151,23 @@ def _taken(values: pl.Series, group: npt.NDArray[np.int64], fail: npt.NDArray[np
 
     Matched by (group, 64-bit hash of the value) in numpy, then each match is confirmed on the
     text itself (a hash collision must not make a success look taken): both sides are few."""
-    valid = values.is_not_null().to_numpy()
-    hashes = hash_keys(values)
-    with np.errstate(over="ignore"):
-        keyed = hashes ^ (group.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+    valid = present(values)
     failed = fail & valid
     maybe = np.zeros(fail.size, dtype=bool)
     successes = np.flatnonzero(~fail & valid)
     if successes.size == 0 or not failed.any():
-        return maybe
+        return maybe  # nothing to match: no hashing (fired groups are nearly all failures)
+    hashes = hash_keys(values)
+    with np.errstate(over="ignore"):
+        keyed = hashes ^ (group.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
     # sorted lookups: ``np.isin`` sorted both sides together, most of this function's time
     maybe[successes[among(keyed[successes], keyed[failed])]] = True
     if not maybe.any():
         return maybe
     witnesses = np.flatnonzero(failed)
     witnesses = witnesses[among(keyed[witnesses], keyed[maybe])]
-    seen = set(zip(group[witnesses].tolist(), values.gather(witnesses).to_list(), strict=True))
+    seen = set(zip(group[witnesses].tolist(), values[witnesses].to_list(), strict=True))
     candidates = np.flatnonzero(maybe)
-    for i, value in zip(candidates.tolist(), values.gather(candidates).to_list(), strict=True):
+    for i, value in zip(candidates.tolist(), values[candidates].to_list(), strict=True):
         maybe[i] = (int(group[i]), value) in seen
     return maybe

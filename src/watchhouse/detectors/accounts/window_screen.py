@@ -67,8 +67,7 @@ class ClosingGroups:
             return np.zeros(self.count, dtype=np.int64)
         group_bits = max(1, self.count.bit_length())
         group = np.repeat(groups.astype(np.uint64), sizes)[failing]
-        positions = pl.Series(self.order[rows[failing]], dtype=pl.UInt32)
-        hashes = hash_keys(self.rows[column].gather(positions))
+        hashes = hash_keys(self.rows[column][self.order[rows[failing]]])
         packed = (group << np.uint64(64 - group_bits)) | (hashes >> np.uint64(group_bits))
         packed.sort()
         fresh = np.r_[True, packed[1:] != packed[:-1]]
