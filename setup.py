@@ -16,7 +16,7 @@ from pathlib import Path
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-_KERNELS = ["watchhouse._native._weblex", "watchhouse._native._syslog"]
+_KERNELS = ["watchhouse._native._weblex", "watchhouse._native._syslog", "watchhouse._native._jsonl"]
 
 
 def _say_pure(reason: str) -> None:

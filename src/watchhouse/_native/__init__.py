@@ -51,3 +51,5 @@ def _load(name: str) -> ModuleType | None:
 weblex: ModuleType | None = _load("_weblex")
 #: the compiled syslog head reader (:mod:`._syslog`), or None where the numpy reference runs
 syslog: ModuleType | None = _load("_syslog")
+#: the compiled JSON-lines loops (:mod:`._jsonl`), or None where their Python references run
+jsonl: ModuleType | None = _load("_jsonl")

@@ -24,6 +24,7 @@ import numpy.typing as npt
 import orjson
 import pyarrow as pa
 
+from watchhouse._native import jsonl as native_jsonl
 from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, SCHEMAS, TIMESTAMP_FIELD, Dataset
 from watchhouse.core.gc_pause import paused_gc
 from watchhouse.ingest.base import ParseResult
@@ -37,8 +38,8 @@ from watchhouse.ingest.fields import (
     infer_dataset,
     parse_timestamp,
 )
-from watchhouse.ingest.jsonl_convert import convert_column
-from watchhouse.ingest.jsonl_shapes import OBJECT_FIELDS, FlatGroup, flat_groups
+from watchhouse.ingest.jsonl_convert import convert_column, value_types
+from watchhouse.ingest.jsonl_shapes import OBJECT_FIELDS, FlatGroup, batch_groups
 from watchhouse.ingest.source import LineChunk
 
 __all__ = ["OBJECT_FIELDS", "JsonLinesParser", "flatten"]
@@ -140,6 +141,35 @@ class _Part:
     columns: dict[str, Sequence[Any]]
 
 
+class _Merge:
+    """One dataset's key sets of a batch put into line order, field by field.
+
+    Why by values: one conversion per field, and a table already in line order. The compiled twin
+    (:func:`watchhouse._native._jsonl.gather`) takes each value straight from its key set's column;
+    the reference chains the columns and takes from the chain.
+    """
+
+    def __init__(self, parts: list[_Part], sort: _Rows) -> None:
+        self._parts = parts
+        self._order = sort
+        if native_jsonl is not None:
+            sizes = [len(part.at) for part in parts]
+            owner = np.repeat(np.arange(len(parts), dtype=np.int64), sizes)
+            starts = np.cumsum([0, *sizes[:-1]], dtype=np.int64)
+            self._owner = owner[sort]
+            self._within = (np.arange(len(owner), dtype=np.int64) - starts[owner])[sort]
+
+    def values(self, name: str) -> Sequence[Any]:
+        """The field's values of every part, in line order (None where a key set lacks it)."""
+        if native_jsonl is not None:
+            taken: list[Any] = native_jsonl.gather(
+                [part.columns.get(name) for part in self._parts], self._owner, self._within
+            )
+            return taken
+        joined = list(chain.from_iterable(part.columns.get(name, repeat(None, len(part.at))) for part in self._parts))
+        return list(map(joined.__getitem__, self._order.tolist()))
+
+
 class _Gathered:
     """What the rows of one chunk became so far, by dataset, with the unknown fields they carried."""
 
@@ -214,12 +244,12 @@ class JsonLinesParser:
             parsed: list[Any] = list(map(orjson.loads, texts))
         except orjson.JSONDecodeError:
             parsed = list(map(_loads, texts))
-        if set(map(type, parsed)) != {dict}:
+        if value_types(parsed) != {dict}:
             objects = [type(value) is dict for value in parsed]
             by_line.extend(rows[np.logical_not(objects)].tolist())
             rows = rows[np.asarray(objects, dtype=bool)]
             parsed = [value for value in parsed if type(value) is dict]
-        groups, unsure = flat_groups(parsed, self._group_min_rows)
+        groups, unsure = batch_groups(parsed, self._group_min_rows)
         by_line.extend(rows[unsure].tolist())
         parts: dict[Dataset, list[_Part]] = {}
         for group in groups:
@@ -292,29 +322,26 @@ class JsonLinesParser:
     ) -> None:
         """Convert one dataset's rows of a batch, every field in one pass, in line order.
 
-        The parts (key sets) are merged before conversion, by moving values, not Arrow rows: one
-        conversion per field, and a table already in line order.
+        The parts (key sets) are merged before conversion (:class:`_Merge`).
         """
         at = parts[0].at if len(parts) == 1 else np.concatenate([part.at for part in parts])
-        order: list[int] | None = None
+        order: _Rows | None = None
+        merge: _Merge | None = None
         if len(parts) > 1:
-            sort = np.argsort(at, kind="stable")
-            at, order = at[sort], sort.tolist()
+            order = np.argsort(at, kind="stable")
+            at, merge = at[order], _Merge(parts, order)
         body = _BODIES[dataset]
         kinds = FIELD_KINDS[dataset]
         count = len(at)
         arrays: list[pa.Array] = []
         refused: set[int] = set()
+        present = parts[0].columns.keys() if merge is None else set().union(*(part.columns for part in parts))
         for field in body:
             name = field.name
-            if not any(name in part.columns for part in parts):
+            if name not in present:
                 arrays.append(pa.nulls(count, field.type))
                 continue
-            if order is None:
-                values = parts[0].columns[name]
-            else:
-                joined = list(chain.from_iterable(part.columns.get(name, repeat(None, len(part.at))) for part in parts))
-                values = list(map(joined.__getitem__, order))
+            values = parts[0].columns[name] if merge is None else merge.values(name)
             array, wrong = convert_column(name, kinds[name], field.type, values, self._timestamp)
             arrays.append(array)
             refused.update(wrong)
@@ -330,7 +357,7 @@ class JsonLinesParser:
 
     @staticmethod
     def _count_unknown(
-        parts: list[_Part], order: list[int] | None, accepted: npt.NDArray[np.bool_], rows: _Rows, gathered: _Gathered
+        parts: list[_Part], order: _Rows | None, accepted: npt.NDArray[np.bool_], rows: _Rows, gathered: _Gathered
     ) -> None:
         """Unknown fields of the accepted rows, each part counted from its first accepted line."""
         if not any(part.unknown for part in parts):

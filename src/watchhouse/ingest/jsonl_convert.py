@@ -9,7 +9,8 @@ value and on every value refused.
 Timestamps in the strict RFC 3339 form producers write are parsed by Arrow in bulk; the pattern
 admits nothing Python's ``datetime.fromisoformat`` would read differently (no year 0, no hour 24,
 no leap second, at most microseconds), and an impossible date makes Arrow refuse the whole column,
-which then goes the exact way.
+which then goes the exact way. Where the compiled kernel is built, the pattern is checked by its
+twin (:func:`watchhouse._native._jsonl.strict_stamps`): one C loop instead of a regular expression.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from watchhouse._native import jsonl as native_jsonl
 from watchhouse.core.events import TIMESTAMP
 from watchhouse.ingest.fields import FieldError, convert, parse_timestamp
 
@@ -48,7 +50,7 @@ def convert_column(
     """
     if kind == "ts":
         return _timestamps(values, stamp)
-    kinds = set(map(type, values))
+    kinds = value_types(values)
     if kinds <= _NATIVE[kind]:
         try:
             return pa.array(values, arrow_type), []
@@ -70,14 +72,36 @@ def convert_column(
     return pa.array(out, arrow_type), refused
 
 
+def value_types(values: Sequence[Any]) -> set[type]:
+    """The JSON types present in a column (its compiled twin only looks up a change of type)."""
+    if native_jsonl is not None and type(values) is list:
+        kinds: set[type] = native_jsonl.value_types(values)
+        return kinds
+    return set(map(type, values))
+
+
+def _strict_texts(values: Sequence[Any]) -> pa.Array | None:
+    """The values as Arrow texts where every one is a text of the strict pattern, else None.
+
+    The compiled twin checks the pattern in one loop over the values; the reference is the
+    regular expression over the Arrow texts.
+    """
+    if native_jsonl is not None and type(values) is list:
+        return pa.array(values, pa.string()) if native_jsonl.strict_stamps(values) else None
+    if not values or set(map(type, values)) != {str}:
+        return None
+    texts = pa.array(values, pa.string())
+    return texts if pc.all(pc.match_substring_regex(texts, _STRICT_STAMP)).as_py() else None
+
+
 def _timestamps(values: Sequence[Any], stamp: Callable[[str], int]) -> tuple[pa.Array, list[int]]:
-    if set(map(type, values)) == {str}:
-        texts = pa.array(values, pa.string())
-        if pc.all(pc.match_substring_regex(texts, _STRICT_STAMP)).as_py():
-            try:
-                return pc.cast(texts, TIMESTAMP), []
-            except pa.ArrowInvalid:  # an impossible date (April 31): the exact parser names it
-                pass
+    texts = _strict_texts(values)
+    if texts is not None:
+        try:
+            return pc.cast(texts, TIMESTAMP), []
+        except pa.ArrowInvalid:  # an impossible date (April 31): the exact parser names it
+            pass
+    if value_types(values) == {str}:
         parsed: dict[str, int | None] = {}
         for text in dict.fromkeys(values):  # neighbouring lines share their timestamp text
             try:

@@ -5,6 +5,8 @@ objects). Here objects with the same keys are grouped once, each key's values ar
 column with C-level loops (``map``), and a column of objects is flattened the same way one level
 down. The outcome is what :func:`watchhouse.ingest.jsonl.flatten` gives each object (the same names
 in the same order), or the objects this cannot vouch for, which the caller flattens one by one.
+Where the compiled kernel is built (:mod:`watchhouse._native._jsonl`), :func:`batch_groups` walks
+each object once in C instead; the column flattening here stays the reference it is tested against.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from watchhouse._native import jsonl as native_jsonl
 
 # Fields whose value is an object by design: kept as JSON text instead of being flattened.
 OBJECT_FIELDS = frozenset({"http.request.headers"})
@@ -31,6 +35,22 @@ class FlatGroup:
     rows: npt.NDArray[np.int64]  # positions in the objects given, ascending
     names: tuple[str, ...]  # flattened names, in the order flatten() gives them
     columns: list[Sequence[Any]]  # per name, its values for ``rows``
+
+
+def batch_groups(objects: list[Any], min_rows: int) -> tuple[list[FlatGroup], npt.NDArray[np.int64]]:
+    """:func:`flat_groups` of a batch of parsed lines, by the compiled kernel where it is built.
+
+    The kernel groups by the flattened key set of each object (anything not a dict is left unsure),
+    so the rule for rare key sets applies to those: fewer than ``min_rows`` objects per key set on
+    average leaves the whole batch unsure, as the column flattening does.
+    """
+    if native_jsonl is None:
+        return flat_groups(objects, min_rows)
+    found, unsure = native_jsonl.flat_groups(objects, OBJECT_FIELDS, _MAX_DEPTH)
+    if len(found) * min_rows > len(objects):
+        return [], np.arange(len(objects), dtype=np.int64)
+    groups = [FlatGroup(np.asarray(rows, dtype=np.int64), names, columns) for rows, names, columns in found]
+    return groups, np.asarray(unsure, dtype=np.int64)
 
 
 def flat_groups(
