@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,29 @@ def alert_id(detector: str, key: str) -> str:
     return "wh-" + digest.hexdigest()[:24]
 
 
+def alert_ids(findings: Sequence[Finding]) -> list[str]:
+    """``alert_id(f.detector, f.key)`` of each finding, in order, in one loop.
+
+    Why: every finding of a scan needs its id before the post-processor can tell a duplicate, and
+    per finding the call, the prefix memory's lookup and the attribute reads cost as much as the
+    hashing itself. Findings come in runs of one detector (a detector's findings of one batch),
+    so the prefix hash is looked up once per run and copied for each key of it.
+    """
+    ids: list[str] = []
+    append = ids.append
+    detector: str | None = None
+    fresh: Callable[[], hashlib._Hash] | None = None
+    for finding in findings:
+        values = finding.__dict__
+        if values["detector"] != detector or fresh is None:
+            detector = values["detector"]
+            fresh = _prefix_hash(detector).copy
+        digest = fresh()
+        digest.update(values["key"].encode())
+        append("wh-" + digest.hexdigest()[:24])
+    return ids
+
+
 @functools.lru_cache(maxsize=256)
 def _prefix_hash(detector: str) -> hashlib._Hash:
     """SHA-256 of ``detector`` and the separator, to be copied (never updated in place)."""
@@ -45,39 +69,61 @@ class Alert(Finding):
         """The alert for ``finding``, which was validated when it was made.
 
         Why not ``cls(...)``: the frozen dataclass constructor sets sixteen fields one
-        ``object.__setattr__`` at a time and validates them again; every alert of a scan passes
-        through here, and the constructor cost three times the copy below.
+        ``object.__setattr__`` at a time and validates them again; every alert of a scan is made
+        this way (by :meth:`many`), and the constructor cost three times the copy made there.
         """
-        alert = object.__new__(cls)
-        source = finding.__dict__
-        # a Finding's instance dict holds exactly its fields: copied whole; a subclass (an alert
-        # itself) may carry more, so only the finding's fields are taken from it
-        values = source.copy() if type(finding) is Finding else {name: source[name] for name in _FINDING_FIELDS}
-        values["id"] = alert_id(finding.detector, finding.key)
-        values["detector_version"] = detector_version
-        object.__setattr__(alert, "__dict__", values)
+        (alert,) = cls.many([finding], [alert_id(finding.detector, finding.key)], {finding.detector: detector_version})
         return alert
+
+    @classmethod
+    def many(cls, findings: Sequence[Finding], ids: Sequence[str], versions: Mapping[str, str]) -> list[Alert]:
+        """The alert of each finding, with its id from ``ids`` (as :func:`alert_ids` gives them) and
+        the version ``versions`` names for its detector ("?" where it names none).
+
+        Why in bulk: the post-processor makes an alert of nearly every finding of a scan, and one
+        loop here costs less than a call per finding; why a copy, see :meth:`from_finding`.
+        """
+        alerts: list[Alert] = []
+        append = alerts.append
+        new = object.__new__
+        set_field = object.__setattr__
+        for finding, id_ in zip(findings, ids, strict=True):
+            source = finding.__dict__
+            # a Finding's instance dict holds exactly its fields: copied whole; a subclass (an alert
+            # itself) may carry more, so only the finding's fields are taken from it
+            values = source.copy() if type(finding) is Finding else {name: source[name] for name in _FINDING_FIELDS}
+            values["id"] = id_
+            values["detector_version"] = versions.get(values["detector"], "?")
+            alert = new(cls)
+            set_field(alert, "__dict__", values)
+            append(alert)
+        return alerts
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready flat record; the inverse of :meth:`from_dict`.
 
         Built field by field rather than with ``dataclasses.asdict``, whose deep copy of every
         evidence reference dominated writing alerts (a burst alert can cite thousands of lines).
-        Keys keep the dataclass field order, so written files do not change.
+        Keys keep the dataclass field order, so written files do not change. Every alert written
+        passes through here, so the enums' texts are looked up (``value`` is a Python property,
+        ``str`` a Python method), an instant that is both first and last seen (one request) is
+        spelt once (``isoformat`` of an aware time costs microseconds) and references are
+        converted in one loop (:func:`_evidence_records`).
         """
+        first_seen = self.first_seen.isoformat()
         return {
             "detector": self.detector,
             "key": self.key,
-            "crime_code": self.crime_code.value,
-            "stage": self.stage.value,
-            "severity": str(self.severity),
+            "crime_code": _CRIME_TEXT[self.crime_code],
+            "stage": _STAGE_TEXT[self.stage],
+            "severity": _SEVERITY_TEXT[self.severity],
             "confidence": self.confidence,
             "title": self.title,
             "explanation": self.explanation,
             "subject": {"kind": self.subject.kind, "value": self.subject.value},
-            "first_seen": self.first_seen.isoformat(),
-            "last_seen": self.last_seen.isoformat(),
-            "evidence": [ref.to_dict() for ref in self.evidence],
+            "first_seen": first_seen,
+            "last_seen": first_seen if self.last_seen is self.first_seen else self.last_seen.isoformat(),
+            "evidence": _evidence_records(self.evidence),
             "details": dict(self.details),
             "tags": list(self.tags),
             "id": self.id,
@@ -104,3 +150,23 @@ class Alert(Finding):
             details=dict(data.get("details") or {}),
             tags=tuple(data.get("tags") or ()),
         )
+
+
+#: the stored text of each member (what ``value`` and ``str`` give), looked up once
+_CRIME_TEXT: dict[CrimeCode, str] = {member: member.value for member in CrimeCode}
+_STAGE_TEXT: dict[Stage, str] = {member: member.value for member in Stage}
+_SEVERITY_TEXT: dict[Severity, str] = {member: str(member) for member in Severity}
+
+
+def _evidence_records(references: tuple[EventRef, ...]) -> list[dict[str, Any]]:
+    """``[ref.to_dict() for ref in references]`` (the same keys, in the same order, None left out)
+    without a method call per reference: an sshd burst alert cites thousands of lines, and writing
+    its references one call at a time cost most of writing the alert."""
+    records: list[dict[str, Any]] = []
+    append = records.append
+    for path, line, offset in references:
+        if line is not None:
+            append({"path": path, "line": line} if offset is None else {"path": path, "line": line, "offset": offset})
+        else:
+            append({"path": path} if offset is None else {"path": path, "offset": offset})
+    return records

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from watchhouse.core.alerts import Alert
+from watchhouse.core.alerts import Alert, alert_ids
 from watchhouse.core.findings import Finding, Severity
 from watchhouse.detect.suppression import Suppression
 
@@ -46,30 +46,37 @@ class PostProcessor:
     def process(self, findings: Iterable[Finding]) -> list[Alert]:
         """The alerts among ``findings`` not seen before, not below the threshold, not suppressed.
 
-        Every finding of a scan passes through here, so the loop keeps to what each one needs:
-        the suppression rules are only consulted when there are any.
+        Every finding of a scan passes through here, so the work is done in bulk: ids for all
+        findings in one pass, then an alert made only for a finding that is neither a duplicate
+        nor below the threshold (neither needs more than the id and the severity); the
+        suppression rules are only consulted when there are any.
         """
-        alerts: list[Alert] = []
+        findings = findings if isinstance(findings, list) else list(findings)
         stats = self.stats
-        versions = self._versions
+        stats.findings += len(findings)
         seen = self._seen
-        suppressions = self._suppressions
         min_severity = self._min_severity
-        from_finding = Alert.from_finding
-        for finding in findings:
-            stats.findings += 1
-            alert = from_finding(finding, versions.get(finding.detector, "?"))
-            if alert.id in seen:
+        wanted: list[Finding] = []
+        wanted_ids: list[str] = []
+        for finding, id_ in zip(findings, alert_ids(findings), strict=True):
+            if id_ in seen:
                 stats.duplicates += 1
                 continue
-            seen.add(alert.id)
-            if alert.severity < min_severity:
+            seen.add(id_)
+            if finding.severity < min_severity:
                 stats.below_threshold += 1
                 continue
-            if suppressions:
-                rule = next((s for s in suppressions if s.matches(alert)), None)
-                if rule is not None:
-                    stats.suppressed[rule.reason] += 1
-                    continue
-            alerts.append(alert)
-        return alerts
+            wanted.append(finding)
+            wanted_ids.append(id_)
+        alerts = Alert.many(wanted, wanted_ids, self._versions)
+        suppressions = self._suppressions
+        if not suppressions:
+            return alerts
+        kept: list[Alert] = []
+        for alert in alerts:
+            rule = next((s for s in suppressions if s.matches(alert)), None)
+            if rule is None:
+                kept.append(alert)
+            else:
+                stats.suppressed[rule.reason] += 1
+        return kept

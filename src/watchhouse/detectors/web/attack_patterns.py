@@ -388,10 +388,11 @@ class WebAttackDetector(Detector):
 
         Why so spelled out: every flagged request passes through here, and in a campaign most of
         them repeat a remembered verdict, so the row's own values are all that is left to fill in.
-        The rows' values are taken a column at a time (cheaper than row tuples); findings of one
-        address share its (frozen) subject; a URL the verdict does not hold (its payload was
-        elsewhere: a header, the body) is redacted once per batch; and a finding is made without the dataclass
-        constructor, whose checks hold by construction here: the confidence was checked in
+        The rows' values and evidence references are made a column at a time (cheaper than row
+        tuples and one ``EventRef(...)`` per row); findings of one address share its (frozen)
+        subject; a URL the verdict does not hold (its payload was elsewhere: a header, the body) is
+        redacted once per batch; and a finding is made without the dataclass constructor, whose
+        checks hold by construction here: the confidence was checked in
         :meth:`_judge`, there is one evidence reference, and first and last seen are the same
         instant (a row without a timestamp takes the constructor and fails as it always did).
         Mutable details are new for every finding: a remembered verdict is shared between rows.
@@ -404,7 +405,10 @@ class WebAttackDetector(Detector):
         findings: list[Finding] = []
         columns = [_instants(rows.get_column(TIMESTAMP_FIELD))]
         columns += [rows.get_column(column).to_list() for column in _FINDING_COLUMNS[1:]]
-        for verdict, seen, path, line, offset, ip, method, url, status, agent in zip(verdicts, *columns, strict=True):
+        references = EventRef.many(columns[1], columns[2], columns[3])  # built in C, a column at once
+        for verdict, seen, path, line, offset, ip, method, url, status, agent, reference in zip(
+            verdicts, *columns, references, strict=True
+        ):
             hits = []
             for record in verdict.records:
                 hit = record.copy()
@@ -451,7 +455,7 @@ class WebAttackDetector(Detector):
                 "subject": subject,
                 "first_seen": seen,
                 "last_seen": seen,
-                "evidence": (EventRef(path, line, offset),),
+                "evidence": (reference,),
                 "details": details,
                 "tags": verdict.tags,
             }
