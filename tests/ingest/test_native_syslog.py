@@ -1,6 +1,6 @@
 """The compiled syslog head reader (``watchhouse._native._syslog``) against its numpy reference.
 
-Why differential: :func:`watchhouse.ingest.syslog._quick_scan` is the specification of which line
+Why differential: :func:`watchhouse.ingest.syslog_heads._quick_scan` is the specification of which line
 heads the byte reader takes and what it reads from them; the kernel re-implements it one line at
 a time in C, so an off-by-one in a window bound, a byte class or the calendar shows up here as a
 different mask or value. Inputs are lines of the common ISO layout with bytes overwritten at
@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from watchhouse.ingest import syslog
+from watchhouse.ingest import syslog, syslog_heads, syslog_stamps
 from watchhouse.ingest.base import ParseResult
 from watchhouse.ingest.options import ReaderOptions
 from watchhouse.ingest.source import LineChunk, iter_chunks
@@ -37,8 +37,8 @@ _BYTES = st.sampled_from([*b"0159-:T.+- []\t\x00\x7f\x80\xc3Zz-", 0xFF, 0x21, 0x
 
 def _padded(data: bytes) -> np.ndarray:
     array = np.frombuffer(data, dtype=np.uint8)
-    if len(array) < syslog._QUICK_WIDTH:
-        array = np.concatenate((array, np.zeros(syslog._QUICK_WIDTH - len(array), dtype=np.uint8)))
+    if len(array) < syslog_heads._QUICK_WIDTH:
+        array = np.concatenate((array, np.zeros(syslog_heads._QUICK_WIDTH - len(array), dtype=np.uint8)))
     return array
 
 
@@ -47,9 +47,9 @@ def _assert_same_scan(data: bytes) -> int:
     returns how many lines were taken."""
     chunk = LineChunk(data, 1, 0)
     array = _padded(data)
-    with mock.patch.object(syslog, "native_syslog", kernel):  # (even where WATCHHOUSE_PURE_PYTHON is set)
-        compiled = syslog._native_scan(array, chunk.starts)
-    reference = syslog._quick_scan(array, chunk.starts)
+    with mock.patch.object(syslog_heads, "native_syslog", kernel):  # (even where WATCHHOUSE_PURE_PYTHON is set)
+        compiled = syslog_heads._native_scan(array, chunk.starts)
+    reference = syslog_heads._quick_scan(array, chunk.starts)
     assert compiled[0].tolist() == reference[0].tolist()
     taken = reference[0]
     for got, want in zip(compiled[1:], reference[1:], strict=True):
@@ -58,7 +58,7 @@ def _assert_same_scan(data: bytes) -> int:
 
 
 def _parse(data: bytes, *, compiled: bool) -> ParseResult:
-    with mock.patch.object(syslog, "native_syslog", kernel if compiled else None):
+    with mock.patch.object(syslog_heads, "native_syslog", kernel if compiled else None):
         return syslog.SyslogParser(2026).parse(LineChunk(data, 1, 0))
 
 
@@ -126,7 +126,7 @@ def test_parse_with_kernel_is_the_reference_parse(lines: list[bytes]) -> None:
 
 
 _TRADITIONAL = re.compile(rb"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +([0-9]{1,2}) ([0-9:]{8}) ", re.M)
-_MONTHS = {m.encode(): i + 1 for i, m in enumerate(syslog._MONTHS)}
+_MONTHS = {m.encode(): i + 1 for i, m in enumerate(syslog_stamps._MONTHS)}
 
 
 def _as_iso(data: bytes) -> bytes:

@@ -1,6 +1,6 @@
 """The syslog reader's byte-level head reader against the regex path it stands in for.
 
-:func:`watchhouse.ingest.syslog._quick_heads` reads the commonest ISO head straight from the
+:func:`watchhouse.ingest.syslog_heads._quick_heads` reads the commonest ISO head straight from the
 chunk's bytes and leaves every line it is unsure of to the regex path. Whatever mix of lines a
 chunk holds, the parse must be exactly the one the regex path alone gives: same events, same
 columns and values, same quarantined lines with the same reasons.
@@ -15,7 +15,7 @@ import polars as pl
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from watchhouse.ingest import syslog
+from watchhouse.ingest import syslog, syslog_heads, syslog_lines
 from watchhouse.ingest.base import ParseResult
 from watchhouse.ingest.source import LineChunk
 
@@ -79,18 +79,18 @@ _chunk_lines = st.lists(st.one_of(_iso_line, _iso_line, _other_line), min_size=1
 
 
 def _reference_split(chunk: LineChunk) -> tuple[pl.Series, bool]:
-    """The lines as :func:`syslog._split` cuts them, but never offered to the byte reader."""
+    """The lines as :func:`syslog_lines._split` cuts them, but never offered to the byte reader."""
     return _ORIGINAL_SPLIT(chunk)[0], False
 
 
-_ORIGINAL_SPLIT = syslog._split
+_ORIGINAL_SPLIT = syslog_lines._split
 
 
 def _parse(chunks: list[LineChunk], *, quick: bool) -> list[ParseResult]:
     parser = syslog.SyslogParser(2026)
     if quick:
         return [parser.parse(chunk) for chunk in chunks]
-    with mock.patch.object(syslog, "_split", _reference_split):
+    with mock.patch.object(syslog, "_split", _reference_split):  # (where the parser looks it up)
         return [parser.parse(chunk) for chunk in chunks]
 
 
@@ -153,7 +153,7 @@ def test_byte_reader_takes_the_common_lines_and_leaves_the_rest() -> None:
     ]
     data = "".join(line + "\n" for line in lines).encode() + b"x" * 100  # no window runs off the end
     chunk = LineChunk(data, 1, 0)
-    frame, taken = syslog._quick_heads(chunk, syslog._lines(chunk))
+    frame, taken = syslog_heads._quick_heads(chunk, syslog_lines._lines(chunk))
     assert taken.tolist() == [True, True, False, False, False, True, False]
     assert frame.get_column("host.name").to_list() == ["web-1", None, "bastion-1"]
     assert frame.get_column("process.name").to_list() == ["sshd", "CRON", "sshd-session"]
@@ -173,7 +173,7 @@ def test_one_offset_after_an_impossible_first_date() -> None:
     ]
     data = "".join(line + "\n" for line in lines).encode() + b"x" * 100
     chunk = LineChunk(data, 1, 0)
-    frame, taken = syslog._quick_heads(chunk, syslog._lines(chunk))
+    frame, taken = syslog_heads._quick_heads(chunk, syslog_lines._lines(chunk))
     assert taken.tolist() == [False, True, False]
     assert frame.get_column("@timestamp").dt.epoch("s").to_list() == [1_772_406_000]  # 2026-03-01T23:00Z
     _assert_same(_parse(_chunks(lines, 2, True), quick=True), _parse(_chunks(lines, 2, True), quick=False))

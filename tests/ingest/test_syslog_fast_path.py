@@ -18,7 +18,9 @@ from tests.ingest.helpers import quarantined, read_bytes
 from watchhouse.core.events import Dataset
 from watchhouse.ingest.base import ensure_utf8, normalise_newlines
 from watchhouse.ingest.source import LineChunk
-from watchhouse.ingest.syslog import _FAST_HEAD, _ISO_FORMAT, _fast_stamps, _lines
+from watchhouse.ingest.syslog import _FAST_HEAD
+from watchhouse.ingest.syslog_lines import _lines
+from watchhouse.ingest.syslog_stamps import _ISO_FORMAT, _fast_stamps
 
 _digits = st.integers(0, 99).map(lambda v: f"{v:02d}")
 _stamps = st.builds(

@@ -1,13 +1,16 @@
-"""Optional compiled kernels (Cython): the web detector's lexers, the syslog head reader.
+"""Optional compiled kernels (Cython): the web detector's lexers, the syslog head reader, the
+JSON-lines flattening loops.
 
 Why optional: the Python modules (:mod:`watchhouse.detectors.web.tokenize_sql`,
 :mod:`~watchhouse.detectors.web.tokenize_html`, the numpy head scan of
-:mod:`watchhouse.ingest.syslog`) are the reference and run everywhere; the compiled twins only make
-them cheaper (a cold request spends tens of microseconds lexing in Python). The build compiles them
-when it can (``setup.py``); when it could not, or when ``WATCHHOUSE_PURE_PYTHON`` is set to anything
-but ``0``/empty, :data:`weblex` and :data:`syslog` are None and callers run the reference. The twins
-give the same results, held to it by ``tests/detectors/web/test_native_kernels.py`` and
-``tests/ingest/test_native_syslog.py`` (ADR 0012).
+:mod:`watchhouse.ingest.syslog_heads`, the flattening and conversion of
+:mod:`watchhouse.ingest.jsonl_shapes` and :mod:`~watchhouse.ingest.jsonl_convert`) are the
+reference and run everywhere; the compiled twins only make them cheaper (a cold request spends tens
+of microseconds lexing in Python). The build compiles them when it can (``setup.py``); when it
+could not, or when ``WATCHHOUSE_PURE_PYTHON`` is set to anything but ``0``/empty, :data:`weblex`,
+:data:`syslog` and :data:`jsonl` are None and callers run the reference. The twins give the same
+results, held to it by ``tests/detectors/web/test_native_kernels.py``,
+``tests/ingest/test_native_syslog.py`` and ``tests/ingest/test_native_jsonl.py`` (ADR 0012).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
 """Compiled twin of the syslog reader's byte-level head reader (optional; see :mod:`watchhouse._native`).
 
-Why: :func:`watchhouse.ingest.syslog._quick_heads` reads the commonest syslog head
+Why: :func:`watchhouse.ingest.syslog_heads._quick_heads` reads the commonest syslog head
 ("2026-03-02T00:00:00.016068+00:00 host prog[pid]: ") from a chunk's bytes with numpy; each of
 its checks is one pass over a (lines x 72) byte matrix, a dozen passes and their temporaries in
 all, about half a CPU second per million lines. One C loop per line reads the same bytes once
@@ -19,9 +19,9 @@ import numpy as np
 #: no longer matches its source (an editable checkout pulled new code without rebuilding)
 SOURCE_SHA256 = BUILT_FROM_SHA256
 
-# The layout, as in syslog._QUICK_STAMP: "0000-00-00T00:00:00.000000+00:00 ", 33 bytes.
-# Also the bytes of a line looked at (syslog._QUICK_WIDTH) and the longest pid taken
-# (syslog._QUICK_PID_DIGITS).
+# The layout, as in syslog_heads._QUICK_STAMP: "0000-00-00T00:00:00.000000+00:00 ", 33 bytes.
+# Also the bytes of a line looked at (syslog_heads._QUICK_WIDTH) and the longest pid taken
+# (syslog_heads._QUICK_PID_DIGITS).
 cdef enum:
     STAMP = 33
     SIGN = 26
@@ -143,7 +143,7 @@ cdef inline int64_t _scan(const uint8_t* w, int64_t* out) noexcept nogil:
 
 
 def quick_heads(const uint8_t[::1] data, const int64_t[::1] starts):
-    """The per-line reading of ``syslog._quick_heads`` before offsets are resolved.
+    """The per-line reading of ``syslog_heads._quick_heads`` before offsets are resolved.
 
     ``data`` is the chunk's bytes (at least ``WIDTH`` long: the caller pads a shorter chunk as the
     reference does) and ``starts`` its line starts. Returns ``(ok, local, offset, host_end,
