@@ -230,13 +230,17 @@ class _Successes:
         millisecond each, paid on every batch, more than the few thousand rows themselves."""
         if successes.height == 0:
             return _Successes(successes, {}, burst_seg)
-        decisive = (
+        # the rows that have their pair, by a semi join of row numbers: a left join needed a
+        # flag column added to all the (many) pairs first, a query of its own on every batch
+        hits = (
             successes.select("seg", other=_OTHER)
-            .join(pairs.with_columns(hit=pl.lit(True)), on=["seg", "other"], how="left", maintain_order="left")
-            .get_column("hit")
-            .is_not_null()
+            .with_row_index("row")
+            .join(pairs, on=["seg", "other"], how="semi")
+            .get_column("row")
             .to_numpy()
         )
+        decisive = np.zeros(successes.height, dtype=np.bool_)
+        decisive[hits] = True
         seg = successes.get_column("seg").to_numpy()
         starts = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]])
         run = np.cumsum(np.r_[True, seg[1:] != seg[:-1]]) - 1  # each row's burst, counted from 0
