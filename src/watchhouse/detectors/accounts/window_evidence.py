@@ -115,7 +115,7 @@ def cite(
                 strict=True,
             )
         ],
-        taken=part.select("win", "key", "user").filter(pl.Series(taken)) if taken.any() else _NONE_TAKEN,
+        taken=kept(part, ["win", "key", "user"], taken) if taken.any() else _NONE_TAKEN,
     )
 
 
