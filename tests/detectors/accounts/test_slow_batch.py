@@ -16,9 +16,9 @@ import polars as pl
 
 from watchhouse.core.events import Dataset
 from watchhouse.detectors.accounts.sketches import hash_keys
-from watchhouse.detectors.accounts.slow_batch import BatchRows, address_order, stitch
+from watchhouse.detectors.accounts.slow_batch import BatchRows, address_order, columns, stitch
 from watchhouse.detectors.accounts.slow_brute_force import SlowBruteForceDetector
-from watchhouse.detectors.accounts.slow_sightings import FAILURE_SCHEMA, Sightings
+from watchhouse.detectors.accounts.slow_sightings import FAILURE_SCHEMA, NONE, Sightings
 from watchhouse.testing.conformance import run_detector
 from watchhouse.testing.factories import BASE_TIME, make_batch
 
@@ -129,3 +129,44 @@ def test_stitch_reads_each_source_once_and_keeps_the_order_asked() -> None:
     calls.clear()
     assert stitch(np.array([2, 3]), 4, source("low", 0), source("high", 100))["v"].to_list() == [2, 3]
     assert calls == [("low", [2, 3])]
+
+
+def test_single_failures_read_back_from_the_table_as_rows() -> None:
+    """The table keeps a failure as numbers (path code, NONE for a missing line); reading it back
+    must give the failure's file, its line or a null, and no account name."""
+    table = Sightings(10)
+    codes = np.array([table.path_code("/var/log/auth.log"), table.path_code("/var/log/secure")], dtype=np.int32)
+    slots = np.array([3, 9])
+    table.write(
+        slots,
+        np.array([11, 12], dtype=np.uint32),
+        np.array([7, 8], dtype=np.uint32),
+        codes,
+        np.array([1_000, 2_000]),
+        np.array([NONE, 42]),
+        np.array([10, 20]),
+    )
+    rows = table.rows(np.array([9, 3, 9]))
+    assert rows.schema == FAILURE_SCHEMA
+    assert rows["path"].to_list() == ["/var/log/secure", "/var/log/auth.log", "/var/log/secure"]
+    assert rows["line"].to_list() == [42, None, 42] and rows["offset"].to_list() == [20, 10, 20]
+    assert rows["user"].to_list() == [None, None, None] and rows["account"].to_list() == [8, 7, 8]
+    one_file = Sightings(10)
+    one_file.write(
+        slots[:1],
+        np.array([5], dtype=np.uint32),
+        np.array([1], dtype=np.uint32),
+        np.array([one_file.path_code("/var/log/auth.log")], dtype=np.int32),
+        np.array([5]),
+        np.array([6]),
+        np.array([NONE]),
+    )
+    read = one_file.rows(np.array([3, 3]))
+    assert read["path"].to_list() == ["/var/log/auth.log"] * 2 and read["offset"].to_list() == [None, None]
+    assert one_file.rows(np.zeros(0, dtype=np.int64)).schema == FAILURE_SCHEMA
+
+
+def test_columns_are_taken_as_they_are() -> None:
+    frame = pl.DataFrame({"a": [1, 2], "b": ["x", None], "c": [0.5, 1.5]})
+    picked = columns(frame, ("c", "a"))
+    assert picked.columns == ["c", "a"] and picked.equals(frame.select("c", "a"))

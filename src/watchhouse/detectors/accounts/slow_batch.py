@@ -9,7 +9,7 @@ frame of strings first and sorting the rest again cost several times more.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,6 +57,15 @@ def address_order(h: U64, check: U64) -> tuple[I64, I64]:
         return everyone, everyone.copy()
     starts = np.flatnonzero(np.r_[True, ~same]).astype(np.int64)
     return order, starts
+
+
+def columns(frame: pl.DataFrame, names: Iterable[str]) -> pl.DataFrame:
+    """The columns ``names`` of ``frame`` as a new frame (shared, not copied).
+
+    Why not ``frame.select(names)``: in the Polars release this project pins, ``select`` runs a
+    query (~40 us), and the detector asks for columns several times a batch, however small; taking
+    the columns directly costs a few microseconds (like ``series[at]`` for ``series.gather(at)``)."""
+    return pl.DataFrame([frame.get_column(name) for name in names])
 
 
 def stitch(
@@ -131,7 +140,7 @@ class BatchRows:
             ]
         )
         if not keep.all():
-            frame = frame.filter(pl.Series(keep))
+            frame = frame[np.flatnonzero(keep)]
             fail = fail[keep]
         self.frame = frame
         self.height = frame.height
@@ -144,7 +153,7 @@ class BatchRows:
         #: the account as the upper half of its name's hash (what runs and the table compare)
         self.account: npt.NDArray[np.uint32] = (hash_keys(frame["user"]) >> np.uint64(32)).astype(np.uint32)
         self._table = table
-        failures = frame.select("ts", "user", "path", "line", "offset")
+        failures = columns(frame, ("ts", "user", "path", "line", "offset"))
         schema = {name: dtype for name, dtype in FAILURE_SCHEMA.items() if name != "account"}
         #: the columns of a failure but the account (:meth:`failures` adds it)
         self._failures = failures if failures.schema == schema else failures.cast(schema)  # type: ignore[arg-type]
@@ -155,7 +164,7 @@ class BatchRows:
         self._numbers: tuple[I64, ...] | None = None  # line and offset, NONE where missing
 
     def ips(self, at: I64) -> pl.Series:
-        return self.frame["ip"].gather(at)
+        return self.frame["ip"][at]
 
     def failures(self, at: I64) -> pl.DataFrame:
         """Rows ``at`` as failures (:data:`.FAILURE_SCHEMA`), for the few that are read as text."""

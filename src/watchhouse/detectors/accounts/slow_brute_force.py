@@ -47,7 +47,7 @@ from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
 from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.detectors.accounts.reporting import US, at, event_refs
 from watchhouse.detectors.accounts.sketches import U64, among
-from watchhouse.detectors.accounts.slow_batch import BatchRows, Carried
+from watchhouse.detectors.accounts.slow_batch import BatchRows, Carried, columns
 from watchhouse.detectors.accounts.slow_runs import I64, Mask, OpenRuns, Paced, PaceRule, pace, spans
 from watchhouse.detectors.accounts.slow_sightings import FAILURE_SCHEMA, Sightings
 
@@ -350,7 +350,7 @@ class SlowBruteForceDetector(Detector):
             last = source[ends[singles]]  # always a row of this batch
             if np.unique(slot[singles]).size < singles.size:
                 # later rows win a shared slot: written in the row-by-row rule's order (by address)
-                by_address = ips.gather(singles).arg_sort().to_numpy()  # addresses are distinct
+                by_address = ips[singles].arg_sort().to_numpy()  # addresses are distinct
                 singles, last = singles[by_address], last[by_address]
             rows.write(slot[singles], fp[singles], last)
         still_open = np.flatnonzero(ends_failing & (links >= 1))
@@ -372,7 +372,7 @@ class SlowBruteForceDetector(Detector):
         reported = np.zeros(count, dtype=bool)
         reported[carried_g[taken["alerted"].to_numpy()]] = True
         sighted = np.flatnonzero(~has_run & (table.fp[slot] == fp))
-        carried = Carried(taken.select(list(FAILURE_SCHEMA)), table.take(slot[sighted]))
+        carried = Carried(columns(taken, FAILURE_SCHEMA), table.take(slot[sighted]))
         table.fp[slot[sighted]] = 0  # those addresses' single failure is now part of a run or gone
         # each carried row's place in its run (a run's rows are together, in stream order)
         run_starts = np.flatnonzero(np.r_[True, carried_g[1:] != carried_g[:-1]])
@@ -397,7 +397,7 @@ class SlowBruteForceDetector(Detector):
     ) -> None:
         """Keep the runs of ``groups`` still open at the batch's end, in address order: every
         failure of a run not reported yet, the last two of one reported (now or before)."""
-        names: list[str] = ips.gather(groups).to_list()  # distinct; Python's order is Polars' (code points)
+        names: list[str] = ips[groups].to_list()  # distinct; Python's order is Polars' (code points)
         groups = groups[sorted(range(groups.size), key=names.__getitem__)]
         last = ends[groups]
         anchor = paced.anchor[last]
@@ -410,7 +410,7 @@ class SlowBruteForceDetector(Detector):
         self.runs.add(
             rows.gather(source[at], carried),
             hashes[groups][run_of],
-            ips.gather(groups[run_of]),
+            ips[groups[run_of]],
             alerted[run_of],
             run_of,
         )
@@ -427,7 +427,7 @@ class SlowBruteForceDetector(Detector):
         order, then stream order. Only these runs' failures are read into Python."""
         if qualified.size == 0:
             return []
-        addresses: list[str] = ips.gather(np.searchsorted(begin, qualified, side="right") - 1).to_list()
+        addresses: list[str] = ips[np.searchsorted(begin, qualified, side="right") - 1].to_list()
         cited = rows.gather(source[spans(anchors, qualified)], carried)
         ts: list[int] = cited["ts"].to_list()
         accounts: list[int] = cited["account"].to_list()

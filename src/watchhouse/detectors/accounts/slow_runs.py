@@ -156,7 +156,7 @@ class OpenRuns:
                 ip.alias("ip"),
                 pl.Series("rank", self.next_rank + run_of, dtype=pl.Int64),
                 pl.Series("alerted", alerted, dtype=pl.Boolean),
-                *failures.select(list(FAILURE_SCHEMA)).get_columns(),
+                *(failures.get_column(name) for name in FAILURE_SCHEMA),
             ]
         )
         self.next_rank += int(run_of.max()) + 1
@@ -183,14 +183,14 @@ class OpenRuns:
         rows = np.flatnonzero(ordered[pos] == kept)
         owner = sorter[pos[rows]]
         if rows.size:
-            same = (self.frame["ip"].gather(rows) == ips.gather(owner)).to_numpy()
+            same = (self.frame["ip"][rows] == ips[owner]).to_numpy()
             rows, owner = rows[same], owner[same]
         if rows.size == 0:
             return self.frame.clear(), np.zeros(0, dtype=np.int64)
         taken = self.frame[rows]
         keep = np.ones(self.frame.height, dtype=bool)
         keep[rows] = False
-        self.frame = self.frame.filter(pl.Series(keep))
+        self.frame = self.frame[np.flatnonzero(keep)]
         return taken, owner.astype(np.int64)
 
     def _take_by_text(self, hashes: U64, ips: pl.Series) -> tuple[pl.DataFrame, I64]:
@@ -198,7 +198,7 @@ class OpenRuns:
         taken = self.frame.with_row_index("_row").join(groups, on=["h", "ip"], how="inner", maintain_order="left")
         keep = np.ones(self.frame.height, dtype=bool)
         keep[taken["_row"].to_numpy()] = False
-        self.frame = self.frame.filter(pl.Series(keep))
+        self.frame = self.frame[np.flatnonzero(keep)]
         return taken.select(list(RUN_SCHEMA)), taken["_g"].to_numpy().astype(np.int64)
 
     def expire(self, horizon: int, max_seen: Mapping[str, int]) -> None:
