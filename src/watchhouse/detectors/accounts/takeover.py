@@ -34,7 +34,7 @@ from watchhouse.detectors.accounts.eventtime import EventClock, HeldRows
 from watchhouse.detectors.accounts.history import AccountHistory, Observed, _groups
 from watchhouse.detectors.accounts.last_logins import LastLogins
 from watchhouse.detectors.accounts.reporting import US, anchor, at, evidence, iso, span
-from watchhouse.detectors.accounts.sketches import U64, hash_keys
+from watchhouse.detectors.accounts.sketches import U64
 
 #: ``event.action`` values of account changes that hand the account or its money to someone else
 SENSITIVE_ACTIONS: frozenset[str] = frozenset(
@@ -59,6 +59,16 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
     "action": pl.String(),
 }
 _KINDS = ("device", "country", "asn")
+#: the batch columns kept as they are, and their names in the held rows
+_KEPT = (
+    (PATH_FIELD, "path"),
+    (LINE_FIELD, "line"),
+    (OFFSET_FIELD, "offset"),
+    ("user.name", "user"),
+    ("source.ip", "ip"),
+    ("device.id", "device"),
+    ("source.geo.country_iso_code", "country"),
+)
 
 
 class AccountTakeoverDetector(Detector):
@@ -107,26 +117,22 @@ class AccountTakeoverDetector(Detector):
         if batch.num_rows == 0:
             return []
         events = batch.to_polars()
-        # the columns kept are picked first (no copy) and filtered once (an auth batch has a dozen
-        # more, user agents among them); the row test is numpy (a lazy query's planning cost more
-        # than the test on a small batch)
+        # the row test is numpy and the frame is built from the columns kept themselves (no copy;
+        # an auth batch has a dozen more, user agents among them), then filtered column by column:
+        # a query (select, then filter) cost more in planning than the work on a small batch
         judged = _any_of(events["event.action"], LOGIN_ACTIONS | SENSITIVE_ACTIONS)
-        judged &= (events["event.outcome"] == "success").fill_null(False).to_numpy()
+        judged &= _is(events["event.outcome"], "success")
         if events["user.name"].null_count():
             judged &= events["user.name"].is_not_null().to_numpy()
-        frame = events.select(
-            pl.col(TIMESTAMP_FIELD).cast(pl.Int64).alias("ts"),
-            pl.col(PATH_FIELD).alias("path"),
-            pl.col(LINE_FIELD).alias("line"),
-            pl.col(OFFSET_FIELD).alias("offset"),
-            pl.col("user.name").alias("user"),
-            pl.col("source.ip").alias("ip"),
-            pl.col("device.id").alias("device"),
-            pl.col("source.geo.country_iso_code").alias("country"),
-            pl.col("source.as.number").cast(pl.Int64).alias("asn"),
-            pl.col("event.action").alias("action"),
-            (pl.col(TIMESTAMP_FIELD).cast(pl.Int64) + round(self.window_seconds * US)).alias("due"),
-        ).filter(pl.Series(judged))
+        ts = events[TIMESTAMP_FIELD].cast(pl.Int64)
+        columns = [
+            ts.alias("ts"),
+            *(events[field].alias(name) for field, name in _KEPT),
+            events["source.as.number"].cast(pl.Int64).alias("asn"),
+            events["event.action"].alias("action"),
+            (ts + round(self.window_seconds * US)).alias("due"),
+        ]
+        frame = _rows(pl.DataFrame(columns), judged)
         self._held.add(self._clock.admit(frame))
         watermarks = self._clock.watermarks
         return self._judge(self._held.release(watermarks), min(watermarks.values()) if watermarks else None)
@@ -162,11 +168,12 @@ class AccountTakeoverDetector(Detector):
             return []
         released = _in_stream_order(released)
         sensitive = _any_of(released["action"], SENSITIVE_ACTIONS)
-        logins = released.filter(pl.Series(~sensitive)) if sensitive.any() else released
+        logins = _rows(released, ~sensitive) if sensitive.any() else released
         findings: list[Finding] = []
         if logins.height:
-            users = hash_keys(logins["user"])
-            observed = self._history.observe(logins, users, _KINDS)
+            hashed = self._history.hashed(logins, _KINDS)
+            users = hashed.users
+            observed = self._history.observe(logins, users, _KINDS, hashed=hashed)
             placed = Placed.of(users, observed, self._last)
             findings += self._changes_after(self._suspicious(logins, observed), released)
             findings += self._travel(logins, users, observed, placed)
@@ -329,8 +336,9 @@ class AccountTakeoverDetector(Detector):
         """The hop logins ``rows`` with what :meth:`_travel_finding` says of their predecessors:
         the batch row ``before`` (-1: none, the remembered login was the predecessor) and the
         account's remembered last login ``last`` (-1: none), which cites no line."""
-        shown = logins.select("user", "ts", "country", "ip", "path", "line", "offset")
-        # a handful of rows: read one by one (a gather and its conversion cost more)
+        # a handful of rows: read one by one (a gather and its conversion cost more), from the
+        # columns picked by name (a select is a query, with its planning cost)
+        shown = logins[["user", "ts", "country", "ip", "path", "line", "offset"]]
         now = [shown.row(int(i), named=True) for i in rows]
         prev = [shown.row(int(i), named=True) if i >= 0 else {} for i in before]
         kept = [self._last.row(int(i)) if i >= 0 else {} for i in last]
@@ -464,7 +472,7 @@ def _any_of(actions: pl.Series, wanted: frozenset[str]) -> npt.NDArray[np.bool_]
     """Which ``actions`` are among ``wanted``. Why not one ``is_in``: nearly every event of a web
     platform's auth stream is a plain ``login``; one comparison tells those (a set lookup per
     event cost more than the rest of reading the batch), and only the others are looked up."""
-    login = (actions == "login").fill_null(False).to_numpy()
+    login = _is(actions, "login")
     others = np.flatnonzero(~login)
     if others.size > login.size // 2:  # another stream (sshd's password, publickey): look all up
         every: npt.NDArray[np.bool_] = actions.is_in(list(wanted)).fill_null(False).to_numpy()
@@ -473,6 +481,23 @@ def _any_of(actions: pl.Series, wanted: frozenset[str]) -> npt.NDArray[np.bool_]
     if others.size:
         found[others] = actions.gather(others).is_in(list(wanted)).fill_null(False).to_numpy()
     return found
+
+
+def _rows(frame: pl.DataFrame, keep: npt.NDArray[np.bool_]) -> pl.DataFrame:
+    """The rows of ``frame`` where ``keep``, filtered column by column. Why not the frame's own
+    filter: it is a query, and its planning cost more than a dozen column filters."""
+    mask = pl.Series(keep)
+    return pl.DataFrame([column.filter(mask) for column in frame.iter_columns()])
+
+
+def _is(values: pl.Series, wanted: str) -> npt.NDArray[np.bool_]:
+    """Which ``values`` equal ``wanted`` (a null does not). Why the null test: filling nulls is
+    a query of its own (about 0.1 ms, more than the comparison), and these columns rarely hold any."""
+    equal = values == wanted
+    if equal.null_count():
+        equal = equal.fill_null(False)
+    same: npt.NDArray[np.bool_] = equal.to_numpy()
+    return same
 
 
 def _among_few(values: U64, few: U64) -> npt.NDArray[np.bool_]:
