@@ -304,6 +304,11 @@ class FailedLoginBurstDetector(Detector):
     it speeds up, and that quiet lead-in is neither evidence nor state worth holding (it is what
     keeps memory flat under a flood of millions of keys, see :mod:`.burst_tracker`).
 
+    An address whose burst never named an account (sshd connections closed before
+    authentication, which the reader keeps as failures) is a port check or a scanner, not a
+    guesser: it is reported, as a *connection flood* rated MEDIUM, only at ``large_burst_factor``
+    times the address threshold within a window (see :meth:`_reported`).
+
     A success for the same key within a burst or ``window_seconds`` after its last failure makes
     the finding *completed*: HIGH, or CRITICAL when the success is for an account the address was
     guessing (address key) or comes from an address that took part in the guessing (account key)
@@ -438,16 +443,33 @@ class FailedLoginBurstDetector(Detector):
             zip(*np.reshape(iso_times(stamps), (4, -1)).tolist(), strict=True),
             strict=True,
         )
+        kept: list[int] = []
         for i, ((kind, key, peak), first, n, last, iso) in enumerate(rows):
             end = ref_ends[i]
-            shape = _Shape(kind, key, n, first, last, peak, iso)
-            findings.append(self._finding(shape, others[i], services[i], wins.row(i), tuple(cited[begin:end])))
+            if self._reported(kind, others[i][0], peak):
+                shape = _Shape(kind, key, n, first, last, peak, iso)
+                findings.append(self._finding(shape, others[i], services[i], wins.row(i), tuple(cited[begin:end])))
+                kept.append(i)
             begin = end
         # segments are numbered in key-hash order; findings are reported in key order (bursts are
         # in ``seg`` order, and the sort is stable). Python compares strings by code point, as
         # Polars does by UTF-8 bytes; sorting a few thousand tuples here costs less than the call.
-        report = sorted(range(len(heads)), key=lambda i: (heads[i][0], heads[i][1]))
-        return [findings[i] for i in report]
+        report = sorted(range(len(kept)), key=lambda j: (heads[kept[j]][0], heads[kept[j]][1]))
+        return [findings[j] for j in report]
+
+    def _reported(self, kind: str, accounts: int, peak: int) -> bool:
+        """Whether a closed burst is worth an alert.
+
+        An address whose failures never named an account only opened connections that ended
+        before authentication: a monitoring system's port check, a load balancer's health probe
+        or a banner scanner looks exactly like that, every few minutes, all day. That is not
+        password guessing, so it is reported only as a flood (at least ``large_burst_factor``
+        times the threshold within one window), which is what exploit attempts against the SSH
+        service itself produce (CVE-2024-6387 style races open hundreds of connections that never
+        log in)."""
+        if kind != IP_KIND or accounts:
+            return True
+        return peak >= self.large_burst_factor * self._thresholds[IP_KIND]
 
     def _finding(
         self,
@@ -474,7 +496,8 @@ class FailedLoginBurstDetector(Detector):
             severity = Severity.CRITICAL if n_decisive else Severity.HIGH
         else:
             stage = Stage.ATTEMPTED
-            severity = Severity.HIGH if n >= self.large_burst_factor * threshold else Severity.MEDIUM
+            large = n >= self.large_burst_factor * threshold and not (by_ip and others[0] == 0)
+            severity = Severity.HIGH if large else Severity.MEDIUM
         last_seen = max(last_ts, wins.shown_last) if wins else last_ts
         ratio = n / (n + n_succ)
         confidence = min(0.99, 0.6 + 0.39 * math.log10(max(shape.peak / threshold, 1.0)))
@@ -483,7 +506,10 @@ class FailedLoginBurstDetector(Detector):
         key = f"{subject.kind}:{subject.value}:{first_iso}:{first_path}:{anchor}"
         span = _duration(last_ts - first_ts)
         other_word = "account" if by_ip else "source"
-        if by_ip:
+        flood = by_ip and n_others == 0  # see _reported
+        if flood:
+            title = f"Connection flood: {n} connections from {shape.key} ended before any login was tried, in {span}"
+        elif by_ip:
             title = f"Brute force: {n} failed logins from {shape.key} against {_plural(n_others, 'account')} in {span}"
         else:
             title = (
@@ -530,7 +556,7 @@ class FailedLoginBurstDetector(Detector):
             last_seen=at(last_seen),
             evidence=evidence,
             details=details,
-            tags=("brute-force", f"key:{kind}", *(f"service:{s}" for s in services)),
+            tags=("connection-flood" if flood else "brute-force", f"key:{kind}", *(f"service:{s}" for s in services)),
         )
 
     def _explain(self, subject: Subject, d: dict[str, Any], others: _Sample, services: list[str]) -> str:
@@ -544,8 +570,13 @@ class FailedLoginBurstDetector(Detector):
             f"Peak: {d['peak_in_window']} failures within {d['window_seconds']:g}s "
             f"({d['peak_window_start']} to {d['peak_window_end']}); the threshold is {d['threshold']}.",
             f"{_plural(n_others, 'distinct ' + other_word)} involved" + (f": {sample}." if n_others else "."),
-            f"Services: {', '.join(services) if services else 'unknown'}.",
         ]
+        if by_ip and not n_others:
+            lines[-1] = (
+                "No account was named: every connection closed before authentication. Not password guessing, "
+                "but a volume that scanners and exploit attempts against the service itself produce."
+            )
+        lines.append(f"Services: {', '.join(services) if services else 'unknown'}.")
         if d["completed"]:
             who = "for an account that was being guessed" if by_ip else "from an address that took part in the guessing"
             verdict = (
@@ -557,6 +588,11 @@ class FailedLoginBurstDetector(Detector):
             else:
                 verdict += " but not " + who + " - possibly the legitimate owner; confirm with them."
             lines.append(verdict)
+        elif by_ip and not n_others:
+            lines.append(
+                "No successful login followed. Consider rate-limiting the source and checking that the service "
+                "is patched (pre-authentication flaws need no password)."
+            )
         else:
             lines.append(
                 "No successful login followed: attempted only. Consider rate-limiting or blocking the source "
