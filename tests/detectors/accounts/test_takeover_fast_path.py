@@ -233,6 +233,8 @@ def test_travel_hop_survives_a_release_between_its_two_logins() -> None:
     (hop,) = run_detector(detector, batches)
     assert hop.subject.value == "p-alice" and hop.details["from_country"] == "DE" and hop.details["to_country"] == "FR"
     assert np.isclose(hop.details["seconds_between"], 3000)
+    # both logins are cited, the remembered German one too: either may be the intruder's
+    assert [(ref.line, ref.offset is None) for ref in hop.evidence] == [(1, True), (2, True)]
 
 
 @settings(max_examples=60, deadline=None)

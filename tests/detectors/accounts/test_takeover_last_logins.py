@@ -15,7 +15,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watchhouse.detectors.accounts.last_logins import LastLogins
+from watchhouse.detectors.accounts.last_logins import NAME_SCHEMA, LastLogins
 from watchhouse.detectors.accounts.sketches import hash_keys
 
 USERS = ("p-alice", "p-bob", "p-carol", "p-dave", "p-erin")
@@ -37,8 +37,11 @@ def merge(table: LastLogins, logins: list[tuple[str, int, str]], batch: int) -> 
             "user": [u for u, _, _ in logins],
             "country": [c for _, _, c in logins],
             "ip": [f"10.0.{batch}.{i}" for i in range(len(logins))],
+            "path": [f"auth-{batch}.jsonl"] * len(logins),
+            "line": [i + 1 for i in range(len(logins))],
+            "offset": [100 * i for i in range(len(logins))],
         },
-        schema={"user": pl.String, "country": pl.String, "ip": pl.String},
+        schema=NAME_SCHEMA,
     )
     users = hash_keys(frame["user"])
     last_row = {int(u): i for i, u in enumerate(users)}
@@ -80,8 +83,30 @@ def test_last_logins_match_a_dict_of_last_logins(
         assert known == (user in expected), user
         if known:
             t, country, ip = expected[user]
-            assert table.row(i) == {"user": user, "prev_ts": t, "prev_country": country, "prev_ip": ip}
+            batch, place = (int(part) for part in ip.split(".")[2:])  # where the login stands in its file
+            assert table.row(i) == {
+                "user": user,
+                "prev_ts": t,
+                "prev_country": country,
+                "prev_ip": ip,
+                "prev_path": f"auth-{batch}.jsonl",
+                "prev_line": place + 1,
+                "prev_offset": 100 * place,
+            }
             assert table.countries[i] == hash_keys(pl.Series([country]))[0]
     saved = table.to_json()
     assert saved["user"] == sorted(expected)
     assert saved["prev_ts"] == [expected[u][0] for u in sorted(expected)]
+
+
+def test_a_checkpoint_written_before_places_were_kept_restores_with_none() -> None:
+    """Checkpoints of the travel table once held names only; restored, their logins still hop
+    (the countries are there) and cite no line, rather than failing to restore."""
+    old = {"user": ["p-alice"], "prev_ts": [5], "prev_country": ["DE"], "prev_ip": ["79.192.0.5"]}
+    table = LastLogins.from_json(old)
+    assert table.row(0) == {
+        **{key: values[0] for key, values in old.items()},
+        "prev_path": None,
+        "prev_line": None,
+        "prev_offset": None,
+    }

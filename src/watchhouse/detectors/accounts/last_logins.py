@@ -22,15 +22,29 @@ import polars as pl
 from watchhouse.detectors.accounts.sketches import U64, hash_keys
 
 I64 = npt.NDArray[np.int64]
-#: the table as a checkpoint holds it (one row per account)
+#: the table as a checkpoint holds it (one row per account); the login's place in its file
+#: (``prev_path``, ``prev_line``, ``prev_offset``) came later, and is null when restoring a
+#: checkpoint written before it
 LAST_SCHEMA: dict[str, pl.DataType] = {
     "user": pl.String(),
     "prev_ts": pl.Int64(),
     "prev_country": pl.String(),
     "prev_ip": pl.String(),
+    "prev_path": pl.String(),
+    "prev_line": pl.Int64(),
+    "prev_offset": pl.Int64(),
 }
-#: the columns a generation keeps, named as in the logins they come from
-NAMES = ("user", "country", "ip")
+#: the columns a generation keeps, named as in the logins they come from, with their types: the
+#: names, and where the login stands in its file, so a hop from it can cite it as evidence
+NAME_SCHEMA: dict[str, pl.DataType] = {
+    "user": pl.String(),
+    "country": pl.String(),
+    "ip": pl.String(),
+    "path": pl.String(),
+    "line": pl.Int64(),
+    "offset": pl.Int64(),
+}
+NAMES = tuple(NAME_SCHEMA)
 
 
 class LastLogins:
@@ -135,7 +149,7 @@ class LastLogins:
     def _names(self, entries: npt.NDArray[np.intp]) -> pl.DataFrame:
         """The :data:`NAMES` of ``entries``, in their order (one gather per generation)."""
         if entries.size == 0:
-            return pl.DataFrame(schema={name: pl.String() for name in NAMES})
+            return pl.DataFrame(schema=NAME_SCHEMA)
         gens = self._gen[entries]
         order = np.argsort(gens, kind="stable")
         parts = [
@@ -148,17 +162,34 @@ class LastLogins:
     def row(self, entry: int) -> dict[str, Any]:
         """Entry ``entry`` as a row of :data:`LAST_SCHEMA` (for wording a finding: read alone,
         a gather and its conversion cost more)."""
-        user, country, ip = self._frames[int(self._gen[entry])].row(int(self._row[entry]))
-        return {"user": user, "prev_ts": int(self.ts[entry]), "prev_country": country, "prev_ip": ip}
+        user, country, ip, path, line, offset = self._frames[int(self._gen[entry])].row(int(self._row[entry]))
+        return {
+            "user": user,
+            "prev_ts": int(self.ts[entry]),
+            "prev_country": country,
+            "prev_ip": ip,
+            "prev_path": path,
+            "prev_line": line,
+            "prev_offset": offset,
+        }
 
     def to_json(self) -> dict[str, Any]:
         names = self._names(np.arange(self.users.size))
-        frame = names.select("user", prev_ts=pl.Series(self.ts, dtype=pl.Int64), prev_country="country", prev_ip="ip")
+        frame = names.select(
+            "user",
+            prev_ts=pl.Series(self.ts, dtype=pl.Int64),
+            prev_country="country",
+            prev_ip="ip",
+            prev_path="path",
+            prev_line="line",
+            prev_offset="offset",
+        )
         return frame.sort("user").to_dict(as_series=False)
 
     @classmethod
     def from_json(cls, state: dict[str, Any]) -> LastLogins:
-        frame = pl.DataFrame(state, schema=LAST_SCHEMA)
+        rows = len(state["user"])
+        frame = pl.DataFrame({name: state.get(name, [None] * rows) for name in LAST_SCHEMA}, schema=LAST_SCHEMA)
         users = hash_keys(frame["user"])
         order = np.argsort(users, kind="stable")
         out = cls()
@@ -166,7 +197,9 @@ class LastLogins:
             users[order],
             frame["prev_ts"].to_numpy()[order],
             hash_keys(frame["prev_country"])[order],
-            frame.select("user", country="prev_country", ip="prev_ip"),
+            frame.select(
+                "user", country="prev_country", ip="prev_ip", path="prev_path", line="prev_line", offset="prev_offset"
+            ),
             order.astype(np.int64),
         )
         return out

@@ -32,7 +32,7 @@ from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
 from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.detectors.accounts.eventtime import EventClock, HeldRows
 from watchhouse.detectors.accounts.history import AccountHistory, Observed, _groups
-from watchhouse.detectors.accounts.last_logins import LastLogins
+from watchhouse.detectors.accounts.last_logins import LAST_SCHEMA, LastLogins
 from watchhouse.detectors.accounts.reporting import US, anchor, at, evidence, iso, span
 from watchhouse.detectors.accounts.sketches import U64
 
@@ -59,6 +59,8 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
     "action": pl.String(),
 }
 _KINDS = ("device", "country", "asn")
+#: what a hop says of its predecessor when the account has no remembered login
+_REMEMBERED = tuple(name for name in LAST_SCHEMA if name.startswith("prev_"))
 #: the batch columns kept as they are, and their names in the held rows
 _KEPT = (
     (PATH_FIELD, "path"),
@@ -335,7 +337,7 @@ class AccountTakeoverDetector(Detector):
     ) -> list[dict[str, Any]]:
         """The hop logins ``rows`` with what :meth:`_travel_finding` says of their predecessors:
         the batch row ``before`` (-1: none, the remembered login was the predecessor) and the
-        account's remembered last login ``last`` (-1: none), which cites no line."""
+        account's remembered last login ``last`` (-1: none)."""
         # a handful of rows: read one by one (a gather and its conversion cost more), from the
         # columns picked by name (a select is a query, with its planning cost)
         shown = logins[["user", "ts", "country", "ip", "path", "line", "offset"]]
@@ -344,9 +346,9 @@ class AccountTakeoverDetector(Detector):
         kept = [self._last.row(int(i)) if i >= 0 else {} for i in last]
         hops = []
         for i, row in enumerate(now):
-            remembered = kept[i] if last[i] >= 0 else {"prev_ts": None, "prev_country": None, "prev_ip": None}
+            remembered = kept[i] if last[i] >= 0 else dict.fromkeys(_REMEMBERED)
             if before[i] < 0:
-                hops.append({**row, **remembered, "prev_path": None, "prev_line": None, "prev_offset": None})
+                hops.append({**row, **remembered})
                 continue
             earlier = prev[i]
             hops.append(
@@ -365,8 +367,9 @@ class AccountTakeoverDetector(Detector):
 
     def _travel_finding(self, hop: dict[str, Any]) -> Finding:
         user, ts, prev = str(hop["user"]), int(hop["ts"]), int(hop["prev_ts"])
-        # the two logins in stream order (the earlier one is cited only when it was in this batch:
-        # one remembered from before carries no reference); built directly, a frame per hop cost more
+        # the two logins in stream order (the earlier one has no reference only when it was
+        # restored from a checkpoint written before they were kept); built directly, a frame per
+        # hop cost more
         shown = [EventRef(hop["path"], hop["line"], hop["offset"])]
         if hop["prev_path"] is not None:
             shown.insert(0, EventRef(hop["prev_path"], hop["prev_line"], hop["prev_offset"]))
