@@ -55,7 +55,9 @@ LEGACY_SALTS: dict[int, int] = {0: 0x0C, 1: 0xE1}
 COUNTRY_SCHEMA: dict[str, pl.DataType] = {"user": pl.String(), "value": pl.String()}
 #: the kept country names: the entry's hash, the account and the country
 NAME_SCHEMA: dict[str, pl.DataType] = {"_k": pl.UInt64(), "user": pl.String(), "value": pl.String()}
-_NO_NAMES = pl.DataFrame(schema=NAME_SCHEMA)
+#: a batch's new country names (``Observed.countries``): as kept, and the row of the login that
+#: first used each, so a finding about a later login of the same batch can list it as known
+_NO_NAMES = pl.DataFrame(schema={**NAME_SCHEMA, "row": pl.Int64()})
 
 
 #: the seed :func:`.hash_keys` hashes with (the one-query hashing below must give the same hashes)
@@ -281,8 +283,9 @@ class AccountHistory:
                 named = fresh & (key_kind == kinds.index("country"))
                 if named.any():
                     hashed = pl.Series(unique[named], dtype=pl.UInt64)
-                    countries = logins.select("user", value="country")[key_rows[named]].select(
-                        _k=hashed, user="user", value="value"
+                    first_rows = key_rows[named]
+                    countries = logins.select("user", value="country")[first_rows].select(
+                        _k=hashed, user="user", value="value", row=pl.Series(first_rows, dtype=pl.Int64)
                     )
         # accounts: known before the batch, or not at their first login of it
         order, starts = _groups(c_users)
@@ -300,7 +303,7 @@ class AccountHistory:
     def keep_countries(self, named: pl.DataFrame) -> None:
         """Keep the names of new country entries (``Observed.countries``) for :meth:`countries`."""
         if named.height:
-            self._names.append(named)
+            self._names.append(named.select(list(NAME_SCHEMA)))
             if len(self._names) > self.MAX_CHUNKS:
                 self._names = [pl.concat(self._names)]
 

@@ -177,7 +177,7 @@ class AccountTakeoverDetector(Detector):
             users = hashed.users
             observed = self._history.observe(logins, users, _KINDS, hashed=hashed)
             placed = Placed.of(users, observed, self._last)
-            findings += self._changes_after(self._suspicious(logins, observed), released)
+            findings += self._changes_after(self._suspicious(logins, observed), released, observed.countries)
             findings += self._travel(logins, users, observed, placed)
             self._history.keep_countries(observed.countries)
             self._remember(logins, observed, placed, watermark)
@@ -196,11 +196,17 @@ class AccountTakeoverDetector(Detector):
             return None
         mask = pl.Series(flags)
         return logins.filter(mask).with_columns(
-            new_country=pl.Series(new["country"]).filter(mask), new_asn=pl.Series(new["asn"]).filter(mask)
+            new_country=pl.Series(new["country"]).filter(mask),
+            new_asn=pl.Series(new["asn"]).filter(mask),
+            row=pl.Series(np.flatnonzero(flags), dtype=pl.Int64),
         )
 
-    def _changes_after(self, suspicious: pl.DataFrame | None, released: pl.DataFrame) -> list[Finding]:
-        """Sensitive changes within the window after each suspicious login, from its address or device."""
+    def _changes_after(
+        self, suspicious: pl.DataFrame | None, released: pl.DataFrame, batch_countries: pl.DataFrame
+    ) -> list[Finding]:
+        """Sensitive changes within the window after each suspicious login, from its address or
+        device. ``batch_countries``: the countries first used by the batch's logins (with their
+        rows), which the history does not hold yet."""
         if suspicious is None or suspicious.height == 0:
             return []
         window = round(self.window_seconds * US)
@@ -228,15 +234,20 @@ class AccountTakeoverDetector(Detector):
             "user", "login_seq", maintain_order=True
         ):
             login = suspicious.filter(pl.col("seq") == login_seq)
-            findings.append(self._takeover_finding(str(user), login, group))
+            findings.append(self._takeover_finding(str(user), login, group, batch_countries))
         return findings
 
-    def _takeover_finding(self, user: str, login: pl.DataFrame, changes: pl.DataFrame) -> Finding:
+    def _takeover_finding(
+        self, user: str, login: pl.DataFrame, changes: pl.DataFrame, batch_countries: pl.DataFrame
+    ) -> Finding:
         row = login.row(0, named=True)
         row["asn"] = None if row["asn"] is None else str(row["asn"])
         first, last = int(row["ts"]), int(changes["ts"].max())  # type: ignore[arg-type]
         actions = sorted(changes["action"].unique().to_list())
-        places = self._history.countries(user)
+        # the countries known before this login: the history's, and those of the account's
+        # earlier logins in the same batch (the history records them after the batch is judged)
+        earlier = batch_countries.filter((pl.col("user") == user) & (pl.col("row") < row["row"]))
+        places = sorted({*self._history.countries(user), *earlier["value"].to_list()})
         details: dict[str, Any] = {
             "signal": "new_device_new_place_sensitive_change",
             "account": user,
