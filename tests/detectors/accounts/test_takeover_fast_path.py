@@ -10,7 +10,7 @@ repeats, nulls and batch cuts, which hypothesis generates.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -194,7 +194,8 @@ def test_detector_matches_the_reference_across_batches(
 def label(finding: Finding) -> str:
     """``signal:account:seconds`` of a finding: the judged login's time after BASE_TIME."""
     travel = finding.details["signal"] == "impossible_travel"
-    at = finding.last_seen if travel else finding.first_seen
+    # a hop's last_seen may be a change made after its second login (see test_travel_changes)
+    at = datetime.fromisoformat(finding.details["second_login_at"]) if travel else finding.first_seen
     return f"{'travel' if travel else 'takeover'}:{finding.subject.value}:{int((at - BASE_TIME).total_seconds())}"
 
 

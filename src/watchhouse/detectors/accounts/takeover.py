@@ -113,6 +113,8 @@ class AccountTakeoverDetector(Detector):
         self._held = HeldRows(ROW_SCHEMA)
         self._history = AccountHistory()
         self._last = LastLogins()
+        #: sensitive changes released in the last ``window + travel`` (see :meth:`_keep_changes`)
+        self._changes = pl.DataFrame(schema=ROW_SCHEMA)
 
     # -- Detector protocol --------------------------------------------------------------------
     def detect(self, batch: EventBatch) -> list[Finding]:
@@ -150,6 +152,7 @@ class AccountTakeoverDetector(Detector):
             "held": self._held.to_json(),
             "history": self._history.to_json(),
             "last": self._last.to_json(),
+            "changes": self._changes.to_dict(as_series=False),
         }
 
     def restore(self, state: JSONState) -> None:
@@ -159,6 +162,8 @@ class AccountTakeoverDetector(Detector):
             self._held.load_json(_numeric_asn(state["held"]))
             self._history.load_json(state["history"])
             self._last = LastLogins.from_json(state["last"])
+            if "changes" in state:  # not in checkpoints written before travel findings cited changes
+                self._changes = pl.DataFrame(_numeric_asn(state["changes"]), schema=ROW_SCHEMA)
 
     @property
     def history_rows(self) -> int:
@@ -170,7 +175,9 @@ class AccountTakeoverDetector(Detector):
             return []
         released = _in_stream_order(released)
         sensitive = _any_of(released["action"], SENSITIVE_ACTIONS)
-        logins = _rows(released, ~sensitive) if sensitive.any() else released
+        has_changes = bool(sensitive.any())
+        logins = _rows(released, ~sensitive) if has_changes else released
+        changes = pl.concat([self._changes, _rows(released, sensitive)]) if has_changes else self._changes
         findings: list[Finding] = []
         if logins.height:
             hashed = self._history.hashed(logins, _KINDS)
@@ -178,9 +185,10 @@ class AccountTakeoverDetector(Detector):
             observed = self._history.observe(logins, users, _KINDS, hashed=hashed)
             placed = Placed.of(users, observed, self._last)
             findings += self._changes_after(self._suspicious(logins, observed), released, observed.countries)
-            findings += self._travel(logins, users, observed, placed)
+            findings += self._travel(logins, users, observed, placed, changes)
             self._history.keep_countries(observed.countries)
             self._remember(logins, observed, placed, watermark)
+        self._keep_changes(changes, watermark)
         findings.sort(key=lambda f: (f.first_seen, f.key))
         return findings
 
@@ -295,8 +303,12 @@ class AccountTakeoverDetector(Detector):
             tags=("account-takeover", *actions),
         )
 
-    def _travel(self, logins: pl.DataFrame, users: U64, observed: Observed, placed: Placed) -> list[Finding]:
-        """Logins of one account from two countries closer in time than ``travel_seconds``.
+    def _travel(
+        self, logins: pl.DataFrame, users: U64, observed: Observed, placed: Placed, changes: pl.DataFrame
+    ) -> list[Finding]:
+        """Logins of one account from two countries closer in time than ``travel_seconds``, with
+        the account's sensitive changes from the first login to a window after the second
+        (``changes``: the ones released lately; those still held are looked up too).
 
         Each placed login is compared with the account's previous placed login: the one before
         it in the batch, or for its first one the last login remembered from earlier batches.
@@ -327,7 +339,37 @@ class AccountTakeoverDetector(Detector):
         picked = np.flatnonzero(hop)[np.argsort(rows[hop])]  # findings in stream order, as the logins came
         remembered_rows = np.where(in_last[picked], from_last[picked], -1)
         hops = self._hops(logins, rows[picked], np.where(follows[picked], before[picked], -1), remembered_rows)
-        return [self._travel_finding(h) for h in hops]
+        during = self._changes_of({str(h["user"]) for h in hops}, changes)
+        window = round(self.window_seconds * US)
+        findings = []
+        for hop in hops:
+            first, last = hop["prev_ts"], hop["ts"] + window
+            between = [change for change in during.get(str(hop["user"]), []) if first <= change[0] <= last]
+            findings.append(self._travel_finding(hop, between))
+        return findings
+
+    def _changes_of(self, accounts: set[str], changes: pl.DataFrame) -> dict[str, list[tuple[Any, ...]]]:
+        """Per account of ``accounts``: its sensitive changes (ts, seq, path, line, offset, ip,
+        action) among ``changes`` and the rows still held, in stream order. Hops are few, so
+        this is looked up only when there are some."""
+        held = self._held.rows
+        candidates = pl.concat([changes, held.filter(pl.col("action").is_in(list(SENSITIVE_ACTIONS)))])
+        mine = candidates.filter(pl.col("user").is_in(sorted(accounts))).sort("ts", "seq")
+        out: dict[str, list[tuple[Any, ...]]] = {}
+        for user, *rest in mine.select("user", "ts", "seq", "path", "line", "offset", "ip", "action").iter_rows():
+            out.setdefault(str(user), []).append(tuple(rest))
+        return out
+
+    def _keep_changes(self, changes: pl.DataFrame, watermark: int | None) -> None:
+        """Keep the sensitive changes a later hop may still cite: a login released now may hop
+        from one up to ``travel_seconds`` before it, and logins are released a window late, so
+        those newer than ``watermark - window - travel`` (the travel table's horizon)."""
+        if watermark is None or changes.height == 0:
+            self._changes = changes
+            return
+        horizon = watermark - round((self.window_seconds + self.travel_seconds) * US)
+        ts = changes["ts"].to_numpy()
+        self._changes = changes if bool((ts >= horizon).all()) else _rows(changes, ts >= horizon)
 
     def _movers(self, observed: Observed, placed: Placed) -> U64:
         """The accounts (sorted hashes) seen in two countries: among the batch's combinations, or
@@ -376,14 +418,18 @@ class AccountTakeoverDetector(Detector):
             )
         return hops
 
-    def _travel_finding(self, hop: dict[str, Any]) -> Finding:
+    def _travel_finding(self, hop: dict[str, Any], changes: list[tuple[Any, ...]]) -> Finding:
         user, ts, prev = str(hop["user"]), int(hop["ts"]), int(hop["prev_ts"])
-        # the two logins in stream order (the earlier one has no reference only when it was
-        # restored from a checkpoint written before they were kept); built directly, a frame per
-        # hop cost more
-        shown = [EventRef(hop["path"], hop["line"], hop["offset"])]
+        # the two logins and the changes in stream order (the earlier login has no reference only
+        # when it was restored from a checkpoint written before they were kept); built directly,
+        # a frame per hop cost more
+        placed: list[tuple[int, int, int, EventRef]] = [(ts, 2, 0, EventRef(hop["path"], hop["line"], hop["offset"]))]
         if hop["prev_path"] is not None:
-            shown.insert(0, EventRef(hop["prev_path"], hop["prev_line"], hop["prev_offset"]))
+            placed.append((prev, 0, 0, EventRef(hop["prev_path"], hop["prev_line"], hop["prev_offset"])))
+        placed += [(c_ts, 1, seq, EventRef(path, line, offset)) for c_ts, seq, path, line, offset, _, _ in changes]
+        shown = [ref for *_, ref in sorted(placed, key=lambda item: item[:3])]
+        actions = sorted({change[6] for change in changes})
+        sources = sorted({str(change[5]) for change in changes if change[5] is not None})
         where = hop["line"] if hop["line"] is not None else f"@{hop['offset']}"
         gap = span(ts - prev)
         details = {
@@ -397,27 +443,41 @@ class AccountTakeoverDetector(Detector):
             "second_login_at": iso(ts),
             "seconds_between": (ts - prev) / US,
             "travel_seconds": self.travel_seconds,
+            "changes": actions,
+            "change_count": len(changes),
+            "change_sources": sources[:20],
         }
+        explanation = (
+            f"Account {user} logged in from {hop['prev_ip']} ({hop['prev_country']}) at {iso(prev)} and from "
+            f"{hop['ip']} ({hop['country']}) at {iso(ts)}, {gap} later - less than the {self.travel_seconds:g}s "
+            "anyone needs to change country."
+        )
+        if changes:
+            explanation += (
+                f" From the first login to {span(round(self.window_seconds * US))} after the second, the account made "
+                f"{len(changes)} sensitive change(s): {', '.join(actions)} (from {', '.join(sources) or 'unknown'}). "
+                "Treat it as taken over: find which session made the changes, undo them, end that session."
+            )
+        else:
+            explanation += " One of the two is probably not the owner (or a VPN): check the sessions and ask the owner."
+        last = max(ts, *(change[0] for change in changes)) if changes else ts
         return Finding(
             detector=self.info.name,
             key=f"user.name:{user}:travel:{iso(ts)}:{hop['path']}:{where}",
             crime_code=self.info.crime_code,
             stage=Stage.COMPLETED,
-            severity=Severity.HIGH,
-            confidence=0.7,
-            title=f"Impossible travel: {user} logged in from {hop['prev_country']} then {hop['country']} {gap} apart",
-            explanation=(
-                f"Account {user} logged in from {hop['prev_ip']} ({hop['prev_country']}) at {iso(prev)} and from "
-                f"{hop['ip']} ({hop['country']}) at {iso(ts)}, {gap} later - less than the {self.travel_seconds:g}s "
-                "anyone needs to change country. One of the two is probably not the owner (or a VPN): check the "
-                "sessions and ask the owner."
-            ),
+            # a hop alone may be a VPN; a hop around a change of email or password is a takeover
+            severity=Severity.CRITICAL if changes else Severity.HIGH,
+            confidence=0.85 if changes else 0.7,
+            title=f"Impossible travel: {user} logged in from {hop['prev_country']} then {hop['country']} {gap} apart"
+            + (f", with {', '.join(actions)}" if changes else ""),
+            explanation=explanation,
             subject=Subject("user.name", user),
             first_seen=at(prev),
-            last_seen=at(ts),
+            last_seen=at(last),
             evidence=tuple(shown),
             details=details,
-            tags=("impossible-travel",),
+            tags=("impossible-travel", *actions),
         )
 
     def _remember(self, logins: pl.DataFrame, observed: Observed, placed: Placed, watermark: int | None) -> None:
