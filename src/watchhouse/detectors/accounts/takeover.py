@@ -8,7 +8,10 @@ Two signals after a *successful* login, both judged against the account's own hi
   redirecting money, the step that turns access into damage;
 * impossible travel: two logins of one account from different countries closer in time than
   anyone could travel (``travel_seconds``); no coordinates are in the ``auth`` schema, so the
-  country change stands in for distance.
+  country change stands in for distance. It needs no history beyond the last login, so it also
+  catches an intruder who logs in before the owner ever did in the data; the account's sensitive
+  changes from the first login to a window after the second are cited with it (CRITICAL then),
+  since which of the two sessions is the thief's is for the analyst to tell.
 
 Both need history, and history is what grows without bound, so it expires: an account's known
 devices, countries and networks are forgotten ``history_days`` after they were last seen.
