@@ -17,6 +17,7 @@ import pytest
 
 from watchhouse.core.events import Dataset, EventBatch
 from watchhouse.core.findings import Finding, Severity
+from watchhouse.detectors.accounts import takeover
 from watchhouse.detectors.accounts.takeover import AccountTakeoverDetector
 from watchhouse.testing.conformance import run_detector
 from watchhouse.testing.factories import BASE_TIME, make_batch
@@ -117,3 +118,9 @@ def test_a_checkpoint_without_kept_changes_still_restores() -> None:
     restored = AccountTakeoverDetector()
     restored.restore(state)
     assert restored.checkpoint()["changes"] == AccountTakeoverDetector().checkpoint()["changes"]
+
+
+def test_many_kept_changes_are_filtered_first_with_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    whole = travel(run_detector(AccountTakeoverDetector(), batches_cut_at([8])))
+    monkeypatch.setattr(takeover, "_FEW_CHANGES", 0)  # every batch takes the query path
+    assert travel(run_detector(AccountTakeoverDetector(), batches_cut_at([8]))) == whole

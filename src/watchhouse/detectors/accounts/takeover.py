@@ -62,6 +62,8 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
     "action": pl.String(),
 }
 _KINDS = ("device", "country", "asn")
+#: sensitive changes looked through in Python for a batch's hops; more are filtered by a query first
+_FEW_CHANGES = 2_000
 #: what a hop says of its predecessor when the account has no remembered login
 _REMEMBERED = tuple(name for name in LAST_SCHEMA if name.startswith("prev_"))
 #: the batch columns kept as they are, and their names in the held rows
@@ -354,12 +356,21 @@ class AccountTakeoverDetector(Detector):
     def _changes_of(self, accounts: set[str], changes: pl.DataFrame) -> dict[str, list[tuple[Any, ...]]]:
         """Per account of ``accounts``: its sensitive changes (ts, seq, path, line, offset, ip,
         action) among ``changes`` and the rows still held, in stream order. Hops are few, so
-        this is looked up only when there are some."""
+        this is looked up only when there are some. The held rows (a window of logins) are
+        screened by the numpy action test and the candidates by a set, in Python: they are few,
+        and each Polars query here cost more than that."""
         held = self._held.rows
-        candidates = pl.concat([changes, held.filter(pl.col("action").is_in(list(SENSITIVE_ACTIONS)))])
-        mine = candidates.filter(pl.col("user").is_in(sorted(accounts))).sort("ts", "seq")
+        sensitive = _any_of(held["action"], SENSITIVE_ACTIONS) if held.height else None
+        if sensitive is not None and sensitive.any():
+            changes = pl.concat([changes, _rows(held, sensitive)])
+        if changes.height > _FEW_CHANGES:  # a platform-wide password reset: filter before Python sees them
+            changes = changes.filter(pl.col("user").is_in(sorted(accounts)))
+        names = ("user", "ts", "seq", "path", "line", "offset", "ip", "action")
         out: dict[str, list[tuple[Any, ...]]] = {}
-        for user, *rest in mine.select("user", "ts", "seq", "path", "line", "offset", "ip", "action").iter_rows():
+        for user, *rest in sorted(
+            (row for row in zip(*(changes[name].to_list() for name in names), strict=True) if row[0] in accounts),
+            key=lambda row: (row[1], row[2]),
+        ):
             out.setdefault(str(user), []).append(tuple(rest))
         return out
 
