@@ -10,7 +10,7 @@ repeats, nulls and batch cuts, which hypothesis generates.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,8 @@ from watchhouse.detectors.accounts.takeover import (
 )
 from watchhouse.testing.conformance import run_detector
 from watchhouse.testing.factories import BASE_TIME, make_batch
+
+from .auth_rows import success
 
 KINDS = ("device", "country", "asn")
 USERS = ("p-alice", "p-bob", "p-carol")
@@ -101,17 +103,7 @@ def test_observe_answers_like_a_per_login_reference(rows: list[Login], cuts: lis
 
 
 def login(t: int, user: str, ip: str, device: str, country: str | None, action: str = "login") -> dict[str, Any]:
-    return {
-        "@timestamp": BASE_TIME + timedelta(seconds=t),
-        "source.ip": ip,
-        "user.name": user,
-        "event.outcome": "success",
-        "event.action": action,
-        "service.name": "web",
-        "device.id": device,
-        "source.geo.country_iso_code": country,
-        "source.as.number": ASNS[country],
-    }
+    return success(t, user, ip, device, country, ASNS[country], action)
 
 
 #: each country's network (ASN): a new country is then always a new network too

@@ -6,29 +6,20 @@ listed, or the analyst reads "known countries: none" for an account seen in Fran
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from watchhouse.core.events import Dataset
 from watchhouse.detectors.accounts.takeover import AccountTakeoverDetector
 from watchhouse.testing.conformance import run_detector
-from watchhouse.testing.factories import BASE_TIME, make_batch
+from watchhouse.testing.factories import make_batch
+
+from .auth_rows import success
 
 HOUR = 3600
 
 
 def event(t: float, action: str, ip: str, country: str, asn: int, device: str | None) -> dict[str, Any]:
-    return {
-        "@timestamp": BASE_TIME + timedelta(seconds=t),
-        "source.ip": ip,
-        "user.name": "p-paul",
-        "event.outcome": "success",
-        "event.action": action,
-        "service.name": "web",
-        "device.id": device,
-        "source.geo.country_iso_code": country,
-        "source.as.number": asn,
-    }
+    return success(t, "p-paul", ip, device, country, asn, action)
 
 
 MORNING = [event(0, "login", "90.12.169.163", "FR", 3215, None), event(HOUR, "login", "79.192.0.5", "DE", 3320, "d-1")]

@@ -13,7 +13,6 @@ country, as new on both counts)."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,24 +24,15 @@ from watchhouse.core.findings import Finding
 from watchhouse.detectors.accounts.history import AccountHistory
 from watchhouse.detectors.accounts.sketches import HASH_VERSION, hash_keys
 from watchhouse.detectors.accounts.takeover import AccountTakeoverDetector
-from watchhouse.testing.factories import BASE_TIME, make_batch
+from watchhouse.testing.factories import make_batch
+
+from .auth_rows import success
 
 DAY = 86_400
 NOTHING = {"device.id": None, "source.geo.country_iso_code": None, "source.as.number": None}
 
 
-def login(t: float, user: str, ip: str, device: str, country: str, asn: int, action: str = "login") -> dict[str, Any]:
-    return {
-        "@timestamp": BASE_TIME + timedelta(seconds=t),
-        "source.ip": ip,
-        "user.name": user,
-        "event.outcome": "success",
-        "event.action": action,
-        "service.name": "web",
-        "device.id": device,
-        "source.geo.country_iso_code": country,
-        "source.as.number": asn,
-    }
+login = success
 
 
 def batch(rows: list[dict[str, Any]]) -> EventBatch:

@@ -22,23 +22,15 @@ from watchhouse.detectors.accounts.takeover import AccountTakeoverDetector
 from watchhouse.testing.conformance import run_detector
 from watchhouse.testing.factories import BASE_TIME, make_batch
 
+from .auth_rows import success
+
 HOUR = 3600
 
 
 def event(
     t: float, action: str, ip: str, country: str, user: str = "p-anna", device: str | None = None
 ) -> dict[str, Any]:
-    return {
-        "@timestamp": BASE_TIME + timedelta(seconds=t),
-        "source.ip": ip,
-        "user.name": user,
-        "event.outcome": "success",
-        "event.action": action,
-        "service.name": "web",
-        "device.id": device,
-        "source.geo.country_iso_code": country,
-        "source.as.number": 26599 if country == "BR" else 5089,
-    }
+    return success(t, user, ip, device, country, 26599 if country == "BR" else 5089, action)
 
 
 def filler(t: float) -> dict[str, Any]:
