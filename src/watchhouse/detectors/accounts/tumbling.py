@@ -56,7 +56,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from watchhouse.detectors.accounts.direct_columns import constant, equals, present
+from watchhouse.detectors.accounts.direct_columns import constant, equals, present, run_sums
 from watchhouse.detectors.accounts.eventtime import EventClock, HeldRows
 from watchhouse.detectors.accounts.grouping import (
     KeyGroups,
@@ -193,16 +193,8 @@ class TumblingWindows:
             return iter([])
         first, admitted = self.clock.admission(frame)
         keep = present(frame["key"]) if admitted is None else admitted & present(frame["key"])
-        win = (pl.col("ts") // self.window) * self.window
-        # numbered, windowed and narrowed in one query; then late rows and rows without a key go
-        rows = frame.select(
-            win.alias("win"),
-            (win + self.window).alias("due"),
-            pl.int_range(first, first + frame.height, dtype=pl.Int64).alias("seq"),
-            "ts",
-            pl.col("path").fill_null("") if frame["path"].null_count() else pl.col("path"),
-            *list(ROW_SCHEMA)[5:],
-        )
+        # numbered, windowed and narrowed; then late rows and rows without a key go
+        rows = self._numbered(frame, first)
         if not keep.all():
             rows = rows.filter(pl.Series(keep))
         watermarks = self.clock.watermarks
@@ -212,6 +204,34 @@ class TumblingWindows:
             self._promote(rows, watermarks)
         self._fold()
         return self._release(watermarks)
+
+    def _numbered(self, frame: pl.DataFrame, first: int) -> pl.DataFrame:
+        """``frame`` in :data:`ROW_SCHEMA`: each row's window, due time and stream number
+        (``first`` for the first row), a null file as ``""``.
+
+        Built column by column in numpy when every row has a time and a file (the usual batch):
+        the one query with an expression per column cost twice as much (0.7 ms a batch of 65,536)."""
+        ts, path = frame["ts"], frame["path"]
+        if ts.dtype != pl.Int64 or ts.null_count() or path.null_count():
+            win = (pl.col("ts") // self.window) * self.window
+            return frame.select(
+                win.alias("win"),
+                (win + self.window).alias("due"),
+                pl.int_range(first, first + frame.height, dtype=pl.Int64).alias("seq"),
+                "ts",
+                pl.col("path").fill_null(""),
+                *list(ROW_SCHEMA)[5:],
+            )
+        wins = ts.to_numpy() // self.window * self.window
+        columns = [
+            pl.Series("win", wins, dtype=pl.Int64),
+            pl.Series("due", wins + self.window, dtype=pl.Int64),
+            pl.Series("seq", np.arange(first, first + frame.height, dtype=np.int64)),
+            ts,
+            path,
+            *(frame[name] for name in list(ROW_SCHEMA)[5:]),
+        ]
+        return pl.DataFrame(columns)
 
     def flush(self) -> Iterator[pl.DataFrame]:
         self.pending.release(None)
@@ -471,7 +491,7 @@ class TumblingWindows:
             if bloom is not None:
                 bloom.add(fails)
             sketch.add(fails)
-        exact = np.add.reduceat(ordered_succeeded.astype(np.int64), starts) if passing.any() else None
+        exact = run_sums(ordered_succeeded, starts) if passing.any() else None
         ordered_held, reached, since = self._held_in_order(
             rows["ts"].to_numpy(), order, ordered_failed, starts, lengths, before
         )
@@ -490,7 +510,7 @@ class TumblingWindows:
                     held=ordered_held,
                     failing=failing,
                     closing=passing,
-                    failures=np.add.reduceat(failing.astype(np.int64), starts),
+                    failures=run_sums(failing, starts),
                     successes=exact,
                 )
                 keep = self._screened(view, group_wins)

@@ -31,17 +31,21 @@ def login_rows(batch: EventBatch, key: str) -> pl.DataFrame:
     Only decided attempts of a named account count (a failure or a success with ``user.name``);
     ``key`` is the column a detector groups by (the source address, the user agent ...).
     """
-    # narrowed first: filtering the whole event frame copied every column of it
-    rows = batch.to_polars().select(
-        pl.col(TIMESTAMP_FIELD).cast(pl.Int64).alias("ts"),
-        pl.col(PATH_FIELD).alias("path"),
-        pl.col(LINE_FIELD).alias("line"),
-        pl.col(OFFSET_FIELD).alias("offset"),
-        pl.col(key).alias("key"),
-        pl.col("source.ip").alias("ip"),
-        pl.col("user.name").alias("user"),
-        pl.col("event.outcome").alias("outcome"),
-        pl.col("event.reason").alias("reason"),
+    # narrowed first: filtering the whole event frame copied every column of it; column by
+    # column, as renaming in a ``select`` was a query plan (0.2 ms a batch) for what costs nothing
+    events = batch.to_polars()
+    rows = pl.DataFrame(
+        [
+            events[TIMESTAMP_FIELD].cast(pl.Int64).alias("ts"),
+            events[PATH_FIELD].alias("path"),
+            events[LINE_FIELD].alias("line"),
+            events[OFFSET_FIELD].alias("offset"),
+            events[key].alias("key"),
+            events["source.ip"].alias("ip"),
+            events["user.name"].alias("user"),
+            events["event.outcome"].alias("outcome"),
+            events["event.reason"].alias("reason"),
+        ]
     )
     # two equality tests: ``is_in`` with a list cost four times as much on a batch of logins
     decided = equals(rows["outcome"], "failure") | equals(rows["outcome"], "success")

@@ -1,0 +1,91 @@
+"""The numpy and column-by-column paths that replaced Polars queries in the windowed detectors
+(boolean bitmaps, run sums, numbering a batch), each held to the call or query it replaced."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from watchhouse.detectors.accounts.direct_columns import flags_of, run_sums
+from watchhouse.detectors.accounts.tumbling import INPUT_SCHEMA, ROW_SCHEMA, TumblingWindows
+
+US = 1_000_000
+WINDOW = 600 * US
+
+
+def _flags(size: int, seed: int) -> pl.Series:
+    return pl.Series("flag", np.random.default_rng(seed).random(size) < 0.4)
+
+
+@pytest.mark.parametrize("size", [0, 1, 7, 8, 9, 1000])
+def test_flags_of_reads_what_to_numpy_reads(size: int) -> None:
+    flags = _flags(size, size)
+    assert flags_of(flags).tolist() == flags.to_list()
+    assert flags_of(flags).dtype == np.bool_
+
+
+def test_flags_of_a_slice_a_gather_and_chunks_start_at_their_first_row() -> None:
+    flags = _flags(1000, 1)
+    for part in (
+        flags.slice(3, 500),
+        flags.slice(13),
+        flags[np.arange(0, 1000, 3)],
+        pl.concat([flags.slice(5, 11), flags.slice(1, 40)], rechunk=False),
+    ):
+        assert flags_of(part).tolist() == part.to_list()
+
+
+def test_run_sums_are_reduceat_sums() -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        size = int(rng.integers(1, 400))
+        values = rng.random(size) < 0.3
+        cuts = rng.choice(np.arange(1, size), size=min(int(rng.integers(0, size)), size - 1), replace=False)
+        starts = np.r_[0, np.sort(cuts)].astype(np.intp)
+        assert run_sums(values, starts).tolist() == np.add.reduceat(values.astype(np.int64), starts).tolist()
+        counts = rng.integers(0, 5, size)
+        assert run_sums(counts, starts).tolist() == np.add.reduceat(counts, starts).tolist()
+
+
+def _batch(*, null_time: bool, null_path: bool) -> pl.DataFrame:
+    rng = np.random.default_rng(3)
+    size = 300
+    ts = (1_772_000_000 * US + rng.integers(-3 * WINDOW, 3 * WINDOW, size)).tolist()
+    paths = ["auth.log"] * size
+    if null_time:
+        ts[5] = None
+    if null_path:
+        paths[7] = None
+    return pl.DataFrame(
+        {
+            "ts": ts,
+            "path": paths,
+            "line": list(range(size)),
+            "offset": [None] * size,
+            "key": rng.choice(["10.0.0.1", "10.0.0.2"], size).tolist(),
+            "ip": rng.choice(["10.0.0.1", "10.0.0.2"], size).tolist(),
+            "user": rng.choice(["alice", "bob"], size).tolist(),
+            "outcome": rng.choice(["failure", "success"], size).tolist(),
+            "reason": [None] * size,
+        },
+        schema=INPUT_SCHEMA,
+    )
+
+
+@pytest.mark.parametrize(("null_time", "null_path"), [(False, False), (True, False), (False, True)])
+def test_numbered_rows_are_what_the_one_query_made(null_time: bool, null_path: bool) -> None:
+    frame = _batch(null_time=null_time, null_path=null_path)
+    windows = TumblingWindows(window=WINDOW, lateness=0)
+    win = (pl.col("ts") // WINDOW) * WINDOW
+    expected = frame.select(
+        win.alias("win"),
+        (win + WINDOW).alias("due"),
+        pl.int_range(40, 40 + frame.height, dtype=pl.Int64).alias("seq"),
+        "ts",
+        pl.col("path").fill_null(""),
+        *list(ROW_SCHEMA)[5:],
+    )
+    numbered = windows._numbered(frame, 40)
+    assert numbered.schema == expected.schema
+    assert numbered.equals(expected)
