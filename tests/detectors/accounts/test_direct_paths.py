@@ -1,5 +1,5 @@
-"""The numpy and column-by-column paths that replaced Polars queries in the windowed detectors
-(boolean bitmaps, run sums, numbering a batch), each held to the call or query it replaced."""
+"""The numpy and column-by-column paths that replaced Polars queries and numpy calls in the
+windowed detectors (run sums, numbering a batch), each held to what it replaced."""
 
 from __future__ import annotations
 
@@ -7,33 +7,11 @@ import numpy as np
 import polars as pl
 import pytest
 
-from watchhouse.detectors.accounts.direct_columns import flags_of, run_sums
+from watchhouse.detectors.accounts.direct_columns import run_sums
 from watchhouse.detectors.accounts.tumbling import INPUT_SCHEMA, ROW_SCHEMA, TumblingWindows
 
 US = 1_000_000
 WINDOW = 600 * US
-
-
-def _flags(size: int, seed: int) -> pl.Series:
-    return pl.Series("flag", np.random.default_rng(seed).random(size) < 0.4)
-
-
-@pytest.mark.parametrize("size", [0, 1, 7, 8, 9, 1000])
-def test_flags_of_reads_what_to_numpy_reads(size: int) -> None:
-    flags = _flags(size, size)
-    assert flags_of(flags).tolist() == flags.to_list()
-    assert flags_of(flags).dtype == np.bool_
-
-
-def test_flags_of_a_slice_a_gather_and_chunks_start_at_their_first_row() -> None:
-    flags = _flags(1000, 1)
-    for part in (
-        flags.slice(3, 500),
-        flags.slice(13),
-        flags[np.arange(0, 1000, 3)],
-        pl.concat([flags.slice(5, 11), flags.slice(1, 40)], rechunk=False),
-    ):
-        assert flags_of(part).tolist() == part.to_list()
 
 
 def test_run_sums_are_reduceat_sums() -> None:
@@ -41,7 +19,9 @@ def test_run_sums_are_reduceat_sums() -> None:
     for _ in range(200):
         size = int(rng.integers(1, 400))
         values = rng.random(size) < 0.3
-        cuts = rng.choice(np.arange(1, size), size=min(int(rng.integers(0, size)), size - 1), replace=False)
+        # many short runs (summed cumulatively) and a few long ones (by ``reduceat``) alike
+        runs = int(rng.integers(0, size)) if rng.random() < 0.5 else int(rng.integers(0, 1 + size // 20))
+        cuts = rng.choice(np.arange(1, size), size=min(runs, size - 1), replace=False)
         starts = np.r_[0, np.sort(cuts)].astype(np.intp)
         assert run_sums(values, starts).tolist() == np.add.reduceat(values.astype(np.int64), starts).tolist()
         counts = rng.integers(0, 5, size)
