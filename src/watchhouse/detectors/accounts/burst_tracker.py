@@ -348,18 +348,20 @@ class BurstTracker:
         n = frame.height
         if n == 0:
             return ClosedBursts.none()
-        frame = frame.with_columns(pl.col("path").fill_null(""))
-        stamps = frame.get_column("ts")
         paths = frame.get_column("path")
+        if paths.null_count():
+            paths = paths.fill_null("")
+            frame = frame.with_columns(paths)
+        stamps = frame.get_column("ts")
         if stamps.null_count() == 0 and bool((paths == paths[0]).all()):  # one file (no hashing of the column)
             flagged, watermarks = self._admit_one_file(frame, stamps.to_numpy())
         else:
             flagged, watermarks = self._admit_files(frame)
         self.seq += n
-        # only the columns kept are filtered, in one query: a filter of the whole flagged batch
-        # and a ``select`` after it cost half as much again
+        # only the columns kept are filtered, one by one: a filter of the whole flagged batch and
+        # a ``select`` after it cost half as much again, and a frame's ``filter`` is a query
         is_failure = flagged.get_column("admitted") & (flagged.get_column("outcome") == "failure")
-        events = pl.DataFrame([flagged.get_column(name) for name in PENDING_SCHEMA]).filter(is_failure)
+        events = pl.DataFrame([flagged.get_column(name).filter(is_failure) for name in PENDING_SCHEMA])
         if self.failures.height + 2 * events.height <= self.exact_limit and self.pending.settled(watermarks):
             # few failures held and none waiting: all of them are tracked exactly (see EXACT_LIMIT)
             hot = keyed(events)
@@ -402,12 +404,11 @@ class BurstTracker:
             np.maximum(before, known, out=before)
         self.max_seen[path] = int(seen[-1]) if known is None else max(known, int(seen[-1]))
         watermarks = {name: mark - self.lateness for name, mark in self.max_seen.items()}
-        flagged = frame.with_columns(
-            seq=pl.int_range(self.seq, self.seq + frame.height, dtype=pl.Int64),
-            admitted=pl.Series(ts >= before - self.lateness),
-            wm=pl.lit(watermarks[path], dtype=pl.Int64),
-        )
-        return flagged, watermarks
+        n = frame.height
+        # columns added as series: ``with_columns`` is a query, on every batch
+        mark = pl.Series("wm", [watermarks[path]], dtype=pl.Int64).new_from_index(0, n)
+        seq = pl.Series("seq", np.arange(self.seq, self.seq + n, dtype=np.int64))
+        return frame.hstack([seq, pl.Series("admitted", ts >= before - self.lateness), mark]), watermarks
 
     def flush(self) -> ClosedBursts:
         """Close every open burst (end of input) and forget all state but the stream position."""
