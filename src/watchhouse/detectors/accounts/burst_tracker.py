@@ -48,6 +48,7 @@ from watchhouse.detectors.accounts.burst_keys import (
     ROW_SCHEMA,
     empty_rows,
     file_watermark,
+    filtered,
     keyed,
     warm_level,
 )
@@ -322,6 +323,21 @@ def _within(
     return matched
 
 
+def _recent(rows: pl.DataFrame, watermark: Mapping[str, int]) -> npt.NDArray[np.bool_]:
+    """Per row, whether it is at or after its file's watermark (or its file has none), writable.
+
+    The usual case, one file and no missing values, is two series comparisons: the ``select``
+    of the general case is a query, paid on every batch."""
+    stamps, paths = rows.get_column("ts"), rows.get_column("path")
+    if len(watermark) == 1 and stamps.null_count() == 0 and paths.null_count() == 0:
+        ((path, mark),) = watermark.items()
+        one: npt.NDArray[np.bool_] = (stamps.to_numpy() >= mark) | (paths != path).to_numpy()
+        return one
+    recent = (pl.col("ts") >= file_watermark(watermark)).fill_null(True)
+    keep: npt.NDArray[np.bool_] = rows.select(recent).to_series().to_numpy(writable=True)
+    return keep
+
+
 class BurstTracker:
     """Finds bursts of failures per key in event time, batch by batch, with bounded state.
 
@@ -457,7 +473,7 @@ class BurstTracker:
         if not kept.all():
             mask = np.empty(len(kept), dtype=np.bool_)
             mask[parts.order] = kept
-            failures = failures.filter(pl.Series(mask))
+            failures = filtered(failures, pl.Series(mask))
         self.failures = failures
         self.successes = self._retain(successes, open_segs, watermark)
         return bursts
@@ -541,7 +557,7 @@ class BurstTracker:
         found = self._shapes(parts.ts, emit)
         if found.height == 0:
             return ClosedBursts.none()
-        bursts = found.select(list(BURST_SCHEMA))
+        bursts = pl.DataFrame([found.get_column(name) for name in BURST_SCHEMA])  # not a query
         # ``first`` here is where the report starts, not the segment's first failure; the bursts
         # are the candidates that passed, in the same (``seg``) order
         kept = np.isin(emit.get_column("seg").to_numpy(), found.get_column("seg").to_numpy())
@@ -585,14 +601,14 @@ class BurstTracker:
         warmed = np.where(keep, warmed, offsets)
         first = np.searchsorted(axis, axis[warmed] - window, side="left")
         pick = np.flatnonzero(keep)
-        return emit[pick].select(
-            "seg",
-            "kind",
-            "key",
-            peak=pl.Series(peak[pick], dtype=pl.Int64),
-            peak_start=pl.Series(ts[left[best[pick]]], dtype=pl.Int64),
-            peak_end=pl.Series(ts[best[pick]], dtype=pl.Int64),
-            first=pl.Series(ts[first[pick]], dtype=pl.Int64),
+        picked = emit[pick]
+        numbers = {"peak": peak[pick], "peak_start": ts[left[best[pick]]], "peak_end": ts[best[pick]]}
+        return pl.DataFrame(  # from series: a ``select`` is a query of its own, on every batch
+            [
+                *(picked.get_column(name) for name in ("seg", "kind", "key")),
+                *(pl.Series(name, values, dtype=pl.Int64) for name, values in numbers.items()),
+                pl.Series("first", ts[first[pick]], dtype=pl.Int64),
+            ]
         )
 
     def _shapes_each(self, ts_all: npt.NDArray[np.int64], emit: pl.DataFrame) -> pl.DataFrame:
@@ -616,8 +632,7 @@ class BurstTracker:
         """Successes that a future or still-open burst may yet include; drop the rest."""
         if watermark is None or successes.height == 0:
             return successes.clear() if watermark is None else successes
-        recent = (pl.col("ts") >= file_watermark(watermark)).fill_null(True)
-        keep = successes.select(recent).to_series().to_numpy(writable=True)
+        keep = _recent(successes, watermark)
         if keep.all():
             return successes
         if self.pending.height:
@@ -628,7 +643,7 @@ class BurstTracker:
             row, seg = _same_keys(successes, open_segs)
             ts = successes.get_column("ts").to_numpy()
             keep[row[ts[row] >= open_segs.get_column("first").to_numpy()[seg]]] = True
-        return successes.filter(pl.Series(keep))
+        return filtered(successes, pl.Series(keep))
 
     # -- checkpoint ---------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTA
 from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
 from watchhouse.core.gc_pause import paused_gc
 from watchhouse.core.taxonomy import CrimeCode
-from watchhouse.detectors.accounts.burst_keys import ACCOUNT_KIND, IP_KIND
+from watchhouse.detectors.accounts.burst_keys import ACCOUNT_KIND, IP_KIND, filtered
 from watchhouse.detectors.accounts.burst_tracker import BurstTracker, ClosedBursts
 from watchhouse.detectors.accounts.reporting import US, at, event_refs
 
@@ -202,6 +202,14 @@ def _distinct_runs(values: list[str | None], bounds: list[int]) -> list[list[str
     return [sorted({v for v in values[a:b] if v is not None}) for a, b in pairwise(bounds)]
 
 
+def _named(names: pl.Series, name: str) -> npt.NDArray[np.bool_]:
+    """Per row, whether it is ``name`` (a missing name is not); ``fill_null`` is a query, so
+    only where names are missing."""
+    hits = names == name
+    found: npt.NDArray[np.bool_] = (hits.fill_null(False) if hits.null_count() else hits).to_numpy()
+    return found
+
+
 def _services(names: pl.Series, starts: npt.NDArray[np.int64]) -> list[list[str]]:
     """Per burst (its failures are the rows from one of ``starts`` to the next), the services
     its failures came from, sorted.
@@ -209,7 +217,7 @@ def _services(names: pl.Series, starts: npt.NDArray[np.int64]) -> list[list[str]
     Why not (burst, service) pairs made unique and sorted: a scan knows a handful of services, so
     one pass per service over the failures, and a per-burst ``any``, cost a fraction of that."""
     per_name = [
-        (name, np.logical_or.reduceat((names == name).fill_null(False).to_numpy(), starts).tolist())
+        (name, np.logical_or.reduceat(_named(names, name), starts).tolist())
         for name in names.drop_nulls().unique().sort().to_list()
     ]
     return [[name for name, hit in per_name if hit[i]] for i in range(len(starts))]
@@ -278,7 +286,7 @@ class _Successes:
                 strict=True,
             )
         }
-        return _Successes(successes.filter(pl.Series(shown)), won, burst_seg)
+        return _Successes(filtered(successes, pl.Series(shown)), won, burst_seg)
 
 
 #: the batch's fields the tracker reads besides the timestamp, and its names for them
@@ -427,7 +435,8 @@ class FailedLoginBurstDetector(Detector):
         burst_seg = bursts["seg"].to_numpy()
         starts = np.searchsorted(fail_seg, burst_seg, side="left")
         ends = np.searchsorted(fail_seg, burst_seg, side="right")
-        firsts = fails.select("ts", "path", "line", "offset", "user")[starts]
+        # frames of series, not ``select`` queries (paid on every batch)
+        firsts = pl.DataFrame([fails.get_column(name) for name in ("ts", "path", "line", "offset", "user")])[starts]
         last_ts = fails["ts"].to_numpy()[ends - 1].tolist()
         pairs = _pairs(fails).drop_nulls().unique()
         others = _samples(pairs.sort("seg", "other"), burst_seg, SAMPLE_CAP)
@@ -453,7 +462,7 @@ class FailedLoginBurstDetector(Detector):
         begin = 0
         # first, last, peak start and peak end of every burst, in one call
         stamps = pl.concat([firsts["ts"], pl.Series(last_ts, dtype=pl.Int64), bursts["peak_start"], bursts["peak_end"]])
-        heads = list(bursts.select("kind", "key", "peak").iter_rows())
+        heads = list(zip(*(bursts.get_column(name).to_list() for name in ("kind", "key", "peak")), strict=True))
         rows = zip(
             heads,
             firsts.iter_rows(),
