@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from watchhouse.detectors.accounts.burst_keys import file_watermark, filtered
+from watchhouse.detectors.accounts.burst_keys import file_watermark
 from watchhouse.detectors.accounts.burst_tracker import _recent
+from watchhouse.detectors.accounts.direct_columns import filtered
 
 
 def test_filtered_is_a_frame_filter_null_as_false() -> None:

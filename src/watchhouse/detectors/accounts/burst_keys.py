@@ -37,13 +37,6 @@ def file_watermark(watermarks: Mapping[str, int]) -> pl.Expr:
     return pl.col("path").fill_null("").replace_strict(dict(watermarks), default=None, return_dtype=pl.Int64)
 
 
-def filtered(frame: pl.DataFrame, mask: pl.Series) -> pl.DataFrame:
-    """``frame.filter(mask)``, column by column: a frame's ``filter`` is a query, whose fixed
-    cost (a tenth of a millisecond or so) was more than the filtering on the small frames of a
-    batch; filtering a series is a direct call."""
-    return pl.DataFrame([column.filter(mask) for column in frame.get_columns()])
-
-
 def empty_rows() -> pl.DataFrame:
     return pl.DataFrame(schema=ROW_SCHEMA)
 

@@ -48,11 +48,11 @@ from watchhouse.detectors.accounts.burst_keys import (
     ROW_SCHEMA,
     empty_rows,
     file_watermark,
-    filtered,
     keyed,
     warm_level,
 )
 from watchhouse.detectors.accounts.burst_pending import PENDING_SCHEMA, PendingFailures
+from watchhouse.detectors.accounts.direct_columns import filtered
 from watchhouse.detectors.accounts.sketches import hash_keys
 
 INPUT_COLUMNS: dict[str, pl.DataType] = {

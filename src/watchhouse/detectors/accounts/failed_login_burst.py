@@ -26,8 +26,9 @@ from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTA
 from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
 from watchhouse.core.gc_pause import paused_gc
 from watchhouse.core.taxonomy import CrimeCode
-from watchhouse.detectors.accounts.burst_keys import ACCOUNT_KIND, IP_KIND, filtered
+from watchhouse.detectors.accounts.burst_keys import ACCOUNT_KIND, IP_KIND
 from watchhouse.detectors.accounts.burst_tracker import BurstTracker, ClosedBursts
+from watchhouse.detectors.accounts.direct_columns import filtered
 from watchhouse.detectors.accounts.reporting import US, at, event_refs
 
 #: how many sample accounts or sources a finding's details list

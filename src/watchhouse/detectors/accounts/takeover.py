@@ -33,6 +33,7 @@ from watchhouse.core.errors import DetectorError
 from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTAMP_FIELD, Dataset, EventBatch
 from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
 from watchhouse.core.taxonomy import CrimeCode
+from watchhouse.detectors.accounts.direct_columns import filtered
 from watchhouse.detectors.accounts.eventtime import EventClock, HeldRows
 from watchhouse.detectors.accounts.history import AccountHistory, Observed, _groups
 from watchhouse.detectors.accounts.last_logins import LAST_SCHEMA, LastLogins
@@ -141,7 +142,7 @@ class AccountTakeoverDetector(Detector):
             events["event.action"].alias("action"),
             (ts + round(self.window_seconds * US)).alias("due"),
         ]
-        frame = _rows(pl.DataFrame(columns), judged)
+        frame = filtered(pl.DataFrame(columns), judged)
         self._held.add(self._clock.admit(frame))
         watermarks = self._clock.watermarks
         return self._judge(self._held.release(watermarks), min(watermarks.values()) if watermarks else None)
@@ -181,8 +182,8 @@ class AccountTakeoverDetector(Detector):
         released = _in_stream_order(released)
         sensitive = _any_of(released["action"], SENSITIVE_ACTIONS)
         has_changes = bool(sensitive.any())
-        logins = _rows(released, ~sensitive) if has_changes else released
-        changes = pl.concat([self._changes, _rows(released, sensitive)]) if has_changes else self._changes
+        logins = filtered(released, ~sensitive) if has_changes else released
+        changes = pl.concat([self._changes, filtered(released, sensitive)]) if has_changes else self._changes
         findings: list[Finding] = []
         if logins.height:
             hashed = self._history.hashed(logins, _KINDS)
@@ -362,7 +363,7 @@ class AccountTakeoverDetector(Detector):
         held = self._held.rows
         sensitive = _any_of(held["action"], SENSITIVE_ACTIONS) if held.height else None
         if sensitive is not None and sensitive.any():
-            changes = pl.concat([changes, _rows(held, sensitive)])
+            changes = pl.concat([changes, filtered(held, sensitive)])
         if changes.height > _FEW_CHANGES:  # a platform-wide password reset: filter before Python sees them
             changes = changes.filter(pl.col("user").is_in(sorted(accounts)))
         names = ("user", "ts", "seq", "path", "line", "offset", "ip", "action")
@@ -383,7 +384,7 @@ class AccountTakeoverDetector(Detector):
             return
         horizon = watermark - round((self.window_seconds + self.travel_seconds) * US)
         ts = changes["ts"].to_numpy()
-        self._changes = changes if bool((ts >= horizon).all()) else _rows(changes, ts >= horizon)
+        self._changes = changes if bool((ts >= horizon).all()) else filtered(changes, ts >= horizon)
 
     def _movers(self, observed: Observed, placed: Placed) -> U64:
         """The accounts (sorted hashes) seen in two countries: among the batch's combinations, or
@@ -569,13 +570,6 @@ def _any_of(actions: pl.Series, wanted: frozenset[str]) -> npt.NDArray[np.bool_]
     if others.size:
         found[others] = actions.gather(others).is_in(list(wanted)).fill_null(False).to_numpy()
     return found
-
-
-def _rows(frame: pl.DataFrame, keep: npt.NDArray[np.bool_]) -> pl.DataFrame:
-    """The rows of ``frame`` where ``keep``, filtered column by column. Why not the frame's own
-    filter: it is a query, and its planning cost more than a dozen column filters."""
-    mask = pl.Series(keep)
-    return pl.DataFrame([column.filter(mask) for column in frame.iter_columns()])
 
 
 def _is(values: pl.Series, wanted: str) -> npt.NDArray[np.bool_]:
