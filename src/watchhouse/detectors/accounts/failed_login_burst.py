@@ -517,6 +517,7 @@ class FailedLoginBurstDetector(Detector):
         last_ts = shape.last
         subject = Subject("source.ip", shape.key) if by_ip else Subject("user.name", str(first_user))
         n_others, other_sample = others
+        flood = by_ip and n_others == 0  # no account named: see _reported
         n_succ = wins.successes if wins else 0
         n_decisive = wins.decisive if wins else 0
         completed = n_succ > 0
@@ -525,7 +526,7 @@ class FailedLoginBurstDetector(Detector):
             severity = Severity.CRITICAL if n_decisive else Severity.HIGH
         else:
             stage = Stage.ATTEMPTED
-            large = n >= self.large_burst_factor * threshold and not (by_ip and others[0] == 0)
+            large = n >= self.large_burst_factor * threshold and not flood
             severity = Severity.HIGH if large else Severity.MEDIUM
         last_seen = max(last_ts, wins.shown_last) if wins else last_ts
         ratio = n / (n + n_succ)
@@ -535,7 +536,6 @@ class FailedLoginBurstDetector(Detector):
         key = f"{subject.kind}:{subject.value}:{first_iso}:{first_path}:{anchor}"
         span = _duration(last_ts - first_ts)
         other_word = "account" if by_ip else "source"
-        flood = by_ip and n_others == 0  # see _reported
         if flood:
             title = f"Connection flood: {n} connections from {shape.key} ended before any login was tried, in {span}"
         elif by_ip:
