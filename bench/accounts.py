@@ -33,8 +33,8 @@ from throughput import OUT, ensure_fail2ban, time_fail2ban, write_sshd
 
 #: with ``--only NAME``: run just the detectors whose name contains NAME (profiling one alone)
 ONLY: str | None = None
-#: runs of each detector over the Arrow batches; the median is reported
-REPEATS = 3
+#: rounds of runs of every detector over the Arrow batches; each detector's median is reported
+REPEATS = 7
 
 
 def _detectors() -> list[object]:
@@ -49,7 +49,7 @@ def measure_arrow(lines: int) -> dict[str, float]:
     One simulated day (20,000 users) is repeated day after day, shifted in time, until there are
     ``lines`` events: realistic mixes of logins and attacks, with the per-window and per-finding
     costs a long scan pays. Each detector runs over all batches alone (the median of
-    :data:`REPEATS` runs); together they cost the sum."""
+    :data:`REPEATS` interleaved runs); together they cost the sum."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -74,35 +74,44 @@ def measure_arrow(lines: int) -> dict[str, float]:
     for batch in batches:
         batch.to_polars()  # converted once, as the engine does; not part of any detector's time
     result: dict[str, float] = {"events": float(table.num_rows)}
-    total = 0.0
-    alerts = 0
-    for index in range(len(_detectors())):
-        # the median of REPEATS runs, each by a fresh detector: a shared benchmark machine's
-        # neighbours took a fifth more or less CPU time from one run to the next (a median, not
-        # the best run, so a lucky run does not flatter the ratio against fail2ban's single one)
-        runs = []
-        for _ in range(REPEATS):
+    names = [detector.info.name for detector in _detectors()]  # type: ignore[attr-defined]
+    runs: dict[str, list[float]] = {name: [] for name in names}
+    found: dict[str, int] = {}
+    # REPEATS rounds, each running every detector once (a fresh one) over all batches; each
+    # detector's median is reported. Rounds, not one detector's runs back to back: a shared
+    # machine's neighbours come and go over seconds, and interleaving spreads every detector's
+    # runs over the whole measurement instead of leaving one detector a noisy stretch.
+    for _ in range(REPEATS):
+        for index, name in enumerate(names):
             detector = _detectors()[index]
             started = time.process_time()
-            found = sum(len(detector.detect(batch)) for batch in batches)  # type: ignore[attr-defined]
-            found += len(detector.finalize())  # type: ignore[attr-defined]
-            runs.append(time.process_time() - started)
-        seconds = statistics.median(runs)
-        alerts += found
-        result[f"seconds:{detector.info.name}"] = seconds  # type: ignore[attr-defined]
+            count = sum(len(detector.detect(batch)) for batch in batches)  # type: ignore[attr-defined]
+            count += len(detector.finalize())  # type: ignore[attr-defined]
+            runs[name].append(time.process_time() - started)
+            found[name] = count
+    total = 0.0
+    for name in names:
+        # the median, not the best run, so a lucky run does not flatter the ratio against
+        # fail2ban's single (minute-long, so self-averaging) run
+        seconds = statistics.median(runs[name])
+        result[f"seconds:{name}"] = seconds
         total += seconds
+    alerts = sum(found.values())
     result.update(seconds=total, alerts=alerts, max_rss_mb=_rss())
     return result
 
 
 def measure_sshd(path: Path) -> dict[str, float]:
-    """Read + detect from raw sshd text."""
+    """Read + detect from raw sshd text: the median of three scans, each with fresh detectors."""
     from watchhouse.cli.eval_accounts_cmd import scan
 
-    started = time.process_time()
-    alerts = scan([path], [*_detectors()])  # type: ignore[list-item]
-    seconds = time.process_time() - started
-    return {"lines": sum(1 for _ in path.open("rb")), "seconds": seconds, "alerts": len(alerts), "max_rss_mb": _rss()}
+    runs = []
+    for _ in range(3):
+        started = time.process_time()
+        alerts = scan([path], [*_detectors()])  # type: ignore[list-item]
+        runs.append(time.process_time() - started)
+    lines = sum(1 for _ in path.open("rb"))
+    return {"lines": lines, "seconds": statistics.median(runs), "alerts": len(alerts), "max_rss_mb": _rss()}
 
 
 def measure_flood(addresses: int) -> dict[str, float]:
