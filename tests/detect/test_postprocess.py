@@ -125,3 +125,27 @@ def test_engine_names_the_detector_whose_checkpoint_is_from_another_state_versio
     old = {detector.info.name: {**state[detector.info.name], "version": 1}}
     with pytest.raises(DetectorError, match=r"accounts\.slow_brute_force cannot restore its checkpoint: .*version 1"):
         engine.restore(old)
+
+
+def test_remembered_ids_are_bounded_and_recent_ones_still_dropped() -> None:
+    post = PostProcessor({"web.attack_patterns": "1"}, remember=100)
+    kept = post.process([finding(key=f"k{i}") for i in range(1_000)])
+    assert len(kept) == 1_000
+    assert 50 <= post.remembered_ids <= 100  # bounded, not a thousand
+    # the latest fifty are remembered: reporting them again is dropped and counted
+    again = post.process([finding(key=f"k{i}") for i in range(950, 1_000)])
+    assert again == [] and post.stats.duplicates == 50
+    # long forgotten: reported again (the office database still stores an id once)
+    assert [a.key for a in post.process([finding(key="k0")])] == ["k0"]
+
+
+def test_recent_ids_keep_at_least_half_their_capacity() -> None:
+    from watchhouse.detect.postprocess import RecentIds
+
+    recent = RecentIds(10)
+    for i in range(37):
+        recent.add(str(i))
+        assert all(str(j) in recent for j in range(max(0, i - 4), i + 1))
+        assert len(recent) <= 10
+    with pytest.raises(ValueError, match="at least 2"):
+        RecentIds(1)

@@ -27,8 +27,46 @@ class PostProcessStats:
         return sum(self.suppressed.values())
 
 
+#: alert ids a post-processor remembers at most (see :class:`RecentIds`): ~25 MB of strings
+REMEMBERED_IDS = 500_000
+
+
+class RecentIds:
+    """The alert ids seen lately: at least the last ``capacity // 2``, never more than ``capacity``.
+
+    Why bounded: a live scan (``tail -F ... | watchhouse scan -``) runs for months, and a set of
+    every id it ever reported grew by about a hundred bytes an alert until the process died.
+    Detectors do not report a key twice by design, so this memory is a safety net against a
+    repeat close in time (a detector's window overlapping itself, a file read twice in one run);
+    the office database keeps every id and never stores one twice whatever this forgot.
+
+    Two generations rather than an ordered dict evicting its oldest entry: deleting from the
+    front of a dict leaves holes that every later "oldest" lookup walks over, quadratic at
+    this size; swapping generations is constant time.
+    """
+
+    def __init__(self, capacity: int = REMEMBERED_IDS) -> None:
+        if capacity < 2:
+            raise ValueError("capacity must be at least 2")
+        self._half = capacity // 2
+        self._current: set[str] = set()
+        self._previous: set[str] = set()
+
+    def __contains__(self, id_: object) -> bool:
+        return id_ in self._current or id_ in self._previous
+
+    def __len__(self) -> int:
+        return len(self._current) + len(self._previous)
+
+    def add(self, id_: str) -> None:
+        current = self._current
+        current.add(id_)
+        if len(current) >= self._half:
+            self._previous, self._current = current, set()
+
+
 class PostProcessor:
-    """Turns findings into alerts, remembering ids seen so a run never reports one twice."""
+    """Turns findings into alerts, remembering recent ids so a run does not report one twice."""
 
     def __init__(
         self,
@@ -36,12 +74,18 @@ class PostProcessor:
         *,
         suppressions: Sequence[Suppression] = (),
         min_severity: Severity = Severity.INFO,
+        remember: int = REMEMBERED_IDS,
     ) -> None:
         self._versions = dict(versions)
         self._suppressions = list(suppressions)
         self._min_severity = min_severity
-        self._seen: set[str] = set()
+        self._seen = RecentIds(remember)
         self.stats = PostProcessStats()
+
+    @property
+    def remembered_ids(self) -> int:
+        """Alert ids held for de-duplication now (bounded by ``remember``)."""
+        return len(self._seen)
 
     def process(self, findings: Iterable[Finding]) -> list[Alert]:
         """The alerts among ``findings`` not seen before, not below the threshold, not suppressed.
