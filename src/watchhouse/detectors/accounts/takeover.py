@@ -200,12 +200,22 @@ class AccountTakeoverDetector(Detector):
 
     @staticmethod
     def _suspicious(logins: pl.DataFrame, observed: Observed) -> pl.DataFrame | None:
-        """The logins of known accounts from a new device and a new country or network (ASN).
+        """The logins of known accounts from a new device and a new country or network (ASN), or
+        without a device id from a new country *and* a new network.
+
+        Why the second: many platforms log no device id at all, and an intruder replaying a
+        stolen password through a script or the API presents none; with "new device" required,
+        such a login followed by an email change was never a takeover however foreign its place.
+        Without the device's evidence both place signals must be new, so a traveller on a known
+        network (roaming on the home carrier) or in a known country is not enough.
 
         ``observed`` answers per login (see :meth:`.AccountHistory.observe`); only the few
         suspicious rows are copied out, with the flags their finding words (None: no such login)."""
         new = observed.new
-        flags = observed.known & new["device"] & (new["country"] | new["asn"])
+        no_device = ~observed.present["device"]
+        flags = observed.known & (
+            (new["device"] & (new["country"] | new["asn"])) | (no_device & new["country"] & new["asn"])
+        )
         if not flags.any():
             return None
         mask = pl.Series(flags)
@@ -262,8 +272,11 @@ class AccountTakeoverDetector(Detector):
         # earlier logins in the same batch (the history records them after the batch is judged)
         earlier = batch_countries.filter((pl.col("user") == user) & (pl.col("row") < row["row"]))
         places = sorted({*self._history.countries(user), *earlier["value"].to_list()})
+        device = row["device"]
         details: dict[str, Any] = {
-            "signal": "new_device_new_place_sensitive_change",
+            "signal": "new_device_new_place_sensitive_change"
+            if device is not None
+            else "no_device_new_place_sensitive_change",
             "account": user,
             "login_at": iso(first),
             "source_ip": row["ip"],
@@ -283,10 +296,14 @@ class AccountTakeoverDetector(Detector):
             if row["new_country"] and row["new_asn"]
             else ("country" if row["new_country"] else "network")
         )
+        how = (
+            f"on device {device}, a device and {place} this account had not used before"
+            if device is not None
+            else f"without a device id, from a {place} this account had not used before"
+        )
         explanation = (
             f"Account {user} logged in at {iso(first)} from {row['ip']} "
-            f"(country {row['country'] or '?'}, AS{row['asn'] or '?'}) "
-            f"on device {row['device'] or 'unknown'}, a device and {place} this account had not used before "
+            f"(country {row['country'] or '?'}, AS{row['asn'] or '?'}) {how} "
             f"(known countries: {', '.join(places) or 'none'}). Within {span(last - first)} the same "
             f"{'address' if row['ip'] else 'device'} made {changes.height} sensitive change(s): {', '.join(actions)}. "
             "Treat the account as taken over: lock it, restore the owner's email and payout details, end all sessions."
@@ -298,8 +315,13 @@ class AccountTakeoverDetector(Detector):
             crime_code=self.info.crime_code,
             stage=Stage.COMPLETED,
             severity=Severity.CRITICAL,
-            confidence=0.9 if row["new_country"] and row["new_asn"] else 0.8,
-            title=f"Account takeover: {user} - new device from a new {place}, then {', '.join(actions)}",
+            # without a device id the login's place is all the evidence there is
+            confidence=(0.9 if row["new_country"] and row["new_asn"] else 0.8) - (0.1 if device is None else 0.0),
+            title=(
+                f"Account takeover: {user} - "
+                f"{'new device' if device is not None else 'login without a device id'} "
+                f"from a new {place}, then {', '.join(actions)}"
+            ),
             explanation=explanation,
             subject=Subject("user.name", user),
             first_seen=at(first),
