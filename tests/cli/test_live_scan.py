@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -17,7 +18,7 @@ ATTACK = (
 )
 
 
-def _wait_for(path: Path, timeout: float) -> list[dict[str, object]]:
+def _wait_for(path: Path, timeout: float) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if path.exists() and path.read_bytes().endswith(b"\n"):

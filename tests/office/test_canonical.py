@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from hypothesis import given
@@ -36,14 +36,17 @@ def test_values_without_a_canonical_form_are_refused(bad: Any) -> None:
         canonical_json(bad)
 
 
+#: lone surrogates ("Cs") have no canonical form (UTF-8 cannot encode them)
+NO_SURROGATES: tuple[Literal["Cs"]] = ("Cs",)
+
 json_values = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER)
-    | st.text(st.characters(exclude_categories=("Cs",))),
+    | st.text(st.characters(exclude_categories=NO_SURROGATES)),
     lambda children: (
         st.lists(children, max_size=4)
-        | st.dictionaries(st.text(st.characters(exclude_categories=("Cs",)), max_size=5), children, max_size=4)
+        | st.dictionaries(st.text(st.characters(exclude_categories=NO_SURROGATES), max_size=5), children, max_size=4)
     ),
     max_leaves=12,
 )

@@ -7,14 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sigma.types import SigmaString
 
-from watchhouse.sigma.matching import StringOp, plan_string, reference_match
+from watchhouse.sigma.matching import StringOp, StringPart, plan_string, reference_match
 
 ALPHABET = "aAbB.\\-*?é "
 texts = st.text(alphabet=ALPHABET, max_size=8)
 
 
-def polars_match(value: str, parts: list[object], cased: bool) -> bool:
-    plan = plan_string(parts, cased=cased)  # type: ignore[arg-type]
+def polars_match(value: str, parts: list[StringPart], cased: bool) -> bool:
+    plan = plan_string(parts, cased=cased)
     column = pl.Series([value]) if cased else pl.Series([value]).str.to_lowercase()
     ops = {
         StringOp.EQUALS: lambda: column == plan.operand,

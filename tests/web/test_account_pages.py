@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -47,11 +48,12 @@ def _login(office: Office, name: str, password: str = PASSWORD, code: str = "") 
 
 
 def _csrf(client: TestClient) -> str:
-    return client.get("/account").text.split('name="csrf_token" value="')[1].split('"')[0]
+    page: str = client.get("/account").text
+    return page.split('name="csrf_token" value="')[1].split('"')[0]
 
 
 def _can_log_in(office: Office, name: str, password: str) -> bool:
-    answer = client_for(office).post("/api/v1/session", json={"username": name, "password": password})
+    answer: httpx.Response = client_for(office).post("/api/v1/session", json={"username": name, "password": password})
     return answer.status_code == 200
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,10 +36,8 @@ from watchhouse.office.portal.models import Contact, Outcome
 from watchhouse.office.services import Office
 from watchhouse.web.audit_exemptions import EXEMPT_ROUTES
 
+from ..portal.portal_helpers import draft
 from .web_helpers import Clock, add_user, alert, api_login, client_for, make_office
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "portal"))
-from portal_helpers import draft
 
 A1, A2, A3 = (f"wh-{n:024d}" for n in (1, 2, 3))
 USERS = {"adm": Role.ADMIN, "ivy": Role.INVESTIGATOR, "leo": Role.LEGAL, "apr": Role.APPROVER, "old": Role.ANALYST}
@@ -259,7 +256,9 @@ def walk(tmp_path: Path) -> Iterator[Walk]:
         "username": "old",
         "name": "portal.css",
     }
-    yield Walk(office, client_for(office).app, known)
+    app = client_for(office).app
+    assert isinstance(app, FastAPI)
+    yield Walk(office, app, known)
     office.close()
 
 

@@ -37,7 +37,8 @@ def client(office: Office) -> TestClient:
 
 def _login(client: TestClient, password: str, code: str | None = None) -> int:
     body = {"username": "ana", "password": password, "totp": code}
-    return client.post("/api/v1/session", json=body).status_code
+    status: int = client.post("/api/v1/session", json=body).status_code
+    return status
 
 
 def test_wrong_password_is_refused_and_audited_and_right_one_sets_a_strict_cookie(

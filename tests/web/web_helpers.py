@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -73,10 +74,12 @@ class Api:
     csrf: str
 
     def get(self, url: str, **params: str | int) -> httpx.Response:
-        return self.client.get(url, params=params)
+        answer: httpx.Response = self.client.get(url, params=params)
+        return answer
 
-    def post(self, url: str, body: dict[str, object]) -> httpx.Response:
-        return self.client.post(url, json=body, headers={"X-CSRF-Token": self.csrf})
+    def post(self, url: str, body: Mapping[str, object]) -> httpx.Response:
+        answer: httpx.Response = self.client.post(url, json=body, headers={"X-CSRF-Token": self.csrf})
+        return answer
 
 
 def api_login(client: TestClient, name: str, password: str = PASSWORD, totp: str | None = None) -> Api:

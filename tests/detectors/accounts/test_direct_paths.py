@@ -32,7 +32,7 @@ def _batch(*, null_time: bool, null_path: bool) -> pl.DataFrame:
     rng = np.random.default_rng(3)
     size = 300
     ts = (1_772_000_000 * US + rng.integers(-3 * WINDOW, 3 * WINDOW, size)).tolist()
-    paths = ["auth.log"] * size
+    paths: list[str | None] = ["auth.log"] * size
     if null_time:
         ts[5] = None
     if null_path:

@@ -102,7 +102,12 @@ def test_last_logins_match_a_dict_of_last_logins(
 def test_a_checkpoint_written_before_places_were_kept_restores_with_none() -> None:
     """Checkpoints of the travel table once held names only; restored, their logins still hop
     (the countries are there) and cite no line, rather than failing to restore."""
-    old = {"user": ["p-alice"], "prev_ts": [5], "prev_country": ["DE"], "prev_ip": ["79.192.0.5"]}
+    old: dict[str, list[object]] = {
+        "user": ["p-alice"],
+        "prev_ts": [5],
+        "prev_country": ["DE"],
+        "prev_ip": ["79.192.0.5"],
+    }
     table = LastLogins.from_json(old)
     assert table.row(0) == {
         **{key: values[0] for key, values in old.items()},

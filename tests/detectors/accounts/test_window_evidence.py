@@ -6,12 +6,14 @@ questions asked the old way, on folded windows with out-of-order rows, nulls and
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 import polars as pl
 import pytest
 
 from watchhouse.core.events import Dataset
+from watchhouse.core.findings import EventRef
 from watchhouse.detectors.accounts.credential_stuffing import CredentialStuffingDetector
 from watchhouse.detectors.accounts.tumbling import INPUT_SCHEMA, TumblingWindows
 from watchhouse.detectors.accounts.window_evidence import cite, in_group_order
@@ -109,7 +111,7 @@ def test_a_detector_folding_its_windows_reports_what_it_reports_unfolded() -> No
     ]
     batches = [make_batch(Dataset.AUTH, rows[i : i + 150]) for i in range(0, len(rows), 150)]
 
-    def findings(fold_min_rows: int) -> list[tuple[object, ...]]:
+    def findings(fold_min_rows: int) -> list[tuple[str, str, str, dict[str, Any], tuple[EventRef, ...], float]]:
         detector = CredentialStuffingDetector()
         detector._windows.fold_min_rows = detector._windows._fold_at = fold_min_rows
         out, folded = [], 0

@@ -122,7 +122,7 @@ def test_a_screen_sees_what_the_judges_would_count() -> None:
         }
     ).sort("failures", "successes", "accounts", "sources")
     assert got.height == expected.height > 40
-    assert got.equals(expected.select(got.columns).cast(got.schema))  # type: ignore[arg-type]
+    assert got.equals(expected.select(got.columns).cast(got.schema))
 
 
 def test_a_batch_whose_closing_windows_hold_nothing_still_releases_older_ones() -> None:

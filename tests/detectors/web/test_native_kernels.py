@@ -16,6 +16,8 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
+from unittest.mock import patch
 
 import pytest
 from hypothesis import example, given, settings
@@ -29,7 +31,12 @@ from watchhouse.detectors.web.decoding import _shell_unbreak_reference, _unquote
 from watchhouse.detectors.web.evaluation import load_params
 from watchhouse.detectors.web.fingerprints import _AS_IS_FIRST, judge_sql, judge_xss
 
-weblex = pytest.importorskip("watchhouse._native._weblex", reason="compiled kernels not built (pure Python runs)")
+try:
+    from watchhouse._native import _weblex as weblex
+except ModuleNotFoundError:  # what pytest.importorskip skips on
+    pytest.skip("compiled kernels not built (pure Python runs)", allow_module_level=True)
+
+HtmlTag = tuple[str, bool, tuple[tuple[str, str], ...], bool]
 
 CORPORA = Path(__file__).resolve().parents[3].parent / "shared" / "corpora"
 
@@ -60,18 +67,20 @@ def _html_reference(text: str, context: html.HtmlContext) -> list[tuple[object, 
     return [tuple(tag) for tag in html._tokenize(html._PREFIX[context] + text[: html.MAX_LEX_CHARS])]
 
 
-def _html_compiled(text: str, context: html.HtmlContext) -> list[tuple[object, ...]] | None:
+def _html_compiled(text: str, context: html.HtmlContext) -> list[HtmlTag] | None:
     return weblex.html_tags(html._PREFIX[context] + text[: html.MAX_LEX_CHARS], html.MAX_TAGS)
+
+
+def _lexer_of(module: ModuleType) -> object:
+    """The compiled lexers ``module`` calls: its ``weblex``, imported from :mod:`watchhouse._native`
+    (None where the pure-Python reference runs)."""
+    return vars(module)["weblex"]
 
 
 def _judge_xss_with(module: object, text: str, markup: bool) -> fingerprints.XssVerdict | None:
     """judge_xss with the compiled lexer and judge set to ``module`` (None: the pure-Python reference)."""
-    saved = fingerprints.weblex, html.weblex
-    fingerprints.weblex = html.weblex = module  # type: ignore[assignment]
-    try:
+    with patch.object(fingerprints, "weblex", module), patch.object(html, "weblex", module):
         return judge_xss(text, markup=markup)
-    finally:
-        fingerprints.weblex, html.weblex = saved
 
 
 def assert_twins(text: str) -> None:
@@ -132,7 +141,7 @@ def test_public_api_uses_the_compiled_twins() -> None:
     """Where built and not switched off, the lexers' public functions run the compiled code."""
     if pure_python_forced():
         pytest.skip(f"{PURE_PYTHON_ENV} is set")
-    assert sql.weblex is weblex and html.weblex is weblex and fingerprints.weblex is weblex
+    assert _lexer_of(sql) is weblex and _lexer_of(html) is weblex and _lexer_of(fingerprints) is weblex
     verdict = judge_sql("1' or '1'='1")
     assert verdict is not None and verdict.fingerprint == "s&sos"
     assert [t.name for t in html.tokenize("<scr<script>ipt>")] == ["scr", "script"]

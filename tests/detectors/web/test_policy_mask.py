@@ -11,6 +11,7 @@ built from the header names, values and URL tricks the checks look at.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -101,7 +102,7 @@ def test_the_screen_verdict_is_remembered_per_reduced_header_set() -> None:
     assert len(policy._screened) == 1
 
 
-class _Recording(dict[str, list[str]]):
+class _Recording(dict[str, Sequence[str]]):
     """Headers that remember every name a check looks up by key."""
 
     asked: ClassVar[set[str]] = set()
@@ -110,7 +111,7 @@ class _Recording(dict[str, list[str]]):
         self.asked.add(key)
         return super().get(key, default)
 
-    def __getitem__(self, key: str) -> list[str]:
+    def __getitem__(self, key: str) -> Sequence[str]:
         self.asked.add(key)
         return super().__getitem__(key)
 
