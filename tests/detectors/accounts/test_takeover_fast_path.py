@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from watchhouse.core.events import Dataset
 from watchhouse.core.findings import Finding
-from watchhouse.detectors.accounts.history import AccountHistory
+from watchhouse.detectors.accounts.history import AccountHistory, Unvouched
 from watchhouse.detectors.accounts.sketches import hash_keys
 from watchhouse.detectors.accounts.takeover import (
     LOGIN_ACTIONS,
@@ -62,6 +62,33 @@ def test_observe_answers_like_a_per_login_reference(rows: list[Login], cuts: lis
     """Per login: known account (in the history, or an earlier login of the batch) and new value
     (set, and neither in the history nor earlier in the batch); expiry forgets by last-seen time.
     The batches are judged one after another, with an expiry between the first two."""
+    check_observe(rows, cuts, horizon, None)
+
+
+@settings(max_examples=80, deadline=None)
+@given(logins_strategy, st.lists(st.integers(1, 12), min_size=1, max_size=6), st.integers(0, 40))
+@example(  # a chain: the second is withheld only once the first is (Brazil is new to it then)
+    [
+        ("p-alice", "d-laptop", "DE", None),
+        ("p-alice", None, "BR", "26599"),
+        ("p-alice", None, "BR", "3320"),
+        ("p-alice", None, "BR", "3320"),  # the next batch: Brazil and AS3320 are new again
+    ],
+    [3],
+    0,
+)
+def test_unvouched_logins_are_judged_but_not_learned(rows: list[Login], cuts: list[int], horizon: int) -> None:
+    """As above, and a combination whose first login of a batch is of an account already known
+    (before the batch or by an earlier login of it), without a device, from a new country and a
+    new network is not recorded (none of its logins), and all its logins are judged as its first:
+    the next batch judges that place as new again."""
+    check_observe(rows, cuts, horizon, UNVOUCHED)
+
+
+UNVOUCHED = Unvouched("device", ("country", "asn"))
+
+
+def check_observe(rows: list[Login], cuts: list[int], horizon: int, unvouched: Unvouched | None) -> None:
     history, seen_values, seen_users = AccountHistory(), {}, {}  # (user, kind, value) / user -> last ts
     start, call = 0, 0
     for size in [*cuts, len(rows)]:
@@ -69,20 +96,43 @@ def test_observe_answers_like_a_per_login_reference(rows: list[Login], cuts: lis
         if not part:
             break
         batch = frame(part, start)
-        observed = history.observe(batch, hash_keys(batch["user"]), KINDS)
+        observed = history.observe(batch, hash_keys(batch["user"]), KINDS, unvouched=unvouched)
         history.keep_countries(observed.countries)
         in_batch_users: set[str] = set()
-        in_batch_values: set[tuple[str, str, str]] = set()
-        for i, (user, *values) in enumerate(part):
-            assert observed.known[i] == (user in seen_users or user in in_batch_users), (call, i)
+        in_batch_values: set[tuple[str, str, str]] = set()  # used by a login that is recorded
+        withheld: dict[Login, dict[str, bool]] = {}  # combination -> its first login's flags
+        opened: set[Login] = set()
+        for i, row in enumerate(part):
+            user, *values = row
+            known = user in seen_users or user in in_batch_users
+            assert observed.known[i] == known, (call, i)
             in_batch_users.add(user)
-            for kind, value in zip(KINDS, values, strict=True):
-                fresh = value is not None and (user, kind, value) not in seen_values
-                assert observed.new[kind][i] == (fresh and (user, kind, value) not in in_batch_values), (call, i, kind)
-                if value is not None:
-                    in_batch_values.add((user, kind, value))
+            flags = {
+                kind: value is not None
+                and (user, kind, value) not in seen_values
+                and (user, kind, value) not in in_batch_values
+                for kind, value in zip(KINDS, values, strict=True)
+            }
+            if row in withheld:  # a withheld combination's logins are all judged as its first
+                flags = withheld[row]
+            elif (
+                unvouched is not None
+                and row not in opened
+                and known
+                and row[1] is None
+                and flags["country"]
+                and flags["asn"]
+            ):
+                withheld[row] = flags
+            opened.add(row)
+            for kind in KINDS:
+                assert observed.new[kind][i] == flags[kind], (call, i, kind)
+            if row not in withheld:
+                in_batch_values.update((user, kind, v) for kind, v in zip(KINDS, values, strict=True) if v is not None)
         for i, (user, *values) in enumerate(part):
             ts = start + i
+            if (user, *values) in withheld:  # judged, never recorded
+                continue
             for kind, value in zip(KINDS, values, strict=True):
                 if value is not None:
                     seen_values[(user, kind, value)] = ts

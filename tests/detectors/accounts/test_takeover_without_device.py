@@ -6,6 +6,7 @@ both place signals must be new: a new country *and* a new network."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from watchhouse.core.events import Dataset
 from watchhouse.core.findings import Finding, Severity
 from watchhouse.detectors.accounts.takeover import AccountTakeoverDetector
 from watchhouse.testing.conformance import run_detector
-from watchhouse.testing.factories import make_batch
+from watchhouse.testing.factories import BASE_TIME, make_batch
 
 from .auth_rows import success
 
@@ -76,3 +77,28 @@ def test_with_a_new_device_one_place_signal_is_still_enough() -> None:
 def test_a_deviceless_login_without_a_sensitive_change_is_not_reported() -> None:
     rows = history(None) + intrusion("NG", 37148)[:1]
     assert takeovers(rows) == []
+
+
+def test_an_intruders_earlier_deviceless_login_does_not_make_his_place_known() -> None:
+    """The intruder's password guess succeeded on day 8 (no change made then); on day 10 he is
+    back from the same place to change the email. Had day 8 been learned, his place was known."""
+    guessed = intrusion("NG", 37148)[:1]
+    back = [
+        success(10 * DAY + t, "p-marie", "198.51.100.99", None, "NG", 37148, action)
+        for t, action in ((0, "login"), (60, "email_change"))
+    ]
+    (finding,) = takeovers(history("d-phone") + guessed + back)
+    assert finding.first_seen == BASE_TIME + timedelta(days=10)
+    assert finding.details["known_countries"] == ["FR"]
+    assert finding.details["new_country"] and finding.details["new_asn"]
+
+
+def test_the_owners_trip_is_learned_from_a_login_with_a_device() -> None:
+    """The owner in Spain on her phone on day 8; a device-less login from there on day 9 (the app
+    dropped the header) with a password change is a known place, not a takeover."""
+    trip = [success(8 * DAY, "p-marie", "88.0.1.2", "d-phone", "ES", 3352)]
+    later = [
+        success(9 * DAY + t, "p-marie", "88.0.1.2", None, "ES", 3352, action)
+        for t, action in ((0, "login"), (60, "password_change"))
+    ]
+    assert takeovers(history("d-phone") + trip + later) == []

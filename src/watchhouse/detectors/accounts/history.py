@@ -39,7 +39,7 @@ import numpy.typing as npt
 import polars as pl
 
 from watchhouse.detectors.accounts.history_tables import REFS, ComboTable, CountedKeys
-from watchhouse.detectors.accounts.sketches import HASH_VERSION, U64, _decode, hash_keys
+from watchhouse.detectors.accounts.sketches import HASH_VERSION, U64, _decode, among, hash_keys
 
 I64 = npt.NDArray[np.int64]
 STATE_VERSION = 3
@@ -101,6 +101,24 @@ class Hashed:
     users: U64
     values: dict[str, U64]
     present: dict[str, npt.NDArray[np.bool_]]
+
+
+@dataclass(frozen=True)
+class Unvouched:
+    """Which logins :meth:`AccountHistory.observe` judges but does not learn from: those of an
+    account already known that lack a ``witness`` value (a device id) and are new in every one of
+    ``places`` (country and network).
+
+    Why: history is what says "this is the owner", and it learned from every successful login,
+    the intruder's too. An attacker whose password spray succeeded from abroad taught the account
+    his country and network, and his return days later, from there, to change the email was "a
+    known place" (simulation seed 1: only impossible travel caught it). A login with nothing known
+    about it and no device to vouch for it is exactly the one nobody can say is the owner's; it
+    stays unknown, so the next one from that place is judged as new again. An owner's trip is
+    still learned from any login of it with a device, or with a known network or country."""
+
+    witness: str
+    places: tuple[str, ...]
 
 
 @dataclass
@@ -211,7 +229,13 @@ class AccountHistory:
         return self.entries.contains(pair_hashes(users, self._hashes(values), KIND_SALTS[kind]))
 
     def observe(
-        self, logins: pl.DataFrame, users: U64, kinds: tuple[str, ...], *, hashed: Hashed | None = None
+        self,
+        logins: pl.DataFrame,
+        users: U64,
+        kinds: tuple[str, ...],
+        *,
+        hashed: Hashed | None = None,
+        unvouched: Unvouched | None = None,
     ) -> Observed:
         """Judge ``logins`` (``user``, ``ts`` ascending, the ``kinds`` columns; ``users`` their
         accounts' hashes) against the history as it was, then record them (as :meth:`add`).
@@ -222,7 +246,7 @@ class AccountHistory:
         only known entries of a known account. The country names are returned rather than kept,
         so that findings about this batch list the countries known before it; pass them to
         :meth:`keep_countries` afterwards. ``hashed``: :meth:`hashed`'s answer for ``logins``, when
-        the caller has it already."""
+        the caller has it already. ``unvouched``: which logins are judged but not recorded."""
         if len(kinds) > REFS - 1:
             raise ValueError(f"at most {REFS - 1} kinds")
         n = logins.height
@@ -246,16 +270,34 @@ class AccountHistory:
         observed = Observed(np.ones(n, dtype=bool), new, values, _NO_NAMES, present, last)
         found = self.combos.touch(combo[first], latest)
         if not found.all():
-            miss = ~found
-            observed.countries = self._record(logins, users, observed, combo[first[miss]], first[miss], latest[miss])
+            miss = np.flatnonzero(~found)
+            observed.countries, withheld = self._record(
+                logins, users, observed, combo[first[miss]], first[miss], latest[miss], unvouched
+            )
+            if withheld.any():
+                # every login of a withheld combination is judged as its first was: the first
+                # taught the history nothing, so the place is as new to the next as to it
+                for group in miss[withheld]:
+                    rows = order[starts[group] : starts[group + 1] if group + 1 < starts.size else n]
+                    for flags in observed.new.values():
+                        flags[rows] = flags[rows[0]]
         return observed
 
     def _record(
-        self, logins: pl.DataFrame, users: U64, observed: Observed, keys: U64, first: npt.NDArray[np.intp], seen: I64
-    ) -> pl.DataFrame:
+        self,
+        logins: pl.DataFrame,
+        users: U64,
+        observed: Observed,
+        keys: U64,
+        first: npt.NDArray[np.intp],
+        seen: I64,
+        unvouched: Unvouched | None = None,
+    ) -> tuple[pl.DataFrame, npt.NDArray[np.bool_]]:
         """Record the combinations ``keys`` not seen before (sorted; ``first`` their first rows,
         ``seen`` their latest times), mark in ``observed`` the logins of unknown accounts and the
-        first uses of new values, and return the names of new country entries."""
+        first uses of new values, and return the names of new country entries with which of
+        ``keys`` were withheld: a combination whose first login is ``unvouched`` is judged alike
+        but not recorded."""
         kinds = tuple(observed.new)
         m = keys.size
         refs = np.zeros((m, REFS), dtype=np.uint64)
@@ -267,6 +309,7 @@ class AccountHistory:
         recorded = np.any(held[:, 1:], axis=1)
         held[:, 0] = recorded
         countries = _NO_NAMES
+        withheld = np.zeros(m, dtype=bool)
         holds = held[:, 1:]
         if holds.any():
             all_keys = refs[:, 1:][holds]
@@ -276,11 +319,26 @@ class AccountHistory:
             unique = all_keys[order[starts]]
             key_rows = np.minimum.reduceat(rows[order], starts)
             key_kind = kind_of[order[starts]]
-            fresh = ~self.entries.merge(unique, np.diff(np.r_[starts, all_keys.size]).astype(np.int64))
-            for number, kind in enumerate(kinds):
-                observed.new[kind][key_rows[fresh & (key_kind == number)]] = True
+            if unvouched is None:
+                fresh = ~self.entries.merge(unique, np.diff(np.r_[starts, all_keys.size]).astype(np.int64))
+                for number, kind in enumerate(kinds):
+                    observed.new[kind][key_rows[fresh & (key_kind == number)]] = True
+                kept = fresh
+            else:
+                fresh = ~self.entries.contains(unique)
+                combo_of = np.broadcast_to(np.arange(m)[:, None], holds.shape)[holds]
+                withheld, key_rows = self._vouched(
+                    observed, users, first, unvouched, (rows, kind_of, combo_of), order, starts, fresh
+                )
+                recorded &= ~withheld
+                held[:, 0] = recorded
+                # each entry counted once per recorded combination holding it; one held only by
+                # withheld combinations is asked about (its freshness above) but not inserted
+                counts = np.add.reduceat(recorded[combo_of][order].astype(np.int64), starts)
+                self.entries.merge(unique, counts)
+                kept = fresh & (counts > 0)
             if "country" in kinds:
-                named = fresh & (key_kind == kinds.index("country"))
+                named = kept & (key_kind == kinds.index("country"))
                 if named.any():
                     hashed = pl.Series(unique[named], dtype=pl.UInt64)
                     first_rows = key_rows[named]
@@ -294,7 +352,71 @@ class AccountHistory:
         known_before = self.users.merge(c_users[order[starts]], holding)
         observed.known[account_first[~known_before]] = False
         self.combos.insert(keys[recorded], seen[recorded], refs[recorded], held[recorded])
-        return countries
+        return countries, withheld
+
+    def _vouched(
+        self,
+        observed: Observed,
+        users: U64,
+        first: npt.NDArray[np.intp],
+        rule: Unvouched,
+        pairs: tuple[npt.NDArray[np.intp], npt.NDArray[np.int8], npt.NDArray[np.intp]],
+        order: npt.NDArray[np.intp],
+        starts: npt.NDArray[np.intp],
+        fresh: npt.NDArray[np.bool_],
+    ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.intp]]:
+        """Mark the first uses of new values as :meth:`_record` does, except that a withheld
+        combination's login is no use: a value it used is still new to later logins of the batch,
+        as it is to later batches. Returns which combinations are withheld and, per entry, its
+        first use by a recorded one.
+
+        ``pairs``: per (new combination, value held) its first row, kind number and combination;
+        ``order``/``starts`` group the pairs by entry, ``fresh`` says which entries the history
+        lacks. Whether a combination is withheld depends on the flags of its first login, which
+        depend on which earlier ones were withheld: starting from none, each round can only
+        withhold more (fewer uses leave more values new), so a few rounds reach the answer that
+        judging the logins one by one would give."""
+        rows, kind_of, combo_of = pairs
+        entry_of = np.empty(rows.size, dtype=np.intp)
+        entry_of[order] = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, rows.size]))
+        never = np.iinfo(np.intp).max
+        withheld = np.zeros(first.size, dtype=bool)
+        while True:
+            uses = np.where(withheld[combo_of], never, rows)[order]
+            first_use = np.minimum.reduceat(uses, starts)
+            new_pair = fresh[entry_of] & (rows <= first_use[entry_of])
+            for number, flags in enumerate(observed.new.values()):
+                flags[first] = False  # only these rows are ever set, and only here
+                flags[rows[new_pair & (kind_of == number)]] = True
+            more = self._unvouched(observed, users, first, rule)
+            if not (more & ~withheld).any():
+                return withheld, first_use
+            withheld |= more
+
+    def _unvouched(
+        self, observed: Observed, users: U64, first: npt.NDArray[np.intp], rule: Unvouched
+    ) -> npt.NDArray[np.bool_]:
+        """Which new combinations (``first``: their first logins) ``rule`` withholds: without the
+        witness value, new in every place kind, of an account already known at that login (in
+        the history, or by an earlier login of the batch, as :attr:`Observed.known` says; an
+        account's very first login is always learned, or it would never become known)."""
+        withheld = ~observed.present[rule.witness][first]
+        for kind in rule.places:
+            withheld &= observed.new[kind][first]
+        if withheld.any():
+            candidates = np.flatnonzero(withheld)
+            accounts = users[first[candidates]]
+            unsure = ~self.users.contains(accounts)  # not in the history: known only if seen earlier
+            if unsure.any():
+                # those accounts' first logins of the batch, from their own rows only (a sort of
+                # the whole batch's accounts cost more than the rest of this rare path)
+                asked = accounts[unsure]
+                rows = np.flatnonzero(among(users, asked))
+                ordered = np.argsort(users[rows], kind="stable")
+                names, at = np.unique(users[rows][ordered], return_index=True)
+                opening = rows[ordered[at]][np.searchsorted(names, asked)]
+                withheld[candidates[unsure]] = first[candidates[unsure]] != opening
+        return withheld
 
     def add(self, logins: pl.DataFrame, users: U64, kinds: tuple[str, ...]) -> None:
         """Record what ``logins`` (``user``, ``ts`` and the ``kinds`` columns) used, at their ``ts``."""

@@ -35,7 +35,7 @@ from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
 from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.detectors.accounts.direct_columns import filtered
 from watchhouse.detectors.accounts.eventtime import EventClock, HeldRows
-from watchhouse.detectors.accounts.history import AccountHistory, Observed, _groups
+from watchhouse.detectors.accounts.history import AccountHistory, Observed, Unvouched, _groups
 from watchhouse.detectors.accounts.last_logins import LAST_SCHEMA, LastLogins
 from watchhouse.detectors.accounts.reporting import US, anchor, at, evidence, iso, span
 from watchhouse.detectors.accounts.sketches import U64
@@ -63,6 +63,9 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
     "action": pl.String(),
 }
 _KINDS = ("device", "country", "asn")
+#: logins judged but not learned: no device id, from a new country and a new network (an intruder's
+#: successful guess would otherwise teach the account his place; see :class:`.Unvouched`)
+_UNVOUCHED = Unvouched("device", ("country", "asn"))
 #: sensitive changes looked through in Python for a batch's hops; more are filtered by a query first
 _FEW_CHANGES = 2_000
 #: what a hop says of its predecessor when the account has no remembered login
@@ -183,14 +186,15 @@ class AccountTakeoverDetector(Detector):
         sensitive = _any_of(released["action"], SENSITIVE_ACTIONS)
         has_changes = bool(sensitive.any())
         logins = filtered(released, ~sensitive) if has_changes else released
-        changes = pl.concat([self._changes, filtered(released, sensitive)]) if has_changes else self._changes
+        released_changes = filtered(released, sensitive) if has_changes else None
+        changes = pl.concat([self._changes, released_changes]) if released_changes is not None else self._changes
         findings: list[Finding] = []
         if logins.height:
             hashed = self._history.hashed(logins, _KINDS)
             users = hashed.users
-            observed = self._history.observe(logins, users, _KINDS, hashed=hashed)
+            observed = self._history.observe(logins, users, _KINDS, hashed=hashed, unvouched=_UNVOUCHED)
             placed = Placed.of(users, observed, self._last)
-            findings += self._changes_after(self._suspicious(logins, observed), released, observed.countries)
+            findings += self._changes_after(self._suspicious(logins, observed), released_changes, observed.countries)
             findings += self._travel(logins, users, observed, placed, changes)
             self._history.keep_countries(observed.countries)
             self._remember(logins, observed, placed, watermark)
@@ -226,17 +230,28 @@ class AccountTakeoverDetector(Detector):
         )
 
     def _changes_after(
-        self, suspicious: pl.DataFrame | None, released: pl.DataFrame, batch_countries: pl.DataFrame
+        self, suspicious: pl.DataFrame | None, released: pl.DataFrame | None, batch_countries: pl.DataFrame
     ) -> list[Finding]:
         """Sensitive changes within the window after each suspicious login, from its address or
-        device. ``batch_countries``: the countries first used by the batch's logins (with their
-        rows), which the history does not hold yet."""
+        device. ``released``: the released chunk's changes (None: it had none); ``batch_countries``:
+        the countries first used by the batch's logins (with their rows), which the history does
+        not hold yet."""
         if suspicious is None or suspicious.height == 0:
             return []
         window = round(self.window_seconds * US)
-        changes = pl.concat([released, self._held.rows]).filter(pl.col("action").is_in(list(SENSITIVE_ACTIONS)))
-        if changes.height == 0:
+        # the released chunk's changes and those still held (a change within the window may not be
+        # due yet), picked column by column: most batches have a suspicious login (device-less
+        # ones are judged again and again until vouched for), and one query over all rows
+        # released and held cost more than the rest of judging
+        parts = [] if released is None else [released]
+        held = self._held.rows
+        if held.height:
+            pending = _any_of(held["action"], SENSITIVE_ACTIONS)
+            if pending.any():
+                parts.append(filtered(held, pending))
+        if not parts:
             return []
+        changes = pl.concat(parts) if len(parts) > 1 else parts[0]
         logins = suspicious.select(
             "user",
             login_ts="ts",
