@@ -324,9 +324,9 @@ def column_flags(
     """
     chosen = resolve_engine(engine)
     columns: list[pl.Series] = []
-    for column, patterns, names in _scans(paranoia, also):
+    for column, patterns, outputs in _scans(paranoia, also):
         found = column_scanner(patterns[0], chosen, *patterns[1:]).each(frame[column])
-        columns += [flags.alias(name) for flags, name in zip(found, names, strict=True)]
+        columns += [found[index].alias(name) for name, index in outputs]
     flags = pl.DataFrame(columns)
     return flags.with_columns(pl.any_horizontal(list(COLUMN_PATTERNS)).alias(ANY))
 
@@ -344,18 +344,33 @@ def prepare(
         column_scanner(patterns[0], chosen, *patterns[1:])
 
 
-def _scans(paranoia: int, also: Sequence[tuple[str, str, str]]) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
-    """``(column, patterns, flag names)`` per column scan: the prefilter's pattern first, named after
-    its column, then the other stages' patterns for the same column; their other columns last."""
+def _scans(
+    paranoia: int, also: Sequence[tuple[str, str, str]]
+) -> list[tuple[str, tuple[str, ...], tuple[tuple[str, int], ...]]]:
+    """``(column, patterns, outputs)`` per column scan: the prefilter's pattern first, then other
+    stages' patterns; ``outputs`` names the flag columns wanted, each with its pattern's index (the
+    prefilter's named after its column). Columns the prefilter reads with the same pattern (the
+    URL's is the body's and the referrer's) scan the other stages' patterns of all of them, so
+    they share one database: the prefilter's pattern is the large one, and compiling it once per
+    column, joined with a different small pattern each time, cost ten CPU seconds on every
+    machine with an empty cache. Other stages' columns the prefilter does not read come last."""
     extra: dict[str, list[tuple[str, str]]] = {}
     for name, column, pattern in also:
         extra.setdefault(column, []).append((name, pattern))
+    patterns = column_patterns(paranoia)
+    riders: dict[str, list[str]] = {}  # per prefilter pattern, the other patterns of its columns
+    for column, pattern in patterns.items():
+        for _, theirs in extra.get(column, []):
+            if theirs not in riders.setdefault(pattern, []):
+                riders[pattern].append(theirs)
     scans = []
-    for column, pattern in column_patterns(paranoia).items():
-        theirs = extra.pop(column, [])
-        scans.append((column, (pattern, *(p for _, p in theirs)), (column, *(n for n, _ in theirs))))
-    for column, theirs in extra.items():  # a column the prefilter itself does not read
-        scans.append((column, tuple(p for _, p in theirs), tuple(n for n, _ in theirs)))
+    for column, pattern in patterns.items():
+        joined = (pattern, *riders.get(pattern, []))
+        outputs = ((column, 0), *((name, joined.index(theirs)) for name, theirs in extra.pop(column, [])))
+        scans.append((column, joined, outputs))
+    for column, theirs_all in extra.items():  # a column the prefilter itself does not read
+        joined = tuple(dict.fromkeys(p for _, p in theirs_all))
+        scans.append((column, joined, tuple((name, joined.index(p)) for name, p in theirs_all)))
     return scans
 
 
