@@ -120,6 +120,16 @@ class Unvouched:
     witness: str
     places: tuple[str, ...]
 
+    def matches(
+        self, present: dict[str, npt.NDArray[np.bool_]], new: dict[str, npt.NDArray[np.bool_]]
+    ) -> npt.NDArray[np.bool_]:
+        """Per login (``Observed.present`` and ``Observed.new``): no witness value, and new in
+        every place kind (whether the account was known is for the caller to add)."""
+        found = ~present[self.witness]
+        for kind in self.places:
+            found = found & new[kind]
+        return found
+
 
 @dataclass
 class Observed:
@@ -400,9 +410,7 @@ class AccountHistory:
         witness value, new in every place kind, of an account already known at that login (in
         the history, or by an earlier login of the batch, as :attr:`Observed.known` says; an
         account's very first login is always learned, or it would never become known)."""
-        withheld = ~observed.present[rule.witness][first]
-        for kind in rule.places:
-            withheld &= observed.new[kind][first]
+        withheld = rule.matches(observed.present, observed.new)[first]
         if withheld.any():
             candidates = np.flatnonzero(withheld)
             accounts = users[first[candidates]]

@@ -63,8 +63,9 @@ ROW_SCHEMA: dict[str, pl.DataType] = {
     "action": pl.String(),
 }
 _KINDS = ("device", "country", "asn")
-#: logins judged but not learned: no device id, from a new country and a new network (an intruder's
-#: successful guess would otherwise teach the account his place; see :class:`.Unvouched`)
+#: logins judged as suspicious without a new device, and not learned: no device id, from a new
+#: country and a new network (an intruder's successful guess would otherwise teach the account his
+#: place; see :class:`.Unvouched`)
 _UNVOUCHED = Unvouched("device", ("country", "asn"))
 #: sensitive changes looked through in Python for a batch's hops; more are filtered by a query first
 _FEW_CHANGES = 2_000
@@ -216,9 +217,8 @@ class AccountTakeoverDetector(Detector):
         ``observed`` answers per login (see :meth:`.AccountHistory.observe`); only the few
         suspicious rows are copied out, with the flags their finding words (None: no such login)."""
         new = observed.new
-        no_device = ~observed.present["device"]
         flags = observed.known & (
-            (new["device"] & (new["country"] | new["asn"])) | (no_device & new["country"] & new["asn"])
+            (new["device"] & (new["country"] | new["asn"])) | _UNVOUCHED.matches(observed.present, new)
         )
         if not flags.any():
             return None
