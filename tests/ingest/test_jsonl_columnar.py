@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from watchhouse.core.events import Dataset
@@ -135,6 +135,12 @@ def _both(data: bytes, dataset: Dataset | None, field_map: dict[str, str]) -> tu
 
 
 @settings(max_examples=150, deadline=None)
+@example(  # found by this test: the per-line path had remembered AUTH for the key set
+    b'{"@timestamp":"2026-03-02T10:00:00Z","event.outcome":"","message":"","event.category":["authentication"]}\n'
+    b'{"@timestamp":"2026-03-02T10:00:00Z","event.outcome":"","message":"","event.category":""}\n',
+    None,
+    {},
+)
 @given(
     _lines(),
     st.sampled_from([None, Dataset.HTTP, Dataset.AUTH]),
@@ -207,3 +213,19 @@ def test_nested_auth_events_flatten_like_the_per_line_path() -> None:
     assert dataset is Dataset.AUTH and table.num_rows == 2500
     assert table.column("source.as.number").to_pylist()[:6] == [None, 3216, 3217, 3215, 3216, None]
     assert table.column("event.reason").null_count == 625
+
+
+def test_a_dataset_told_by_values_belongs_to_that_event_not_to_its_key_set() -> None:
+    """Events without an account name say they are logins by their values (event.category or
+    event.action), event by event: one of the same keys that says nothing of the kind is
+    quarantined with the reason, by both paths, whichever came first."""
+    login = b'{"@timestamp":"2026-03-02T10:00:00Z","event.outcome":"failure","event.category":"authentication"}'
+    other = b'{"@timestamp":"2026-03-02T10:00:01Z","event.outcome":"failure","event.category":"network"}'
+    for data in (login + b"\n" + other + b"\n", other + b"\n" + login + b"\n" + login + b"\n"):
+        columns, lines = _both(data, None, {})
+        for result in (columns, lines):
+            ((dataset, table),) = result.tables
+            assert dataset is Dataset.AUTH and table.num_rows == data.count(b'"authentication"')
+            assert [r.reason for r in result.rejected] == [
+                "cannot tell the dataset: set event.dataset or choose one with --dataset"
+            ]

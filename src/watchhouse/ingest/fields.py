@@ -138,10 +138,16 @@ def dataset_of(flat: Mapping[str, object], forced: Dataset | None) -> Dataset | 
     if forced is not None:
         return forced
     found = infer_dataset(flat.keys())
-    if found is Dataset.AUTH or found is None:
-        category = flat.get("event.category")
-        action = flat.get("event.action")
-        is_auth = category == "authentication" or (isinstance(category, list) and "authentication" in category)
-        if found is None and "event.outcome" in flat and (is_auth or action == "login"):
-            return Dataset.AUTH
+    by_values = found is None and "event.outcome" in flat
+    if by_values and auth_by_values(flat.get("event.category"), flat.get("event.action")):
+        return Dataset.AUTH
     return found
+
+
+def auth_by_values(category: object, action: object) -> bool:
+    """Whether an event whose fields name no dataset (an outcome but no account) says by its values
+    that it is an authentication: ``event.category`` holds "authentication", or the action is a
+    login. Such a key set's dataset is then a property of each event, not of the key set."""
+    if category == "authentication" or (isinstance(category, list) and "authentication" in category):
+        return True
+    return action == "login"

@@ -33,6 +33,7 @@ from watchhouse.ingest.fields import (
     FIELD_KINDS,
     PROVENANCE,
     FieldError,
+    auth_by_values,
     convert,
     dataset_of,
     infer_dataset,
@@ -207,6 +208,9 @@ class JsonLinesParser:
         self._group_min_rows = group_min_rows
         # Producers repeat the same key set line after line: plan each key set once.
         self._plans: dict[tuple[str, ...], _Plan] = {}
+        #: key sets whose dataset each event's values decide, and their plans per verdict
+        self._by_values: set[tuple[str, ...]] = set()
+        self._by_values_plans: dict[tuple[tuple[str, ...], bool], _Plan] = {}
         self._tagged: dict[tuple[tuple[str, ...], str], _Plan] = {}  # lines naming their event.dataset
         self._keyed: dict[tuple[tuple[str, ...], Dataset], _Plan] = {}  # key sets read as columns
         self._stamps: dict[str, int] = {}
@@ -401,9 +405,8 @@ class JsonLinesParser:
                 per_row.append(found)
             else:
                 kind = None if category is None else category[row]
-                is_auth = kind == "authentication" or (isinstance(kind, list) and "authentication" in kind)
-                login = action is not None and action[row] == "login"
-                per_row.append(Dataset.AUTH if is_auth or login else None)
+                act = None if action is None else action[row]
+                per_row.append(Dataset.AUTH if auth_by_values(kind, act) else None)
         return _partition(per_row)
 
     def _record(self, line: bytes, unknown: list[str]) -> tuple[Dataset, dict[str, object]]:
@@ -449,12 +452,27 @@ class JsonLinesParser:
             return plan
         shape = tuple(flat)
         plan = self._plans.get(shape)
-        if plan is None:
-            plan = _Plan.of(flat, self._dataset)
+        if plan is not None:
+            return plan
+        if shape in self._by_values:
+            # a key set whose dataset its values decide (see below): planned per (key set, verdict)
+            key = (shape, auth_by_values(flat.get("event.category"), flat.get("event.action")))
+            plan = self._by_values_plans.get(key)
+            if plan is None:
+                plan = _Plan.of(flat, self._dataset)
+                if len(self._by_values_plans) < _PLAN_ENTRIES:
+                    self._by_values_plans[key] = plan
+            return plan
+        plan = _Plan.of(flat, self._dataset)
+        if self._dataset is None and "event.outcome" in shape and infer_dataset(shape) is None:
             # no dataset from the keys alone may still be one from the values (event.category says
-            # "authentication"): only a found dataset is a property of the key set
-            if plan.dataset is not None and len(self._plans) < _PLAN_ENTRIES:
-                self._plans[shape] = plan
+            # "authentication"), for this event only: remembering it for the key set made a later
+            # event of the same keys that says nothing of the kind an auth event too (the columnar
+            # path, deciding row by row, quarantined it: the two paths disagreed)
+            if len(self._by_values) < _PLAN_ENTRIES:
+                self._by_values.add(shape)
+        elif plan.dataset is not None and len(self._plans) < _PLAN_ENTRIES:
+            self._plans[shape] = plan
         return plan
 
     def _timestamp(self, text: str) -> int:
