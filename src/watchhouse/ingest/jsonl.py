@@ -14,10 +14,10 @@ typed is quarantined whole: a half-converted event would mislead a detector more
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, repeat
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -98,6 +98,8 @@ class _Plan:
 
 #: key sets planned per source (producers use a handful; a flood of odd ones is parsed unplanned)
 _PLAN_ENTRIES = 4096
+#: the key a plan is remembered under (see ``JsonLinesParser._remembered``)
+_K = TypeVar("_K", bound=Hashable)
 #: distinct timestamp texts remembered per source: log lines share their second with their neighbours
 _STAMP_CACHE_ENTRIES = 4096
 #: a batch whose key sets average fewer lines than this is read line by line (grouping costs more)
@@ -443,13 +445,7 @@ class JsonLinesParser:
         if named is not None:  # the dataset is a value here: plan per key set and named dataset
             if not (isinstance(named, str) and named in DATASET_VALUES):
                 return _Plan.of(flat, self._dataset)
-            tagged = (tuple(flat), named)
-            plan = self._tagged.get(tagged)
-            if plan is None:
-                plan = _Plan.of(flat, self._dataset)
-                if len(self._tagged) < _PLAN_ENTRIES:
-                    self._tagged[tagged] = plan
-            return plan
+            return self._remembered(self._tagged, (tuple(flat), named), flat)
         shape = tuple(flat)
         plan = self._plans.get(shape)
         if plan is not None:
@@ -457,12 +453,7 @@ class JsonLinesParser:
         if shape in self._by_values:
             # a key set whose dataset its values decide (see below): planned per (key set, verdict)
             key = (shape, auth_by_values(flat.get("event.category"), flat.get("event.action")))
-            plan = self._by_values_plans.get(key)
-            if plan is None:
-                plan = _Plan.of(flat, self._dataset)
-                if len(self._by_values_plans) < _PLAN_ENTRIES:
-                    self._by_values_plans[key] = plan
-            return plan
+            return self._remembered(self._by_values_plans, key, flat)
         plan = _Plan.of(flat, self._dataset)
         if self._dataset is None and "event.outcome" in shape and infer_dataset(shape) is None:
             # no dataset from the keys alone may still be one from the values (event.category says
@@ -473,6 +464,15 @@ class JsonLinesParser:
                 self._by_values.add(shape)
         elif plan.dataset is not None and len(self._plans) < _PLAN_ENTRIES:
             self._plans[shape] = plan
+        return plan
+
+    def _remembered(self, plans: dict[_K, _Plan], key: _K, flat: dict[str, object]) -> _Plan:
+        """``flat``'s plan, remembered under ``key`` in ``plans`` (at most ``_PLAN_ENTRIES``)."""
+        plan = plans.get(key)
+        if plan is None:
+            plan = _Plan.of(flat, self._dataset)
+            if len(plans) < _PLAN_ENTRIES:
+                plans[key] = plan
         return plan
 
     def _timestamp(self, text: str) -> int:
