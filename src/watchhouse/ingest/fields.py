@@ -138,10 +138,16 @@ def dataset_of(flat: Mapping[str, object], forced: Dataset | None) -> Dataset | 
     if forced is not None:
         return forced
     found = infer_dataset(flat.keys())
-    by_values = found is None and "event.outcome" in flat
-    if by_values and auth_by_values(flat.get("event.category"), flat.get("event.action")):
+    if values_decide(flat.keys(), found) and auth_by_values(flat.get("event.category"), flat.get("event.action")):
         return Dataset.AUTH
     return found
+
+
+def values_decide(fields: Collection[str], found: Dataset | None) -> bool:
+    """Whether events with these fields (``found``: the dataset the fields alone name, or the one
+    forced) are each of the dataset their own values say (:func:`auth_by_values`): an outcome but
+    nothing that names a dataset. Their key set then has no dataset of its own."""
+    return found is None and "event.outcome" in fields
 
 
 def auth_by_values(category: object, action: object) -> bool:

@@ -38,6 +38,7 @@ from watchhouse.ingest.fields import (
     dataset_of,
     infer_dataset,
     parse_timestamp,
+    values_decide,
 )
 from watchhouse.ingest.jsonl_convert import convert_column, value_types
 from watchhouse.ingest.jsonl_shapes import OBJECT_FIELDS, FlatGroup, batch_groups
@@ -382,7 +383,7 @@ class JsonLinesParser:
         """The dataset of each row of a key set, as parts (None: every row), as ``dataset_of`` says."""
         forced = self._dataset
         found = forced if forced is not None else infer_dataset(names)
-        by_values = found is None and "event.outcome" in names  # event.category may say authentication
+        by_values = values_decide(names, found)  # event.category may say authentication
         named = columns[names.index("event.dataset")] if "event.dataset" in names else None
         if named is None and not by_values:
             return [(found, None)]
@@ -450,21 +451,22 @@ class JsonLinesParser:
         plan = self._plans.get(shape)
         if plan is not None:
             return plan
-        if shape in self._by_values:
-            # a key set whose dataset its values decide (see below): planned per (key set, verdict)
-            key = (shape, auth_by_values(flat.get("event.category"), flat.get("event.action")))
-            return self._remembered(self._by_values_plans, key, flat)
-        plan = _Plan.of(flat, self._dataset)
-        if self._dataset is None and "event.outcome" in shape and infer_dataset(shape) is None:
+        if shape not in self._by_values:
+            forced = self._dataset
+            if not values_decide(shape, forced if forced is not None else infer_dataset(shape)):
+                plan = _Plan.of(flat, forced)
+                if plan.dataset is not None and len(self._plans) < _PLAN_ENTRIES:
+                    self._plans[shape] = plan
+                return plan
             # no dataset from the keys alone may still be one from the values (event.category says
             # "authentication"), for this event only: remembering it for the key set made a later
             # event of the same keys that says nothing of the kind an auth event too (the columnar
             # path, deciding row by row, quarantined it: the two paths disagreed)
             if len(self._by_values) < _PLAN_ENTRIES:
                 self._by_values.add(shape)
-        elif plan.dataset is not None and len(self._plans) < _PLAN_ENTRIES:
-            self._plans[shape] = plan
-        return plan
+        # planned per (key set, verdict of the values)
+        key = (shape, auth_by_values(flat.get("event.category"), flat.get("event.action")))
+        return self._remembered(self._by_values_plans, key, flat)
 
     def _remembered(self, plans: dict[_K, _Plan], key: _K, flat: dict[str, object]) -> _Plan:
         """``flat``'s plan, remembered under ``key`` in ``plans`` (at most ``_PLAN_ENTRIES``)."""
