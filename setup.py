@@ -16,7 +16,12 @@ from pathlib import Path
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-_KERNELS = ["watchhouse._native._weblex", "watchhouse._native._syslog", "watchhouse._native._jsonl"]
+_KERNELS = [
+    "watchhouse._native._weblex",
+    "watchhouse._native._syslog",
+    "watchhouse._native._jsonl",
+    "watchhouse._native._accesslog",
+]
 
 
 def _say_pure(reason: str) -> None:

@@ -237,11 +237,7 @@ class AccessLogParser:
     def _read_shaped(self, chunk: LineChunk, shaped: Shaped) -> tuple[npt.NDArray[np.int64], pa.Table]:
         """The chunk lines (indices) read by the columnar path, and their events."""
         combined = self.fmt == COMBINED
-        stamps = shaped.timestamps()
-        ip_end, user_start, user_end = shaped.head()
-        first_at, last_at, split = shaped.request()
-        status, size, no_size = shaped.status_and_bytes(combined)
-        shaped.tail(combined)
+        stamps, ip_end, user_start, user_end, first_at, last_at, split, status, size, no_size = shaped.fields(combined)
         keep = shaped.ok
         rows, q, start = shaped.rows, shaped.q, shaped.start
         if not keep.all():
