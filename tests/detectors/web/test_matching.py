@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import pytest
@@ -110,7 +111,7 @@ def test_url_redaction_screen_agrees_with_the_sensitive_name_pattern(url: str) -
 
 def test_a_header_record_is_split_once_per_distinct_text(monkeypatch: pytest.MonkeyPatch) -> None:
     """A client repeats its header record on every request: the parts come from the first split."""
-    monkeypatch.setattr(matching, "_header_parts_of", {})
+    monkeypatch.setattr(matching, "_header_parts_of", OrderedDict())
     monkeypatch.setattr(matching, "HEADER_PARTS_MAX_ENTRIES", 4)
     headers = '{"Host":"shop.example","Foo":"1","Cookie":"sid=1%27%20or%201=1--; theme=dark"}'
     first = request_parts("/a", None, None, None, headers)

@@ -8,6 +8,7 @@ would give it.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from urllib.parse import unquote_to_bytes
 
 import pytest
@@ -100,7 +101,7 @@ def test_query_shape_checks_at_paranoia_four(query: str, rules: set[str]) -> Non
 
 
 def test_parsed_header_texts_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(policy_module, "_parsed", {})
+    monkeypatch.setattr(policy_module, "_parsed", OrderedDict())
     monkeypatch.setattr(policy_module, "PARSED_MAX_ENTRIES", 8)
     texts = [json.dumps({**_BROWSER, "Cookie": f"id={i}"}) for i in range(20)]
     for text in texts:
@@ -114,7 +115,7 @@ def test_parsed_header_texts_are_bounded(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_screen_remembered_per_header_text_keeps_its_verdicts(monkeypatch: pytest.MonkeyPatch) -> None:
     """Repeated header texts in a batch and across batches get the verdict the first one got."""
-    monkeypatch.setattr(policy_module, "_screened_headers", {})
+    monkeypatch.setattr(policy_module, "_screened_headers", OrderedDict())
     sets = [
         {},
         {"Host": "192.0.2.10"},  # WH-POL-013 at PL2

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import operator
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import compress
@@ -164,7 +165,7 @@ def request_parts(
 #: every request of its visit
 HEADER_PARTS_MAX_ENTRIES = 2_048
 HEADER_PARTS_MAX_CHARS = 4_096
-_header_parts_of: dict[str, tuple[Part, ...]] = {}
+_header_parts_of: OrderedDict[str, tuple[Part, ...]] = OrderedDict()
 
 
 def _header_parts(headers: str) -> tuple[Part, ...]:
@@ -174,7 +175,7 @@ def _header_parts(headers: str) -> tuple[Part, ...]:
         known = tuple(_split_headers(headers))
         if len(headers) <= HEADER_PARTS_MAX_CHARS:
             if len(_header_parts_of) >= HEADER_PARTS_MAX_ENTRIES:
-                del _header_parts_of[next(iter(_header_parts_of))]  # oldest first
+                _header_parts_of.popitem(last=False)  # oldest first
             _header_parts_of[headers] = known
     return known
 
@@ -340,7 +341,7 @@ class Matcher:
         self.symptoms = symptoms
         self.engine = resolve_engine(engine)
         self._order = {rule.id: i for i, rule in enumerate(rules)}
-        self._cache: dict[tuple[Target, bool, str], tuple[_Found, ...]] = {}
+        self._cache: OrderedDict[tuple[Target, bool, str], tuple[_Found, ...]] = OrderedDict()
         self._with_base64 = any(rule.view is View.BASE64 for rule in rules)
         self._symptom_scanners = (
             {target: column_scanner(pattern, self.engine) for target, pattern in symptoms.items()}
@@ -393,7 +394,7 @@ class Matcher:
             for key, result in fresh.items():
                 if len(key[2]) <= CACHE_MAX_VALUE_CHARS:
                     if len(self._cache) >= CACHE_MAX_ENTRIES:
-                        del self._cache[next(iter(self._cache))]  # oldest first
+                        self._cache.popitem(last=False)  # oldest first
                     self._cache[key] = result
             found = [fresh[key] if result is None else result for key, result in zip(keys, found, strict=True)]
         out: list[tuple[int, Hit]] = []

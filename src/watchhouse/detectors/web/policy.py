@@ -15,6 +15,7 @@ NUL bytes and session-id parameters are looked at, all in one pass of the column
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -179,7 +180,7 @@ _NO_HEADERS: Mapping[str, Sequence[str]] = {}
 #: flagged row's header text is read by the screen (:meth:`RequestPolicy._screen`) and by the checks
 PARSED_MAX_ENTRIES = 2_048
 PARSED_MAX_CHARS = 4_096
-_parsed: dict[str, Mapping[str, Sequence[str]]] = {}
+_parsed: OrderedDict[str, Mapping[str, Sequence[str]]] = OrderedDict()
 
 
 def _parse_headers(text: str | None) -> Mapping[str, Sequence[str]]:
@@ -241,7 +242,7 @@ class RequestPolicy:
         self.rules = tuple(rule for rule in POLICY_RULES if rule.paranoia <= paranoia)
         self._enabled = frozenset(rule.id for rule in self.rules)
         self._query_shape = bool(self._enabled & _QUERY_SHAPE_RULES)
-        self._screened: dict[tuple[Any, ...], bool] = {}
+        self._screened: OrderedDict[tuple[Any, ...], bool] = OrderedDict()
 
     def mask(self, frame: pl.DataFrame, symptoms: pl.DataFrame | None = None) -> pl.Series:
         """True for every row :meth:`hits` may find something in; only these need the Python checks.
@@ -331,7 +332,7 @@ class RequestPolicy:
             request = _Request(method, "", "x" if has_body else "", "", dict(reduced), True, version)
             verdict = next(self._findings(request), None) is not None
             if len(self._screened) >= SCREEN_CACHE_MAX_ENTRIES:
-                del self._screened[next(iter(self._screened))]  # oldest first
+                self._screened.popitem(last=False)  # oldest first
             self._screened[key] = verdict
         return verdict
 
@@ -340,7 +341,7 @@ _ScreenedHeaders = tuple[tuple[str, tuple[str, ...]], ...]
 #: a header record in which a header alone makes a check fire
 _FIRES: _ScreenedHeaders = (("", ()),)
 #: per header text, what :meth:`RequestPolicy._screen` keeps of it (the same bounds as :data:`_parsed`)
-_screened_headers: dict[str, _ScreenedHeaders] = {}
+_screened_headers: OrderedDict[str, _ScreenedHeaders] = OrderedDict()
 
 
 def _screen_headers(text: str) -> _ScreenedHeaders:
@@ -358,12 +359,12 @@ def _screen_headers(text: str) -> _ScreenedHeaders:
     return tuple(sorted(reduced))
 
 
-def _remember(memory: dict[str, _V], text: str, value: _V, max_entries: int, max_chars: int) -> _V:
+def _remember(memory: OrderedDict[str, _V], text: str, value: _V, max_entries: int, max_chars: int) -> _V:
     """``value``, kept in ``memory`` under ``text`` unless the text is longer than ``max_chars``;
     the oldest entry makes way once ``max_entries`` are kept."""
     if len(text) <= max_chars:
         if len(memory) >= max_entries:
-            del memory[next(iter(memory))]  # oldest first
+            memory.popitem(last=False)  # oldest first
         memory[text] = value
     return value
 
