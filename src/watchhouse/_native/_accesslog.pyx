@@ -157,19 +157,18 @@ def fields(
     cdef int64_t[::1] stamps = stamps_a
     cdef int64_t[:, ::1] v = ints_a
     cdef uint8_t[:, ::1] f = flags_a.view(np.uint8)
-    cdef uint8_t[HEAD_WIDE] window
+    cdef uint8_t[END_WIDTH] back
     cdef uint8_t[32] stamp
     cdef uint8_t[32] last_stamp
-    cdef bint have_last = False, last_ok = False, same, good, method_ok, version_ok, plain, dash, digits_ok
+    cdef bint have_last = False, last_ok = False, same, method_ok, version_ok, plain, dash, digits_ok
     cdef int64_t last_micros = 0, micros = 0
-    cdef int64_t q0, q1, s, length, ip_length, first, second, third, width, k, opening, closing, rlength
+    cdef int64_t q0, s, length, ip_length, first, second, third, width, k, opening, closing, rlength
     cdef int64_t slash, digit_at, last_space, size, m, count, first_at, last_at, status, ip_end, user_start, user_end
     cdef uint8_t b
     with nogil:
         for i in range(rows):
             if not ok[i]:
                 continue
-            good = True
             s = start[i]
             q0 = q[i, 0]
             # -- timestamps: a run of equal stamp bytes converts alike; the previous line's answer
@@ -241,13 +240,13 @@ def fields(
                             method_ok = False
                             break
             for k in range(END_WIDTH):
-                window[k] = _win(raw, n, closing - END_WIDTH, k)
+                back[k] = _win(raw, n, closing - END_WIDTH, k)
             # the usual versions as whole words: " HTTP/1.1", " HTTP/1.0", " HTTP/2.0", " HTTP/3.0"
             version_ok = (
-                rlength > 8 and window[7] == 32 and window[8] == 72 and window[9] == 84 and window[10] == 84
-                and window[11] == 80 and window[12] == 47 and window[14] == 46
-                and ((window[13] == 49 and (window[15] == 49 or window[15] == 48))
-                     or ((window[13] == 50 or window[13] == 51) and window[15] == 48))
+                rlength > 8 and back[7] == 32 and back[8] == 72 and back[9] == 84 and back[10] == 84
+                and back[11] == 80 and back[12] == 47 and back[14] == 46
+                and ((back[13] == 49 and (back[15] == 49 or back[15] == 48))
+                     or ((back[13] == 50 or back[13] == 51) and back[15] == 48))
             )
             if version_ok:
                 last_space = 7
@@ -257,25 +256,25 @@ def fields(
                 if k < 0:
                     k = 0
                 while k < END_WIDTH:
-                    if window[k] == 32:
+                    if back[k] == 32:
                         last_space = k
                     k += 1
                 slash = END_WIDTH
                 for k in range(last_space + 1 if last_space + 1 > 0 else 0, END_WIDTH):
-                    if window[k] == 47:
+                    if back[k] == 47:
                         slash = k
                         break
                 digit_at = slash + 1 if slash + 1 < END_WIDTH - 1 else END_WIDTH - 1
                 version_ok = last_space >= 0 and slash >= last_space + 2 and slash + 1 < END_WIDTH
-                version_ok = version_ok and _digit(window[digit_at])
+                version_ok = version_ok and _digit(back[digit_at])
                 if version_ok:
                     for k in range(last_space + 1, slash):
-                        if not _alpha(window[k]):
+                        if not _alpha(back[k]):
                             version_ok = False
                             break
                 if version_ok:
                     for k in range(digit_at + 1, END_WIDTH):
-                        if not (_digit(window[k]) or window[k] == 46):
+                        if not (_digit(back[k]) or back[k] == 46):
                             version_ok = False
                             break
             if not ((first < END_WIDTH and last_space >= 0) or rlength <= END_WIDTH):
