@@ -71,6 +71,12 @@ def test_create_passes_options_and_names_bad_ones() -> None:
     assert isinstance(made, FirstDetector) and made.threshold == 9
     with pytest.raises(UsageError, match=r"bad options for detector 'fraud\.same_name'"):
         registry.create(options={"fraud.same_name": {"nope": 1}})
+    # a value the detector refuses is the configuration's fault too (exit status 2, not 4)
+    web = DetectorRegistry.default(include_plugins=False)
+    with pytest.raises(UsageError, match=r"bad options for detector 'web\.attack_patterns': paranoia_level"):
+        web.create(["web.attack_patterns"], {"web.attack_patterns": {"paranoia_level": 7}})
+    with pytest.raises(UsageError, match=r"'accounts\.failed_login_burst': window_seconds"):
+        web.create(["accounts.failed_login_burst"], {"accounts.failed_login_burst": {"window_seconds": 0}})
     with pytest.raises(UsageError, match=r"unknown detector 'web\.nope'"):
         registry.create(["web.nope"])
     with pytest.raises(UsageError, match="unknown detectors"):

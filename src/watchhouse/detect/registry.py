@@ -123,6 +123,8 @@ class DetectorRegistry:
             cls = self.get(name)
             try:
                 detectors.append(cls(**dict(options.get(name, {}))))
-            except TypeError as exc:
+            except (TypeError, ValueError, DetectorError) as exc:
+                # an unknown option name (TypeError) or a value the detector refuses: the
+                # configuration's fault, named as such (exit status 2), not a detector failure
                 raise UsageError(f"bad options for detector {name!r}: {exc}") from exc
         return detectors

@@ -1,10 +1,15 @@
-"""web.campaigns: one alert per attacking source and window, conformance, counts and caps."""
+"""web.campaigns: one alert per attacking source, and per path attacked from many sources, and window."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from watchhouse.core.errors import UsageError
 from watchhouse.core.events import Dataset, EventBatch
+from watchhouse.core.findings import Finding
+from watchhouse.detect.registry import DetectorRegistry
 from watchhouse.detectors.web.attack_patterns import WebAttackDetector
 from watchhouse.detectors.web.campaigns import WebCampaignDetector
 from watchhouse.testing.conformance import DetectorConformance, SampleCase, run_detector
@@ -26,6 +31,20 @@ def _scan(ip: str, n: int, start: datetime = T0, step: timedelta = timedelta(sec
     ]
 
 
+def _botnet(sources: int, each: int, path: str = "/wp-login.php", start: datetime = T0) -> list[dict[str, object]]:
+    """``sources`` addresses sending ``each`` payloads at one path, interleaved (as a botnet does)."""
+    return [
+        {
+            "@timestamp": start + timedelta(seconds=k * sources + i),
+            "source.ip": f"198.18.{i // 250}.{i % 250 + 1}",
+            "http.request.method": "GET",
+            "url.original": f"{path}{_PAYLOADS[(i + k) % 3]}",
+        }
+        for k in range(each)
+        for i in range(sources)
+    ]
+
+
 def _quiet(n: int) -> list[dict[str, object]]:
     return [
         {"@timestamp": T0 + timedelta(seconds=i), "source.ip": "198.51.100.4", "url.original": f"/page/{i}"}
@@ -43,7 +62,12 @@ class TestCampaignConformance(DetectorConformance):
     def positive_cases(self) -> list[SampleCase]:
         two_windows = _scan("203.0.113.7", 6) + _scan("203.0.113.7", 4, T0 + timedelta(hours=2))
         mixed = _quiet(10) + _scan("203.0.113.8", 9) + _scan("192.0.2.77", 5)
-        return [SampleCase.of("two-windows", _batch(two_windows)), SampleCase.of("mixed", _batch(mixed))]
+        botnet = _quiet(5) + _botnet(4, 3) + _botnet(3, 2, "/xmlrpc.php", T0 + timedelta(hours=3))
+        return [
+            SampleCase.of("two-windows", _batch(two_windows)),
+            SampleCase.of("mixed", _batch(mixed)),
+            SampleCase.of("botnet-on-two-paths", _batch(botnet)),
+        ]
 
     def negative_cases(self) -> list[SampleCase]:
         return [SampleCase.of("ordinary-pages", _batch(_quiet(20)))]
@@ -61,7 +85,7 @@ def test_scanner_hitting_many_urls_is_one_alert_with_counts() -> None:
 
 
 def test_windows_close_on_later_findings_and_path_counts_are_capped() -> None:
-    detector = WebCampaignDetector(window=timedelta(minutes=10), grace=timedelta(0), max_paths=3)
+    detector = WebCampaignDetector(window_seconds=600, grace_seconds=0, max_paths=3)
     first = detector.detect(_batch(_scan("203.0.113.7", 5)))
     assert first == []
     later = detector.detect(_batch(_scan("192.0.2.1", 1, T0 + timedelta(minutes=30))))
@@ -77,3 +101,81 @@ def test_inner_detector_settings_decide_what_counts() -> None:
     strict = WebCampaignDetector(inner=WebAttackDetector(anomaly_threshold=100))
     assert run_detector(strict, [_batch(rows)]) == []
     assert run_detector(WebCampaignDetector(min_requests=4), [_batch(rows)]) == []
+
+
+def test_a_path_attacked_from_many_sources_is_one_alert_counting_them() -> None:
+    rows = _botnet(40, 3) + _scan("203.0.113.7", 30) + _quiet(20)
+    found = run_detector(WebCampaignDetector(max_evidence=5), [_batch(rows)])
+    by_path = [f for f in found if f.subject.kind == "url.path"]
+    by_source = [f for f in found if f.subject.kind == "source.ip"]
+    (path,) = by_path  # the scanner's own paths were each hit from one source: no path alert
+    assert path.subject.value == "/wp-login.php" and path.details["url.path"] == "/wp-login.php"
+    assert path.details["requests"] == 120 and path.details["distinct_sources"] == 40
+    assert not path.details["distinct_sources_is_floor"] and len(path.details["top_sources"]) == 10
+    assert set(path.details["classes"]) == {"sqli", "path_traversal", "xss"}
+    assert len(path.evidence) == 5 and path.details["evidence_total"] == 120
+    assert "/wp-login.php was attacked by 40 distinct source(s) with 120 flagged request(s)" in path.explanation
+    assert path.title.startswith("Web attack campaign against /wp-login.php: 120 request(s) from 40 source(s)")
+    assert len(by_source) == 41  # each bot, and the scanner, still has its own window
+    scanner = next(f for f in by_source if f.subject.value == "203.0.113.7")
+    assert scanner.details["requests"] == 30 and scanner.details["distinct_paths"] == 30
+
+
+def test_path_alerts_need_min_sources_and_can_be_turned_off() -> None:
+    rows = _botnet(3, 2)
+
+    def paths(min_sources: int = 3) -> list[Finding]:
+        found = run_detector(WebCampaignDetector(min_sources=min_sources), [_batch(rows)])
+        return [f for f in found if f.subject.kind == "url.path"]
+
+    assert len(paths()) == 1  # three sources reach the default min_sources
+    assert paths(min_sources=4) == []
+    assert paths(min_sources=0) == []  # no per-path grouping at all
+    assert len(paths(min_sources=1)) == 1
+
+
+def test_source_counts_per_path_are_capped() -> None:
+    (path,) = [
+        f
+        for f in run_detector(WebCampaignDetector(max_sources=5), [_batch(_botnet(12, 1))])
+        if f.subject.kind == "url.path"
+    ]
+    assert path.details["distinct_sources"] == 5 and path.details["distinct_sources_is_floor"]
+    assert "at least 5 distinct source(s)" in path.explanation and path.details["requests"] == 12
+
+
+def test_open_windows_are_bounded_and_the_oldest_closes_first() -> None:
+    """A flood of sources, each with its own window: no more than ``max_open`` stay open, and
+    those closed early are the oldest (one-second windows: the bots' windows start one after the other)."""
+    detector = WebCampaignDetector(max_open=10, min_sources=0, window_seconds=1, grace_seconds=3600)
+    early = detector.detect(_batch(_botnet(25, 1)))
+    assert [f.subject.value for f in early] == [f"198.18.0.{i}" for i in range(1, 16)]
+    rest = detector.finalize()
+    assert [f.subject.value for f in rest] == [f"198.18.0.{i}" for i in range(16, 26)]
+
+
+def test_settings_come_from_a_configuration_file() -> None:
+    """What ``[detectors."web.campaigns"]`` in a scan's TOML file can say: plain numbers."""
+    registry = DetectorRegistry.default(include_plugins=False)
+    options = {"window_seconds": 600, "grace_seconds": 0, "paranoia_level": 1, "anomaly_threshold": 5, "min_sources": 2}
+    (made,) = registry.create(["web.campaigns"], {"web.campaigns": options})
+    assert isinstance(made, WebCampaignDetector)
+    assert made.window == timedelta(minutes=10) and made.grace == timedelta(0) and made.min_sources == 2
+    assert (made.inner.paranoia_level, made.inner.anomaly_threshold) == (1, 5)
+    with pytest.raises(UsageError, match="window_seconds must be positive"):
+        registry.create(["web.campaigns"], {"web.campaigns": {"window_seconds": 0}})
+    with pytest.raises(ValueError, match="inner detector"):
+        WebCampaignDetector(inner=WebAttackDetector(), paranoia_level=1)
+
+
+def test_a_checkpoint_of_the_first_version_still_restores() -> None:
+    """Version 1 checkpoints held source windows only (``open``); they restore, with no path windows."""
+    first = WebCampaignDetector(min_sources=0)
+    first.detect(_batch(_scan("203.0.113.7", 4)))
+    state = first.checkpoint()
+    old = {"clock": state["clock"], "open": state["open"]}  # what version 1 wrote
+    assert set(old["open"][0]) >= {"source", "paths", "paths_overflow"}
+    restored = WebCampaignDetector()
+    restored.restore(old)
+    (alert,) = restored.finalize()
+    assert alert.subject.value == "203.0.113.7" and alert.details["requests"] == 4
