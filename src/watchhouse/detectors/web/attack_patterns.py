@@ -42,7 +42,7 @@ _COLUMNS = (
     OFFSET_FIELD,
     "source.ip",
     "http.request.method",
-    "http.version",  # the request policy exempts HTTP/1.0 from rules about HTTP/1.1 headers
+    "http.version",  # the request policy checks it (WH-POL-028: a version outside 0.9-3)
     prefilter.URL,
     "http.response.status_code",
     prefilter.REFERRER,
@@ -146,7 +146,7 @@ class WebAttackDetector(Detector):
         *,
         rules: RuleSet | None = None,
         min_confidence: float = 0.5,
-        min_severity: Severity = Severity.LOW,
+        min_severity: Severity | str = Severity.LOW,
         report_scanners: bool = True,
         use_prefilter: bool = True,
         excerpt_chars: int = 200,
@@ -183,7 +183,8 @@ class WebAttackDetector(Detector):
         self.anomaly_threshold = anomaly_threshold
         self.rules = (rules if rules is not None else default_rules()).at_paranoia(paranoia_level)
         self.min_confidence = min_confidence
-        self.min_severity = min_severity
+        # a configuration file spells it ("high"): read it here, not when the first request is judged
+        self.min_severity = Severity.parse(min_severity) if isinstance(min_severity, str) else Severity(min_severity)
         self.report_scanners = report_scanners
         self.use_prefilter = use_prefilter
         self.excerpt_chars = excerpt_chars

@@ -524,7 +524,7 @@ def _required_headers(_policy: RequestPolicy, r: _Request) -> Iterator[tuple[str
     if host is not None and (not host.strip() or not _HOST_VALUE.match(host.strip())):
         yield "WH-POL-019", Target.HEADERS, "host", host or "(empty)"
     agent, accept = r.header("user-agent"), r.headers.get("accept")
-    # (HTTP/1.0 may omit Host, but the detector's rows do not carry the version: PL3 only, for that reason too)
+    # (HTTP/1.0 may omit Host and this check does not ask for the version: one reason it is PL3 only)
     missing = agent is None or host is None
     if missing or not (agent or "").strip() or (accept is not None and not "".join(accept).strip()):
         yield "WH-POL-020", Target.HEADERS, "user-agent", agent or "(none)"

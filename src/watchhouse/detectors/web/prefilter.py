@@ -1,11 +1,12 @@
 """The vectorised first pass: which rows could possibly match a rule at all?
 
 Decoding and rule matching cost tens of microseconds per value in Python; a whole batch must go
-through at hundreds of thousands of rows a second. So one case-insensitive regex per column runs
-in Polars (Rust, linear-time, no back-tracking) over the *raw* text and keeps only rows showing a
-symptom every payload needs: a character that breaks out of a context (quote, angle bracket,
-backtick, pipe, backslash, parenthesis, a semicolon before a word), that character's %-encoding,
-any double/Unicode/overlong encoding or entity, a dot-dot, or a tell-tale keyword. Ordinary
+through at hundreds of thousands of rows a second. So one case-insensitive pattern per column runs
+over the *raw* text of each distinct value (Hyperscan where it is installed, Polars' linear-time
+Rust regex otherwise; :mod:`.engines`) and keeps only rows showing a symptom every payload
+needs: a character that breaks out of a context (quote, angle bracket, backtick, pipe, backslash,
+parenthesis, a semicolon before a word), that character's %-encoding, any double/Unicode/overlong
+encoding or entity, a dot-dot, or a tell-tale keyword. Ordinary
 pages, assets, API calls and searches (``%20``, ``+``, ``%2F`` in tracking parameters) have none.
 
 The patterns are a deliberate *superset* of the rules; ``tests/detectors/web`` proves on the
