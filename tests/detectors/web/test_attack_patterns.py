@@ -225,8 +225,12 @@ def test_min_confidence_and_min_severity_filter() -> None:
     assert _one(batch)
     assert _one(batch, min_confidence=0.8) == []
     assert _one(batch, min_severity=Severity.HIGH) == []
+    assert _one(batch, min_severity="high") == []  # as a configuration file spells it
+    assert _one(batch, min_severity=" Medium ")
     with pytest.raises(ValueError):
         WebAttackDetector(min_confidence=2.0)
+    with pytest.raises(ValueError, match="unknown severity 'severe'"):
+        WebAttackDetector(min_severity="severe")
 
 
 def test_crime_mapping_per_class() -> None:
