@@ -233,10 +233,32 @@ def test_min_confidence_and_min_severity_filter() -> None:
         WebAttackDetector(min_severity="severe")
 
 
+# rules whose technique is a denial of service: filed under Art. 5 whatever their class
+_DENIAL_OF_SERVICE = {"WH-NODE-003", "WH-NODE-006", "WH-CMDI-019", "WH-POL-003", "WH-POL-015"}
+
+
 def test_crime_mapping_per_class() -> None:
-    for rule in default_rules():
-        expected = CrimeCode.DATA_INTERFERENCE if rule.attack_class is AttackClass.XSS else CrimeCode.ILLEGAL_ACCESS
-        assert rule.crime_code is expected
+    from watchhouse.detectors.web.policy import POLICY_RULES
+
+    checks = [*default_rules(), *POLICY_RULES]
+    for rule in checks:
+        if rule.id in _DENIAL_OF_SERVICE:
+            expected = CrimeCode.SYSTEM_INTERFERENCE
+        elif rule.attack_class is AttackClass.XSS:
+            expected = CrimeCode.DATA_INTERFERENCE
+        else:
+            expected = CrimeCode.ILLEGAL_ACCESS
+        assert rule.crime_code is expected, rule.id
+    assert {rule.id for rule in checks} >= _DENIAL_OF_SERVICE
+
+
+def test_a_denial_of_service_attempt_is_system_interference() -> None:
+    rows = [
+        {"source.ip": "192.0.2.4", "url.original": "/api?code=while(true);"},  # an endless loop for eval()
+        {"source.ip": "192.0.2.5", "url.original": "/search?q=f()%7B%20f%7Cf%26%20%7D;f"},  # a fork bomb
+    ]
+    found = WebAttackDetector().detect(make_batch(Dataset.HTTP, rows))
+    assert [f.crime_code for f in found] == [CrimeCode.SYSTEM_INTERFERENCE] * 2
 
 
 def test_headers_and_body_are_inspected() -> None:

@@ -26,6 +26,7 @@ import orjson
 import polars as pl
 
 from watchhouse.core.findings import Severity
+from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.detectors.web.decoding import Decoded
 from watchhouse.detectors.web.engines import EngineName, column_scanner, resolve_engine
 from watchhouse.detectors.web.matching import Hit, Part
@@ -87,7 +88,14 @@ _IP_HOST = re.compile(r"^\[?[0-9a-f:.]{2,45}\]?(?::\d{1,5})?$", re.IGNORECASE)
 POLICY_RULES: tuple[PolicyRule, ...] = (
     PolicyRule("WH-POL-001", _P, "Method outside the HTTP and WebDAV registries", 1, Severity.HIGH),
     PolicyRule("WH-POL-002", _P, "Method the platform does not serve (TRACE, CONNECT, WebDAV)", 2, Severity.MEDIUM),
-    PolicyRule("WH-POL-003", _P, "Obsolete Request-Range header (Apache range DoS, CVE-2011-3192)", 1, Severity.MEDIUM),
+    PolicyRule(
+        "WH-POL-003",
+        _P,
+        "Obsolete Request-Range header (Apache range DoS, CVE-2011-3192)",
+        1,
+        Severity.MEDIUM,
+        crime=CrimeCode.SYSTEM_INTERFERENCE,
+    ),
     PolicyRule("WH-POL-004", _P, "Request Content-Type outside the allowed media types", 1, Severity.MEDIUM),
     PolicyRule("WH-POL-005", _P, "Request charset outside the allowed character sets", 1, Severity.MEDIUM),
     PolicyRule(
@@ -123,6 +131,7 @@ POLICY_RULES: tuple[PolicyRule, ...] = (
         "Range header with many or inverted ranges (Apache range DoS, CVE-2011-3192)",
         2,
         Severity.MEDIUM,
+        crime=CrimeCode.SYSTEM_INTERFERENCE,
     ),
     PolicyRule("WH-POL-016", _P, "Full-width %uFFxx encoding in the URL (IIS Unicode bypass)", 1, Severity.MEDIUM),
     PolicyRule("WH-POL-017", _P, "Control character (%01-%1F, %7F) in the URL", 2, Severity.MEDIUM),

@@ -47,7 +47,9 @@ class AttackClass(StrEnum):
 
 #: Which Budapest offence an attempt of each class is filed under. SQLi, traversal and command
 #: injection are attempts to get *into* a system (Art. 2); stored/reflected XSS alters data that
-#: other users' browsers execute (Art. 4); scanning is reconnaissance for illegal access.
+#: other users' browsers execute (Art. 4); scanning is reconnaissance for illegal access. A rule
+#: whose technique is a denial of service (a range-header DoS, an endless loop, a fork bomb) says
+#: so itself (``crime``): it hinders the system's functioning, Art. 5, whatever its class.
 CLASS_CRIME: dict[AttackClass, CrimeCode] = {
     AttackClass.SQLI: CrimeCode.ILLEGAL_ACCESS,
     AttackClass.XSS: CrimeCode.DATA_INTERFERENCE,
@@ -143,6 +145,8 @@ class Rule:
     view: View = View.BASE
     #: the lowest paranoia level at which the rule runs (1-4, as in CRS)
     paranoia: int = 1
+    #: the offence where it is not its class's (:data:`CLASS_CRIME`): a denial of service
+    crime: CrimeCode | None = None
     regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -170,7 +174,7 @@ class Rule:
 
     @property
     def crime_code(self) -> CrimeCode:
-        return CLASS_CRIME[self.attack_class]
+        return self.crime or CLASS_CRIME[self.attack_class]
 
     @property
     def anomaly(self) -> int:
@@ -194,6 +198,8 @@ class PolicyRule:
     paranoia: int
     severity: Severity
     confidence: float = 0.8
+    #: as :attr:`Rule.crime`
+    crime: CrimeCode | None = None
 
     def __post_init__(self) -> None:
         if not _POLICY_ID.match(self.id):
@@ -203,7 +209,7 @@ class PolicyRule:
 
     @property
     def crime_code(self) -> CrimeCode:
-        return CLASS_CRIME[self.attack_class]
+        return self.crime or CLASS_CRIME[self.attack_class]
 
     @property
     def anomaly(self) -> int:

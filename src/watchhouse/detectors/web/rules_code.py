@@ -13,6 +13,7 @@ import base64
 import re
 
 from watchhouse.core.findings import Severity
+from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.detectors.web.rules import ANY_TARGET, AttackClass, Rule, Target, View
 
 _CODE = AttackClass.CODE_INJECTION
@@ -238,6 +239,7 @@ RULES: tuple[Rule, ...] = (
         r"\bwhile\s?\(\s?(?:[+!-]{0,4}\s?infinity|!\s?-?\s?0|1|true|!\s?\[\s?\])\s?\)|\bfor\s?\(\s?;\s?;\s?\)",
         targets=frozenset({Target.QUERY, Target.BODY}),
         confidence=0.85,
+        crime=CrimeCode.SYSTEM_INTERFERENCE,
     ),
     Rule(
         "WH-NODE-004",
@@ -319,6 +321,7 @@ RULES: tuple[Rule, ...] = (
         confidence=0.75,
         severity=Severity.MEDIUM,
         paranoia=2,
+        crime=CrimeCode.SYSTEM_INTERFERENCE,
     ),
     Rule(
         "WH-PHP-006",

@@ -8,6 +8,7 @@ because each is one or two shapes, too few for a module of their own.
 from __future__ import annotations
 
 from watchhouse.core.findings import Severity
+from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.detectors.web.rules import ANY_TARGET, AttackClass, Rule, Target
 
 _C = AttackClass.CMDI
@@ -46,6 +47,7 @@ RULES: tuple[Rule, ...] = (
         severity=Severity.CRITICAL,
         confidence=0.85,
         paranoia=2,
+        crime=CrimeCode.SYSTEM_INTERFERENCE,
     ),
     Rule(
         "WH-CMDI-020",
