@@ -304,53 +304,34 @@ class WebCampaignDetector(Detector):
         return out
 
     def _source_alert(self, w: _Window) -> Finding:
-        distinct = f"at least {len(w.spread)}" if w.spread_overflow else str(len(w.spread))
-        explanation = (
-            f"{w.group} sent {w.requests} flagged request(s) to {distinct} distinct path(s) from {_span(w)} "
-            f"({self._class_text(w)}). Showing {len(w.evidence)} of {w.requests} evidence references."
-        )
-        details: dict[str, Any] = {
-            "requests": w.requests,
-            "distinct_paths": len(w.spread),
-            "distinct_paths_is_floor": w.spread_overflow,
-            "top_paths": dict(w.spread.most_common(self.top)),
-        }
-        classes = [c for c, _ in w.classes.most_common()]
-        title = f"Web attack campaign from {w.group}: {w.requests} request(s), {', '.join(classes[:3])}"
-        return self._finding(
-            w, f"{w.group}:{w.start.isoformat()}", Subject("source.ip", w.group), title, explanation, details
-        )
+        title = f"Web attack campaign from {w.group}: {w.requests} request(s), {_leading_classes(w)}"
+        told = f"{w.group} sent {w.requests} flagged request(s) to {_spread_text(w)} distinct path(s)"
+        key = f"{w.group}:{w.start.isoformat()}"
+        return self._finding(w, key, Subject("source.ip", w.group), "paths", title, told, {})
 
     def _path_alert(self, w: _Window) -> Finding:
-        distinct = f"at least {len(w.spread)}" if w.spread_overflow else str(len(w.spread))
-        explanation = (
-            f"{w.group} was attacked by {distinct} distinct source(s) with {w.requests} flagged request(s) from "
-            f"{_span(w)} ({self._class_text(w)}). Showing {len(w.evidence)} of {w.requests} evidence references."
-        )
-        details: dict[str, Any] = {
-            "url.path": w.group,
-            "requests": w.requests,
-            "distinct_sources": len(w.spread),
-            "distinct_sources_is_floor": w.spread_overflow,
-            "top_sources": dict(w.spread.most_common(self.top)),
-        }
-        classes = [c for c, _ in w.classes.most_common()]
-        title = (
-            f"Web attack campaign against {w.group}: {w.requests} request(s) from {distinct} source(s), "
-            f"{', '.join(classes[:3])}"
-        )
-        return self._finding(
-            w, f"path:{w.group}:{w.start.isoformat()}", Subject("url.path", w.group), title, explanation, details
-        )
-
-    def _class_text(self, w: _Window) -> str:
-        return ", ".join(f"{c} ×{n}" for c, n in w.classes.most_common(self.top))
+        spread = _spread_text(w)
+        title = f"Web attack campaign against {w.group}: {w.requests} request(s) from {spread} source(s), "
+        title += _leading_classes(w)
+        told = f"{w.group} was attacked by {spread} distinct source(s) with {w.requests} flagged request(s)"
+        key = f"path:{w.group}:{w.start.isoformat()}"
+        return self._finding(w, key, Subject("url.path", w.group), "sources", title, told, {"url.path": w.group})
 
     def _finding(
-        self, w: _Window, key: str, subject: Subject, title: str, explanation: str, details: dict[str, Any]
+        self, w: _Window, key: str, subject: Subject, spread: str, title: str, told: str, details: dict[str, Any]
     ) -> Finding:
+        """The alert of a closed window; ``spread`` names what it counted (``paths`` or ``sources``)."""
+        class_text = ", ".join(f"{c} ×{n}" for c, n in w.classes.most_common(self.top))
+        explanation = (
+            f"{told} from {w.first_seen:%Y-%m-%d %H:%M:%S} to {w.last_seen:%H:%M:%S} ({class_text}). "
+            f"Showing {len(w.evidence)} of {w.requests} evidence references."
+        )
         details.update(
             {
+                "requests": w.requests,
+                f"distinct_{spread}": len(w.spread),
+                f"distinct_{spread}_is_floor": w.spread_overflow,
+                f"top_{spread}": dict(w.spread.most_common(self.top)),
                 "classes": dict(w.classes.most_common(self.top)),
                 "rules": dict(w.rules.most_common(self.top)),
                 "window_start": w.start.isoformat(),
@@ -377,5 +358,10 @@ class WebCampaignDetector(Detector):
         )
 
 
-def _span(w: _Window) -> str:
-    return f"{w.first_seen:%Y-%m-%d %H:%M:%S} to {w.last_seen:%H:%M:%S}"
+def _spread_text(w: _Window) -> str:
+    """How many paths (sources) the window counted: a floor once ``max_paths`` (``max_sources``) was reached."""
+    return f"at least {len(w.spread)}" if w.spread_overflow else str(len(w.spread))
+
+
+def _leading_classes(w: _Window) -> str:
+    return ", ".join(c for c, _ in w.classes.most_common(3))
