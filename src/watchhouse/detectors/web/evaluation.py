@@ -4,8 +4,9 @@ Two corpora, two questions:
 
 * the OWASP CRS regression suite (go-ftw YAML, flattened to ``derived/crs_requests.jsonl``) asks
   "of the requests CRS's authors wrote to trigger a rule, how many do we flag?" per attack family,
-  and "do we leave the 36 benign ``999999`` requests alone?". Requests are replayed as full
-  ``http`` events (headers as JSON text, body content), exactly what a JSON request log carries.
+  and "do we leave the benign ``999999`` requests alone?" (37 in the suite here; the issue counted
+  36). Requests are replayed as full ``http`` events (headers as JSON text, body content), exactly
+  what a JSON request log carries.
   Response-side tests (``RESPONSE-95x``) need a server's answer we never see; they are counted
   apart and left out of the overall figure.
 * HttpParamsDataset asks "of labelled parameter values, how many of each attack class do we flag,
