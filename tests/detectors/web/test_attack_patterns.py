@@ -226,6 +226,13 @@ def test_min_confidence_and_min_severity_filter() -> None:
     assert _one(batch, min_confidence=0.8) == []
     assert _one(batch, min_severity=Severity.HIGH) == []
     assert _one(batch, min_severity="high") == []  # as a configuration file spells it
+    # the floor holds for the request policy's checks too (all at confidence 0.8)
+    smuggled = make_batch(
+        Dataset.HTTP,
+        [{"source.ip": "192.0.2.1", "url.original": "/", "http.request.headers": '{"Request-Range": "bytes=0-1"}'}],
+    )
+    assert [f.details["rules"] for f in _one(smuggled)] == [["WH-POL-003"]]
+    assert _one(smuggled, min_confidence=0.85) == []
     assert _one(batch, min_severity=" Medium ")
     with pytest.raises(ValueError):
         WebAttackDetector(min_confidence=2.0)

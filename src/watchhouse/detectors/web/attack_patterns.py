@@ -311,7 +311,9 @@ class WebAttackDetector(Detector):
         for value in values:
             found = cache.get(value)
             if found is None:
-                found = tuple(policy.hits(dict(zip(_POLICY_COLUMNS, value, strict=True))))
+                row = dict(zip(_POLICY_COLUMNS, value, strict=True))
+                # the same floor as the signatures' hits (_row_hits): min_confidence holds for every check
+                found = tuple(h for h in policy.hits(row) if h.rule.confidence >= self.min_confidence)
                 if sum(len(v) for v in value if v) <= ROW_CACHE_MAX_CHARS:
                     if len(cache) >= ROW_CACHE_MAX_ENTRIES:
                         cache.popitem(last=False)  # oldest first
