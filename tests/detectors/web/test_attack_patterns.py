@@ -201,6 +201,15 @@ def test_sensitive_values_are_redacted_unless_they_carry_the_attack() -> None:
     (finding,) = _one(make_batch(Dataset.HTTP, [{"source.ip": "203.0.113.7", "url.original": attacked}]))
     assert "or '1'='1" in finding.explanation
     assert finding.details["parameter"] == "password"
+    # an attacked header of the same name leaves the URL's secret hidden: only its own value is evidence
+    row = {
+        "source.ip": "203.0.113.7",
+        "url.original": "/account?token=abc123",
+        "http.request.headers": json.dumps({"Token": "' or '1'='1' --"}),
+    }
+    (finding,) = _one(make_batch(Dataset.HTTP, [row]))
+    assert finding.details["target"] == "headers" and finding.details["url_excerpt"] == "/account?token=[redacted]"
+    assert "abc123" not in finding.explanation + json.dumps(finding.details)
 
 
 def test_scanner_only_hits_are_low_and_can_be_switched_off() -> None:

@@ -159,5 +159,7 @@ _VALUE: dict[Target | AttackClass, str] = {member: member.value for member in (*
 
 
 def attacked_names(hits: Sequence[Hit]) -> set[str]:
-    """Raw parameter names whose values carried an attack (these are not redacted)."""
-    return {hit.part.name for hit in hits if hit.part.name}
+    """Raw names of the query parameters whose values carried an attack: the URL shown keeps their
+    values (they are the evidence, not a secret). Only the query's: a header or body field of the
+    same name that was attacked says nothing about the URL's value, which stays redacted."""
+    return {hit.part.name for hit in hits if hit.part.name and hit.part.target is Target.QUERY}
