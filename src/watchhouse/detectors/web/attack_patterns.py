@@ -14,6 +14,7 @@ from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.detectors.web import prefilter
 from watchhouse.detectors.web.explain import attacked_names, describe, excerpt, redact_url
 from watchhouse.detectors.web.matching import Hit, Matcher, Part, request_parts
+from watchhouse.detectors.web.memory import remember
 from watchhouse.detectors.web.policy import (
     COLUMN_SYMPTOMS,
     DEFAULT_ALLOWED_CONTENT_TYPES,
@@ -202,8 +203,7 @@ class WebAttackDetector(Detector):
             prefilter.part_symptoms(paranoia_level) if use_prefilter else None,
             checks=TokenChecks(paranoia_level),
         )
-        # bounded memories, oldest entry out first (an OrderedDict drops it in constant time; a
-        # dict's first live entry is found by walking the holes its deletions left, ten times slower)
+        # bounded memories, oldest entry out first (:mod:`.memory`)
         self._row_cache: OrderedDict[_RowKey, tuple[Hit, ...]] = OrderedDict()
         self._policy_cache: OrderedDict[_RowKey, tuple[Hit, ...]] = OrderedDict()
         self._verdicts: OrderedDict[_RowKey, _Verdict | None] = OrderedDict()
@@ -293,9 +293,7 @@ class WebAttackDetector(Detector):
             for key, result in results.items():
                 size = sum(len(v) for v in key if v) + sum(len(hit.decoded.text) for hit in result)
                 if size <= ROW_CACHE_MAX_CHARS:
-                    if len(self._row_cache) >= ROW_CACHE_MAX_ENTRIES:
-                        self._row_cache.popitem(last=False)  # oldest first
-                    self._row_cache[key] = result
+                    remember(self._row_cache, key, result, ROW_CACHE_MAX_ENTRIES)
             found = [results[keys[i]] if result is None else result for i, result in enumerate(found)]
         return [result or () for result in found]
 
@@ -315,9 +313,7 @@ class WebAttackDetector(Detector):
                 # the same floor as the signatures' hits (_row_hits): min_confidence holds for every check
                 found = tuple(h for h in policy.hits(row) if h.rule.confidence >= self.min_confidence)
                 if sum(len(v) for v in value if v) <= ROW_CACHE_MAX_CHARS:
-                    if len(cache) >= ROW_CACHE_MAX_ENTRIES:
-                        cache.popitem(last=False)  # oldest first
-                    cache[value] = found
+                    remember(cache, value, found, ROW_CACHE_MAX_ENTRIES)
             out.append(found)
         return out
 
@@ -331,9 +327,7 @@ class WebAttackDetector(Detector):
         """
         verdict = self._judge(hits, key[0])
         if sum(len(v) for v in key if v) <= ROW_CACHE_MAX_CHARS:
-            if len(self._verdicts) >= ROW_CACHE_MAX_ENTRIES:
-                self._verdicts.popitem(last=False)  # oldest first
-            self._verdicts[key] = verdict
+            remember(self._verdicts, key, verdict, ROW_CACHE_MAX_ENTRIES)
         return verdict
 
     def _judge(self, hits: tuple[Hit, ...], url: str | None) -> _Verdict | None:

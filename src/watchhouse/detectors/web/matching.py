@@ -31,6 +31,7 @@ from watchhouse.detectors.web.engines import (
     pattern_set,
     resolve_engine,
 )
+from watchhouse.detectors.web.memory import remember
 from watchhouse.detectors.web.rules import PolicyRule, Rule, RuleSet, Target, View
 from watchhouse.detectors.web.token_checks import TokenChecks
 
@@ -174,9 +175,7 @@ def _header_parts(headers: str) -> tuple[Part, ...]:
     if known is None:
         known = tuple(_split_headers(headers))
         if len(headers) <= HEADER_PARTS_MAX_CHARS:
-            if len(_header_parts_of) >= HEADER_PARTS_MAX_ENTRIES:
-                _header_parts_of.popitem(last=False)  # oldest first
-            _header_parts_of[headers] = known
+            remember(_header_parts_of, headers, known, HEADER_PARTS_MAX_ENTRIES)
     return known
 
 
@@ -393,9 +392,7 @@ class Matcher:
             fresh = dict(zip(todo, self._match_uncached(list(todo.values())), strict=True))
             for key, result in fresh.items():
                 if len(key[2]) <= CACHE_MAX_VALUE_CHARS:
-                    if len(self._cache) >= CACHE_MAX_ENTRIES:
-                        self._cache.popitem(last=False)  # oldest first
-                    self._cache[key] = result
+                    remember(self._cache, key, result, CACHE_MAX_ENTRIES)
             found = [fresh[key] if result is None else result for key, result in zip(keys, found, strict=True)]
         out: list[tuple[int, Hit]] = []
         for i in compress(range(len(parts)), found):

@@ -30,6 +30,7 @@ from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.detectors.web.decoding import Decoded
 from watchhouse.detectors.web.engines import EngineName, column_scanner, resolve_engine
 from watchhouse.detectors.web.matching import Hit, Part
+from watchhouse.detectors.web.memory import remember
 from watchhouse.detectors.web.rules import AttackClass, PolicyRule, Target
 from watchhouse.detectors.web.rules_request_shape import SHAPE_HEADERS, SHAPE_RULES, shape_checks
 
@@ -340,9 +341,7 @@ class RequestPolicy:
         if verdict is None:
             request = _Request(method, "", "x" if has_body else "", "", dict(reduced), True, version)
             verdict = next(self._findings(request), None) is not None
-            if len(self._screened) >= SCREEN_CACHE_MAX_ENTRIES:
-                self._screened.popitem(last=False)  # oldest first
-            self._screened[key] = verdict
+            remember(self._screened, key, verdict, SCREEN_CACHE_MAX_ENTRIES)
         return verdict
 
 
@@ -369,12 +368,10 @@ def _screen_headers(text: str) -> _ScreenedHeaders:
 
 
 def _remember(memory: OrderedDict[str, _V], text: str, value: _V, max_entries: int, max_chars: int) -> _V:
-    """``value``, kept in ``memory`` under ``text`` unless the text is longer than ``max_chars``;
-    the oldest entry makes way once ``max_entries`` are kept."""
+    """``value``, kept in ``memory`` under ``text`` (:func:`.memory.remember`) unless the text is
+    longer than ``max_chars``."""
     if len(text) <= max_chars:
-        if len(memory) >= max_entries:
-            memory.popitem(last=False)  # oldest first
-        memory[text] = value
+        remember(memory, text, value, max_entries)
     return value
 
 
