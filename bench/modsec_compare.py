@@ -17,6 +17,11 @@ so both engines get the *same* requests and are charged the *same* thing, CPU ti
   the requests cycled about ten times (as ``wrk`` cycles them for ModSecurity; the detector's
   bounded caches then answer repeats), and one cold pass over the distinct requests with a fresh
   detector, where only values the corpus itself repeats are answered from a cache.
+* Both write down what they found, and that is charged too: ModSecurity logs every rule that fires
+  to nginx's error log (level ``warn``, as CRS's default actions say ``log``); ours writes every
+  alert as a JSON line (what ``watchhouse scan --out`` writes, the office database aside). The
+  bytes each wrote per request are printed beside the rates, so a reader can see that neither
+  side is timed without its output.
 
 Before the load run each request is sent once to learn ModSecurity's verdict (403 = blocked), so
 the issue's accuracy figures can be reproduced here next to ours on the very same requests.
@@ -376,8 +381,9 @@ def run_wrk(requests: Sequence[Request], prefix: Path, port: int, seconds: int) 
 # -- ours ------------------------------------------------------------------------------------------
 
 
-def measure_ours(path: Path) -> dict[str, float]:
-    """Scan ``path`` with only ``web.attack_patterns`` (called in a child pinned to one core)."""
+def measure_ours(path: Path, alerts_out: Path) -> dict[str, float]:
+    """Scan ``path`` with only ``web.attack_patterns`` (called in a child pinned to one core),
+    writing the alerts to ``alerts_out`` as JSON lines."""
     from watchhouse.core.events import Dataset
     from watchhouse.core.identity import Pseudonymizer
     from watchhouse.detect.engine import DetectionEngine
@@ -385,20 +391,30 @@ def measure_ours(path: Path) -> dict[str, float]:
     from watchhouse.detectors.web.attack_patterns import WebAttackDetector
     from watchhouse.ingest import Quarantine, ReaderOptions
     from watchhouse.runners.embedded import run_scan
+    from watchhouse.runners.sinks import JsonlAlertSink
 
     detector = WebAttackDetector()
     engine = DetectionEngine([detector], PostProcessor({detector.info.name: detector.info.version}))
     cpu_started = time.process_time()
-    with Quarantine(None) as quarantine:
-        summary = run_scan(
-            [str(path)],
-            reader_options=ReaderOptions(fmt="jsonl", dataset=Dataset.HTTP),
-            engine=engine,
-            sinks=[],
-            quarantine=quarantine,
-            pseudonymizer=Pseudonymizer(b"bench-key-bench-key-0123"),
-        )
-    return {"events": summary.events, "cpu_seconds": time.process_time() - cpu_started}
+    sink = JsonlAlertSink(alerts_out)
+    try:
+        with Quarantine(None) as quarantine:
+            summary = run_scan(
+                [str(path)],
+                reader_options=ReaderOptions(fmt="jsonl", dataset=Dataset.HTTP),
+                engine=engine,
+                sinks=[sink],
+                quarantine=quarantine,
+                pseudonymizer=Pseudonymizer(b"bench-key-bench-key-0123"),
+            )
+    finally:
+        sink.close()
+    return {
+        "events": summary.events,
+        "cpu_seconds": time.process_time() - cpu_started,
+        "alerts": sink.written,
+        "alert_bytes": alerts_out.stat().st_size,
+    }
 
 
 def ours_in_child(requests: Sequence[Request], prefix: Path, repeat: int) -> dict[str, float]:
@@ -417,7 +433,8 @@ def ours_in_child(requests: Sequence[Request], prefix: Path, repeat: int) -> dic
                 out.write(json.dumps(request.ecs(line)).encode() + b"\n")
                 line += 1
     env = dict(os.environ, POLARS_MAX_THREADS="1", OMP_NUM_THREADS="1", RAYON_NUM_THREADS="1")
-    cmd = [sys.executable, __file__, "--measure", str(path)]
+    alerts_out = prefix / f"alerts-x{repeat}.jsonl"
+    cmd = [sys.executable, __file__, "--measure", str(path), "--alerts-out", str(alerts_out)]
     if shutil.which("taskset"):
         cmd = ["taskset", "-c", "0", *cmd]
     done = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
@@ -472,9 +489,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threshold", type=int, default=5, help="CRS inbound anomaly threshold")
     parser.add_argument("--skip-accuracy", action="store_true", help="only measure speed")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--alerts-out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure is not None:
-        print(json.dumps(measure_ours(args.measure)))
+        alerts_out = args.alerts_out or args.measure.with_suffix(".alerts.jsonl")
+        print(json.dumps(measure_ours(args.measure, alerts_out)))
         return 0
 
     missing = ensure_packages()
@@ -512,8 +531,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(f"({failed} requests got no HTTP answer from nginx and count as not blocked)")
             workers = nginx.worker_pids()
             before = sum(cpu_seconds(pid) for pid in workers)
+            log_before = (prefix / "error.log").stat().st_size
             done, wrk_out = run_wrk(requests, prefix, port, args.seconds)
             worker_cpu = sum(cpu_seconds(pid) for pid in workers) - before
+            log_bytes = (prefix / "error.log").stat().st_size - log_before
         modsec_rate = done / worker_cpu if worker_cpu > 0 else 0.0
         repeat = max(1, 40_000 // max(1, len(requests)))
         cycled = ours_in_child(requests, prefix, repeat)
@@ -521,7 +542,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("\nspeed (CPU time of one core)")
     print(
         f"ModSecurity+CRS (nginx worker): {done} requests in {worker_cpu:.2f} CPU s = "
-        f"{modsec_rate:,.0f} requests/s/core"
+        f"{modsec_rate:,.0f} requests/s/core; error log {log_bytes / max(1, done):,.0f} bytes/request"
     )
     for name, result in ((f"cycled x{repeat}", cycled), ("cold, one pass", cold)):
         rate = result["events"] / result["cpu_seconds"]
@@ -529,7 +550,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"watchhouse web.attack_patterns ({name}): {result['events']:.0f} requests in "
             f"{result['cpu_seconds']:.2f} CPU s = {rate:,.0f} requests/s/core; "
-            f"ratio {ratio:,.1f}x (target >= 100x)"
+            f"ratio {ratio:,.1f}x (target >= 100x); {result['alerts']:.0f} alerts, "
+            f"{result['alert_bytes'] / max(1, result['events']):,.0f} bytes/request"
         )
     for line in wrk_out.splitlines():
         if "Non-2xx" in line or "Socket errors" in line:

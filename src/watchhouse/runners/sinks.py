@@ -32,8 +32,9 @@ class JsonlAlertSink:
         self.written = 0
 
     def write(self, alerts: Sequence[Alert]) -> None:
+        write = self._file.write
         for alert in alerts:
-            self._file.write(orjson.dumps(alert.to_dict()) + b"\n")
+            write(alert.to_json())
         if alerts:
             self._file.flush()  # a live scan's alerts must be visible to `tail -f` as they happen
         self.written += len(alerts)

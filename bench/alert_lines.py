@@ -1,0 +1,100 @@
+"""Writing alerts as JSON lines: ``Alert.to_json`` against ``orjson.dumps(alert.to_dict())``.
+
+Every alert a scan writes to ``--out`` becomes one line. On an attack-heavy input (the CRS
+regression requests are nine in ten attacks) that line costs about as much as detecting the
+request, so both spellings are timed here on the same alerts, alternating round by round on this
+noisy machine, and the best round of each is compared. Both must give the same bytes: the script
+checks every line before it times anything.
+
+Usage: ``.venv/bin/python bench/alert_lines.py [--rounds 7]``. Needs ``../shared/corpora/crs-tests``;
+without it, it says so and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import orjson
+
+from watchhouse.core.alerts import Alert
+
+ROOT = Path(__file__).resolve().parent.parent
+CRS_REQUESTS = ROOT.parent / "shared" / "corpora" / "crs-tests" / "derived" / "crs_requests.jsonl"
+
+
+def crs_alerts() -> list[Alert]:
+    """The web detector's alerts (default settings) for the CRS requests, read as full-request lines."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from modsec_compare import crs_requests
+    from watchhouse.core.events import Dataset
+    from watchhouse.core.identity import Pseudonymizer
+    from watchhouse.detect.postprocess import PostProcessor
+    from watchhouse.detectors.web.attack_patterns import WebAttackDetector
+    from watchhouse.ingest import Quarantine, ReaderOptions
+    from watchhouse.ingest.reader import SourceReader
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "requests.jsonl"
+        path.write_text("".join(json.dumps(r.ecs(i)) + "\n" for i, r in enumerate(crs_requests())))
+        with Quarantine(None) as quarantine:
+            reader = SourceReader(
+                str(path), ReaderOptions(fmt="jsonl", dataset=Dataset.HTTP), quarantine, Pseudonymizer(b"k" * 24)
+            )
+            batches = list(reader.batches(None))
+    detector = WebAttackDetector()
+    findings = [finding for batch in batches for finding in detector.detect(batch)]
+    return PostProcessor({detector.info.name: detector.info.version}).process(findings)
+
+
+def best_round(alerts: Sequence[Alert], spell: Callable[[Alert], bytes], rounds: int) -> float:
+    """The fastest of ``rounds`` passes, in CPU microseconds per alert."""
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.process_time()
+        for alert in alerts:
+            spell(alert)
+        best = min(best, time.process_time() - started)
+    return best / len(alerts) * 1e6
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rounds", type=int, default=7, help="alternating rounds per spelling (default 7)")
+    args = parser.parse_args(argv)
+    if not CRS_REQUESTS.exists():
+        print(f"needs the CRS regression requests at {CRS_REQUESTS}; nothing was measured", file=sys.stderr)
+        return 2
+    alerts = crs_alerts()
+
+    def plain(alert: Alert) -> bytes:
+        return orjson.dumps(alert.to_dict()) + b"\n"
+
+    differ = sum(1 for alert in alerts if alert.to_json() != plain(alert))
+    if differ:
+        print(f"{differ} of {len(alerts)} alerts are written differently by the two spellings", file=sys.stderr)
+        return 1
+    plain_us: list[float] = []
+    fast_us: list[float] = []
+    for _ in range(args.rounds):
+        plain_us.append(best_round(alerts, plain, 1))
+        fast_us.append(best_round(alerts, Alert.to_json, 1))
+    size = sum(len(alert.to_json()) for alert in alerts) / len(alerts)
+    print(f"{len(alerts)} alerts of the CRS requests, {size:,.0f} bytes a line, identical in both spellings")
+    print(f"orjson.dumps(alert.to_dict()): best {min(plain_us):.2f} µs/alert (rounds: {_spread(plain_us)})")
+    print(f"alert.to_json():               best {min(fast_us):.2f} µs/alert (rounds: {_spread(fast_us)})")
+    print(f"ratio: to_json is {min(plain_us) / min(fast_us):.2f}x the plain spelling's speed")
+    return 0
+
+
+def _spread(values: Sequence[float]) -> str:
+    return f"{min(values):.2f}–{max(values):.2f}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
