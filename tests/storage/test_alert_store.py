@@ -37,6 +37,8 @@ def test_saving_is_idempotent(tmp_path: Path) -> None:
     assert store.save([alert(1), alert(2)]) == 2
     assert store.save([alert(1), alert(2), alert(3)]) == 1
     assert store.count() == 3
+    assert store.save([alert(4), alert(4), alert(1)]) == 1  # twice in one batch: stored once, counted once
+    assert store.count() == 4
 
 
 def test_round_trip_and_filters(tmp_path: Path) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
 from watchhouse.core.alerts import Alert
 from watchhouse.storage.alert_store import AlertStore
-from watchhouse.storage.text_hygiene import NUL_MARK, storable, storable_text
+from watchhouse.storage.text_hygiene import NUL_MARK, _marked, storable, storable_text
 
 from .test_alert_store import alert
 
@@ -50,3 +51,23 @@ def test_storable_removes_every_nul_and_changes_nothing_else(value: object) -> N
     if isinstance(value, str):
         assert cleaned == storable_text(value) and len(cleaned) == len(value)
         assert cleaned.replace(NUL_MARK, "\x00") == value.replace(NUL_MARK, "\x00")
+
+
+_JSON_VALUES = st.recursive(
+    st.text() | st.integers(-(2**63), 2**64 - 1) | st.none() | st.booleans(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(_JSON_VALUES)
+def test_the_first_look_gives_what_the_walk_gives(value: object) -> None:
+    # the orjson look only decides whether to walk: stored as JSON, both give the same text
+    assert orjson.dumps(storable(value)) == orjson.dumps(_marked(value))
+
+
+def test_text_that_only_looks_like_an_escaped_nul_is_kept_and_real_nuls_are_marked_at_any_depth() -> None:
+    spelt = {"payload": "a\\u0000b", "list": ["\\\\u0000"]}  # a backslash and "u0000": no NUL at all
+    assert storable(spelt) == spelt
+    assert storable({"k\x00": [("x", {"y": "\x00"})]}) == {f"k{NUL_MARK}": [["x", {"y": NUL_MARK}]]}
+    assert storable({1: "a\x00"}) == {1: f"a{NUL_MARK}"}  # a key orjson refuses: walked
