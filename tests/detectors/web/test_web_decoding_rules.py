@@ -157,6 +157,10 @@ def test_rule_validation() -> None:
         Rule("SQLI-1", RULES.rules[0].attack_class, "t", "x")
     with pytest.raises(ValueError, match="not portable"):
         Rule("WH-SQLI-999", RULES.rules[0].attack_class, "t", r"(?<=a)b")
+    # refused when the rule is made, though Python compiles the pattern only on first use
+    for broken in (r"union(select", r"a{2,1}", r"[z-a]", r"x**"):
+        with pytest.raises(ValueError, match="bad regex"):
+            Rule("WH-SQLI-999", RULES.rules[0].attack_class, "t", broken)
     with pytest.raises(ValueError, match="duplicate"):
         RuleSet([RULES.rules[0], RULES.rules[0]])
 

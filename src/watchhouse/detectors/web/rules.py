@@ -16,10 +16,11 @@ and tests; ``tests/detectors/web`` checks both engines accept every rule and bou
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -147,7 +148,6 @@ class Rule:
     paranoia: int = 1
     #: the offence where it is not its class's (:data:`CLASS_CRIME`): a denial of service
     crime: CrimeCode | None = None
-    regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not _ID.match(self.id):
@@ -163,14 +163,23 @@ class Rule:
                 f"rule {self.id}: look-around, back-references, named groups and possessive quantifiers "
                 "are not portable"
             )
-        risk = repetition_risk(self.pattern)
-        if risk:
-            raise ValueError(f"rule {self.id}: {risk}")
         try:
-            compiled = re.compile(self.pattern, re.IGNORECASE | re.DOTALL)
+            risk = repetition_risk(self.pattern)  # parses the pattern: a bad one is refused here
         except re.error as exc:
             raise ValueError(f"rule {self.id}: bad regex: {exc}") from exc
-        object.__setattr__(self, "regex", compiled)
+        if risk:
+            raise ValueError(f"rule {self.id}: {risk}")
+
+    @functools.cached_property
+    def regex(self) -> re.Pattern[str]:
+        """The pattern compiled by Python ``re``, on first use.
+
+        Why not at construction: no scan reads it (Hyperscan or Polars match, and explanations cut
+        out spans with the engine's own patterns), and compiling the built-in pack's patterns was
+        two thirds of building it, paid by every process that scans. The pattern was parsed, and
+        so checked, when the rule was made.
+        """
+        return re.compile(self.pattern, re.IGNORECASE | re.DOTALL)
 
     @property
     def crime_code(self) -> CrimeCode:
