@@ -118,13 +118,56 @@ class DetectorRegistry:
         unknown_options = set(options) - set(self._classes)
         if unknown_options:
             raise UsageError(f"options given for unknown detectors: {', '.join(sorted(unknown_options))}")
-        detectors = []
-        for name in names:
-            cls = self.get(name)
+        classes = [self.get(name) for name in names]
+        made: dict[str, Detector] = {}
+        # a detector composing another that also runs is made after it, to be handed it
+        for name, cls in sorted(zip(names, classes, strict=True), key=lambda pair: _composed(pair[1]) in names):
+            given = dict(options.get(name, {}))
+            shared = _shared(cls, given, made, options)
+            if shared is not None:
+                parameter, instance, own = shared
+                given = {key: value for key, value in given.items() if key not in own}
+                given[parameter] = instance
             try:
-                detectors.append(cls(**dict(options.get(name, {}))))
+                made[name] = cls(**given)
             except (TypeError, ValueError, DetectorError) as exc:
                 # an unknown option name (TypeError) or a value the detector refuses: the
                 # configuration's fault, named as such (exit status 2), not a detector failure
                 raise UsageError(f"bad options for detector {name!r}: {exc}") from exc
-        return detectors
+        return [made[name] for name in names]
+
+
+def _composed(cls: type[Detector]) -> str | None:
+    """The name of the detector ``cls`` composes (its ``composes`` declaration), if any."""
+    composes = getattr(cls, "composes", None)
+    return composes[0] if composes else None
+
+
+def _shared(
+    cls: type[Detector],
+    given: Mapping[str, Any],
+    made: Mapping[str, Detector],
+    options: Mapping[str, Mapping[str, Any]],
+) -> tuple[str, Detector, frozenset[str]] | None:
+    """What ``cls`` is handed instead of building its own inner detector: (parameter, instance,
+    the options of ``cls`` that configure it), or None.
+
+    Why only then: sharing must not change what either reports. The instance already made is
+    shared when the composing detector would have built one configured the same way: it sets
+    its inner options (paranoia level, threshold) to the very values the other was given, or
+    neither sets them, and the other was given no option beyond those (any other would make it
+    report otherwise than a default one). The shared detector remembers its last batch's findings,
+    so both read one matching of it.
+    """
+    composes = getattr(cls, "composes", None)
+    if not composes:
+        return None
+    name, parameter, own = composes
+    instance = made.get(name)
+    if instance is None or parameter in given:
+        return None
+    theirs = dict(options.get(name, {}))
+    if set(theirs) - own:
+        return None
+    mine = {key: value for key, value in given.items() if key in own}
+    return (parameter, instance, own) if mine == theirs else None

@@ -179,3 +179,71 @@ def test_a_checkpoint_of_the_first_version_still_restores() -> None:
     restored.restore(old)
     (alert,) = restored.finalize()
     assert alert.subject.value == "203.0.113.7" and alert.details["requests"] == 4
+
+
+def test_a_scan_running_both_matches_each_batch_once_and_each_reports_what_it_reports_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    registry = DetectorRegistry.default(include_plugins=False)
+    campaigns, per_request = registry.create(["web.campaigns", "web.attack_patterns"])  # in either order
+    assert isinstance(campaigns, WebCampaignDetector) and isinstance(per_request, WebAttackDetector)
+    assert campaigns.inner is per_request
+    matched: list[int] = []
+    detect = WebAttackDetector._detect
+
+    def counted(self: WebAttackDetector, batch: EventBatch) -> list[Finding]:
+        matched.append(batch.num_rows)
+        return detect(self, batch)
+
+    monkeypatch.setattr(WebAttackDetector, "_detect", counted)
+    rows = _botnet(4, 3) + _scan("203.0.113.7", 30, T0 + timedelta(hours=2)) + _quiet(10)
+    batches = [_batch(rows[:25]), _batch(rows[25:])]
+    requests: list[Finding] = []
+    grouped: list[Finding] = []
+    for batch in batches:  # as the engine runs them: every detector on a batch, then the next batch
+        requests += per_request.detect(batch)
+        grouped += campaigns.detect(batch)
+    grouped += campaigns.finalize()
+    assert matched == [25, len(rows) - 25]  # one matching pass per batch for both detectors
+    monkeypatch.setattr(WebAttackDetector, "_detect", detect)
+    alone = WebAttackDetector()
+    assert requests == [f for batch in batches for f in alone.detect(batch)] and len(requests) == 42
+    own = WebCampaignDetector()
+    expected = [f for batch in batches for f in own.detect(batch)] + own.finalize()
+    assert grouped == expected and [f.details for f in grouped] == [f.details for f in expected]
+    assert {f.subject.kind for f in grouped} == {"source.ip", "url.path"}
+
+
+@pytest.mark.parametrize(
+    ("options", "shared"),
+    [
+        ({}, True),
+        ({"web.campaigns": {"paranoia_level": 3}, "web.attack_patterns": {"paranoia_level": 3}}, True),
+        ({"web.campaigns": {"window_seconds": 60}}, True),  # its own options do not matter
+        ({"web.campaigns": {"paranoia_level": 3}}, False),  # it would match at another level
+        ({"web.attack_patterns": {"anomaly_threshold": 5}}, False),
+        ({"web.attack_patterns": {"min_severity": "high"}}, False),  # would report otherwise than its own
+    ],
+)
+def test_the_per_request_detector_is_shared_only_where_it_reports_what_the_inner_one_would(
+    options: dict[str, dict[str, object]], shared: bool
+) -> None:
+    registry = DetectorRegistry.default(include_plugins=False)
+    per_request, campaigns = registry.create(["web.attack_patterns", "web.campaigns"], options)
+    assert isinstance(campaigns, WebCampaignDetector)
+    assert (campaigns.inner is per_request) is shared
+    wanted = options.get("web.campaigns", {})
+    assert campaigns.inner.paranoia_level == wanted.get("paranoia_level", 2)
+    (alone,) = registry.create(["web.campaigns"], options)
+    assert isinstance(alone, WebCampaignDetector) and alone.inner is not per_request
+
+
+def test_the_same_batch_asked_again_gets_the_same_findings_in_a_list_of_its_own() -> None:
+    detector = WebAttackDetector()
+    batch = _batch(_scan("203.0.113.7", 6))
+    first = detector.detect(batch)
+    first.clear()  # a caller changing its list changes nobody else's
+    again = detector.detect(batch)
+    assert len(again) == 6 and again is not detector.detect(batch)
+    other = _batch(_scan("203.0.113.7", 6))  # equal rows, another batch: matched again, same findings
+    assert detector.detect(other) == again

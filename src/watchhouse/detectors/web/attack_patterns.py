@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 from typing import Any, ClassVar, NamedTuple
 
@@ -207,8 +208,25 @@ class WebAttackDetector(Detector):
         self._row_cache: OrderedDict[_RowKey, tuple[Hit, ...]] = OrderedDict()
         self._policy_cache: OrderedDict[_RowKey, tuple[Hit, ...]] = OrderedDict()
         self._verdicts: OrderedDict[_RowKey, _Verdict | None] = OrderedDict()
+        self._last: tuple[weakref.ref[EventBatch], tuple[Finding, ...]] | None = None
 
     def detect(self, batch: EventBatch) -> list[Finding]:
+        """The findings of ``batch``; asked again about the very same batch, the same findings.
+
+        Why remembered: ``web.campaigns`` groups this detector's findings, and when a scan runs
+        both with the same settings, the registry hands it this very detector (see
+        :data:`watchhouse.detectors.web.campaigns.WebCampaignDetector.composes`), which then asks
+        about each batch once more. Only the last batch is remembered, by a weak reference (a
+        batch no one holds cannot be asked about again); every caller gets a list of its own.
+        """
+        last = self._last
+        if last is not None and last[0]() is batch:
+            return list(last[1])
+        findings = self._detect(batch)
+        self._last = (weakref.ref(batch), tuple(findings))
+        return findings
+
+    def _detect(self, batch: EventBatch) -> list[Finding]:
         if batch.num_rows == 0:
             return []
         frame = batch.to_polars()

@@ -184,10 +184,18 @@ class WebCampaignDetector(Detector):
         default_severity=Severity.HIGH,
         crime_code=CrimeCode.ILLEGAL_ACCESS,
         summary="Web attacks grouped per source and per target path and time window, with counts",
-        # opt-in for now: it runs its own web.attack_patterns inside, so enabling it beside the
-        # per-request detector would match every request twice (`--detector web.campaigns` for the
-        # campaign view alone)
+        # opt-in: whether a scan should report campaigns beside every request's alert is the
+        # office's choice (`--detector web.campaigns` for the campaign view alone; both cost one
+        # matching pass, see `composes`)
         opt_in=True,
+    )
+    #: the detector whose instance the registry hands over as ``inner`` when a scan runs both, and
+    #: the options of this one that configure it: sharing it matches every request once, not twice
+    #: (:meth:`watchhouse.detect.registry.DetectorRegistry.create` says when it is shared)
+    composes: ClassVar[tuple[str, str, frozenset[str]]] = (
+        "web.attack_patterns",
+        "inner",
+        frozenset({"paranoia_level", "anomaly_threshold"}),
     )
 
     def __init__(
