@@ -419,8 +419,7 @@ class PatternSet:
     Hyperscan as the single byte 0xFF: no ASCII pattern can match it except where "any
     character" may, exactly as in Rust, and byte offsets stay character offsets. (Hyperscan's own
     UTF-8 mode would do the same but makes these databases take minutes to compile.) ``spans``
-    holds a Python regex per pattern (compiled on its first hit) used only to cut out the matched
-    text near the reported end.
+    holds a Python regex per pattern used only to cut out the matched text near the reported end.
     """
 
     def __init__(self, patterns: Sequence[str], *, caseless: bool = False) -> None:
@@ -435,11 +434,10 @@ class PatternSet:
         self._db = compile_database(patterns, [flags] * len(patterns)) if patterns else None
         self._any_db = _joined_database(patterns, flags & ~hs.HS_FLAG_SINGLEMATCH) if patterns else None
         self._mostly_matching = False  # whether most values of the last chunk scanned matched something
-        self._patterns = tuple(patterns)
-        self._span_flags = re.DOTALL | re.ASCII | (re.IGNORECASE if caseless else 0)
-        # compiled on a pattern's first hit (:meth:`span`): most patterns of a pack never match in
-        # a given run, and compiling them all was most of building a set
-        self._spans: dict[int, re.Pattern[str]] = {}
+        re_flags = re.DOTALL | re.ASCII | (re.IGNORECASE if caseless else 0)
+        # compiled with the set, not on a pattern's first hit: a detector is built once, before its
+        # first batch, and a first attack request should not also pay for compiling what it hit
+        self._spans = [re.compile(p, re_flags) for p in patterns]
 
     def matching(self, text: str) -> list[tuple[int, int]]:
         """``(pattern id, earliest end as a character offset)`` per matching pattern, by id."""
@@ -501,9 +499,7 @@ class PatternSet:
 
     def span(self, pattern_id: int, text: str, end: int) -> tuple[int, int]:
         """Where the match ending at ``end`` starts; searched in a bounded window, then wider."""
-        regex = self._spans.get(pattern_id)
-        if regex is None:
-            regex = self._spans[pattern_id] = re.compile(self._patterns[pattern_id], self._span_flags)
+        regex = self._spans[pattern_id]
         found = regex.search(text, max(0, end - SPAN_WINDOW), end) or regex.search(text, 0, end)
         if found is None:  # cannot happen for patterns both engines read alike; show what precedes the end
             return max(0, end - 80), end
