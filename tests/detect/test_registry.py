@@ -81,3 +81,9 @@ def test_create_passes_options_and_names_bad_ones() -> None:
         registry.create(["web.nope"])
     with pytest.raises(UsageError, match="unknown detectors"):
         registry.create(options={"web.nope": {}})
+
+
+def test_a_detector_named_twice_runs_once() -> None:
+    registry = DetectorRegistry.default(include_plugins=False)
+    made = registry.create(["web.attack_patterns", "accounts.failed_login_burst", "web.attack_patterns"])
+    assert [d.info.name for d in made] == ["web.attack_patterns", "accounts.failed_login_burst"]

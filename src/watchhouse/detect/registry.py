@@ -114,7 +114,7 @@ class DetectorRegistry:
         if enabled is None:
             names = [n for n in self.names() if not self._classes[n].info.opt_in or n in options]
         else:
-            names = list(enabled)
+            names = list(dict.fromkeys(enabled))  # a detector named twice runs once
         unknown_options = set(options) - set(self._classes)
         if unknown_options:
             raise UsageError(f"options given for unknown detectors: {', '.join(sorted(unknown_options))}")
