@@ -205,7 +205,7 @@ class AlertStore:
         row of the alerts table's smallest index twice per batch, however few alerts the batch
         held, and a live scan (``tail -F``) of a long-running office writes many small batches
         into a table of millions of alerts. sqlite3 sums the rows a batch changed; PostgreSQL
-        returns the ids it inserted; a backend doing neither still has the table counted.
+        returns the ids it inserted.
         """
         if not batch:
             return 0
@@ -219,12 +219,9 @@ class AlertStore:
             # neither counted by sqlite3 nor returned by PostgreSQL
             if dialect.name == "sqlite":  # sqlite3 sums the rows each statement of the batch changed
                 return int(conn.execute(statement, rows).rowcount)
-            if dialect.insert_executemany_returning:  # psycopg's batched insert counts -1: the ids say
-                return len(conn.execute(statement.returning(alerts.c.id), rows).all())
-            before = conn.execute(select(func.count()).select_from(alerts)).scalar_one()
-            conn.execute(statement, rows)
-            after = conn.execute(select(func.count()).select_from(alerts)).scalar_one()
-        return int(after - before)
+            # PostgreSQL (the only other backend open_engine makes): psycopg's batched insert
+            # counts -1, the ids it returns say
+            return len(conn.execute(statement.returning(alerts.c.id), rows).all())
 
     def record_scan(self, scan_id: str, started: datetime, summary: dict[str, Any]) -> None:
         with self._engine.begin() as conn:
