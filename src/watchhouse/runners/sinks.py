@@ -32,11 +32,14 @@ class JsonlAlertSink:
         self.written = 0
 
     def write(self, alerts: Sequence[Alert]) -> None:
-        write = self._file.write
-        for alert in alerts:
-            write(alert.to_json())
-        if alerts:
-            self._file.flush()  # a live scan's alerts must be visible to `tail -f` as they happen
+        """Write a batch's lines in one call. Why: a call per line cost about 2 of the 10-12 µs
+        an alert's line takes (the buffered writer's bookkeeping, and a system call every few
+        kilobytes), and nine in ten of the CRS requests ``bench/modsec_compare.py`` sends are
+        flagged."""
+        if not alerts:
+            return
+        self._file.write(b"".join([alert.to_json() for alert in alerts]))
+        self._file.flush()  # a live scan's alerts must be visible to `tail -f` as they happen
         self.written += len(alerts)
 
     def close(self) -> None:
