@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: demo test lint typecheck unit bench lock clean
 
-$(STAMP): requirements.lock pyproject.toml setup.py $(wildcard src/watchhouse/_native/*.pyx)
+$(STAMP): requirements.lock pyproject.toml setup.py $(wildcard src/watchhouse/_native/*.pyx) $(wildcard src/watchhouse/_native/*.pxd)
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Watchhouse needs Python 3.11 (set PY=/path/to/python3.11)")'
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock

@@ -48,7 +48,14 @@ def _extensions() -> tuple[list[Extension], str]:
 
 
 def _built_from(ext: Extension) -> dict[str, str]:
-    return {"BUILT_FROM_SHA256": hashlib.sha256(Path(ext.sources[0]).read_bytes()).hexdigest()}
+    """The kernel's source hash: its ``.pyx`` and the shared ``.pxd`` declarations it may cimport
+    (``watchhouse._native.source_sha256`` computes the same; this build hook cannot import the
+    package it builds)."""
+    source = Path(ext.sources[0])
+    digest = hashlib.sha256(source.read_bytes())
+    for shared in sorted(source.parent.glob("*.pxd")):
+        digest.update(shared.read_bytes())
+    return {"BUILT_FROM_SHA256": digest.hexdigest()}
 
 
 _EXTENSIONS, _WHY_NOT = _extensions()

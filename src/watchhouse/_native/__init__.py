@@ -35,6 +35,16 @@ def pure_python_forced() -> bool:
     return os.environ.get(PURE_PYTHON_ENV, "") not in ("", "0")
 
 
+def source_sha256(source: Path) -> str:
+    """The hash a kernel was built from: its ``.pyx``, then the shared ``.pxd`` declarations beside it
+    in name order (what ``setup.py`` records), so that editing a shared inline function makes the
+    kernels that inline it stale too."""
+    digest = hashlib.sha256(source.read_bytes())
+    for shared in sorted(source.parent.glob("*.pxd")):
+        digest.update(shared.read_bytes())
+    return digest.hexdigest()
+
+
 def _load(name: str) -> ModuleType | None:
     """The compiled kernel ``name``, or None: not built, switched off, or built from other source."""
     if pure_python_forced():
@@ -45,7 +55,7 @@ def _load(name: str) -> ModuleType | None:
         _log.debug("compiled kernel %s is not built; the pure-Python reference runs", name)
         return None
     source = Path(__file__).with_name(f"{name}.pyx")
-    if source.is_file() and hashlib.sha256(source.read_bytes()).hexdigest() != getattr(module, "SOURCE_SHA256", ""):
+    if source.is_file() and source_sha256(source) != getattr(module, "SOURCE_SHA256", ""):
         # a checkout changed the kernel's source since it was compiled: its twin may differ now
         _log.warning("compiled kernel %s is stale (rebuild: pip install --no-deps -e .); pure Python runs", name)
         return None

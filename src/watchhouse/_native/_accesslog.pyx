@@ -17,10 +17,13 @@ taken are left at zero (the reference leaves garbage there; the caller drops tho
 
 from libc.stdint cimport int64_t, uint8_t
 
+from watchhouse._native._civil cimport days_from_civil, days_in_month
+
 import numpy as np
 
-#: sha256 of this file when it was compiled (setup.py passes it): the loader refuses a build that
-#: no longer matches its source (an editable checkout pulled new code without rebuilding)
+#: sha256 of this file and the shared .pxd declarations when it was compiled (setup.py passes it):
+#: the loader refuses a build that no longer matches its source (an editable checkout pulled new
+#: code without rebuilding)
 SOURCE_SHA256 = BUILT_FROM_SHA256
 
 # As in access_log_columnar: _STAMP_WIDTH, _HEAD_WIDTHS, _END_WIDTH, _MAX_BYTES_DIGITS, _YEARS.
@@ -33,8 +36,6 @@ cdef enum:
     YEAR_MIN = 1900
     YEAR_MAX = 2999
 
-cdef int64_t[12] _MONTH_DAYS
-_MONTH_DAYS[:] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
 cdef const char* _MONTHS = b"JanFebMarAprMayJunJulAugSepOctNovDec"
 # the methods recognised as whole words (access_log_columnar._METHODS), as one string and lengths
@@ -67,24 +68,6 @@ cdef inline bint _alpha(uint8_t b) noexcept nogil:
     return 65 <= b <= 90 or 97 <= b <= 122
 
 
-cdef inline int64_t _floordiv(int64_t a, int64_t b) noexcept nogil:
-    cdef int64_t q = a // b  # C division truncates toward zero (cdivision): adjust to floor as numpy does
-    if (a % b != 0) and ((a < 0) != (b < 0)):
-        q -= 1
-    return q
-
-
-cdef inline int64_t _days_from_civil(int64_t year, int64_t month, int64_t day) noexcept nogil:
-    """As civil_time.days_from_civil (H. Hinnant's algorithm), for one date."""
-    if month <= 2:
-        year -= 1
-    cdef int64_t era = _floordiv(year, 400)
-    cdef int64_t year_of_era = year - era * 400
-    cdef int64_t day_of_year = (153 * (month - 3 if month > 2 else month + 9) + 2) // 5 + day - 1
-    cdef int64_t day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
-    return era * 146097 + day_of_era - 719468
-
-
 cdef inline int64_t _two(const uint8_t* s, int i) noexcept nogil:
     return (s[i] - 48) * 10 + (s[i + 1] - 48)
 
@@ -93,7 +76,6 @@ cdef bint _stamp(const uint8_t* s, int64_t* micros) noexcept nogil:
     """``_read_stamps`` of one " [dd/Mon/yyyy:HH:MM:SS +zzzz] " (30 bytes at ``s``)."""
     cdef int i, month = 0
     cdef int64_t day, year, hour, minute, second, offset
-    cdef bint leap
     if (s[0] != 32 or s[1] != 91 or s[4] != 47 or s[8] != 47 or s[13] != 58 or s[16] != 58 or s[19] != 58
             or s[22] != 32 or s[28] != 93 or s[29] != 32):
         return False
@@ -113,13 +95,12 @@ cdef bint _stamp(const uint8_t* s, int64_t* micros) noexcept nogil:
     hour, minute, second = _two(s, 14), _two(s, 17), _two(s, 20)
     if year < YEAR_MIN or year > YEAR_MAX or day < 1 or hour > 23 or minute > 59 or second > 59:
         return False
-    leap = (year % 4 == 0) and ((year % 100 != 0) or (year % 400 == 0))
-    if day > _MONTH_DAYS[month - 1] + (1 if (month == 2 and leap) else 0):
+    if day > days_in_month(year, month):
         return False
     offset = _two(s, 24) * 60 + _two(s, 26)
     if s[23] == 45:
         offset = -offset
-    micros[0] = (((_days_from_civil(year, month, day) * 24 + hour) * 60 + minute - offset) * 60 + second) * 1000000
+    micros[0] = (((days_from_civil(year, month, day) * 24 + hour) * 60 + minute - offset) * 60 + second) * 1000000
     return True
 
 

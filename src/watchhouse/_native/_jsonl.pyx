@@ -32,8 +32,9 @@ cdef extern from "Python.h":
     int _delete_slice "PyList_SetSlice"(object items, Py_ssize_t low, Py_ssize_t high, PyObject* new) except -1
     const Py_ssize_t PY_SSIZE_T_MAX
 
-#: sha256 of this file when it was compiled (setup.py passes it): the loader refuses a build that
-#: no longer matches its source (an editable checkout pulled new code without rebuilding)
+#: sha256 of this file and the shared .pxd declarations when it was compiled (setup.py passes it):
+#: the loader refuses a build that no longer matches its source (an editable checkout pulled new
+#: code without rebuilding)
 SOURCE_SHA256 = BUILT_FROM_SHA256
 
 

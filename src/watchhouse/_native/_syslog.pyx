@@ -13,10 +13,13 @@ the stamp parser itself), so this kernel returns the local instant and the offse
 
 from libc.stdint cimport int64_t, uint8_t
 
+from watchhouse._native._civil cimport days_from_civil, days_in_month
+
 import numpy as np
 
-#: sha256 of this file when it was compiled (setup.py passes it): the loader refuses a build that
-#: no longer matches its source (an editable checkout pulled new code without rebuilding)
+#: sha256 of this file and the shared .pxd declarations when it was compiled (setup.py passes it):
+#: the loader refuses a build that no longer matches its source (an editable checkout pulled new
+#: code without rebuilding)
 SOURCE_SHA256 = BUILT_FROM_SHA256
 
 # The layout, as in syslog_heads._QUICK_STAMP: "0000-00-00T00:00:00.000000+00:00 ", 33 bytes.
@@ -27,9 +30,6 @@ cdef enum:
     SIGN = 26
     WIDTH = 72
     PID_DIGITS = 18
-
-cdef int64_t[12] _MONTH_DAYS
-_MONTH_DAYS[:] = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
 
 cdef inline bint _stop(uint8_t b) noexcept nogil:
@@ -53,30 +53,11 @@ cdef inline int64_t _number(const uint8_t* p, int count) noexcept nogil:
     return value
 
 
-cdef inline int64_t _floordiv(int64_t a, int64_t b) noexcept nogil:
-    cdef int64_t q = a // b  # C division truncates toward zero (cdivision): adjust to floor as numpy does
-    if (a % b != 0) and ((a < 0) != (b < 0)):
-        q -= 1
-    return q
-
-
-cdef inline int64_t _days_from_civil(int64_t year, int64_t month, int64_t day) noexcept nogil:
-    """As civil_time.days_from_civil (H. Hinnant's algorithm), for one date."""
-    if month <= 2:
-        year -= 1
-    cdef int64_t era = _floordiv(year, 400)
-    cdef int64_t year_of_era = year - era * 400
-    cdef int64_t day_of_year = (153 * (month - 3 if month > 2 else month + 9) + 2) // 5 + day - 1
-    cdef int64_t day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
-    return era * 146097 + day_of_era - 719468
-
-
 cdef inline bint _valid_date(int64_t year, int64_t month, int64_t day) noexcept nogil:
     """As civil_time.valid_clock's date part, with the byte reader's year >= 1970."""
-    cdef bint leap = (year % 4 == 0) and ((year % 100 != 0) or (year % 400 == 0))
     if year < 1970 or month < 1 or month > 12 or day < 1:
         return False
-    return day <= _MONTH_DAYS[month - 1] + (1 if (month == 2 and leap) else 0)
+    return day <= days_in_month(year, month)
 
 
 cdef inline int64_t _scan(const uint8_t* w, int64_t* out) noexcept nogil:
@@ -133,7 +114,7 @@ cdef inline int64_t _scan(const uint8_t* w, int64_t* out) noexcept nogil:
         if d < 0:
             return 0
         pid = pid * 10 + d
-    out[0] = (((_days_from_civil(year, month, day) * 24 + hour) * 60 + minute) * 60 + second) * 1000000 + fraction
+    out[0] = (((days_from_civil(year, month, day) * 24 + hour) * 60 + minute) * 60 + second) * 1000000 + fraction
     out[1] = (-1 if w[SIGN] == 0x2D else 1) * (off_h * 100 + off_m)
     out[2] = host_end + STAMP
     out[3] = prog_end + STAMP

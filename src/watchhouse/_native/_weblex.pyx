@@ -15,8 +15,9 @@ from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISDECIMAL, Py_UNICOD
 from cpython.unicode cimport PyUnicode_4BYTE_KIND, PyUnicode_FromKindAndData
 from libc.stdlib cimport free, malloc
 
-#: sha256 of this file when it was compiled (setup.py passes it): the loader refuses a build that
-#: no longer matches its source (an editable checkout pulled new code without rebuilding)
+#: sha256 of this file and the shared .pxd declarations when it was compiled (setup.py passes it):
+#: the loader refuses a build that no longer matches its source (an editable checkout pulled new
+#: code without rebuilding)
 SOURCE_SHA256 = BUILT_FROM_SHA256
 
 # -- percent-decoding (twin of urllib.parse.unquote(text, errors="replace")) ------------------------
