@@ -114,3 +114,45 @@ def test_unsupported_url_is_a_usage_error() -> None:
         open_engine("mysql://nobody@localhost/db")
     with pytest.raises(UsageError):
         open_engine("not a url")
+
+
+def test_the_head_constant_names_the_newest_script() -> None:
+    """``upgrade`` trusts HEAD_REVISION to tell a current database without Alembic: a migration
+    added without updating it must fail here (else it would never run on an existing database)."""
+    from watchhouse.storage.migrate import HEAD_REVISION
+
+    assert head_revision() == HEAD_REVISION
+
+
+def test_the_revision_is_read_as_alembic_records_it(db_url: str) -> None:
+    engine = open_engine(db_url)
+    try:
+        assert current_revision(engine) is None  # never migrated
+        upgrade(engine)
+        with engine.connect() as conn:
+            assert current_revision(engine) == MigrationContext.configure(conn).get_current_revision()
+        config = migration_config()
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "-1")
+        assert current_revision(engine) not in (None, head_revision())
+        upgrade(engine)  # not current: Alembic runs the missing step
+        assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+def test_opening_a_current_office_does_not_import_alembic(tmp_path: Path) -> None:
+    """The point of HEAD_REVISION: a command on a current database starts without Alembic."""
+    import subprocess
+    import sys
+
+    AlertStore.sqlite(tmp_path / "office.db").close()  # made and migrated
+    probe = (
+        "import sys\n"
+        "from watchhouse.storage.alert_store import AlertStore\n"
+        f"AlertStore.sqlite({str(tmp_path / 'office.db')!r}).close()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
