@@ -13,24 +13,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
+from watchhouse.core.datasets import Dataset
 from watchhouse.core.errors import ConfigError, UsageError
-from watchhouse.core.events import Dataset
 from watchhouse.core.findings import Severity
-from watchhouse.core.identity import Pseudonymizer
-from watchhouse.detect.engine import DetectionEngine
-from watchhouse.detect.postprocess import PostProcessor
-from watchhouse.detect.registry import DetectorRegistry
-from watchhouse.detect.suppression import active_suppressions, load_suppressions
-from watchhouse.ingest import FORMATS, Quarantine, ReaderOptions
-from watchhouse.runners.embedded import ScanSummary, run_scan
-from watchhouse.runners.sinks import AlertSink, JsonlAlertSink, StoreAlertSink
-from watchhouse.storage.alert_store import AlertStore
+from watchhouse.ingest.options import FORMATS
 
 from .home import Home
 
 if TYPE_CHECKING:
     from watchhouse.office.services import Office
-from .render import RichScanProgress, scan_tables
+    from watchhouse.runners.embedded import ScanSummary
+# The detection stack (detectors, Arrow, Polars, the office database) is imported where a scan
+# runs, not with this module: `watchhouse scan --help` should not wait a second and more for it.
 
 
 @dataclass
@@ -73,6 +67,18 @@ def _detector_options(config: Path | None) -> tuple[list[str] | None, dict[str, 
 
 def execute_scan(req: ScanRequest, console: Console) -> ScanSummary:
     """The composition root of a scan: every dependency is built here and passed down."""
+    from watchhouse.core.identity import Pseudonymizer
+    from watchhouse.detect.engine import DetectionEngine
+    from watchhouse.detect.postprocess import PostProcessor
+    from watchhouse.detect.registry import DetectorRegistry
+    from watchhouse.detect.suppression import active_suppressions, load_suppressions
+    from watchhouse.ingest import Quarantine, ReaderOptions
+    from watchhouse.runners.embedded import run_scan
+    from watchhouse.runners.sinks import AlertSink, JsonlAlertSink, StoreAlertSink
+    from watchhouse.storage.alert_store import AlertStore
+
+    from .render import RichScanProgress
+
     started = datetime.now(UTC)
     enabled, options = _detector_options(req.config)
     names = req.detectors or enabled
@@ -167,6 +173,8 @@ def _summary_record(summary: ScanSummary) -> dict[str, Any]:
 
 
 def print_scan_summary(summary: ScanSummary, console: Console, *, out: Path | None, db: Path | None) -> None:
+    from .render import scan_tables
+
     for table in scan_tables(summary):
         console.print(table)
     if summary.quarantined:

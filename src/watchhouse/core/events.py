@@ -11,28 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 import polars as pl
 import pyarrow as pa
 
+# Dataset is defined apart (re-exported here) so the command line can name datasets without Arrow
+from watchhouse.core.datasets import Dataset as Dataset
 from watchhouse.core.errors import SchemaError
 from watchhouse.core.findings import EventRef
-
-
-class Dataset(StrEnum):
-    """Kinds of platform activity; each has one fixed schema."""
-
-    HTTP = "http"
-    AUTH = "auth"
-    MESSAGE = "message"
-    TRANSACTION = "transaction"
-    MEDIA = "media"
-    DATA_ACCESS = "data_access"
-    HOST = "host"
-    WINLOG = "winlog"
-
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 

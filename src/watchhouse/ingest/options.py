@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from watchhouse.core.datasets import Dataset
 from watchhouse.core.errors import UsageError
-from watchhouse.core.events import Dataset
 
 COMBINED = "combined"
 COMMON = "common"
