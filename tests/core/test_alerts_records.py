@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watchhouse.core.alerts import Alert, _evidence_records, alert_id
+from watchhouse.core.alerts import Alert, alert_id, evidence_records
 from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
 from watchhouse.core.taxonomy import CrimeCode
 
@@ -75,9 +75,9 @@ REFERENCES = (
 
 
 def test_references_convert_as_each_converts_itself() -> None:
-    assert _evidence_records(REFERENCES) == [ref.to_dict() for ref in REFERENCES]
-    assert [list(r) for r in _evidence_records(REFERENCES)] == [list(ref.to_dict()) for ref in REFERENCES]
-    assert _evidence_records(()) == []
+    assert evidence_records(REFERENCES) == [ref.to_dict() for ref in REFERENCES]
+    assert [list(r) for r in evidence_records(REFERENCES)] == [list(ref.to_dict()) for ref in REFERENCES]
+    assert evidence_records(()) == []
 
 
 @pytest.mark.parametrize("crime", list(CrimeCode))

@@ -54,6 +54,19 @@ def alert_ids(findings: Sequence[Finding]) -> list[str]:
     return ids
 
 
+def alert_ids_of(detector: str, keys: Sequence[str]) -> list[str]:
+    """``alert_id(detector, key)`` of each key, in order: the ids of one detector's findings held
+    as rows (:class:`watchhouse.core.finding_rows.FindingRows`), from their keys alone."""
+    fresh = _prefix_hash(detector).copy
+    ids: list[str] = []
+    append = ids.append
+    for key in keys:
+        digest = fresh()
+        digest.update(key.encode())
+        append("wh-" + digest.hexdigest()[:24])
+    return ids
+
+
 @functools.lru_cache(maxsize=256)
 def _prefix_hash(detector: str) -> hashlib._Hash:
     """SHA-256 of ``detector`` and the separator, to be copied (never updated in place)."""
@@ -111,7 +124,7 @@ class Alert(Finding):
         passes through here, so the enums' texts are looked up (``value`` is a Python property,
         ``str`` a Python method), an instant that is both first and last seen (one request) is
         spelt once (``isoformat`` of an aware time costs microseconds) and references are
-        converted in one loop (:func:`_evidence_records`).
+        converted in one loop (:func:`evidence_records`).
         """
         first_seen = self.first_seen.isoformat()
         last_seen = first_seen if self.last_seen is self.first_seen else self.last_seen.isoformat()
@@ -127,17 +140,17 @@ class Alert(Finding):
         (orjson would round an offset of seconds to minutes). ``bench/alert_lines.py`` measures
         both spellings on the CRS requests' alerts.
         """
-        first, last = self.first_seen, self.last_seen
-        record = self._record(
-            first if type(first) is datetime and first.tzinfo in _UTC_ZONES else first.isoformat(),
-            last if type(last) is datetime and last.tzinfo in _UTC_ZONES else last.isoformat(),
-        )
+        record = self._record(_instant_value(self.first_seen), _instant_value(self.last_seen))
         # (orjson's OPT_APPEND_NEWLINE measured slower here than appending the newline)
         return orjson.dumps(record) + b"\n"
 
     def _record(self, first_seen: str | datetime, last_seen: str | datetime) -> dict[str, Any]:
         """The record of :meth:`to_dict` with its instants as given (a fresh details dict and tag
-        list: measured, orjson writes those faster than the alert's own, older objects)."""
+        list: measured, orjson writes those faster than the alert's own, older objects).
+
+        ``web.attack_patterns`` writes the lines of its alerts held as rows in this very layout
+        (:mod:`watchhouse.detectors.web.findings`); its tests hold the two byte for byte.
+        """
         return {
             "detector": self.detector,
             "key": self.key,
@@ -150,7 +163,7 @@ class Alert(Finding):
             "subject": {"kind": self.subject.kind, "value": self.subject.value},
             "first_seen": first_seen,
             "last_seen": last_seen,
-            "evidence": _evidence_records(self.evidence),
+            "evidence": evidence_records(self.evidence),
             "details": dict(self.details),
             "tags": list(self.tags),
             "id": self.id,
@@ -197,7 +210,19 @@ _STAGE_TEXT: dict[Stage, str] = {member: member.value for member in Stage}
 _SEVERITY_TEXT: dict[Severity, str] = {member: str(member) for member in Severity}
 
 
-def _evidence_records(references: tuple[EventRef, ...]) -> list[dict[str, Any]]:
+def _instant_value(moment: datetime) -> str | datetime:
+    """What :meth:`Alert.to_json` hands orjson for an instant: a UTC one as it is (orjson's C
+    formatting writes the very text ``isoformat`` writes for one), any other as ``isoformat`` spells
+    it (orjson would round an offset of seconds to minutes)."""
+    return moment if type(moment) is datetime and moment.tzinfo in _UTC_ZONES else moment.isoformat()
+
+
+def instant_json(moment: datetime) -> bytes:
+    """An instant as an alert's JSON line spells it, quotes included."""
+    return orjson.dumps(_instant_value(moment))
+
+
+def evidence_records(references: tuple[EventRef, ...]) -> list[dict[str, Any]]:
     """``[ref.to_dict() for ref in references]`` (the same keys, in the same order, None left out)
     without a method call per reference: an sshd burst alert cites thousands of lines, and writing
     its references one call at a time cost most of writing the alert."""

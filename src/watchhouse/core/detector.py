@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -74,6 +75,15 @@ class Detector(ABC):
     @abstractmethod
     def detect(self, batch: EventBatch) -> list[Finding]:
         """Findings from one batch (possibly none)."""
+
+    def detect_rows(self, batch: EventBatch) -> Sequence[Finding]:
+        """The findings of ``batch`` as the detection engine takes them: :meth:`detect`'s by default.
+
+        A detector that flags many rows of a batch may return them as
+        :class:`~watchhouse.core.finding_rows.FindingRows` here (the same findings, held as rows
+        until read), so that their alerts can be written without being made one object at a time.
+        """
+        return self.detect(batch)
 
     def finalize(self) -> list[Finding]:
         """Findings still held in state at end of input. Stateless detectors have none."""

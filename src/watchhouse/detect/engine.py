@@ -13,6 +13,7 @@ from watchhouse.core.alerts import Alert
 from watchhouse.core.detector import Detector
 from watchhouse.core.errors import DetectorError
 from watchhouse.core.events import Dataset, EventBatch
+from watchhouse.core.finding_rows import AlertBatch
 from watchhouse.core.findings import Finding
 from watchhouse.core.gc_pause import paused_gc
 from watchhouse.detect.postprocess import PostProcessor
@@ -43,11 +44,19 @@ class DetectionEngine:
         every few hundred allocations, walked them all again and again, a tenth of the account
         detectors' time. Reference counting frees them; a cycle one leaves behind is collected
         after the batch."""
-        findings: list[Finding] = []
         with paused_gc():
-            for detector in self._routes[batch.dataset]:
-                findings.extend(_guarded(detector, "detect", lambda d=detector: d.detect(batch)))
-            return self.postprocessor.process(findings)
+            return list(self.alerts(batch))
+
+    def alerts(self, batch: EventBatch) -> AlertBatch:
+        """:meth:`process`'s alerts as an :class:`AlertBatch`: rows a detector held as rows stay rows
+        (see :mod:`watchhouse.core.finding_rows`), to be written without being made. What the
+        embedded runner writes; the collector is paused as in :meth:`process`."""
+        with paused_gc():
+            parts = [
+                _guarded(detector, "detect", lambda d=detector: d.detect_rows(batch))
+                for detector in self._routes[batch.dataset]
+            ]
+            return self.postprocessor.process_parts(parts)
 
     def finalize(self) -> list[Alert]:
         findings: list[Finding] = []
@@ -71,10 +80,10 @@ class DetectionEngine:
                 ) from exc
 
 
-def _guarded(detector: Detector, stage: str, call: Any) -> list[Finding]:
+def _guarded(detector: Detector, stage: str, call: Any) -> Any:
     """Name the detector when it fails: a crash inside a plug-in must be attributable."""
     try:
-        result: list[Finding] = call()
+        result = call()
     except Exception as exc:
         raise DetectorError(f"detector {detector.info.name} failed in {stage}: {type(exc).__name__}: {exc}") from exc
     return result

@@ -10,7 +10,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from watchhouse.core.alerts import Alert, alert_ids
+from watchhouse.core.alerts import Alert, alert_ids, alert_ids_of
+from watchhouse.core.finding_rows import AlertBatch, AlertRows, FindingRows
 from watchhouse.core.findings import Finding, Severity
 from watchhouse.detect.suppression import Suppression
 
@@ -96,23 +97,8 @@ class PostProcessor:
         suppression rules are only consulted when there are any.
         """
         findings = findings if isinstance(findings, list) else list(findings)
-        stats = self.stats
-        stats.findings += len(findings)
-        seen = self._seen
-        min_severity = self._min_severity
-        wanted: list[Finding] = []
-        wanted_ids: list[str] = []
-        for finding, id_ in zip(findings, alert_ids(findings), strict=True):
-            if id_ in seen:
-                stats.duplicates += 1
-                continue
-            seen.add(id_)
-            if finding.severity < min_severity:
-                stats.below_threshold += 1
-                continue
-            wanted.append(finding)
-            wanted_ids.append(id_)
-        alerts = Alert.many(wanted, wanted_ids, self._versions)
+        chosen, ids = self._fresh(alert_ids(findings), [finding.severity for finding in findings])
+        alerts = Alert.many([findings[i] for i in chosen], ids, self._versions)
         suppressions = self._suppressions
         if not suppressions:
             return alerts
@@ -122,5 +108,46 @@ class PostProcessor:
             if rule is None:
                 kept.append(alert)
             else:
-                stats.suppressed[rule.reason] += 1
+                self.stats.suppressed[rule.reason] += 1
         return kept
+
+    def process_parts(self, parts: Sequence[Sequence[Finding]]) -> AlertBatch:
+        """The alerts of one batch's findings, each detector's in a part of its own, in order.
+
+        The same decisions as :meth:`process` over the parts joined (the same alerts, ids, order
+        and counts); a part held as :class:`FindingRows` stays rows (:class:`AlertRows`), so its
+        alerts can be written without being made. With suppressions every finding is made: a
+        suppression rule reads the alert itself.
+        """
+        if self._suppressions or not any(isinstance(part, FindingRows) for part in parts):
+            return AlertBatch([self.process([finding for part in parts for finding in part])])
+        segments: list[list[Alert] | AlertRows] = []
+        for part in parts:
+            if isinstance(part, FindingRows):
+                kept, ids = self._fresh(alert_ids_of(part.detector, part.keys), part.severities)
+                segments.append(AlertRows(part, kept, ids, self._versions.get(part.detector, "?")))
+            else:
+                segments.append(self.process(part))
+        return AlertBatch(segments)
+
+    def _fresh(self, ids: list[str], severities: Sequence[Severity]) -> tuple[list[int], list[str]]:
+        """Which findings (by index) become alerts, with their ids: not seen before, not below the
+        threshold. Every id is remembered, even a held-back one's (a finding re-scored later under
+        the same key is a duplicate). Counted in :attr:`stats`."""
+        stats = self.stats
+        stats.findings += len(ids)
+        seen = self._seen
+        min_severity = self._min_severity
+        kept: list[int] = []
+        kept_ids: list[str] = []
+        for index, (id_, severity) in enumerate(zip(ids, severities, strict=True)):
+            if id_ in seen:
+                stats.duplicates += 1
+                continue
+            seen.add(id_)
+            if severity < min_severity:
+                stats.below_threshold += 1
+                continue
+            kept.append(index)
+            kept_ids.append(id_)
+        return kept, kept_ids

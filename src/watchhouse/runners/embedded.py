@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from watchhouse.core.alerts import Alert
 from watchhouse.core.events import Dataset
+from watchhouse.core.finding_rows import AlertBatch
 from watchhouse.core.findings import Severity
 from watchhouse.core.gc_pause import paused_gc
 from watchhouse.core.identity import Pseudonymizer
@@ -128,10 +128,10 @@ def run_scan(
         hints = [r.size_hint() for r in readers]
         progress.start(None if any(h is None for h in hints) else sum(h or 0 for h in hints))
 
-    def emit(alerts: list[Alert]) -> None:
-        # counted in C (Counter.update of a list), not two increments per alert in Python
-        summary.alerts.update([(alert.crime_code, alert.severity) for alert in alerts])
-        summary.by_detector.update([alert.detector for alert in alerts])
+    def emit(alerts: AlertBatch) -> None:
+        by_crime, by_detector = alerts.counts()  # from rows where alerts are still rows
+        summary.alerts.update(by_crime)
+        summary.by_detector.update(by_detector)
         for sink in sinks:
             sink.write(alerts)
 
@@ -148,13 +148,13 @@ def run_scan(
                         summary.undetected_datasets.add(batch.dataset)
                         continue
                     with paused_gc():  # from detection until the alerts are written (see above)
-                        emit(engine.process(batch))
+                        emit(engine.alerts(batch))
         except KeyboardInterrupt:
             # Ctrl-C on a live pipe (`tail -F log | watchhouse scan -`) is how such a scan ends: what
             # was read is still finalised and written, and the caller reports the interruption.
             summary.interrupted = True
         with paused_gc():  # as for each batch
-            emit(engine.finalize())
+            emit(AlertBatch([engine.finalize()]))
     summary.seconds = time.perf_counter() - started
     summary.quarantine_path = str(quarantine.path) if quarantine.path and quarantine.count else None
     return summary

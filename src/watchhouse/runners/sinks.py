@@ -10,6 +10,7 @@ import orjson
 
 from watchhouse.core.alerts import Alert
 from watchhouse.core.errors import InputError
+from watchhouse.core.finding_rows import AlertBatch
 from watchhouse.storage.alert_store import AlertStore
 
 
@@ -38,7 +39,10 @@ class JsonlAlertSink:
         flagged."""
         if not alerts:
             return
-        self._file.write(b"".join([alert.to_json() for alert in alerts]))
+        if isinstance(alerts, AlertBatch):  # alerts still held as rows are written from the rows
+            self._file.write(alerts.json_lines())
+        else:
+            self._file.write(b"".join([alert.to_json() for alert in alerts]))
         self._file.flush()  # a live scan's alerts must be visible to `tail -f` as they happen
         self.written += len(alerts)
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import weakref
 from collections import OrderedDict
-from typing import Any, ClassVar, NamedTuple
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
 import polars as pl
 
 from watchhouse.core.detector import Detector, DetectorFamily, DetectorInfo
 from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTAMP_FIELD, Dataset, EventBatch
-from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
+from watchhouse.core.findings import Finding, Severity
 from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.detectors.web import prefilter
-from watchhouse.detectors.web.explain import attacked_names, describe, excerpt, redact_url
+from watchhouse.detectors.web.explain import attacked_names, describe, redact_url
+from watchhouse.detectors.web.findings import Verdict, WebFindingRows, line_parts, verdict_details
 from watchhouse.detectors.web.matching import Hit, Matcher, Part, request_parts
 from watchhouse.detectors.web.memory import remember
 from watchhouse.detectors.web.policy import (
@@ -91,32 +93,6 @@ ROW_CACHE_MAX_CHARS = 4_096
 _CLASS_VALUE: dict[AttackClass, str] = {member: member.value for member in AttackClass}
 #: the tags of each combination of attack classes a verdict names, made once per combination
 _TAGS: dict[tuple[str, ...], tuple[str, ...]] = {}
-
-
-class _Verdict(NamedTuple):
-    """A row's hits combined: the leading rule, severity, anomaly score and their explanation.
-
-    A named tuple: it is built once per distinct request judged (a frozen dataclass sets each of
-    its fields through ``object.__setattr__``), and never changed: rows judged alike share it.
-    """
-
-    lead: Rule | PolicyRule
-    severity: Severity
-    confidence: float
-    score: int
-    where: str
-    records: tuple[dict[str, Any], ...]
-    rule_ids: tuple[str, ...]
-    classes: tuple[str, ...]
-    attacked: frozenset[str]
-    #: what every finding of this verdict says alike, worked out once (a campaign repeats a payload)
-    crime_code: CrimeCode
-    title_class: str
-    tags: tuple[str, ...]
-    explained: str  # the explanation's tail after the request line
-    #: the URL as shown (redacted, cut), when the verdict's row key holds the URL: every row of the
-    #: verdict then has that URL; None when the URL was not inspected and each row shows its own
-    url_shown: str | None
 
 
 class WebAttackDetector(Detector):
@@ -207,26 +183,39 @@ class WebAttackDetector(Detector):
         # bounded memories, oldest entry out first (:mod:`.memory`)
         self._row_cache: OrderedDict[_RowKey, tuple[Hit, ...]] = OrderedDict()
         self._policy_cache: OrderedDict[_RowKey, tuple[Hit, ...]] = OrderedDict()
-        self._verdicts: OrderedDict[_RowKey, _Verdict | None] = OrderedDict()
-        self._last: tuple[weakref.ref[EventBatch], tuple[Finding, ...]] | None = None
+        self._verdicts: OrderedDict[_RowKey, Verdict | None] = OrderedDict()
+        self._last: tuple[weakref.ref[EventBatch], Sequence[Finding]] | None = None
 
     def detect(self, batch: EventBatch) -> list[Finding]:
-        """The findings of ``batch``; asked again about the very same batch, the same findings.
+        """The findings of ``batch`` (:meth:`detect_rows`'s, as objects), each call a list of its own."""
+        return list(self._remembered(batch))
+
+    def detect_rows(self, batch: EventBatch) -> Sequence[Finding]:
+        """The findings of ``batch``, held as rows (:class:`.findings.WebFindingRows`); asked again
+        about the very same batch, the same findings.
 
         Why remembered: ``web.campaigns`` groups this detector's findings, and when a scan runs
         both with the same settings, the registry hands it this very detector (see
         :data:`watchhouse.detectors.web.campaigns.WebCampaignDetector.composes`), which then asks
         about each batch once more. Only the last batch is remembered, by a weak reference (a
-        batch no one holds cannot be asked about again); every caller gets a list of its own.
+        batch no one holds cannot be asked about again). What is remembered cannot be changed by a
+        caller: rows have no setters, and no findings at all is an empty tuple. A subclass that
+        overrides :meth:`detect` is asked through it, so that the override is what the engine runs.
         """
+        if type(self).detect is not WebAttackDetector.detect:
+            return self.detect(batch)
+        return self._remembered(batch)
+
+    def _remembered(self, batch: EventBatch) -> Sequence[Finding]:
         last = self._last
         if last is not None and last[0]() is batch:
-            return list(last[1])
-        findings = self._detect(batch)
-        self._last = (weakref.ref(batch), tuple(findings))
-        return findings
+            return last[1]
+        found = self._detect(batch)
+        kept: Sequence[Finding] = found if isinstance(found, WebFindingRows) else tuple(found)
+        self._last = (weakref.ref(batch), kept)
+        return kept
 
-    def _detect(self, batch: EventBatch) -> list[Finding]:
+    def _detect(self, batch: EventBatch) -> list[Finding] | WebFindingRows:
         if batch.num_rows == 0:
             return []
         frame = batch.to_polars()
@@ -264,7 +253,7 @@ class WebAttackDetector(Detector):
                     by_row[index] = by_row.get(index, ()) + found
                     policy_keys[index] = value
         judged: list[int] = []
-        verdicts: list[_Verdict] = []
+        verdicts: list[Verdict] = []
         remembered = self._verdicts
         for index in sorted(by_row):
             hits = by_row[index]
@@ -335,7 +324,7 @@ class WebAttackDetector(Detector):
             out.append(found)
         return out
 
-    def _verdict(self, hits: tuple[Hit, ...], key: _RowKey) -> _Verdict | None:
+    def _verdict(self, hits: tuple[Hit, ...], key: _RowKey) -> Verdict | None:
         """What a row's hits add up to, remembered per row key (``detect`` looks there first); the
         key of a row with policy hits also holds its ``_POLICY_COLUMNS`` values.
 
@@ -348,7 +337,7 @@ class WebAttackDetector(Detector):
             remember(self._verdicts, key, verdict, ROW_CACHE_MAX_ENTRIES)
         return verdict
 
-    def _judge(self, hits: tuple[Hit, ...], url: str | None) -> _Verdict | None:
+    def _judge(self, hits: tuple[Hit, ...], url: str | None) -> Verdict | None:
         """What ``hits`` add up to; ``url``: the request's URL where every row judged alike has it."""
         # the most severe (then most confident, then first) rule decides class and crime
         lead = hits[0].rule
@@ -381,14 +370,16 @@ class WebAttackDetector(Detector):
             if len(_TAGS) < 1_024:
                 _TAGS[classes] = tags
         attacked = frozenset(attacked_names(hits))
-        return _Verdict(
+        records_kept, rule_ids = tuple(records), tuple(fired)
+        shared = verdict_details(rule_ids, score, self.anomaly_threshold, self.paranoia_level, classes, records_kept)
+        return Verdict(
             lead=lead,
             severity=severity,
             confidence=confidence,
             score=score,
             where=where,
-            records=tuple(records),
-            rule_ids=tuple(fired),
+            records=records_kept,
+            rule_ids=rule_ids,
             classes=classes,
             attacked=attacked,
             crime_code=lead.crime_code,
@@ -399,91 +390,27 @@ class WebAttackDetector(Detector):
                 f"{self.paranoia_level})."
             ),
             url_shown=None if url is None else redact_url(url, attacked, self.excerpt_chars),
+            line=line_parts(lead.crime_code, severity, confidence, shared, tags),
         )
 
-    def _findings(self, rows: pl.DataFrame, verdicts: list[_Verdict]) -> list[Finding]:
-        """The finding of each judged row (``rows``: its ``_FINDING_COLUMNS``) under its verdict.
-
-        Why so spelled out: every flagged request passes through here, and in a campaign most of
-        them repeat a remembered verdict, so the row's own values are all that is left to fill in.
-        The rows' values and evidence references are made a column at a time (cheaper than row
-        tuples and one ``EventRef(...)`` per row); findings of one address share its (frozen)
-        subject; a URL the verdict does not hold (its payload was elsewhere: a header, the body) is
-        redacted once per batch; and a finding is made without the dataclass constructor, whose
-        checks hold by construction here: the confidence was checked in
-        :meth:`_judge`, there is one evidence reference, and first and last seen are the same
-        instant (a row without a timestamp takes the constructor and fails as it always did).
-        Mutable details are new for every finding: a remembered verdict is shared between rows.
-        """
-        limit = self.excerpt_chars
-        name = self.info.name
-        threshold, paranoia = self.anomaly_threshold, self.paranoia_level
-        subjects: dict[str, Subject] = {}
-        shown: dict[tuple[str, frozenset[str]], str] = {}  # URLs as shown, by URL and attacked names
-        findings: list[Finding] = []
+    def _findings(self, rows: pl.DataFrame, verdicts: list[Verdict]) -> WebFindingRows:
+        """The findings of the judged rows (``rows``: their ``_FINDING_COLUMNS``), held as rows (see
+        :mod:`.findings`). The rows' values cross into Python a column at a time. A row without a
+        timestamp cannot be a finding: its finding is made here, where the constructor refuses it,
+        as it always did."""
         columns = [_instants(rows.get_column(TIMESTAMP_FIELD))]
         columns += [rows.get_column(column).to_list() for column in _FINDING_COLUMNS[1:]]
-        references = EventRef.many(columns[1], columns[2], columns[3])  # built in C, a column at once
-        for verdict, seen, path, line, offset, ip, method, url, status, agent, reference in zip(
-            verdicts, *columns, references, strict=True
-        ):
-            hits = []
-            for record in verdict.records:
-                hit = record.copy()
-                hit["decoding_steps"] = record["decoding_steps"].copy()
-                hits.append(hit)
-            first = hits[0]
-            ip = ip or "unknown"
-            subject = subjects.get(ip)
-            if subject is None:
-                subject = subjects[ip] = Subject("source.ip", ip)
-            url_shown = verdict.url_shown
-            if url_shown is None:
-                shown_key = (url or "", verdict.attacked)
-                url_shown = shown.get(shown_key)
-                if url_shown is None:
-                    url_shown = shown[shown_key] = redact_url(url or "", verdict.attacked, limit)
-            details: dict[str, Any] = {
-                "rules": list(verdict.rule_ids),
-                "anomaly_score": verdict.score,
-                "anomaly_threshold": threshold,
-                "paranoia_level": paranoia,
-                "classes": list(verdict.classes),
-                "parameter": first["parameter"],
-                "target": first["target"],
-                "decoded_excerpt": first["decoded_excerpt"],
-                "decoding_steps": first["decoding_steps"],
-                "hits": hits,
-                "method": method,
-                "status_code": status,
-                "url_excerpt": url_shown,
-            }
-            if agent:
-                details["user_agent_excerpt"] = excerpt(agent, 0, 0, limit)
-            status_text = f", answered {status}" if status is not None else ""
-            values = {
-                "detector": name,
-                "key": f"{path}:{line}:{offset}",
-                "crime_code": verdict.crime_code,
-                "stage": Stage.ATTEMPTED,
-                "severity": verdict.severity,
-                "confidence": verdict.confidence,
-                "title": f"{verdict.title_class} from {ip}",
-                "explanation": f"{method or 'request'} {url_shown} from {ip}{status_text}{verdict.explained}",
-                "subject": subject,
-                "first_seen": seen,
-                "last_seen": seen,
-                "evidence": (reference,),
-                "details": details,
-                "tags": verdict.tags,
-            }
-            if seen is None:
-                findings.append(Finding(**values))
-            else:
-                finding = object.__new__(Finding)
-                object.__setattr__(finding, "__dict__", values)  # frozen: fields are set past __setattr__
-                findings.append(finding)
-        return findings
+        found = WebFindingRows(
+            self.info.name,
+            verdicts,
+            columns,
+            excerpt_chars=self.excerpt_chars,
+            anomaly_threshold=self.anomaly_threshold,
+            paranoia_level=self.paranoia_level,
+        )
+        if None in columns[0]:
+            found.findings  # noqa: B018 (made now: raises, naming the missing timestamp)
+        return found
 
 
 def _instants(stamps: pl.Series) -> list[Any]:

@@ -1,0 +1,173 @@
+"""Findings and alerts held as rows, from a detector to the written line.
+
+Why: on traffic a detector flags request after request (a campaign, a scanner, the CRS regression
+suite) every finding used to become a dozen Python objects (the finding, its details and hit
+records, the alert copied from it, the record written out) that were made, copied, serialized and
+freed again within the batch. Measured on the CRS requests cycled ten times, the scan ran at twice
+the rate with those objects left out (``bench/modsec_compare.py``; see the session note on issue 3).
+
+A detector that can (``web.attack_patterns``) returns its findings of a batch as
+:class:`FindingRows`: what post-processing needs without objects (each finding's key, severity and
+crime code) and each alert's JSON line, written from the rows. Post-processing keeps them as
+:class:`AlertRows` inside an :class:`AlertBatch`, which a JSON-lines sink writes as it is. Every
+reader that wants objects (the office database, ``web.campaigns``, tests) gets the same
+:class:`Finding` and :class:`Alert` objects as before, made on first reading and kept. The line
+written from the rows is the very line ``Alert.to_json`` writes for the alert; the detector's tests
+hold it to that byte for byte.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from typing import overload
+
+from watchhouse.core.alerts import Alert
+from watchhouse.core.findings import Finding, Severity
+from watchhouse.core.taxonomy import CrimeCode
+
+
+class FindingRows(ABC, Sequence[Finding]):
+    """One detector's findings of one batch, kept as rows; a sequence of findings to any reader.
+
+    Subclasses give :meth:`_make` (the finding objects, in row order) and :meth:`alert_line` (an
+    alert's JSON line from the rows); ``keys``, ``severities`` and ``crime_codes`` are the findings'
+    fields of those names, in the same order.
+    """
+
+    def __init__(self, detector: str, keys: list[str], severities: list[Severity], crime_codes: list[CrimeCode]):
+        if not len(keys) == len(severities) == len(crime_codes):
+            raise ValueError("keys, severities and crime codes must be given for every row")
+        self.detector = detector
+        self.keys = keys
+        self.severities = severities
+        self.crime_codes = crime_codes
+        self._made: list[Finding] | None = None
+
+    @abstractmethod
+    def _make(self) -> list[Finding]:
+        """Every row's finding, in row order (called once, on first reading)."""
+
+    @abstractmethod
+    def alert_line(self, index: int, alert_id: str, version: str) -> bytes:
+        """The JSON line of the alert of row ``index``: exactly
+        ``Alert.many([self[index]], [alert_id], {self.detector: version})[0].to_json()``."""
+
+    @property
+    def findings(self) -> list[Finding]:
+        """The finding objects, made once."""
+        if self._made is None:
+            made = self._make()
+            if len(made) != len(self.keys):
+                raise ValueError(f"{self.detector} made {len(made)} findings from {len(self.keys)} rows")
+            self._made = made
+        return self._made
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @overload
+    def __getitem__(self, index: int) -> Finding: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Finding]: ...
+
+    def __getitem__(self, index: int | slice) -> Finding | list[Finding]:
+        return self.findings[index]
+
+    def __iter__(self) -> Iterator[Finding]:
+        return iter(self.findings)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.detector}: {len(self)} finding(s)>"
+
+
+class AlertRows:
+    """The alerts post-processing kept of a :class:`FindingRows`: the rows, their ids and the
+    detector's version."""
+
+    __slots__ = ("ids", "kept", "rows", "version")
+
+    def __init__(self, rows: FindingRows, kept: list[int], ids: list[str], version: str) -> None:
+        self.rows = rows
+        self.kept = kept
+        self.ids = ids
+        self.version = version
+
+    def __len__(self) -> int:
+        return len(self.kept)
+
+    def alerts(self) -> list[Alert]:
+        findings = self.rows.findings
+        return Alert.many([findings[i] for i in self.kept], self.ids, {self.rows.detector: self.version})
+
+    def lines(self) -> bytes:
+        line, version = self.rows.alert_line, self.version
+        return b"".join([line(index, id_, version) for index, id_ in zip(self.kept, self.ids, strict=True)])
+
+
+class AlertBatch(Sequence[Alert]):
+    """The alerts of one batch, in order: alert objects, and alerts still held as rows.
+
+    A sequence of :class:`Alert` to any reader (made on first reading, once); a JSON-lines sink
+    asks for :meth:`json_lines` instead, and the scan summary for :meth:`counts`.
+    """
+
+    def __init__(self, segments: Sequence[list[Alert] | AlertRows] = ()) -> None:
+        self._segments = [segment for segment in segments if len(segment)]
+        self._made: list[Alert] | None = None
+
+    @property
+    def alerts(self) -> list[Alert]:
+        if self._made is None:
+            made: list[Alert] = []
+            for segment in self._segments:
+                made += segment.alerts() if isinstance(segment, AlertRows) else segment
+            self._made = made
+        return self._made
+
+    def __len__(self) -> int:
+        return sum(len(segment) for segment in self._segments)
+
+    @overload
+    def __getitem__(self, index: int) -> Alert: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Alert]: ...
+
+    def __getitem__(self, index: int | slice) -> Alert | list[Alert]:
+        return self.alerts[index]
+
+    def __iter__(self) -> Iterator[Alert]:
+        return iter(self.alerts)
+
+    def __repr__(self) -> str:
+        return f"<AlertBatch: {len(self)} alert(s)>"
+
+    def json_lines(self) -> bytes:
+        """Every alert's JSON line (``Alert.to_json``), in order; rows are written from the rows."""
+        if self._made is not None:  # someone read the objects already: write those
+            return b"".join([alert.to_json() for alert in self._made])
+        parts: list[bytes] = []
+        for segment in self._segments:
+            if isinstance(segment, AlertRows):
+                parts.append(segment.lines())
+            else:
+                parts += [alert.to_json() for alert in segment]
+        return b"".join(parts)
+
+    def counts(self) -> tuple[Counter[tuple[CrimeCode, Severity]], Counter[str]]:
+        """Alerts per (crime code, severity) and per detector, without making objects of rows."""
+        by_crime: Counter[tuple[CrimeCode, Severity]] = Counter()
+        by_detector: Counter[str] = Counter()
+        for segment in self._segments:
+            if isinstance(segment, AlertRows):
+                rows = segment.rows
+                crimes, severities = rows.crime_codes, rows.severities
+                by_crime.update([(crimes[i], severities[i]) for i in segment.kept])
+                by_detector[rows.detector] += len(segment.kept)
+            else:
+                by_crime.update([(alert.crime_code, alert.severity) for alert in segment])
+                by_detector.update([alert.detector for alert in segment])
+        return by_crime, by_detector
