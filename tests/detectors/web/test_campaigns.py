@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -191,7 +192,7 @@ def test_a_scan_running_both_matches_each_batch_once_and_each_reports_what_it_re
     matched: list[int] = []
     detect = WebAttackDetector._detect
 
-    def counted(self: WebAttackDetector, batch: EventBatch) -> list[Finding]:
+    def counted(self: WebAttackDetector, batch: EventBatch) -> Sequence[Finding]:
         matched.append(batch.num_rows)
         return detect(self, batch)
 
