@@ -51,9 +51,9 @@ class Listed(FindingRows):
         self.made += 1
         return list(self._ready)
 
-    def alert_line(self, index: int, alert_id: str, version: str) -> bytes:
-        (alert,) = Alert.many([self._ready[index]], [alert_id], {self.detector: version})
-        return alert.to_json()
+    def alert_lines(self, indices: list[int], ids: list[str], version: str) -> bytes:
+        alerts = Alert.many([self._ready[i] for i in indices], ids, {self.detector: version})
+        return b"".join(alert.to_json() for alert in alerts)
 
 
 def _rows(*numbers: int, severity: Severity = Severity.HIGH) -> Listed:

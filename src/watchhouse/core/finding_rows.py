@@ -31,8 +31,8 @@ from watchhouse.core.taxonomy import CrimeCode
 class FindingRows(ABC, Sequence[Finding]):
     """One detector's findings of one batch, kept as rows; a sequence of findings to any reader.
 
-    Subclasses give :meth:`_make` (the finding objects, in row order) and :meth:`alert_line` (an
-    alert's JSON line from the rows); ``keys``, ``severities`` and ``crime_codes`` are the findings'
+    Subclasses give :meth:`_make` (the finding objects, in row order) and :meth:`alert_lines` (alerts'
+    JSON lines from the rows); ``keys``, ``severities`` and ``crime_codes`` are the findings'
     fields of those names, in the same order.
     """
 
@@ -50,9 +50,9 @@ class FindingRows(ABC, Sequence[Finding]):
         """Every row's finding, in row order (called once, on first reading)."""
 
     @abstractmethod
-    def alert_line(self, index: int, alert_id: str, version: str) -> bytes:
-        """The JSON line of the alert of row ``index``: exactly
-        ``Alert.many([self[index]], [alert_id], {self.detector: version})[0].to_json()``."""
+    def alert_lines(self, indices: list[int], ids: list[str], version: str) -> bytes:
+        """The JSON lines of the alerts of rows ``indices`` (ids ``ids``), joined: exactly
+        ``b"".join(a.to_json() for a in Alert.many([self[i] for i in indices], ids, {self.detector: version}))``."""
 
     @property
     def findings(self) -> list[Finding]:
@@ -103,8 +103,7 @@ class AlertRows:
         return Alert.many([findings[i] for i in self.kept], self.ids, {self.rows.detector: self.version})
 
     def lines(self) -> bytes:
-        line, version = self.rows.alert_line, self.version
-        return b"".join([line(index, id_, version) for index, id_ in zip(self.kept, self.ids, strict=True)])
+        return self.rows.alert_lines(self.kept, self.ids, self.version)
 
 
 class AlertBatch(Sequence[Alert]):

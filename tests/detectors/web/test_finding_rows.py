@@ -88,6 +88,9 @@ def _requests(draw: st.DrawFn) -> list[dict[str, Any]]:
             "http.response.status_code": draw(st.sampled_from([200, 403, None])),
             "url.original": url + (payload if where == "query" else "1"),
             "user_agent.original": payload if where == "agent" else draw(st.sampled_from([None, "", 'curl/8.1 "x"'])),
+            # a file read as a stream has offsets beside its lines; paths may hold anything
+            "log.offset": draw(st.one_of(st.none(), st.integers(0, 10**12))),
+            "log.file.path": draw(st.sampled_from(["gen/access.log", 'logs/"odd" ü\\path.log'])),
         }
         if where == "header":
             row["http.request.headers"] = json.dumps({"X-Forwarded-For": payload, "Referer": "\x01\u2028"})
