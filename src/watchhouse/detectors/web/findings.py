@@ -11,7 +11,6 @@ the alert made from the finding, held to it byte for byte by ``tests/detectors/w
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, NamedTuple
 
 import orjson
@@ -145,7 +144,7 @@ class WebFindingRows(FindingRows):
         self._paranoia = paranoia_level
         self._shown: dict[tuple[str, frozenset[str]], str] = {}  # URLs as shown, by URL and attacked names
         self._agents_shown: dict[str, str] = {}  # agents as shown
-        self._stamps: dict[datetime, bytes] = {}  # instants as written
+        self._stamps: dict[int, bytes] = {}  # instants as written, by the identity of their datetime
         self._paths_json: dict[str, bytes] = {}  # paths as written
         self._name = _dumps(detector)
 
@@ -239,9 +238,9 @@ class WebFindingRows(FindingRows):
             head, shared, tail = verdicts[index].line
             ip, url_shown, title, explanation, agent_shown = texts(index)
             seen = seen_column[index]
-            stamp = stamps.get(seen)
+            stamp = stamps.get(id(seen))  # rows of one instant share one datetime (see _instants)
             if stamp is None:
-                stamp = stamps[seen] = instant_json(seen)
+                stamp = stamps[id(seen)] = instant_json(seen)
             path, line, offset = reference = references[index]
             if line is not None and offset is not None:
                 path_json = paths.get(path)
