@@ -1,10 +1,16 @@
-"""Writing alerts as JSON lines: ``Alert.to_json`` against ``orjson.dumps(alert.to_dict())``.
+"""Writing alerts as JSON lines: ``Alert.to_json`` against ``orjson.dumps(alert.to_dict())``, and
+the whole output path of a batch held as rows against the same path through objects.
 
 Every alert a scan writes to ``--out`` becomes one line. On an attack-heavy input (the CRS
 regression requests are nine in ten attacks) that line costs about as much as detecting the
 request, so both spellings are timed here on the same alerts, alternating round by round on this
 noisy machine, and the best round of each is compared. Both must give the same bytes: the script
 checks every line before it times anything.
+
+The second comparison (ADR 0013) times a batch whose verdicts are remembered (as in a campaign,
+or the requests cycled): detection answering from memory, the findings, post-processing and
+lines, once with the finding and alert objects made (``process`` and ``to_json``), once with the
+findings held as rows (``process_parts`` and ``json_lines``). The two must write the same bytes.
 
 Usage: ``.venv/bin/python bench/alert_lines.py [--rounds 7]``. Needs ``../shared/corpora/crs-tests``;
 without it, it says so and exits 2.
@@ -23,21 +29,21 @@ from pathlib import Path
 import orjson
 
 from watchhouse.core.alerts import Alert
+from watchhouse.core.events import Dataset, EventBatch
+from watchhouse.core.identity import Pseudonymizer
+from watchhouse.detect.postprocess import PostProcessor
+from watchhouse.detectors.web.attack_patterns import WebAttackDetector
+from watchhouse.ingest import Quarantine, ReaderOptions
+from watchhouse.ingest.reader import SourceReader
 
 ROOT = Path(__file__).resolve().parent.parent
 CRS_REQUESTS = ROOT.parent / "shared" / "corpora" / "crs-tests" / "derived" / "crs_requests.jsonl"
 
 
-def crs_alerts() -> list[Alert]:
-    """The web detector's alerts (default settings) for the CRS requests, read as full-request lines."""
+def crs_batches() -> list[EventBatch]:
+    """The CRS requests, read as full-request lines through the normal ingest path."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from modsec_compare import crs_requests
-    from watchhouse.core.events import Dataset
-    from watchhouse.core.identity import Pseudonymizer
-    from watchhouse.detect.postprocess import PostProcessor
-    from watchhouse.detectors.web.attack_patterns import WebAttackDetector
-    from watchhouse.ingest import Quarantine, ReaderOptions
-    from watchhouse.ingest.reader import SourceReader
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "requests.jsonl"
@@ -46,10 +52,45 @@ def crs_alerts() -> list[Alert]:
             reader = SourceReader(
                 str(path), ReaderOptions(fmt="jsonl", dataset=Dataset.HTTP), quarantine, Pseudonymizer(b"k" * 24)
             )
-            batches = list(reader.batches(None))
+            return list(reader.batches(None))
+
+
+def crs_alerts(batches: Sequence[EventBatch]) -> list[Alert]:
+    """The web detector's alerts (default settings) for the CRS requests."""
     detector = WebAttackDetector()
     findings = [finding for batch in batches for finding in detector.detect(batch)]
     return PostProcessor({detector.info.name: detector.info.version}).process(findings)
+
+
+def output_paths(batches: Sequence[EventBatch], rounds: int) -> tuple[list[float], list[float], int]:
+    """CPU µs per alert of a warm detector's batches (detection from remembered verdicts, findings,
+    post-processing and lines), through objects and through rows, alternating round by round; and
+    the alerts of a round."""
+    detector = WebAttackDetector()
+    for batch in batches:  # judged once: every round answers from the remembered verdicts
+        detector.detect(batch)
+    versions = {detector.info.name: detector.info.version}
+
+    def objects() -> bytes:
+        post = PostProcessor(versions)
+        return b"".join(a.to_json() for batch in batches for a in post.process(list(detector._detect(batch))))
+
+    def rows() -> bytes:
+        post = PostProcessor(versions)
+        return b"".join(post.process_parts([detector._detect(batch)]).json_lines() for batch in batches)
+
+    lines = objects()
+    if rows() != lines:
+        raise SystemExit("the rows and the objects write different lines; nothing was measured")
+    alerts = lines.count(b"\n")
+    through_objects: list[float] = []
+    through_rows: list[float] = []
+    for _ in range(rounds):
+        for spent, path in ((through_objects, objects), (through_rows, rows)):
+            started = time.process_time()
+            path()
+            spent.append((time.process_time() - started) / alerts * 1e6)
+    return through_objects, through_rows, alerts
 
 
 def best_round(alerts: Sequence[Alert], spell: Callable[[Alert], bytes], rounds: int) -> float:
@@ -70,7 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not CRS_REQUESTS.exists():
         print(f"needs the CRS regression requests at {CRS_REQUESTS}; nothing was measured", file=sys.stderr)
         return 2
-    alerts = crs_alerts()
+    batches = crs_batches()
+    alerts = crs_alerts(batches)
 
     def plain(alert: Alert) -> bytes:
         return orjson.dumps(alert.to_dict()) + b"\n"
@@ -89,6 +131,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"orjson.dumps(alert.to_dict()): best {min(plain_us):.2f} µs/alert (rounds: {_spread(plain_us)})")
     print(f"alert.to_json():               best {min(fast_us):.2f} µs/alert (rounds: {_spread(fast_us)})")
     print(f"ratio: to_json is {min(plain_us) / min(fast_us):.2f}x the plain spelling's speed")
+    through_objects, through_rows, count = output_paths(batches, args.rounds)
+    print(f"\na warm batch: detection from memory, findings, post-processing, lines ({count} alerts, same bytes):")
+    print(f"through objects: best {min(through_objects):.2f} µs/alert (rounds: {_spread(through_objects)})")
+    print(f"through rows:    best {min(through_rows):.2f} µs/alert (rounds: {_spread(through_rows)})")
+    print(f"ratio: rows are {min(through_objects) / min(through_rows):.2f}x the objects' speed")
     return 0
 
 
