@@ -130,14 +130,12 @@ class WebFindingRows(FindingRows):
         keys = [f"{path}:{line}:{offset}" for path, line, offset in zip(paths, lines, offsets, strict=True)]
         super().__init__(detector, keys, [v.severity for v in verdicts], [v.crime_code for v in verdicts])
         self._verdicts = verdicts
-        self._seen, self._ips, self._methods, self._urls, self._statuses, self._agents = (
-            seen,
-            ips,
-            methods,
-            urls,
-            statuses,
-            agents,
-        )
+        self._seen = seen
+        self._ips = ips
+        self._methods = methods
+        self._urls = urls
+        self._statuses = statuses
+        self._agents = agents
         self._references = EventRef.many(paths, lines, offsets)  # built in C, a column at once
         self._limit = excerpt_chars
         self._threshold = anomaly_threshold
