@@ -21,14 +21,43 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from typing import overload
+from typing import TypeVar, overload
 
 from watchhouse.core.alerts import Alert
 from watchhouse.core.findings import Finding, Severity
 from watchhouse.core.taxonomy import CrimeCode
 
+_T = TypeVar("_T")
 
-class FindingRows(ABC, Sequence[Finding]):
+
+class _MadeOnReading(ABC, Sequence[_T]):
+    """A sequence whose objects are made on first reading, once, and kept (:meth:`_objects`)."""
+
+    _made: list[_T] | None = None
+
+    @abstractmethod
+    def _make_objects(self) -> list[_T]:
+        """Every object, in order (called once)."""
+
+    def _objects(self) -> list[_T]:
+        if self._made is None:
+            self._made = self._make_objects()
+        return self._made
+
+    @overload
+    def __getitem__(self, index: int) -> _T: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[_T]: ...
+
+    def __getitem__(self, index: int | slice) -> _T | list[_T]:
+        return self._objects()[index]
+
+    def __iter__(self) -> Iterator[_T]:
+        return iter(self._objects())
+
+
+class FindingRows(_MadeOnReading[Finding]):
     """One detector's findings of one batch, kept as rows; a sequence of findings to any reader.
 
     Subclasses give :meth:`_make` (the finding objects, in row order) and :meth:`alert_lines` (alerts'
@@ -43,7 +72,6 @@ class FindingRows(ABC, Sequence[Finding]):
         self.keys = keys
         self.severities = severities
         self.crime_codes = crime_codes
-        self._made: list[Finding] | None = None
 
     @abstractmethod
     def _make(self) -> list[Finding]:
@@ -57,27 +85,16 @@ class FindingRows(ABC, Sequence[Finding]):
     @property
     def findings(self) -> list[Finding]:
         """The finding objects, made once."""
-        if self._made is None:
-            made = self._make()
-            if len(made) != len(self.keys):
-                raise ValueError(f"{self.detector} made {len(made)} findings from {len(self.keys)} rows")
-            self._made = made
-        return self._made
+        return self._objects()
+
+    def _make_objects(self) -> list[Finding]:
+        made = self._make()
+        if len(made) != len(self.keys):
+            raise ValueError(f"{self.detector} made {len(made)} findings from {len(self.keys)} rows")
+        return made
 
     def __len__(self) -> int:
         return len(self.keys)
-
-    @overload
-    def __getitem__(self, index: int) -> Finding: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Finding]: ...
-
-    def __getitem__(self, index: int | slice) -> Finding | list[Finding]:
-        return self.findings[index]
-
-    def __iter__(self) -> Iterator[Finding]:
-        return iter(self.findings)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.detector}: {len(self)} finding(s)>"
@@ -106,7 +123,7 @@ class AlertRows:
         return self.rows.alert_lines(self.kept, self.ids, self.version)
 
 
-class AlertBatch(Sequence[Alert]):
+class AlertBatch(_MadeOnReading[Alert]):
     """The alerts of one batch, in order: alert objects, and alerts still held as rows.
 
     A sequence of :class:`Alert` to any reader (made on first reading, once); a JSON-lines sink
@@ -115,31 +132,15 @@ class AlertBatch(Sequence[Alert]):
 
     def __init__(self, segments: Sequence[list[Alert] | AlertRows] = ()) -> None:
         self._segments = [segment for segment in segments if len(segment)]
-        self._made: list[Alert] | None = None
 
-    @property
-    def alerts(self) -> list[Alert]:
-        if self._made is None:
-            made: list[Alert] = []
-            for segment in self._segments:
-                made += segment.alerts() if isinstance(segment, AlertRows) else segment
-            self._made = made
-        return self._made
+    def _make_objects(self) -> list[Alert]:
+        made: list[Alert] = []
+        for segment in self._segments:
+            made += segment.alerts() if isinstance(segment, AlertRows) else segment
+        return made
 
     def __len__(self) -> int:
         return sum(len(segment) for segment in self._segments)
-
-    @overload
-    def __getitem__(self, index: int) -> Alert: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> list[Alert]: ...
-
-    def __getitem__(self, index: int | slice) -> Alert | list[Alert]:
-        return self.alerts[index]
-
-    def __iter__(self) -> Iterator[Alert]:
-        return iter(self.alerts)
 
     def __repr__(self) -> str:
         return f"<AlertBatch: {len(self)} alert(s)>"
