@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,8 @@ def test_triage_assign_verdict_and_cluster(home: Path) -> None:
     shown = runner.invoke(alerts_cmd.app, ["show", alert(3).id, *at])
     assert "status closed · assignee bob · verdict benign" in shown.output and "verdict: - → benign" in shown.output
     listed = runner.invoke(alerts_cmd.app, ["list", "--status", "closed", "--json", *at])
-    assert listed.output.count('"id"') == 1 and '"verdict": "benign"' in listed.output
+    (line,) = listed.output.splitlines()  # JSON lines: one compact object per alert
+    assert json.loads(line)["verdict"] == "benign"
     clustered = runner.invoke(alerts_cmd.app, ["cluster", "--by", "subject", "--window", "30", *at])
     assert "2 cluster(s) by subject" in clustered.output
 
@@ -74,6 +76,12 @@ def test_case_lifecycle_and_refusals(home: Path) -> None:
     timeline = runner.invoke(case_cmd.app, ["timeline", case, *at])
     assert "alert linked" in timeline.output and "note 1: first look" in timeline.output
     assert "status awaiting_review → closed" in timeline.output
+    # as JSON lines: one object a line, a note's "[...]" kept as written (not read as console markup)
+    assert runner.invoke(case_cmd.app, ["note", case, "seen [bold]twice[/bold] from [203.0.113.9]", *at]).exit_code == 0
+    as_json = runner.invoke(case_cmd.app, ["timeline", case, "--json", *at])
+    items = [json.loads(line) for line in as_json.output.splitlines()]
+    assert any("seen [bold]twice[/bold] from [203.0.113.9]" in item["text"] for item in items)
+    assert len(items) >= 5
 
 
 def test_need_to_know_case_and_identity_reveal(home: Path) -> None:

@@ -118,9 +118,9 @@ def list_alerts(
 
 def _print_views(found: list[AlertView], as_json: bool) -> None:
     console = Console()
-    if as_json:
+    if as_json:  # one compact object per line, untouched by the console (no wrapping, colour or markup)
         for view in found:
-            console.print_json(orjson.dumps(view.to_dict()).decode())
+            print(orjson.dumps(view.to_dict()).decode())
         return
     table = Table(title=f"{len(found)} alert(s)")
     for column in ("id", "severity", "crime", "status", "assignee", "detector", "subject", "first seen", "title"):

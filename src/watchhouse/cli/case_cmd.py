@@ -236,7 +236,7 @@ def timeline(
     items = _with_office(home, db_url, lambda o: o.cases.timeline(actor_name(actor), case_id, purpose))
     console = Console()
     for item in items:
-        if as_json:
-            console.print(orjson.dumps(item.to_dict()).decode(), highlight=False, soft_wrap=True)
+        if as_json:  # printed as it is: the console would read "[...]" in a note as markup
+            print(orjson.dumps(item.to_dict()).decode())
         else:
             console.print(f"{item.at:%Y-%m-%d %H:%M:%S}  {item.actor:<16} {item.text}", highlight=False)
