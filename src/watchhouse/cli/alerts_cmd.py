@@ -12,9 +12,9 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from watchhouse.cli.console import plain_console
 from watchhouse.core.errors import UsageError
 from watchhouse.core.findings import Severity
 from watchhouse.core.taxonomy import CRIMES, CrimeCode
@@ -117,7 +117,7 @@ def list_alerts(
 
 
 def _print_views(found: list[AlertView], as_json: bool) -> None:
-    console = Console()
+    console = plain_console()
     if as_json:  # one compact object per line, untouched by the console (no wrapping, colour or markup)
         for view in found:
             print(orjson.dumps(view.to_dict()).decode())
@@ -155,9 +155,9 @@ def show_alert(
     with _office(home, db, db_url) as office:
         view, history = office.triage.show(actor_name(actor), alert_id, purpose)
     alert = view.alert
-    console = Console()
+    console = plain_console()
     crime = CRIMES[alert.crime_code]
-    console.print(f"[bold]{alert.title}[/bold]")
+    console.print(alert.title, style="bold")
     console.print(f"id {alert.id} · {alert.detector} v{alert.detector_version}")
     console.print(f"crime: {crime.title} — {crime.instrument} ({alert.stage.value})")
     console.print(f"severity {alert.severity} · confidence {alert.confidence:.2f} · subject {alert.subject}")
@@ -225,7 +225,7 @@ def triage(
     with _office(home, None, db_url) as office:
         who = actor_name(actor)
         changed = office.triage.set_status(who, _targets(office, who, ids, flt, reason), to, reason)
-    Console().print(f"{len(changed)} alert(s) now {to.value}", highlight=False)
+    plain_console().print(f"{len(changed)} alert(s) now {to.value}", highlight=False)
 
 
 @app.command("assign")
@@ -251,7 +251,7 @@ def assign(
     with _office(home, None, db_url) as office:
         who = actor_name(actor)
         changed = office.triage.assign(who, _targets(office, who, ids, flt, None), to)
-    Console().print(f"{len(changed)} alert(s) {'assigned to ' + to if to else 'unassigned'}", highlight=False)
+    plain_console().print(f"{len(changed)} alert(s) {'assigned to ' + to if to else 'unassigned'}", highlight=False)
 
 
 @app.command("verdict")
@@ -302,7 +302,7 @@ def verdict(
         result = office.triage.set_verdict(who, _targets(office, who, ids, flt, reason), is_, reason, request)
         if result.rule_ids:
             office.suppressions.export_toml(resolved.suppressions_file)
-    console = Console()
+    console = plain_console()
     console.print(f"{len(result.changed)} alert(s) judged {is_.value}", highlight=False)
     if result.rule_ids:
         console.print(
@@ -345,7 +345,7 @@ def cluster(
             ", ".join(c.crime_codes),
             " ".join(c.alert_ids[:3]) + (" …" if len(c.alert_ids) > 3 else ""),
         )
-    Console().print(table)
+    plain_console().print(table)
 
 
 @suppressions_app.command("list")
@@ -361,7 +361,7 @@ def suppressions_list(actor: ActorOption = None, home: HomeOption = None, db_url
             for k, v in (("detector", r.rule.detector), ("crime", r.rule.crime_code), ("subject", r.rule.subject))
             if v
         )
-        Console().print(
+        plain_console().print(
             f"{r.id:>4}  {state:<8} until {r.rule.expires:%Y-%m-%d}  {scope}  — {r.rule.reason} ({r.rule.created_by})",
             highlight=False,
         )
@@ -379,7 +379,7 @@ def suppressions_revoke(
     with _office(home, None, db_url) as office:
         office.suppressions.revoke(actor_name(actor), rule_id, reason)
         office.suppressions.export_toml(Home.resolve(home).suppressions_file)
-    Console().print(f"suppression rule {rule_id} revoked")
+    plain_console().print(f"suppression rule {rule_id} revoked")
 
 
 @suppressions_app.command("export")
@@ -392,4 +392,4 @@ def suppressions_export(
     target = to or Home.resolve(home).suppressions_file
     with _office(home, None, db_url) as office:
         n = office.suppressions.export_toml(target)
-    Console().print(f"{n} active rule(s) written to {target}", highlight=False)
+    plain_console().print(f"{n} active rule(s) written to {target}", highlight=False)

@@ -15,6 +15,7 @@ import orjson
 import typer
 from rich.console import Console
 
+from watchhouse.cli.console import plain_console
 from watchhouse.core.errors import UsageError
 from watchhouse.office.audit.entries import AuditEntry
 from watchhouse.office.audit.keyring import Keyring
@@ -100,7 +101,7 @@ def verify(
     keys = Keyring.of(*(load_public_key(p) for p in public_key)) if public_key else None
     with open_local_office(home, db_url) as office:
         report = office.audit.verify(keys, heads=witnesses)
-    console = Console()
+    console = plain_console()
     for line in key_summary(report):
         console.print(f"  {line}", highlight=False)
     for warning in report.warnings:
@@ -143,7 +144,7 @@ def checkpoint(home: HomeOption = None, db_url: DbUrlOption = None) -> None:
     with open_local_office(home, db_url) as office:
         made = office.audit.checkpoint()
         witness = office.audit.witness_file
-    Console().print(
+    plain_console().print(
         f"checkpoint {made.id}: {made.head.tree_size} entries, root {made.head.root_hash}, key {made.head.key_id[:16]}"
         + (f"; witnessed in {witness}" if witness else ""),
         highlight=False,
@@ -182,7 +183,7 @@ def rotate_key(home: HomeOption = None, db_url: DbUrlOption = None, actor: Actor
     with open_local_office(home, db_url) as office:
         entry, made = office.audit.rotate_key(actor_name(actor))
     old, new = entry.details["old_key_id"], entry.details["new_key_id"]
-    Console().print(
+    plain_console().print(
         f"rotated the audit signing key at entry {entry.seq}: {old[:16]} -> {new[:16]}; "
         f"checkpoint {made.id} signed by the new key",
         highlight=False,
@@ -198,7 +199,7 @@ def show(
     """Print one entry in full, with the hashes that chain it."""
     with open_local_office(home, db_url) as office:
         entry = office.audit.get(seq)
-    Console().print_json(orjson.dumps(entry.to_dict()).decode())
+    plain_console().print_json(orjson.dumps(entry.to_dict()).decode())
 
 
 @app.command("tail")
@@ -211,7 +212,7 @@ def tail(
     """The newest entries, oldest first."""
     with open_local_office(home, db_url) as office:
         entries = office.audit.tail(lines)
-    console = Console()
+    console = plain_console()
     for entry in entries:
         if as_json:
             print(orjson.dumps(entry.to_dict()).decode())
@@ -234,7 +235,7 @@ def prove(
         proof = office.audit.prove_consistency(first, second)
         signed = {c.head.tree_size: c for c in office.audit.checkpoints()}
     print(orjson.dumps(proof.to_dict(), option=orjson.OPT_INDENT_2).decode())
-    console = Console(stderr=True)
+    console = plain_console(stderr=True)
     if not proof.verify():
         raise IntegrityError(f"consistency proof {first} -> {second} does not verify")
     against = "computed roots"

@@ -8,9 +8,9 @@ from typing import Annotated, TypeVar
 
 import orjson
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from watchhouse.cli.console import plain_console
 from watchhouse.core.errors import UsageError
 from watchhouse.core.findings import Severity
 from watchhouse.core.taxonomy import CrimeCode
@@ -65,7 +65,7 @@ def open_case(
         ),
     )
     ntk = " · need-to-know" if case.need_to_know else ""
-    Console().print(f"opened {case.id} (TLP:{case.tlp.value}{ntk}) owned by {case.owner}", highlight=False)
+    plain_console().print(f"opened {case.id} (TLP:{case.tlp.value}{ntk}) owned by {case.owner}", highlight=False)
 
 
 @app.command("show")
@@ -78,7 +78,7 @@ def show(
 ) -> None:
     """The case with its tasks, notes, linked alerts and evidence, and its access list."""
     found = _with_office(home, db_url, lambda o: o.cases.show(actor_name(actor), case_id, purpose))
-    Console().print_json(orjson.dumps(found.to_dict()).decode())
+    plain_console().print_json(orjson.dumps(found.to_dict()).decode())
 
 
 @app.command("list")
@@ -105,7 +105,7 @@ def list_cases(
             ", ".join(x.value for x in c.crime_codes),
             c.title,
         )
-    Console().print(table)
+    plain_console().print(table)
 
 
 @app.command("note")
@@ -119,7 +119,7 @@ def note(
 ) -> None:
     """Append a note (notes are never edited: a correction is a new note pointing at the old one)."""
     added = _with_office(home, db_url, lambda o: o.cases.note(actor_name(actor), case_id, text, corrects))
-    Console().print(f"note {added.id} added to {case_id.upper()}", highlight=False)
+    plain_console().print(f"note {added.id} added to {case_id.upper()}", highlight=False)
 
 
 @app.command("task")
@@ -139,12 +139,12 @@ def task(
     who = actor_name(actor)
     if title is not None:
         added = _with_office(home, db_url, lambda o: o.cases.add_task(who, case_id, title, assignee))
-        Console().print(f"task {added.id} added to {case_id.upper()}", highlight=False)
+        plain_console().print(f"task {added.id} added to {case_id.upper()}", highlight=False)
         return
     task_id, status = (done, TaskStatus.DONE) if done is not None else (reopen, TaskStatus.OPEN)
     assert task_id is not None
     _with_office(home, db_url, lambda o: o.cases.set_task(who, case_id, task_id, status))
-    Console().print(f"task {task_id} {status.value}", highlight=False)
+    plain_console().print(f"task {task_id} {status.value}", highlight=False)
 
 
 @app.command("transition")
@@ -159,7 +159,7 @@ def transition(
 ) -> None:
     """Move a case along its transition table (closing: only the reviewer, never the owner)."""
     case = _with_office(home, db_url, lambda o: o.cases.transition(actor_name(actor), case_id, to, reason, reviewer))
-    Console().print(f"{case.id} is now {case.status.value}", highlight=False)
+    plain_console().print(f"{case.id} is now {case.status.value}", highlight=False)
 
 
 def _link(kind: str, link: bool) -> Callable[..., None]:
@@ -183,7 +183,7 @@ def _link(kind: str, link: bool) -> Callable[..., None]:
             return ref
 
         ref = _with_office(home, db_url, work)
-        Console().print(f"{ref} {'linked to' if link else 'unlinked from'} {case_id.upper()}", highlight=False)
+        plain_console().print(f"{ref} {'linked to' if link else 'unlinked from'} {case_id.upper()}", highlight=False)
 
     command.__doc__ = f"{'Link' if link else 'Unlink'} {'an' if kind == 'alert' else ''} {kind} (history is kept)."
     return command
@@ -206,7 +206,7 @@ def grant(
 ) -> None:
     """Add someone to a need-to-know case's access list (owner only)."""
     _with_office(home, db_url, lambda o: o.cases.grant(actor_name(actor), case_id, principal, reason))
-    Console().print(f"{principal} may now act on {case_id.upper()}", highlight=False)
+    plain_console().print(f"{principal} may now act on {case_id.upper()}", highlight=False)
 
 
 @app.command("revoke")
@@ -220,7 +220,7 @@ def revoke(
 ) -> None:
     """Remove someone from a need-to-know case's access list (owner only)."""
     _with_office(home, db_url, lambda o: o.cases.revoke(actor_name(actor), case_id, principal, reason))
-    Console().print(f"{principal} removed from {case_id.upper()}", highlight=False)
+    plain_console().print(f"{principal} removed from {case_id.upper()}", highlight=False)
 
 
 @app.command("timeline")
@@ -234,7 +234,7 @@ def timeline(
 ) -> None:
     """Notes, status changes, links, custody of linked evidence and reveals, in audit order."""
     items = _with_office(home, db_url, lambda o: o.cases.timeline(actor_name(actor), case_id, purpose))
-    console = Console()
+    console = plain_console()
     for item in items:
         if as_json:  # printed as it is: the console would read "[...]" in a note as markup
             print(orjson.dumps(item.to_dict()).decode())

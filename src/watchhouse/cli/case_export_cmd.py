@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from watchhouse.cli.console import plain_console
 from watchhouse.office.exports.service import ExportFormat
 
 from .audit_cmd import ActorOption, DbUrlOption, HomeOption, actor_name, open_local_office
@@ -29,7 +29,7 @@ def export_case(
     """Export a case (pseudonyms only); the file is validated, sealed as evidence and recorded as exported."""
     with open_local_office(home, db_url) as office:
         result = office.exports.export(actor_name(actor), case_id, fmt, out, purpose)
-    Console().print(
+    plain_console().print(
         f"exported {case_id.upper()} as {result.format.value} to {result.path} ({result.size} bytes), "
         f"sealed as {result.evidence_id}",
         highlight=False,

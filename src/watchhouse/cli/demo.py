@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.rule import Rule
 
+from watchhouse.cli.console import plain_console
 from watchhouse.office.accounts.roles import Role
 from watchhouse.office.errors import NotFoundError
 from watchhouse.office.services import Office
@@ -118,8 +119,8 @@ def demo_command(
     recall against the injected ground truth, then creates one console login per role (random
     passwords, printed once) and prints how to start the console.
     """
-    console = Console()
-    status = Console(stderr=True)
+    console = plain_console()
+    status = plain_console(stderr=True)
     data = out / "data"
     office = Home(out / "office")
     if data.exists():

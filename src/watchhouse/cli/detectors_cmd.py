@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from watchhouse.cli.console import plain_console
 from watchhouse.core.taxonomy import CRIMES
 from watchhouse.detect.registry import DetectorRegistry
 
@@ -27,4 +27,4 @@ def list_detectors() -> None:
             str(info.default_severity),
             info.summary,
         )
-    Console().print(table)
+    plain_console().print(table)

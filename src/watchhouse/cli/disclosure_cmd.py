@@ -9,9 +9,9 @@ from typing import Annotated, TypeVar
 
 import orjson
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from watchhouse.cli.console import plain_console
 from watchhouse.core.errors import InputError, UsageError
 from watchhouse.core.identity import Pseudonymizer, is_pseudonym
 from watchhouse.office.disclosure.models import (
@@ -100,7 +100,7 @@ def open_request(
         ),
     )
     due = f"; follow-up instrument due {request.followup_due:%Y-%m-%d %H:%M} UTC" if request.followup_due else ""
-    Console().print(f"received {request.id} ({request.request_type.value}){due}", highlight=False)
+    plain_console().print(f"received {request.id} ({request.request_type.value}){due}", highlight=False)
 
 
 def _pseudonymise(home: Path | None, accounts: list[str]) -> list[str]:
@@ -124,7 +124,7 @@ def show(
     def work(o: Office) -> dict[str, object]:
         return o.disclosures.show(actor_name(actor), request_id, purpose).to_dict(o.disclosures.now())
 
-    Console().print_json(orjson.dumps(_with_office(home, db_url, work)).decode())
+    plain_console().print_json(orjson.dumps(_with_office(home, db_url, work)).decode())
 
 
 def _table(found: list[DisclosureRequest], title: str, overdue: bool = False) -> None:
@@ -143,7 +143,7 @@ def _table(found: list[DisclosureRequest], title: str, overdue: bool = False) ->
             ", ".join(r.approvers),
             f"{due} OVERDUE" if overdue else due,
         )
-    Console().print(table)
+    plain_console().print(table)
 
 
 @app.command("list")
@@ -191,7 +191,7 @@ def _step(name: str, doc: str, needs_reason: bool = False) -> Callable[..., None
 
         request = _with_office(home, db_url, work)
         signed = f" ({len(request.approvers)} approval(s))" if name == "approve" else ""
-        Console().print(f"{request.id} is {request.status.value}{signed}", highlight=False)
+        plain_console().print(f"{request.id} is {request.status.value}{signed}", highlight=False)
 
     command.__doc__ = doc
     return command
@@ -225,7 +225,7 @@ def produce(
             actor_name(actor), request_id, data, name=file.name, media_type=media_type, case=case
         ),
     )
-    Console().print(f"{request.id} produced as {request.evidence[-1]} for {request.case_id}", highlight=False)
+    plain_console().print(f"{request.id} produced as {request.evidence[-1]} for {request.case_id}", highlight=False)
 
 
 @app.command("followup")
@@ -241,4 +241,4 @@ def followup(
     """Attach the follow-up legal instrument an emergency request owes."""
     basis = LegalBasis(instrument, reference, issuer)
     request = _with_office(home, db_url, lambda o: o.disclosures.followup(actor_name(actor), request_id, basis))
-    Console().print(f"{request.id}: follow-up {reference} recorded", highlight=False)
+    plain_console().print(f"{request.id}: follow-up {reference} recorded", highlight=False)

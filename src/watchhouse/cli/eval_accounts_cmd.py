@@ -24,9 +24,9 @@ from typing import Annotated
 import orjson
 import polars as pl
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from watchhouse.cli.console import plain_console
 from watchhouse.core.alerts import Alert
 from watchhouse.core.detector import Detector
 from watchhouse.core.events import Dataset, EventBatch
@@ -174,7 +174,7 @@ def eval_accounts(
 
     Example: watchhouse eval accounts --sim sim/ --corpora ../shared/corpora/logs/ssh_bruteforce
     """
-    console = Console()
+    console = plain_console()
     figures: dict[str, object] = {}
     if sim is not None:
         report = evaluate_simulation(sim)

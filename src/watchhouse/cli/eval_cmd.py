@@ -7,8 +7,8 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
 
+from watchhouse.cli.console import plain_console
 from watchhouse.core.errors import UsageError
 from watchhouse.eval.labelled import EvalReport, evaluate, load_labels
 from watchhouse.runners.sinks import read_alerts_jsonl
@@ -44,7 +44,7 @@ def eval_labelled(
     if labels is None or alerts is None:
         raise UsageError("eval needs --labels FILE and --alerts FILE (see `watchhouse eval --help`)")
     report = evaluate_files(labels, alerts)
-    console = Console()
+    console = plain_console()
     for table in eval_tables(report):
         console.print(table)
     if json_out is not None:

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from watchhouse.cli.console import plain_console
 from watchhouse.detectors.web.attack_patterns import DEFAULT_PARANOIA, DEFAULT_THRESHOLD, WebAttackDetector
 from watchhouse.detectors.web.evaluation import evaluate_crs, evaluate_params, load_crs, load_params
 
@@ -72,7 +73,7 @@ def eval_crs(
         misses.add_column(column, justify="left" if column == "family" else "right")
     for family, counts in sorted(report.missed_by_location.items()):
         misses.add_row(family, *(str(counts.get(loc, 0)) for loc in locations))
-    _emit(Console(), data, json_out, [table, benign, misses])
+    _emit(plain_console(), data, json_out, [table, benign, misses])
 
 
 def eval_params(
@@ -98,4 +99,4 @@ def eval_params(
         table.add_row(name, str(rate.hit), str(rate.total), _pct(rate.share))
     filled = report.traversal_filled
     table.add_row("path-traversal, {file} filled", str(filled.hit), str(filled.total), _pct(filled.share))
-    _emit(Console(), data, json_out, [table])
+    _emit(plain_console(), data, json_out, [table])

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from watchhouse.cli.console import plain_console
 from watchhouse.office.errors import IntegrityError
 from watchhouse.office.evidence.seal_alert import seal_alert_evidence
 
@@ -43,7 +43,7 @@ def seal_alert(
             base=base,
         )
     verb = "sealed" if created else "already sealed as"
-    Console().print(
+    plain_console().print(
         f"{verb} {item.id}: {item.details.get('lines')} line(s), {item.size} bytes, sha256 {item.sha256}",
         highlight=False,
     )
@@ -72,7 +72,7 @@ def list_items(
             str(item.size),
             item.original_name,
         )
-    Console().print(table)
+    plain_console().print(table)
 
 
 @app.command("show")
@@ -86,7 +86,9 @@ def show(
     """Metadata and chain of custody of one item (viewing is recorded as custody)."""
     with open_local_office(home, db_url) as office:
         item, custody = office.evidence.view(office.evidence.resolve(item_id), actor_name(actor), purpose)
-    Console().print_json(orjson.dumps({"item": item.to_dict(), "custody": [e.to_dict() for e in custody]}).decode())
+    plain_console().print_json(
+        orjson.dumps({"item": item.to_dict(), "custody": [e.to_dict() for e in custody]}).decode()
+    )
 
 
 @app.command("export")
@@ -103,7 +105,7 @@ def export(
     """Export bytes and manifest, after re-verifying both hashes; refused if they changed."""
     with open_local_office(home, db_url) as office:
         target = office.evidence.export(office.evidence.resolve(item_id), to, actor_name(actor), purpose)
-    Console().print(f"exported to {target} (with manifest.json)", highlight=False)
+    plain_console().print(f"exported to {target} (with manifest.json)", highlight=False)
 
 
 @app.command("verify")
@@ -117,7 +119,7 @@ def verify(
     with open_local_office(home, db_url) as office:
         ids = [office.evidence.resolve(i) for i in item_ids] if item_ids else None
         results = office.evidence.verify(actor_name(actor), ids)
-    console = Console()
+    console = plain_console()
     for result in results:
         console.print(f"{result.item_id}  {'ok' if result.ok else 'FAILED'}  {result.reason}", highlight=False)
     failed = [r for r in results if not r.ok]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from watchhouse.cli.console import plain_console
 from watchhouse.core.errors import UsageError
 
 from .audit_cmd import ActorOption, DbUrlOption, HomeOption, actor_name, open_local_office
@@ -35,4 +35,4 @@ def reveal(
         if office.identities is None:
             raise UsageError("this office has no identity vault")
         identifier = office.identities.reveal(pseudonym, actor_name(actor), purpose, case)
-    Console().print(f"{pseudonym} = {identifier}", highlight=False)
+    plain_console().print(f"{pseudonym} = {identifier}", highlight=False)

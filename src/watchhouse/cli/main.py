@@ -6,11 +6,12 @@ import importlib
 import sys
 
 import typer
-from rich.console import Console
+from rich.text import Text
 from typer import _click as click
 from typer.core import TyperCommand, TyperGroup
 
 from watchhouse import __version__
+from watchhouse.cli.console import plain_console
 from watchhouse.core.errors import WatchhouseError
 
 EXIT_CODES = """Exit status:
@@ -161,10 +162,10 @@ def main() -> None:
     try:
         status = app(standalone_mode=False)
     except WatchhouseError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+        plain_console(stderr=True).print(Text.assemble(("error:", "bold red"), f" {exc}"))
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        Console(stderr=True).print("interrupted")
+        plain_console(stderr=True).print("interrupted")
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -175,6 +176,6 @@ def main() -> None:
         if callable(show):
             show()
         else:
-            Console(stderr=True).print(f"[bold red]error:[/bold red] {exc.format_message()}", highlight=False)
+            plain_console(stderr=True).print(Text.assemble(("error:", "bold red"), f" {exc.format_message()}"))
         sys.exit(exc.exit_code)
     sys.exit(status if isinstance(status, int) else 0)

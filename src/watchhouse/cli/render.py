@@ -14,6 +14,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from watchhouse.core.findings import Severity
 from watchhouse.core.taxonomy import CRIMES, CrimeCode
@@ -26,7 +27,7 @@ class RichScanProgress:
 
     def __init__(self, console: Console) -> None:
         self._progress = Progress(
-            TextColumn("[bold]{task.description}"),
+            TextColumn("{task.description}", style="bold", markup=False),  # a file name, as it is
             BarColumn(),
             DownloadColumn(),
             TransferSpeedColumn(),
@@ -70,7 +71,7 @@ def scan_tables(summary: ScanSummary) -> list[Table]:
         inputs.add_column(column, justify="left" if column in ("source", "format") else "right")
     for s in summary.sources:
         events = ", ".join(f"{n:,} {ds}" for ds, n in sorted(s.events.items())) or "0"
-        quarantined = f"[red]{s.quarantined:,}[/red]" if s.quarantined else "0"
+        quarantined = Text(f"{s.quarantined:,}", style="red") if s.quarantined else "0"
         inputs.add_row(s.path, s.fmt, f"{s.lines:,}", events, f"{s.blank:,}", quarantined)
 
     alerts = Table(title="Alerts by crime and severity", title_justify="left")

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from watchhouse.cli.console import plain_console
 from watchhouse.core.errors import UsageError
 from watchhouse.office.reports.render import write_transparency
 
@@ -44,7 +44,7 @@ def transparency(
     with open_local_office(home, db_url) as office:
         report = office.transparency.generate(actor_name(actor), start, end, purpose)
     written = write_transparency(report, out)
-    Console().print(
+    plain_console().print(
         f"{report.total.requests} request(s) from {len(report.by_country)} countr(y/ies); wrote "
         + ", ".join(p.name for p in written)
         + f" to {out}",

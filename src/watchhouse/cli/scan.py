@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
+from watchhouse.cli.console import plain_console
 from watchhouse.core.datasets import Dataset
 from watchhouse.core.errors import ConfigError, UsageError
 from watchhouse.core.findings import Severity
@@ -93,7 +95,10 @@ def execute_scan(req: ScanRequest, console: Console) -> ScanSummary:
     rules = load_suppressions(suppressions) if suppressions else []
     active, expired = active_suppressions(rules, started)
     for rule in expired:
-        console.print(f"[yellow]suppression expired on {rule.expires:%Y-%m-%d} and no longer applies:[/] {rule.reason}")
+        console.print(
+            Text.assemble((f"suppression expired on {rule.expires:%Y-%m-%d} and no longer applies:", "yellow"), " ")
+            + rule.reason
+        )
     post = PostProcessor(
         {d.info.name: d.info.version for d in detectors}, suppressions=active, min_severity=req.min_severity
     )
@@ -179,12 +184,14 @@ def print_scan_summary(summary: ScanSummary, console: Console, *, out: Path | No
         console.print(table)
     if summary.quarantined:
         console.print(
-            f"[red]{summary.quarantined:,} malformed line(s) quarantined[/red] with line numbers and reasons in "
-            f"{summary.quarantine_path}"
+            Text.assemble(
+                (f"{summary.quarantined:,} malformed line(s) quarantined", "red"),
+                f" with line numbers and reasons in {summary.quarantine_path}",
+            )
         )
     if summary.undetected_datasets:
         names = ", ".join(sorted(d.value for d in summary.undetected_datasets))
-        console.print(f"[dim]no enabled detector consumes: {names} (events were read and counted)[/dim]")
+        console.print(f"no enabled detector consumes: {names} (events were read and counted)", style="dim")
     if out is not None:
         console.print(f"alerts written to {out}")
     if db is not None:
@@ -278,8 +285,8 @@ def scan_command(
 
       watchhouse scan logins.csv --dataset auth --map ip=source.ip --map login=user.name --map ts=@timestamp
     """
-    stdout = Console()
-    stderr = Console(stderr=True)
+    stdout = plain_console()
+    stderr = plain_console(stderr=True)
     try:
         severity = Severity.parse(min_severity)
         fail_severity = Severity.parse(fail_on) if fail_on else None

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
+from watchhouse.cli.console import plain_console
 from watchhouse.core.errors import UsageError
 
 from .audit_cmd import DbUrlOption, HomeOption, open_local_office
@@ -139,8 +139,8 @@ def serve_command(
     """Serve the JSON API (/api/v1) and the web console. Create accounts with `watchhouse user add`."""
     warning = check_bind(host, public)
     if warning:
-        Console(stderr=True).print(f"[bold yellow]{warning}[/bold yellow]", highlight=False)
+        plain_console(stderr=True).print(warning, style="bold yellow", highlight=False)
     open_local_office(home, db_url, must_exist=False).close()  # created and migrated once, here
     target = ServeTarget(str(home) if home else None, db_url, public if secure_cookies is None else secure_cookies)
-    Console().print(f"Watchhouse office on http://{host}:{port}/ (Ctrl-C to stop)", highlight=False)
+    plain_console().print(f"Watchhouse office on http://{host}:{port}/ (Ctrl-C to stop)", highlight=False)
     run_server(target, host, port, workers)

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from watchhouse.cli.console import plain_console
 from watchhouse.core.errors import UsageError
 from watchhouse.simulate import (
     ALL_OUTPUTS,
@@ -26,7 +27,11 @@ def run_simulation(config: SimulationConfig, console: Console, *, progress: bool
     if not progress:
         return simulate(config)
     with Progress(
-        TextColumn("[bold]simulating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console
+        TextColumn("simulating", style="bold"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
     ) as bar:
         task = bar.add_task("simulate", total=estimate_events(config))
         summary = simulate(config, progress=lambda n: bar.advance(task, n))
@@ -94,8 +99,8 @@ def simulate_command(
         scenarios=_split(scenarios, ALL_SCENARIOS, "scenarios"),
         intensity=intensity,
     )
-    console = Console()
-    summary = run_simulation(config, Console(stderr=True), progress=progress)
+    console = plain_console()
+    summary = run_simulation(config, plain_console(stderr=True), progress=progress)
     for table in simulation_table(summary):
         console.print(table)
     console.print(f"wrote {sum(summary.files.values()):,} lines in {summary.seconds:.1f}s")

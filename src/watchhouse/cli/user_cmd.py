@@ -10,9 +10,9 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from watchhouse.cli.console import plain_console
 from watchhouse.core.errors import UsageError
 from watchhouse.office.accounts.roles import Role, parse_roles
 from watchhouse.office.accounts.tokens import DEFAULT_DAYS, MAX_DAYS
@@ -59,7 +59,7 @@ def add(
     roles, password = _roles(role), _password(password_stdin)
     with open_local_office(home, db_url, must_exist=False) as office:
         account = office.accounts.add(actor_name(actor), username, password, roles)
-    Console().print(f"added {account.username} ({', '.join(account.roles)})", highlight=False)
+    plain_console().print(f"added {account.username} ({', '.join(account.roles)})", highlight=False)
 
 
 @app.command("passwd")
@@ -74,7 +74,7 @@ def passwd(
     password = _password(password_stdin)
     with open_local_office(home, db_url) as office:
         office.accounts.set_password(actor_name(actor), username, password)
-    Console().print(f"password of {username} changed; their sessions ended", highlight=False)
+    plain_console().print(f"password of {username} changed; their sessions ended", highlight=False)
 
 
 @app.command("disable")
@@ -88,7 +88,7 @@ def disable(
     """Disable an account (its sessions end at once); accounts are never deleted, the audit log names them."""
     with open_local_office(home, db_url) as office:
         (office.accounts.enable if enable else office.accounts.disable)(actor_name(actor), username)
-    Console().print(f"{username} {'enabled' if enable else 'disabled'}", highlight=False)
+    plain_console().print(f"{username} {'enabled' if enable else 'disabled'}", highlight=False)
 
 
 @app.command("totp")
@@ -103,10 +103,10 @@ def totp(
     with open_local_office(home, db_url) as office:
         if off:
             office.accounts.disable_totp(actor_name(actor), username)
-            Console().print(f"second factor of {username} turned off", highlight=False)
+            plain_console().print(f"second factor of {username} turned off", highlight=False)
             return
         secret = office.accounts.enable_totp(actor_name(actor), username)
-    Console().print(f"secret: {secret}\nuri: {provisioning_uri(secret, username)}", highlight=False)
+    plain_console().print(f"secret: {secret}\nuri: {provisioning_uri(secret, username)}", highlight=False)
 
 
 @app.command("list")
@@ -124,7 +124,7 @@ def list_users(actor: ActorOption = None, home: HomeOption = None, db_url: DbUrl
             else (f"lock until {a.locked_until:%Y-%m-%d %H:%M}Z" if a.locked_until else "active")
         )
         table.add_row(a.username, ", ".join(a.roles), state, "totp" if a.totp_enabled else "")
-    Console().print(table)
+    plain_console().print(table)
 
 
 @token_app.command("create")
@@ -142,7 +142,7 @@ def token_create(
     with open_local_office(home, db_url) as office:
         issued = office.accounts.tokens.create(actor_name(actor), username, name, days, roles)
     t = issued.token
-    Console().print(
+    plain_console().print(
         f"token {t.id} for {t.username}, expires {t.expires_at:%Y-%m-%d %H:%M}Z (shown once, store it now):",
         highlight=False,
     )
@@ -164,7 +164,7 @@ def token_list(
         roles = "all" if t.roles is None else ", ".join(t.roles)
         used = f"{t.last_used_at:%Y-%m-%d %H:%M}Z" if t.last_used_at else "never"
         table.add_row(t.id, t.name, roles, t.state(now), f"{t.expires_at:%Y-%m-%d}", used)
-    Console().print(table)
+    plain_console().print(table)
 
 
 @token_app.command("revoke")
@@ -179,4 +179,4 @@ def token_revoke(
         token_id = token_id[4:20]
     with open_local_office(home, db_url) as office:
         token = office.accounts.tokens.revoke(actor_name(actor), token_id)
-    Console().print(f"token {token.id} ({token.name}) of {token.username} revoked", highlight=False)
+    plain_console().print(f"token {token.id} ({token.name}) of {token.username} revoked", highlight=False)
