@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, tzinfo
+from itertools import groupby
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,6 +19,9 @@ from watchhouse.core.taxonomy import CrimeCode
 
 #: looked up once: ``dataclasses.fields`` rebuilds its answer on every call, once per alert
 _FINDING_FIELDS = tuple(f.name for f in fields(Finding))
+#: a finding's detector and key, read in C (every finding of a scan is asked)
+_detector_of: Callable[[Finding], str] = operator.attrgetter("detector")
+_key_of: Callable[[Finding], str] = operator.attrgetter("key")
 
 
 def alert_id(detector: str, key: str) -> str:
@@ -32,25 +37,16 @@ def alert_id(detector: str, key: str) -> str:
 
 
 def alert_ids(findings: Sequence[Finding]) -> list[str]:
-    """``alert_id(f.detector, f.key)`` of each finding, in order, in one loop.
+    """``alert_id(f.detector, f.key)`` of each finding, in order.
 
-    Why: every finding of a scan needs its id before the post-processor can tell a duplicate, and
-    per finding the call, the prefix memory's lookup and the attribute reads cost as much as the
-    hashing itself. Findings come in runs of one detector (a detector's findings of one batch),
-    so the prefix hash is looked up once per run and copied for each key of it.
+    Why in bulk: every finding of a scan needs its id before the post-processor can tell a
+    duplicate, and per finding the call and the prefix memory's lookup cost as much as the hashing
+    itself. Findings come in runs of one detector (a detector's findings of one batch), so each run
+    is hashed by :func:`alert_ids_of` with its prefix looked up once.
     """
     ids: list[str] = []
-    append = ids.append
-    detector: str | None = None
-    fresh: Callable[[], hashlib._Hash] | None = None
-    for finding in findings:
-        values = finding.__dict__
-        if values["detector"] != detector or fresh is None:
-            detector = values["detector"]
-            fresh = _prefix_hash(detector).copy
-        digest = fresh()
-        digest.update(values["key"].encode())
-        append("wh-" + digest.hexdigest()[:24])
+    for detector, run in groupby(findings, key=_detector_of):
+        ids += alert_ids_of(detector, list(map(_key_of, run)))
     return ids
 
 
