@@ -39,10 +39,9 @@ class JsonlAlertSink:
         flagged."""
         if not alerts:
             return
-        if isinstance(alerts, AlertBatch):  # alerts still held as rows are written from the rows
-            self._file.write(alerts.json_lines())
-        else:
-            self._file.write(b"".join([alert.to_json() for alert in alerts]))
+        # alerts still held as rows are written from the rows; any other sequence as objects
+        batch = alerts if isinstance(alerts, AlertBatch) else AlertBatch([list(alerts)])
+        self._file.write(batch.json_lines())
         self._file.flush()  # a live scan's alerts must be visible to `tail -f` as they happen
         self.written += len(alerts)
 
