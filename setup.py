@@ -21,6 +21,7 @@ _KERNELS = [
     "watchhouse._native._syslog",
     "watchhouse._native._jsonl",
     "watchhouse._native._accesslog",
+    "watchhouse._native._weblines",
 ]
 
 

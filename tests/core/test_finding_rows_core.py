@@ -165,3 +165,22 @@ def test_the_engine_gives_objects_or_a_batch_alike() -> None:
     again = DetectionEngine([RowsDetector()], PostProcessor(VERSIONS)).process(batch)
     assert isinstance(again, list) and again == list(alerts)
     assert engine.process(batch) == []  # the same ids again: duplicates
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 512])
+def test_a_batch_is_written_in_pieces_of_at_most_size_alerts(size: int) -> None:
+    """``json_chunks`` gives what ``json_lines`` gives, a piece at a time, each made when asked for,
+    from rows or (once someone read them) from the objects."""
+    rows = _rows(1, 2, 3, 4, 5)
+    objects = Alert.many([_finding("accounts.objects", n) for n in (8, 9)], ["wh-8", "wh-9"], VERSIONS)
+    batch = AlertBatch([objects, AlertRows(rows, [0, 1, 2, 4], ["wh-1", "wh-2", "wh-3", "wh-5"], "7")])
+    pieces = batch.json_chunks(size)
+    first = next(pieces)
+    assert first.count(b"\n") == min(size, 2)  # the objects' segment is cut on its own
+    rest = list(pieces)
+    assert all(0 < piece.count(b"\n") <= size for piece in rest) and rows.made == 0
+    assert first + b"".join(rest) == batch.json_lines()
+    made = list(batch)  # read: the pieces come from the objects now
+    assert b"".join(batch.json_chunks(size)) == b"".join(a.to_json() for a in made)
+    assert all(piece.count(b"\n") <= size for piece in batch.json_chunks(size))
+    assert list(AlertBatch().json_chunks(size)) == []

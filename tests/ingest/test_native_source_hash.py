@@ -29,7 +29,21 @@ def test_the_hash_covers_the_shared_declarations(tmp_path: Path) -> None:
     assert source_sha256(kernel) == edited
 
 
-@pytest.mark.parametrize("name", ["_weblex", "_syslog", "_jsonl", "_accesslog"])
+KERNELS = sorted(source.stem for source in NATIVE.glob("*.pyx"))
+
+
+def test_every_kernel_source_is_built_and_loaded() -> None:
+    """A new ``.pyx`` must be in ``setup.py``'s list (or it is never compiled) and loaded by the
+    package (or it is never used)."""
+    assert KERNELS, "the kernel sources are part of the checkout"
+    listed = (NATIVE.parents[2] / "setup.py").read_text()
+    loader = (NATIVE / "__init__.py").read_text()
+    for name in KERNELS:
+        assert f'"watchhouse._native.{name}"' in listed, name
+        assert f'_load("{name}")' in loader, name
+
+
+@pytest.mark.parametrize("name", KERNELS)
 def test_built_kernels_record_the_hash_the_loader_computes(name: str) -> None:
     """setup.py computes the recorded hash on its own (it cannot import the package it builds):
     a kernel built from this checkout must carry what the loader computes, or none would load."""

@@ -1,18 +1,20 @@
-"""Optional compiled kernels (Cython): the web detector's lexers, the syslog head reader, the
-JSON-lines flattening loops, the access-log field checks.
+"""Optional compiled kernels (Cython): the web detector's lexers and alert-line writer, the syslog
+head reader, the JSON-lines flattening loops, the access-log field checks.
 
 Why optional: the Python modules (:mod:`watchhouse.detectors.web.tokenize_sql`,
 :mod:`~watchhouse.detectors.web.tokenize_html`, the numpy head scan of
 :mod:`watchhouse.ingest.syslog_heads`, the flattening and conversion of
 :mod:`watchhouse.ingest.jsonl_shapes` and :mod:`~watchhouse.ingest.jsonl_convert`, the numpy
-field checks of :mod:`watchhouse.ingest.access_log_columnar`) are the
+field checks of :mod:`watchhouse.ingest.access_log_columnar`, the line writer of
+:mod:`watchhouse.detectors.web.findings`) are the
 reference and run everywhere; the compiled twins only make them cheaper (a cold request spends tens
 of microseconds lexing in Python). The build compiles them when it can (``setup.py``); when it
 could not, or when ``WATCHHOUSE_PURE_PYTHON`` is set to anything but ``0``/empty, :data:`weblex`,
-:data:`syslog`, :data:`jsonl` and :data:`accesslog` are None and callers run the reference. The
-twins give the same results, held to it by ``tests/detectors/web/test_native_kernels.py``,
-``tests/ingest/test_native_syslog.py``, ``tests/ingest/test_native_jsonl.py`` and
-``tests/ingest/test_native_accesslog.py`` (ADR 0012).
+:data:`syslog`, :data:`jsonl`, :data:`accesslog` and :data:`weblines` are None and callers run the
+reference. The twins give the same results, held to it by ``tests/detectors/web/test_native_kernels.py``,
+``tests/ingest/test_native_syslog.py``, ``tests/ingest/test_native_jsonl.py``,
+``tests/ingest/test_native_accesslog.py`` and ``tests/detectors/web/test_native_weblines.py``
+(ADR 0012).
 """
 
 from __future__ import annotations
@@ -70,3 +72,5 @@ syslog: ModuleType | None = _load("_syslog")
 jsonl: ModuleType | None = _load("_jsonl")
 #: the compiled access-log field checks (:mod:`._accesslog`), or None where the numpy reference runs
 accesslog: ModuleType | None = _load("_accesslog")
+#: the compiled web alert-line writer (:mod:`._weblines`), or None where the Python method runs
+weblines: ModuleType | None = _load("_weblines")

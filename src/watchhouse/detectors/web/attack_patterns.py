@@ -372,6 +372,12 @@ class WebAttackDetector(Detector):
         attacked = frozenset(attacked_names(hits))
         records_kept, rule_ids = tuple(records), tuple(fired)
         shared = verdict_details(rule_ids, score, self.anomaly_threshold, self.paranoia_level, classes, records_kept)
+        title_class = CLASS_TITLE[lead.attack_class]
+        explained = (
+            f": {where}. Anomaly score {score} (threshold {self.anomaly_threshold}, paranoia level "
+            f"{self.paranoia_level})."
+        )
+        url_shown = None if url is None else redact_url(url, attacked, self.excerpt_chars)
         return Verdict(
             lead=lead,
             severity=severity,
@@ -383,14 +389,11 @@ class WebAttackDetector(Detector):
             classes=classes,
             attacked=attacked,
             crime_code=lead.crime_code,
-            title_class=CLASS_TITLE[lead.attack_class],
+            title_class=title_class,
             tags=tags,
-            explained=(
-                f": {where}. Anomaly score {score} (threshold {self.anomaly_threshold}, paranoia level "
-                f"{self.paranoia_level})."
-            ),
-            url_shown=None if url is None else redact_url(url, attacked, self.excerpt_chars),
-            line=line_parts(lead.crime_code, severity, confidence, shared, tags),
+            explained=explained,
+            url_shown=url_shown,
+            line=line_parts(lead.crime_code, severity, confidence, shared, tags, (title_class, explained, url_shown)),
         )
 
     def _findings(self, rows: pl.DataFrame, verdicts: list[Verdict]) -> WebFindingRows:

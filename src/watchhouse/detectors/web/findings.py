@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from watchhouse._native import weblines as native_weblines
 from watchhouse.core.alerts import evidence_records, instant_json
 from watchhouse.core.finding_rows import FindingRows
 from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
@@ -23,6 +24,12 @@ from watchhouse.detectors.web.explain import excerpt, redact_url
 from watchhouse.detectors.web.rules import PolicyRule, Rule
 
 _dumps = orjson.dumps
+
+
+#: a verdict's parts of its alerts' lines: from the crime code to the title's key; the shared
+#: details; the tags up to the id's key; then the title's class, the explanation's tail and the URL
+#: as shown (None where each row shows its own), each escaped as inside a JSON string
+LineParts = tuple[bytes, bytes, bytes, bytes, bytes, bytes | None]
 
 
 class Verdict(NamedTuple):
@@ -50,7 +57,11 @@ class Verdict(NamedTuple):
     #: verdict then has that URL; None when the URL was not inspected and each row shows its own
     url_shown: str | None
     #: the verdict's parts of an alert's JSON line (:func:`line_parts`)
-    line: tuple[bytes, bytes, bytes]
+    line: LineParts
+
+
+#: the positions of the verdict's fields the compiled line writer reads
+_VERDICT_FIELDS = tuple(Verdict._fields.index(name) for name in ("line", "url_shown", "attacked"))
 
 
 def line_parts(
@@ -59,10 +70,13 @@ def line_parts(
     confidence: float,
     details: dict[str, Any],
     tags: tuple[str, ...],
-) -> tuple[bytes, bytes, bytes]:
+    texts: tuple[str, str, str | None],
+) -> LineParts:
     """A verdict's parts of its alerts' lines, in ``Alert._record``'s layout: from the crime code to
     the title's key; the details a verdict decides (up to the method's key); the tags up to the id's
-    key. ``details``: the details every finding of the verdict shares, in the findings' key order."""
+    key; then ``texts`` (the title's class, the explanation's tail, the URL as shown or None) escaped,
+    without quotes, for the compiled writer, which puts the row's texts in between. ``details``:
+    the details every finding of the verdict shares, in the findings' key order."""
     head = b"".join(
         [
             b',"crime_code":',
@@ -77,7 +91,15 @@ def line_parts(
         ]
     )
     shared = _dumps(details)[:-1] + b',"method":'  # the row's values follow inside the same object
-    return head, shared, b'},"tags":' + _dumps(list(tags)) + b',"id":'
+    title_class, explained, url_shown = texts
+    return (
+        head,
+        shared,
+        b'},"tags":' + _dumps(list(tags)) + b',"id":',
+        _dumps(title_class)[1:-1],
+        _dumps(explained)[1:-1],
+        None if url_shown is None else _dumps(url_shown)[1:-1],
+    )
 
 
 def verdict_details(
@@ -217,6 +239,35 @@ class WebFindingRows(FindingRows):
         return findings
 
     def alert_lines(self, indices: list[int], ids: list[str], version: str) -> bytes:
+        """The lines from the verdicts' parts and the rows' values.
+
+        Where the compiled writer is built (:mod:`watchhouse._native._weblines`), each line goes
+        straight into one C buffer; :meth:`_alert_lines_reference` is what it is held to.
+        """
+        if native_weblines is None:
+            return self._alert_lines_reference(indices, ids, version)
+        written: bytes = native_weblines.alert_lines(
+            indices,
+            ids,
+            self._name,
+            _dumps(version),
+            self._verdicts,
+            _VERDICT_FIELDS,
+            [self._seen, self._ips, self._methods, self._urls, self._statuses, self._agents],
+            self.keys,
+            self._references,
+            self._shown,
+            self._agents_shown,
+            self._stamps,
+            self._limit,
+            redact_url,
+            excerpt,
+            instant_json,
+            _dumps,
+        )
+        return written
+
+    def _alert_lines_reference(self, indices: list[int], ids: list[str], version: str) -> bytes:
         """The lines from the verdicts' parts and the rows' values, in one loop over the rows.
 
         Values a batch repeats (addresses, methods, statuses, URLs and agents as shown, instants,
@@ -233,7 +284,7 @@ class WebFindingRows(FindingRows):
         out: list[bytes] = []
         append = out.append
         for index, alert_id in zip(indices, ids, strict=True):
-            head, shared, tail = verdicts[index].line
+            head, shared, tail = verdicts[index].line[:3]  # (the escaped texts are the compiled writer's)
             ip, url_shown, title, explanation, agent_shown = texts(index)
             seen = seen_column[index]
             stamp = stamps.get(id(seen))  # rows of one instant share one datetime (see _instants)
