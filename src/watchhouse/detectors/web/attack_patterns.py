@@ -371,7 +371,9 @@ class WebAttackDetector(Detector):
                 _TAGS[classes] = tags
         attacked = frozenset(attacked_names(hits))
         records_kept, rule_ids = tuple(records), tuple(fired)
-        shared = verdict_details(rule_ids, score, self.anomaly_threshold, self.paranoia_level, classes, records_kept)
+        shared = verdict_details(
+            rule_ids, score, self.anomaly_threshold, self.paranoia_level, classes, records_kept, copied=False
+        )
         title_class = CLASS_TITLE[lead.attack_class]
         explained = (
             f": {where}. Anomaly score {score} (threshold {self.anomaly_threshold}, paranoia level "

@@ -77,29 +77,51 @@ def line_parts(
     key; then ``texts`` (the title's class, the explanation's tail, the URL as shown or None) escaped,
     without quotes, for the compiled writer, which puts the row's texts in between. ``details``:
     the details every finding of the verdict shares, in the findings' key order."""
-    head = b"".join(
-        [
-            b',"crime_code":',
-            _dumps(crime_code.value),
-            b',"stage":',
-            _dumps(Stage.ATTEMPTED.value),
-            b',"severity":',
-            _dumps(str(severity)),
-            b',"confidence":',
-            _dumps(confidence),
-            b',"title":',
-        ]
-    )
-    shared = _dumps(details)[:-1] + b',"method":'  # the row's values follow inside the same object
+    confidence_json = _dumps(confidence)
+    head = _HEADS.get((crime_code, severity, confidence_json))
+    if head is None:
+        head = b"".join(
+            [
+                b',"crime_code":',
+                _dumps(crime_code.value),
+                b',"stage":',
+                _dumps(Stage.ATTEMPTED.value),
+                b',"severity":',
+                _dumps(str(severity)),
+                b',"confidence":',
+                confidence_json,
+                b',"title":',
+            ]
+        )
+        if len(_HEADS) < _PARTS_MAX:
+            _HEADS[(crime_code, severity, confidence_json)] = head
+    tail = _TAILS.get(tags)
+    if tail is None:
+        tail = b'},"tags":' + _dumps(list(tags)) + b',"id":'
+        if len(_TAILS) < _PARTS_MAX:
+            _TAILS[tags] = tail
     title_class, explained, url_shown = texts
+    title = _TITLES.get(title_class)
+    if title is None:
+        title = _dumps(title_class)[1:-1]
+        if len(_TITLES) < _PARTS_MAX:
+            _TITLES[title_class] = title
     return (
         head,
-        shared,
-        b'},"tags":' + _dumps(list(tags)) + b',"id":',
-        _dumps(title_class)[1:-1],
+        _dumps(details)[:-1] + b',"method":',  # the row's values follow inside the same object
+        tail,
+        title,
         _dumps(explained)[1:-1],
         None if url_shown is None else _dumps(url_shown)[1:-1],
     )
+
+
+#: parts many verdicts share (a handful of crime codes, severities, confidences, tag sets and
+#: titles), each serialized once; bounded all the same
+_HEADS: dict[tuple[CrimeCode, Severity, bytes], bytes] = {}
+_TAILS: dict[tuple[str, ...], bytes] = {}
+_TITLES: dict[str, bytes] = {}
+_PARTS_MAX = 1_024
 
 
 def verdict_details(
@@ -109,15 +131,21 @@ def verdict_details(
     paranoia_level: int,
     classes: tuple[str, ...],
     records: tuple[dict[str, Any], ...],
+    *,
+    copied: bool = True,
 ) -> dict[str, Any]:
     """The details every finding of a verdict has alike, in the findings' key order (the row's own
     follow: method, status, URL, agent). New containers on every call, the hit records copied: a
-    finding's details are its own, and the verdict is shared."""
-    hits = []
-    for record in records:
-        hit = record.copy()
-        hit["decoding_steps"] = record["decoding_steps"].copy()
-        hits.append(hit)
+    finding's details are its own, and the verdict is shared. ``copied=False`` where the details
+    are only serialized (:func:`line_parts`): the records as they are."""
+    if copied:
+        hits = []
+        for record in records:
+            hit = record.copy()
+            hit["decoding_steps"] = record["decoding_steps"].copy()
+            hits.append(hit)
+    else:
+        hits = list(records)
     first = hits[0]
     return {
         "rules": list(rule_ids),
