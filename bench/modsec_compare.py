@@ -1,6 +1,6 @@
 """Requests/s per core: ``web.attack_patterns`` vs ModSecurity v3 + OWASP CRS at paranoia level 1.
 
-Usage: ``.venv/bin/python bench/modsec_compare.py [--corpus crs|params|both] [--seconds 10]``
+Usage: ``.venv/bin/python bench/modsec_compare.py [--corpus crs|params|both] [--seconds 10] [--runs 3]``
 
 Why this shape: the issue's bar is "a hundred times ModSecurity's speed at CRS-grade accuracy",
 so both engines get the *same* requests and are charged the *same* thing, CPU time of one core:
@@ -16,7 +16,9 @@ so both engines get the *same* requests and are charged the *same* thing, CPU ti
   to core 0 with one Polars thread; CPU time is the child's ``time.process_time``. Two figures:
   the requests cycled about ten times (as ``wrk`` cycles them for ModSecurity; the detector's
   bounded caches then answer repeats), and one cold pass over the distinct requests with a fresh
-  detector, where only values the corpus itself repeats are answered from a cache.
+  detector, where only values the corpus itself repeats are answered from a cache. Each is run
+  ``--runs`` times in fresh children and the median run is reported, with the range beside it: on
+  a shared machine a two-second run can be a third slower or faster than the next.
 * Both write down what they found, and that is charged too: ModSecurity logs every rule that fires
   to nginx's error log (level ``warn``, as CRS's default actions say ``log``); ours writes every
   alert as a JSON line (what ``watchhouse scan --out`` writes, the office database aside). The
@@ -488,6 +490,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--paranoia", type=int, default=1, choices=(1, 2, 3, 4), help="CRS paranoia level")
     parser.add_argument("--threshold", type=int, default=5, help="CRS inbound anomaly threshold")
     parser.add_argument("--skip-accuracy", action="store_true", help="only measure speed")
+    parser.add_argument("--runs", type=int, default=3, help="runs of ours per figure; the median is reported")
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--alerts-out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -537,19 +540,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             log_bytes = (prefix / "error.log").stat().st_size - log_before
         modsec_rate = done / worker_cpu if worker_cpu > 0 else 0.0
         repeat = max(1, 40_000 // max(1, len(requests)))
-        cycled = ours_in_child(requests, prefix, repeat)
-        cold = ours_in_child(requests, prefix, 1)
+        runs = max(1, args.runs)
+        cycled = [ours_in_child(requests, prefix, repeat) for _ in range(runs)]
+        cold = [ours_in_child(requests, prefix, 1) for _ in range(runs)]
     print("\nspeed (CPU time of one core)")
     print(
         f"ModSecurity+CRS (nginx worker): {done} requests in {worker_cpu:.2f} CPU s = "
         f"{modsec_rate:,.0f} requests/s/core; error log {log_bytes / max(1, done):,.0f} bytes/request"
     )
-    for name, result in ((f"cycled x{repeat}", cycled), ("cold, one pass", cold)):
-        rate = result["events"] / result["cpu_seconds"]
+    for name, results in ((f"cycled x{repeat}", cycled), ("cold, one pass", cold)):
+        rates = sorted(r["events"] / r["cpu_seconds"] for r in results)
+        rate = rates[(len(rates) - 1) // 2]  # the median run (the lower middle one of an even count)
+        result = next(r for r in results if r["events"] / r["cpu_seconds"] == rate)
         ratio = rate / modsec_rate if modsec_rate else float("inf")
+        spread = f" (median of {len(rates)} runs: {rates[0]:,.0f}-{rates[-1]:,.0f})" if len(rates) > 1 else ""
         print(
             f"watchhouse web.attack_patterns ({name}): {result['events']:.0f} requests in "
-            f"{result['cpu_seconds']:.2f} CPU s = {rate:,.0f} requests/s/core; "
+            f"{result['cpu_seconds']:.2f} CPU s = {rate:,.0f} requests/s/core{spread}; "
             f"ratio {ratio:,.1f}x (target >= 100x); {result['alerts']:.0f} alerts, "
             f"{result['alert_bytes'] / max(1, result['events']):,.0f} bytes/request"
         )
