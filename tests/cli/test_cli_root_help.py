@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 RENDER = """
 import sys
 import watchhouse.cli.main as cli
@@ -42,13 +44,13 @@ def test_root_help_matches_the_real_commands_without_importing_them() -> None:
     assert "watchhouse.cli.portal_cmd" in real_loaded  # the comparison really imported the groups
 
 
-def test_scan_help_does_not_import_the_detection_stack() -> None:
-    """`watchhouse scan --help` builds its options (formats, datasets, severities) from light
-    modules; the detection stack is imported where a scan runs."""
+def _help_and_heavy_imports(*command: str) -> tuple[str, str]:
+    """The help screen of ``watchhouse COMMAND --help``, run in a fresh interpreter, and the heavy
+    stacks it imported (comma-separated, empty where none)."""
     probe = (
         "import sys\n"
         "import watchhouse.cli.main as cli\n"
-        "sys.argv = ['watchhouse', 'scan', '--help']\n"
+        f"sys.argv = ['watchhouse', *{list(command)!r}, '--help']\n"
         "try:\n"
         "    cli.main()\n"
         "except SystemExit:\n"
@@ -59,5 +61,31 @@ def test_scan_help_does_not_import_the_detection_stack() -> None:
     env = dict(os.environ, COLUMNS="120", TERM="dumb", NO_COLOR="1")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=True)
     help_text, _, heavy = done.stdout.rpartition("HEAVY:")
+    return help_text, heavy.strip()
+
+
+def test_scan_help_does_not_import_the_detection_stack() -> None:
+    """`watchhouse scan --help` builds its options (formats, datasets, severities) from light
+    modules; the detection stack is imported where a scan runs."""
+    help_text, heavy = _help_and_heavy_imports("scan")
     assert "--format" in help_text and "jsonl" in help_text and "--dataset" in help_text  # the help is whole
-    assert heavy.strip() == ""
+    assert heavy == ""
+
+
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [
+        (("eval",), "--labels"),
+        (("eval", "crs"), "--paranoia"),
+        (("eval", "params"), "--threshold"),
+        (("eval", "accounts"), "--corpora"),
+        (("serve",), "--port"),
+        (("audit",), "verify"),
+    ],
+)
+def test_eval_and_serve_help_import_no_detection_or_office_stack(command: tuple[str, ...], shown: str) -> None:
+    """Their help took 1.5-2 s: the eval group imported the detectors, the runner and the store,
+    and `serve` the office services, to show options. They are imported where a command runs."""
+    help_text, heavy = _help_and_heavy_imports(*command)
+    assert shown in help_text
+    assert heavy == ""

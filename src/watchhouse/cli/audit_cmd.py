@@ -9,7 +9,7 @@ from __future__ import annotations
 import getpass
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -23,10 +23,11 @@ from watchhouse.office.audit.report import Report
 from watchhouse.office.audit.signing import load_public_key, public_pem
 from watchhouse.office.audit.witness import Witness, read_witness
 from watchhouse.office.errors import IntegrityError
-from watchhouse.office.services import Office, OfficeLocation, open_office
-from watchhouse.storage.engine import sqlite_url
 
 from .home import Home
+
+if TYPE_CHECKING:
+    from watchhouse.office.services import Office
 
 app = typer.Typer(help="Verify, checkpoint and prove the tamper-evident audit log.", no_args_is_help=True)
 
@@ -54,7 +55,13 @@ def actor_name(given: str | None) -> str:
 
 
 def open_local_office(home: Path | None, db_url: str | None, *, must_exist: bool = True) -> Office:
-    """The office under HOME (or at ``--db-url``); refuses to invent an empty SQLite office by accident."""
+    """The office under HOME (or at ``--db-url``); refuses to invent an empty SQLite office by accident.
+
+    The office's stack (SQLAlchemy and the services) is imported here, where an office is opened:
+    every office command imports this module, and their help screens need none of it."""
+    from watchhouse.office.services import OfficeLocation, open_office
+    from watchhouse.storage.engine import sqlite_url
+
     resolved = Home.resolve(home)
     if db_url is None:
         if must_exist and not resolved.database.exists():

@@ -19,28 +19,20 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
-import polars as pl
 import typer
 from rich.table import Table
 
 from watchhouse.cli.console import plain_console
-from watchhouse.core.alerts import Alert
-from watchhouse.core.detector import Detector
-from watchhouse.core.events import Dataset, EventBatch
-from watchhouse.core.identity import Pseudonymizer
-from watchhouse.detect.engine import DetectionEngine
-from watchhouse.detect.postprocess import PostProcessor
-from watchhouse.detectors.accounts.credential_stuffing import CredentialStuffingDetector
-from watchhouse.detectors.accounts.failed_login_burst import FailedLoginBurstDetector
-from watchhouse.detectors.accounts.password_spraying import PasswordSprayingDetector
-from watchhouse.detectors.accounts.slow_brute_force import SlowBruteForceDetector
-from watchhouse.detectors.accounts.takeover import AccountTakeoverDetector
-from watchhouse.eval.labelled import EvalReport, evaluate, load_labels
-from watchhouse.ingest import Quarantine, ReaderOptions, SourceReader
-from watchhouse.ingest.sshd import SWITCHED_REASON
+
+if TYPE_CHECKING:  # the detection stack is imported where a measurement runs, not for --help
+    from watchhouse.core.alerts import Alert
+    from watchhouse.core.detector import Detector
+    from watchhouse.core.events import EventBatch
+    from watchhouse.eval.labelled import EvalReport
+    from watchhouse.ingest import ReaderOptions
 
 #: the crowdsec tests whose expected alerts are about guessing ssh passwords
 CROWDSEC_BRUTE_FORCE = ("ssh-bf", "ssh-slow-bf", "ssh-time-based-bf", "sshd-invalid-bf", "opnsense-sshd")
@@ -50,6 +42,12 @@ _KEY = b"eval-accounts-pseudonym-key-0001"
 def account_detectors(host_logs: bool = False) -> list[Detector]:
     """The account detectors with their defaults; ``host_logs`` tunes the burst rule for one sshd host,
     where a handful of failures from one address is already guessing (nobody mistypes five times)."""
+    from watchhouse.detectors.accounts.credential_stuffing import CredentialStuffingDetector
+    from watchhouse.detectors.accounts.failed_login_burst import FailedLoginBurstDetector
+    from watchhouse.detectors.accounts.password_spraying import PasswordSprayingDetector
+    from watchhouse.detectors.accounts.slow_brute_force import SlowBruteForceDetector
+    from watchhouse.detectors.accounts.takeover import AccountTakeoverDetector
+
     burst = (
         FailedLoginBurstDetector(ip_threshold=5, account_threshold=5, window_seconds=600)
         if host_logs
@@ -66,6 +64,10 @@ def account_detectors(host_logs: bool = False) -> list[Detector]:
 
 def read_auth(paths: Sequence[Path], options: ReaderOptions | None = None) -> list[EventBatch]:
     """Auth batches of the given files (sniffed unless ``options`` says otherwise), in file order."""
+    from watchhouse.core.events import Dataset
+    from watchhouse.core.identity import Pseudonymizer
+    from watchhouse.ingest import Quarantine, ReaderOptions, SourceReader
+
     out: list[EventBatch] = []
     with Quarantine(None) as quarantine:
         for path in paths:
@@ -75,6 +77,9 @@ def read_auth(paths: Sequence[Path], options: ReaderOptions | None = None) -> li
 
 
 def scan(paths: Sequence[Path], detectors: list[Detector], options: ReaderOptions | None = None) -> list[Alert]:
+    from watchhouse.detect.engine import DetectionEngine
+    from watchhouse.detect.postprocess import PostProcessor
+
     engine = DetectionEngine(detectors, PostProcessor({d.info.name: d.info.version for d in detectors}))
     alerts: list[Alert] = []
     for batch in read_auth(paths, options):
@@ -84,6 +89,8 @@ def scan(paths: Sequence[Path], detectors: list[Detector], options: ReaderOption
 
 
 def evaluate_simulation(sim_dir: Path) -> EvalReport:
+    from watchhouse.eval.labelled import evaluate, load_labels
+
     files = [sim_dir / name for name in ("auth.jsonl", "sshd.log") if (sim_dir / name).exists()]
     labels = load_labels(sim_dir / "labels.jsonl")
     return evaluate(labels, scan(files, account_detectors()))
@@ -106,6 +113,11 @@ def fail2ban_attribution(log: Path) -> CorpusResult:
     fail2ban also labels an "Accepted" line whose connection first failed for other accounts (an
     intruder guessing names, then getting in); we keep that line a success, since someone got in,
     and count it as attributed when the reader marked it as the end of such guessing."""
+    import polars as pl
+
+    from watchhouse.ingest import ReaderOptions
+    from watchhouse.ingest.sshd import SWITCHED_REASON
+
     text = log.read_text(encoding="utf-8", errors="replace").splitlines()
     wanted: dict[int, str] = {}
     for number, line in enumerate(text, start=1):
@@ -136,6 +148,8 @@ def crowdsec_expected(test_dir: Path) -> list[str]:
 
 def crowdsec_alerts(test_dir: Path) -> CorpusResult:
     """Each expected alert's source must be the subject of one of our alerts on the same log."""
+    from watchhouse.ingest import ReaderOptions
+
     expected = crowdsec_expected(test_dir)
     logs = [p for p in test_dir.iterdir() if p.suffix == ".log"]
     found = scan(logs, account_detectors(host_logs=True), ReaderOptions(fmt="syslog"))

@@ -11,7 +11,6 @@ import typer
 from watchhouse.cli.console import plain_console
 from watchhouse.core.errors import UsageError
 from watchhouse.eval.labelled import EvalReport, evaluate, load_labels
-from watchhouse.runners.sinks import read_alerts_jsonl
 
 from .render import eval_tables
 
@@ -22,6 +21,8 @@ app = typer.Typer(
 
 
 def evaluate_files(labels: Path, alerts: Path) -> EvalReport:
+    from watchhouse.runners.sinks import read_alerts_jsonl  # (the office's store comes with the sinks)
+
     return evaluate(load_labels(labels), read_alerts_jsonl(alerts))
 
 

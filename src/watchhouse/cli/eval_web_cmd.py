@@ -1,7 +1,8 @@
 """``watchhouse eval crs`` and ``watchhouse eval params``: web.attack_patterns against public ground truth.
 
 Thin: loading and scoring live in :mod:`watchhouse.detectors.web.evaluation`; this module parses
-options, builds the detector at the asked paranoia level and prints rich tables (or JSON).
+options, builds the detector at the asked paranoia level and prints rich tables (or JSON). The
+detector and the corpora readers are imported where a command runs: ``--help`` does not load them.
 Register with ``eval_cmd.app.command("crs")(eval_crs)`` and ``eval_cmd.app.command("params")(eval_params)``.
 """
 
@@ -16,8 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from watchhouse.cli.console import plain_console
-from watchhouse.detectors.web.attack_patterns import DEFAULT_PARANOIA, DEFAULT_THRESHOLD, WebAttackDetector
-from watchhouse.detectors.web.evaluation import evaluate_crs, evaluate_params, load_crs, load_params
+from watchhouse.detectors.web.defaults import DEFAULT_PARANOIA, DEFAULT_THRESHOLD
 
 _Paranoia = Annotated[int, typer.Option(min=1, max=4, help="Paranoia level 1-4 (CRS meaning).")]
 _Threshold = Annotated[int, typer.Option(min=1, help="Anomaly score a request needs to be flagged.")]
@@ -46,6 +46,9 @@ def eval_crs(
 
     Example: watchhouse eval crs ../shared/corpora/crs-tests --paranoia 4
     """
+    from watchhouse.detectors.web.attack_patterns import WebAttackDetector
+    from watchhouse.detectors.web.evaluation import evaluate_crs, load_crs
+
     report = evaluate_crs(
         load_crs(path), lambda: WebAttackDetector(paranoia_level=paranoia, anomaly_threshold=threshold)
     )
@@ -86,6 +89,9 @@ def eval_params(
 
     Example: watchhouse eval params ../shared/corpora/web/httpparamsdataset
     """
+    from watchhouse.detectors.web.attack_patterns import WebAttackDetector
+    from watchhouse.detectors.web.evaluation import evaluate_params, load_params
+
     payloads, labels = load_params(path)
     report = evaluate_params(
         payloads, labels, lambda: WebAttackDetector(paranoia_level=paranoia, anomaly_threshold=threshold)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -19,7 +21,9 @@ from rich.text import Text
 from watchhouse.core.findings import Severity
 from watchhouse.core.taxonomy import CRIMES, CrimeCode
 from watchhouse.eval.labelled import EvalReport, Rate
-from watchhouse.runners.embedded import ScanSummary
+
+if TYPE_CHECKING:  # the runner (Polars, Arrow, the store) is what a scan imports, not a help screen
+    from watchhouse.runners.embedded import ScanSummary
 
 
 class RichScanProgress:

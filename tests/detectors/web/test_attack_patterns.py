@@ -14,7 +14,8 @@ import pytest
 from watchhouse.core.events import Dataset, EventBatch
 from watchhouse.core.findings import Severity, Stage
 from watchhouse.core.taxonomy import CrimeCode
-from watchhouse.detectors.web.attack_patterns import DEFAULT_PARANOIA, WebAttackDetector
+from watchhouse.detectors.web.attack_patterns import WebAttackDetector
+from watchhouse.detectors.web.defaults import DEFAULT_PARANOIA
 from watchhouse.detectors.web.rules import AttackClass, default_rules
 from watchhouse.testing.conformance import DetectorConformance, SampleCase, run_detector
 from watchhouse.testing.factories import make_batch

@@ -14,6 +14,7 @@ from watchhouse.core.events import LINE_FIELD, OFFSET_FIELD, PATH_FIELD, TIMESTA
 from watchhouse.core.findings import Finding, Severity
 from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.detectors.web import prefilter
+from watchhouse.detectors.web.defaults import DEFAULT_PARANOIA, DEFAULT_THRESHOLD
 from watchhouse.detectors.web.explain import attacked_names, describe, redact_url
 from watchhouse.detectors.web.findings import Verdict, WebFindingRows, line_parts, verdict_details
 from watchhouse.detectors.web.matching import Hit, Matcher, Part, request_parts
@@ -34,10 +35,6 @@ from watchhouse.detectors.web.rules import (
     default_rules,
 )
 from watchhouse.detectors.web.token_checks import TokenChecks
-
-#: paranoia level and anomaly threshold used when the operator sets none (see ``__init__``)
-DEFAULT_PARANOIA = 2
-DEFAULT_THRESHOLD = 2
 
 _COLUMNS = (
     TIMESTAMP_FIELD,

@@ -34,7 +34,8 @@ from watchhouse.core.detector import Detector, DetectorFamily, DetectorInfo, JSO
 from watchhouse.core.events import Dataset, EventBatch
 from watchhouse.core.findings import EventRef, Finding, Severity, Stage, Subject
 from watchhouse.core.taxonomy import CrimeCode
-from watchhouse.detectors.web.attack_patterns import DEFAULT_PARANOIA, DEFAULT_THRESHOLD, WebAttackDetector
+from watchhouse.detectors.web.attack_patterns import WebAttackDetector
+from watchhouse.detectors.web.defaults import DEFAULT_PARANOIA, DEFAULT_THRESHOLD
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: the longest path kept for grouping and shown (a path longer than this is cut)
