@@ -12,6 +12,9 @@ or the requests cycled): detection answering from memory, the findings, post-pro
 lines, once with the finding and alert objects made (``process`` and ``to_json``), once with the
 findings held as rows (``process_parts`` and ``json_lines``). The two must write the same bytes.
 
+The third times the line writer alone on the same rows: the compiled one (``_native._weblines``,
+ADR 0012) against its Python reference, which must write the same bytes.
+
 Usage: ``.venv/bin/python bench/alert_lines.py [--rounds 7]``. Needs ``../shared/corpora/crs-tests``;
 without it, it says so and exits 2.
 """
@@ -93,6 +96,44 @@ def output_paths(batches: Sequence[EventBatch], rounds: int) -> tuple[list[float
     return through_objects, through_rows, alerts
 
 
+def line_writers(batches: Sequence[EventBatch], rounds: int) -> tuple[list[float], list[float], int] | None:
+    """CPU µs per line of writing every flagged row's line from the rows, by the compiled writer
+    (``_native._weblines``) and by its Python reference, alternating round by round; None where
+    the compiled writer is not built. Each round starts from empty memories, as a new batch does."""
+    from watchhouse._native import weblines
+    from watchhouse.core.alerts import alert_ids_of
+    from watchhouse.detectors.web.findings import WebFindingRows
+
+    if weblines is None:
+        return None
+    detector = WebAttackDetector()
+    held = [rows for batch in batches if isinstance(rows := detector._detect(batch), WebFindingRows)]
+    work = [(rows, list(range(len(rows))), alert_ids_of(rows.detector, rows.keys)) for rows in held]
+
+    def write(reference: bool) -> bytes:
+        out = []
+        for rows, indices, ids in work:
+            rows._shown.clear()
+            rows._agents_shown.clear()
+            rows._stamps.clear()
+            spell = rows._alert_lines_reference if reference else rows.alert_lines
+            out.append(spell(indices, ids, "2"))
+        return b"".join(out)
+
+    lines = write(True)
+    if write(False) != lines:
+        raise SystemExit("the compiled writer and its reference write different lines; nothing was measured")
+    count = lines.count(b"\n")
+    compiled: list[float] = []
+    python: list[float] = []
+    for _ in range(rounds):
+        for spent, reference in ((python, True), (compiled, False)):
+            started = time.process_time()
+            write(reference)
+            spent.append((time.process_time() - started) / count * 1e6)
+    return python, compiled, count
+
+
 def best_round(alerts: Sequence[Alert], spell: Callable[[Alert], bytes], rounds: int) -> float:
     """The fastest of ``rounds`` passes, in CPU microseconds per alert."""
     best = float("inf")
@@ -136,6 +177,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"through objects: best {min(through_objects):.2f} µs/alert (rounds: {_spread(through_objects)})")
     print(f"through rows:    best {min(through_rows):.2f} µs/alert (rounds: {_spread(through_rows)})")
     print(f"ratio: rows are {min(through_objects) / min(through_rows):.2f}x the objects' speed")
+    writers = line_writers(batches, args.rounds)
+    if writers is None:
+        print("\nthe compiled line writer is not built here: only the Python one runs")
+        return 0
+    python, compiled, lines = writers
+    print(f"\nwriting the rows' lines ({lines} lines, same bytes):")
+    print(f"Python reference: best {min(python):.2f} µs/line (rounds: {_spread(python)})")
+    print(f"compiled writer:  best {min(compiled):.2f} µs/line (rounds: {_spread(compiled)})")
+    print(f"ratio: the compiled writer is {min(python) / min(compiled):.2f}x the reference's speed")
     return 0
 
 
