@@ -77,8 +77,12 @@ cdef inline int _put_bytes(_Buffer* out, object data) except -1:
 
 
 cdef unsigned char _PLAIN[256]  # 1 for a byte a JSON string holds as it is
+cdef unsigned char _SHORT[256]  # the letter after the backslash of a two-character escape, else 0
 for _byte in range(256):
     _PLAIN[_byte] = _byte >= 0x20 and _byte != 0x22 and _byte != 0x5c
+    _SHORT[_byte] = 0
+for _byte, _letter in ((0x22, b'"'), (0x5c, b'\\'), (0x08, b'b'), (0x09, b't'), (0x0a, b'n'), (0x0c, b'f'), (0x0d, b'r')):
+    _SHORT[_byte] = _letter[0]
 
 
 cdef int _put_escaped(_Buffer* out, str text, object dumps) except -1:
@@ -111,23 +115,8 @@ cdef int _put_escaped(_Buffer* out, str text, object dumps) except -1:
         byte = data[i]
         i += 1
         at[0] = b'\\'
-        if byte == 0x22 or byte == 0x5c:
-            at[1] = byte
-            at += 2
-        elif byte == 0x08:
-            at[1] = b'b'
-            at += 2
-        elif byte == 0x09:
-            at[1] = b't'
-            at += 2
-        elif byte == 0x0a:
-            at[1] = b'n'
-            at += 2
-        elif byte == 0x0c:
-            at[1] = b'f'
-            at += 2
-        elif byte == 0x0d:
-            at[1] = b'r'
+        if _SHORT[byte]:
+            at[1] = _SHORT[byte]
             at += 2
         else:
             memcpy(at, b"\\u00", 4)
