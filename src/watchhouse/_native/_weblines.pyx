@@ -21,8 +21,6 @@ reference byte for byte, and ``tests/detectors/web/test_finding_rows.py`` holds 
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
-from cpython.ref cimport PyObject
-from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from libc.stdio cimport snprintf
 from libc.stdlib cimport free, realloc
 from libc.string cimport memcpy
@@ -46,7 +44,7 @@ cdef struct _Buffer:
 
 
 cdef int _reserve(_Buffer* out, Py_ssize_t more) except -1:
-    """Room for ``more`` bytes past the end (the buffer doubles: a batch's lines are appended)."""
+    """Room for ``more`` bytes past the end (the buffer doubles: a piece's lines are appended)."""
     cdef Py_ssize_t capacity = out.capacity
     cdef char* data
     if out.size + more <= capacity:
