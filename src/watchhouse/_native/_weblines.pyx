@@ -159,32 +159,33 @@ cdef inline int _put_again(_Buffer* out, Py_ssize_t start, Py_ssize_t size) exce
     return 0
 
 
-cdef inline int _put_json_integer(_Buffer* out, object value, object dumps) except -1:
-    """``dumps(value)`` of a reference's line or offset: a plain 64-bit integer in C."""
+cdef inline bint _put_int64(_Buffer* out, object value) except -1:
+    """A plain integer within 64 bits in decimal, written in C; False (nothing written) for any
+    other value, which the caller spells its own way."""
     cdef int overflow = 0
     cdef long long number
     cdef char digits[24]
-    cdef int size
-    if type(value) is int:
-        number = PyLong_AsLongLongAndOverflow(value, &overflow)
-        if not overflow:
-            size = snprintf(digits, sizeof(digits), b"%lld", number)
-            return _put(out, digits, size)
-    return _put_bytes(out, dumps(value))
+    if type(value) is not int:
+        return False
+    number = PyLong_AsLongLongAndOverflow(value, &overflow)
+    if overflow:
+        return False
+    _put(out, digits, snprintf(digits, sizeof(digits), b"%lld", number))
+    return True
+
+
+cdef inline int _put_json_integer(_Buffer* out, object value, object dumps) except -1:
+    """``dumps(value)`` of a reference's line or offset."""
+    if not _put_int64(out, value):
+        _put_bytes(out, dumps(value))
+    return 0
 
 
 cdef inline int _put_integer(_Buffer* out, object value) except -1:
-    """``b"%d" % value``: a plain integer in C, anything else by Python's own formatting."""
-    cdef int overflow = 0
-    cdef long long number
-    cdef char digits[24]
-    cdef int size
-    if type(value) is int:
-        number = PyLong_AsLongLongAndOverflow(value, &overflow)
-        if not overflow:
-            size = snprintf(digits, sizeof(digits), b"%lld", number)
-            return _put(out, digits, size)
-    return _put_bytes(out, b"%d" % (value,))
+    """``b"%d" % value``."""
+    if not _put_int64(out, value):
+        _put_bytes(out, b"%d" % (value,))
+    return 0
 
 
 def alert_lines(
