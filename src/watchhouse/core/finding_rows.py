@@ -169,15 +169,13 @@ class AlertBatch(_MadeOnReading[Alert]):
         (2,400 page faults there) and a batch's lines are never all held at once.
         """
         if self._made is not None:  # someone read the objects already: write those
-            for start in range(0, len(self._made), size):
-                yield b"".join([alert.to_json() for alert in self._made[start : start + size]])
+            yield from _object_chunks(self._made, size)
             return
         for segment in self._segments:
             if isinstance(segment, AlertRows):
                 yield from segment.line_chunks(size)
             else:
-                for start in range(0, len(segment), size):
-                    yield b"".join([alert.to_json() for alert in segment[start : start + size]])
+                yield from _object_chunks(segment, size)
 
     def counts(self) -> tuple[Counter[tuple[CrimeCode, Severity]], Counter[str]]:
         """Alerts per (crime code, severity) and per detector, without making objects of rows."""
@@ -193,3 +191,9 @@ class AlertBatch(_MadeOnReading[Alert]):
                 by_crime.update([(alert.crime_code, alert.severity) for alert in segment])
                 by_detector.update([alert.detector for alert in segment])
         return by_crime, by_detector
+
+
+def _object_chunks(alerts: list[Alert], size: int) -> Iterator[bytes]:
+    """The JSON lines of alert objects, ``size`` alerts a piece."""
+    for start in range(0, len(alerts), size):
+        yield b"".join([alert.to_json() for alert in alerts[start : start + size]])
