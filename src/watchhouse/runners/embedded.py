@@ -17,7 +17,7 @@ from typing import Protocol
 from watchhouse.core.events import Dataset
 from watchhouse.core.finding_rows import AlertBatch
 from watchhouse.core.findings import Severity
-from watchhouse.core.gc_pause import paused_gc
+from watchhouse.core.gc_pause import BatchPauses, paused_gc
 from watchhouse.core.identity import Pseudonymizer
 from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.detect.engine import DetectionEngine
@@ -118,8 +118,10 @@ def run_scan(
     die; a batch can raise thousands, each a dozen containers (details, hit records, evidence),
     and the collector, woken every few thousand allocations, walked the live ones again and again
     (a tenth of the CPU time of a web scan that flags most requests). Paused until they are
-    written, they are freed by reference counting unseen. The collector still runs between
-    batches (while the next one is read), so a cycle a detector leaves behind is still collected.
+    written, they are freed by reference counting unseen. What outlives the batch (what the
+    detectors remember) is then frozen, not walked by the next collection (:class:`~watchhouse.
+    core.gc_pause.BatchPauses`); the collector still runs while the next batch is read, and a cycle
+    a detector leaves behind is collected at the frozen heap's next full look or after the scan.
     """
     summary = ScanSummary(post=engine.postprocessor.stats)
     started = time.perf_counter()
@@ -136,6 +138,7 @@ def run_scan(
             sink.write(alerts)
 
     with scan_gc():
+        pauses = BatchPauses()
         try:
             for reader in readers:
                 if progress is not None:
@@ -147,7 +150,7 @@ def run_scan(
                     if not engine.consumes(batch.dataset):
                         summary.undetected_datasets.add(batch.dataset)
                         continue
-                    with paused_gc():  # from detection until the alerts are written (see above)
+                    with pauses.batch():  # from detection until the alerts are written (see above)
                         emit(engine.alerts(batch))
         except KeyboardInterrupt:
             # Ctrl-C on a live pipe (`tail -F log | watchhouse scan -`) is how such a scan ends: what
