@@ -22,6 +22,7 @@ _KERNELS = [
     "watchhouse._native._jsonl",
     "watchhouse._native._accesslog",
     "watchhouse._native._weblines",
+    "watchhouse._native._webdecode",
 ]
 
 

@@ -1,8 +1,9 @@
-"""Optional compiled kernels (Cython): the web detector's lexers and alert-line writer, the syslog
-head reader, the JSON-lines flattening loops, the access-log field checks.
+"""Optional compiled kernels (Cython): the web detector's lexers, part decoding and alert-line
+writer, the syslog head reader, the JSON-lines flattening loops, the access-log field checks.
 
 Why optional: the Python modules (:mod:`watchhouse.detectors.web.tokenize_sql`,
-:mod:`~watchhouse.detectors.web.tokenize_html`, the numpy head scan of
+:mod:`~watchhouse.detectors.web.tokenize_html`, the decoding loop of
+:mod:`watchhouse.detectors.web.matching`, the numpy head scan of
 :mod:`watchhouse.ingest.syslog_heads`, the flattening and conversion of
 :mod:`watchhouse.ingest.jsonl_shapes` and :mod:`~watchhouse.ingest.jsonl_convert`, the numpy
 field checks of :mod:`watchhouse.ingest.access_log_columnar`, the line writer of
@@ -10,10 +11,11 @@ field checks of :mod:`watchhouse.ingest.access_log_columnar`, the line writer of
 reference and run everywhere; the compiled twins only make them cheaper (a cold request spends tens
 of microseconds lexing in Python). The build compiles them when it can (``setup.py``); when it
 could not, or when ``WATCHHOUSE_PURE_PYTHON`` is set to anything but ``0``/empty, :data:`weblex`,
-:data:`syslog`, :data:`jsonl`, :data:`accesslog` and :data:`weblines` are None and callers run the
-reference. The twins give the same results, held to it by ``tests/detectors/web/test_native_kernels.py``,
-``tests/ingest/test_native_syslog.py``, ``tests/ingest/test_native_jsonl.py``,
-``tests/ingest/test_native_accesslog.py`` and ``tests/detectors/web/test_native_weblines.py``
+:data:`syslog`, :data:`jsonl`, :data:`accesslog`, :data:`weblines` and :data:`webdecode` are None
+and callers run the reference. The twins give the same results, held to it by
+``tests/detectors/web/test_native_kernels.py``, ``tests/ingest/test_native_syslog.py``,
+``tests/ingest/test_native_jsonl.py``, ``tests/ingest/test_native_accesslog.py``,
+``tests/detectors/web/test_native_weblines.py`` and ``tests/detectors/web/test_native_webdecode.py``
 (ADR 0012).
 """
 
@@ -74,3 +76,6 @@ jsonl: ModuleType | None = _load("_jsonl")
 accesslog: ModuleType | None = _load("_accesslog")
 #: the compiled web alert-line writer (:mod:`._weblines`), or None where the Python method runs
 weblines: ModuleType | None = _load("_weblines")
+#: the compiled decoding of a batch of web request parts (:mod:`._webdecode`), or None where the
+#: Python loop runs
+webdecode: ModuleType | None = _load("_webdecode")

@@ -130,12 +130,9 @@ _shell_unbreak = weblex.shell_unbreak if weblex is not None else _shell_unbreak_
 
 
 def _pct_u(text: str) -> str:
-    def one(m: re.Match[str]) -> str:
-        code = int(m.group(1), 16)
-        # Surrogates cannot stand alone in a str that must be encodable; drop them.
-        return "" if 0xD800 <= code <= 0xDFFF else chr(code)
-
-    return _PCT_U.sub(one, text)
+    if "%u" not in text:  # nothing for the pattern to find (most values): no scan, no callback made
+        return text
+    return _PCT_U.sub(_escaped_char, text)
 
 
 def url_decode(value: Decoded, *, plus_as_space: bool) -> Decoded:
@@ -189,7 +186,7 @@ def decode(raw: str, *, plus_as_space: bool = False) -> Decoded:
     out = _url_decoded(raw, plus_as_space)
     out = html_decode(out)
     if "\\u" in out.text:  # JSON / JavaScript escapes: "$\u007bjndi:" is "${jndi:"
-        out = out.then("js_unicode_escapes", _JS_UNICODE.sub(_js_char, out.text))
+        out = out.then("js_unicode_escapes", _js_unescaped(out.text))
     if not out.text.isascii():
         out = out.then("nfkc", unicodedata.normalize("NFKC", out.text))
     if "\x00" in out.text:
@@ -213,7 +210,13 @@ def _url_decoded(raw: str, plus_as_space: bool) -> Decoded:
     return decoded
 
 
-def _js_char(match: re.Match[str]) -> str:
+def _js_unescaped(text: str) -> str:
+    return _JS_UNICODE.sub(_escaped_char, text)
+
+
+def _escaped_char(match: re.Match[str]) -> str:
+    """The character a ``%uXXXX`` or ``\\uXXXX`` escape names; a lone surrogate cannot stand in a str
+    that must be encodable, so it is dropped."""
     code = int(match.group(1), 16)
     return "" if 0xD800 <= code <= 0xDFFF else chr(code)
 
@@ -227,7 +230,11 @@ def base64_view(raw: str, *, plus_as_space: bool = False) -> Decoded:
     lower case letters count as "clearly encoded" (plain words and hex ids do not); undecodable
     bytes become spaces. Case is kept until after decoding, since base64 is case-sensitive.
     """
-    text = _url_decoded(raw, plus_as_space).text
+    return _base64_of(_url_decoded(raw, plus_as_space).text)
+
+
+def _base64_of(text: str) -> Decoded:
+    """:func:`base64_view` of a value whose percent-decoding is ``text``."""
     if text.lower() == text or text.upper() == text:  # no token can mix cases: nothing to look for
         return _NO_TOKENS
     pieces: list[str] = []
@@ -255,6 +262,8 @@ def base64_view(raw: str, *, plus_as_space: bool = False) -> Decoded:
 
 #: the base64 view of a value without a clearly encoded token (shared: named tuples are immutable)
 _NO_TOKENS = Decoded("")
+#: the base64 view of every value where no rule reads that view (not asked for: none is made)
+NO_BASE64 = Decoded("")
 
 
 def collapse_whitespace(value: Decoded) -> Decoded:
@@ -297,11 +306,47 @@ def shell_view(value: Decoded) -> Decoded:
     """
     out = value
     if "\n" in out.text or "\r" in out.text:  # a newline ends a shell command like ";" does
-        out = out.then("shell_newline_separator", _SHELL_NEWLINE.sub(" ; ", out.text))
+        out = out.then("shell_newline_separator", _shell_newlines(out.text))
     if "$" in out.text:
-        out = out.then("shell_ifs", _IFS.sub(" ", out.text))
+        out = out.then("shell_ifs", _shell_ifs(out.text))
     if "^" in out.text:
-        out = out.then("cmd_caret_escapes", _CMD_CARET.sub("", out.text))
+        out = out.then("cmd_caret_escapes", _cmd_carets(out.text))
     if "'" in out.text or '"' in out.text or "\\" in out.text or "$" in out.text:
         out = out.then("shell_quotes", _shell_unbreak(out.text))
     return collapse_whitespace(out)
+
+
+def _shell_newlines(text: str) -> str:
+    return _SHELL_NEWLINE.sub(" ; ", text)
+
+
+def _shell_ifs(text: str) -> str:
+    return _IFS.sub(" ", text)
+
+
+def _cmd_carets(text: str) -> str:
+    return _CMD_CARET.sub("", text)
+
+
+def decode_tables() -> tuple[object, ...]:
+    """What the compiled decoding twin (:func:`watchhouse._native._webdecode.decode_views`) runs of
+    this module: the steps that rewrite a value with a regular expression or a table (percent and
+    entity decoding, SQL comments, shell tricks) are the functions above, and the twin decides only
+    whether each has anything to do; whitespace collapsing and base64 tokens it does itself. The
+    order is the twin's."""
+    return (
+        Decoded,
+        MAX_VALUE_CHARS,
+        _replace_overlong,
+        _pct_u,
+        _unquote,
+        html_decode,
+        _js_unescaped,
+        _shell_newlines,
+        _shell_ifs,
+        _cmd_carets,
+        _shell_unbreak,
+        sql_view,
+        _NO_TOKENS,
+        NO_BASE64,
+    )

@@ -21,7 +21,17 @@ from typing import NamedTuple
 import orjson
 import polars as pl
 
-from watchhouse.detectors.web.decoding import Decoded, base64_view, decode, shell_view, sql_view, url_decode
+from watchhouse._native import webdecode as native_webdecode
+from watchhouse.detectors.web.decoding import (
+    NO_BASE64,
+    Decoded,
+    base64_view,
+    decode,
+    decode_tables,
+    shell_view,
+    sql_view,
+    url_decode,
+)
 from watchhouse.detectors.web.engines import (
     ColumnScanner,
     EngineName,
@@ -301,18 +311,25 @@ class _Decodings:
         return self.shell if view is View.SHELL else self.b64
 
 
-_NO_BASE64 = Decoded("")
-
-
 def _decode_all(parts: list[Part], with_base64: bool) -> _Decodings:
+    """Every part's four views; the compiled twin where it is built (:mod:`watchhouse._native._webdecode`)."""
+    if native_webdecode is not None:
+        return _Decodings(*native_webdecode.decode_views(parts, with_base64, _DECODE_TABLES))
+    return _decode_all_reference(parts, with_base64)
+
+
+def _decode_all_reference(parts: list[Part], with_base64: bool) -> _Decodings:
     out = _Decodings([], [], [], [])
     for part in parts:
         base = decode(part.raw, plus_as_space=part.plus_as_space)
         out.base.append(base)
         out.sql.append(sql_view(base))
         out.shell.append(shell_view(base))
-        out.b64.append(base64_view(part.raw, plus_as_space=part.plus_as_space) if with_base64 else _NO_BASE64)
+        out.b64.append(base64_view(part.raw, plus_as_space=part.plus_as_space) if with_base64 else NO_BASE64)
     return out
+
+
+_DECODE_TABLES = decode_tables()
 
 
 class Matcher:
