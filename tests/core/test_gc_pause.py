@@ -89,3 +89,19 @@ def test_a_cycle_frozen_by_a_batch_is_collected_once_the_frozen_heap_grew_past_t
         assert len(kept) == 20_000
     finally:
         gc.unfreeze()
+
+
+def test_batches_each_under_the_limit_add_up_to_a_full_look() -> None:
+    gc.freeze()
+    pauses = BatchPauses(growth_limit=10_000)
+    kept: list[list[list[int]]] = []
+    try:
+        for _ in range(2):
+            with pauses.batch():
+                kept.append([[i] for i in range(4_000)])
+        assert pauses.full_collections == 0
+        with pauses.batch():
+            kept.append([[i] for i in range(4_000)])
+        assert pauses.full_collections == 1
+    finally:
+        gc.unfreeze()
