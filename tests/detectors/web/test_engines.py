@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote_plus
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from watchhouse.core.events import Dataset
 from watchhouse.detectors.web import prefilter
@@ -169,3 +172,84 @@ def test_a_database_loaded_from_the_cache_counts_as_used(tmp_path: Path, monkeyp
     found: list[int] = []
     database.scan(b"xaab", match_event_handler=lambda i, *_: found.append(i))
     assert found == [0]
+
+
+# -- the column scanner's memory of values seen in earlier batches
+
+
+def _scanned_values(scanner: HyperscanColumnScanner, monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Records the values each Hyperscan scan of ``scanner`` reads."""
+    scans: list[list[str]] = []
+    scan = HyperscanColumnScanner._scan
+
+    def recording(self: HyperscanColumnScanner, column: pl.Series) -> Any:
+        if self is scanner:
+            scans.append(column.to_list())
+        return scan(self, column)
+
+    monkeypatch.setattr(HyperscanColumnScanner, "_scan", recording)
+    return scans
+
+
+def test_values_seen_in_an_earlier_batch_are_not_scanned_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    patterns = (prefilter.URL_PATTERN, COLUMN_SYMPTOMS[0][2])
+    scanner = HyperscanColumnScanner(*patterns)
+    scans = _scanned_values(scanner, monkeypatch)
+    first = pl.Series("url.original", ["/a?page=2", "/b?q=%27%20or%201=1", None, "/login?jsessionid=7"])
+    second = pl.Series("url.original", ["/login?jsessionid=7", "/new?q=<script>", "/a?page=2", "/a?page=2"])
+    for batch in (first, second, second):
+        together = [flags.to_list() for flags in scanner.each(batch)]
+        assert together == [PolarsColumnScanner(p).flags(batch).to_list() for p in patterns]
+    # the first batch's values once, then only the value the second batch brought; the third, nothing
+    assert scans == [["/a?page=2", "/b?q=%27%20or%201=1", "/login?jsessionid=7"], ["/new?q=<script>"]]
+
+
+def test_the_memory_is_bounded_in_values_and_in_their_length(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("watchhouse.detectors.web.engines.COLUMN_MEMORY_VALUES", 3)
+    monkeypatch.setattr("watchhouse.detectors.web.engines.COLUMN_MEMORY_VALUE_CHARS", 20)
+    scanner = HyperscanColumnScanner(prefilter.URL_PATTERN)
+    scans = _scanned_values(scanner, monkeypatch)
+    long = "/" + "x" * 30 + "?q=%27"
+    scanner.each(pl.Series("u", ["/1", "/2", long]))
+    scanner.each(pl.Series("u", ["/3", "/4"]))
+    assert scanner._known["v"].to_list() == ["/2", "/3", "/4"]  # the newest three short values
+    flags = scanner.flags(pl.Series("u", ["/1", "/4", long]))
+    assert flags.to_list() == [False, False, True]
+    assert scans[-1] == ["/1", long]  # forgotten, and never remembered
+
+
+_URLS = [
+    "/a?page=2",
+    "/b?q=%27%20or%201=1",
+    "/backup/site.sql",
+    "",
+    "/login?jsessionid=74B0CB41",
+    "/c/../etc/passwd",
+    "/x?q=%1G",
+    "/s?q=<script>alert(1)</script>",
+    "/\U0010ffff?q=%27",  # holds the row separator: scanned with it replaced
+    "/p?PHPSESSID=1",
+]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.none(), st.sampled_from(_URLS)), max_size=12), min_size=1, max_size=5))
+def test_a_remembered_verdict_is_the_verdict_a_fresh_scan_gives(batches: list[list[str | None]]) -> None:
+    patterns = (prefilter.URL_PATTERN, COLUMN_SYMPTOMS[0][2])
+    remembering = HyperscanColumnScanner(*patterns)
+    for values in batches:
+        column = pl.Series("url.original", values, dtype=pl.String)
+        expected = [PolarsColumnScanner(p).flags(column).to_list() for p in patterns]
+        assert [flags.to_list() for flags in remembering.each(column)] == expected
+
+
+def test_the_memory_holds_copies_not_the_batches_text() -> None:
+    """A value filtered out of a batch's column still points into that column's buffers; the memory
+    keeps copies, so the batches it saw can be freed (a few short values must not pin megabytes)."""
+    scanner = HyperscanColumnScanner(prefilter.URL_PATTERN)
+    long_values = [f"/page/{i}?{'x' * 1_000}" for i in range(2_000)]  # past the length remembered
+    batch = pl.Series("u", ["/a", "/b?q=%27", *long_values])
+    scanner.each(batch)
+    assert scanner._known["v"].to_list() == ["/a", "/b?q=%27"]
+    held = scanner._known["v"].to_arrow(compat_level=pl.CompatLevel.newest())
+    assert sum(buffer.size for buffer in held.buffers() if buffer is not None) < 64_000  # not the ~2 MB batch

@@ -27,6 +27,7 @@ import hashlib
 import importlib.util
 import os
 import re
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from enum import StrEnum
@@ -319,18 +320,23 @@ class HyperscanColumnScanner(ColumnScanner):
             flags += [hs.HS_FLAG_DOTALL | hs.HS_FLAG_UTF8 | (hs.HS_FLAG_CASELESS if caseless else 0)] * len(branches)
         self._count = 1 + len(more)
         self._db = compile_database(expressions, flags, ids if more else None)
+        self._bits = np.left_shift(np.int64(1), np.arange(self._count, dtype=np.int64))
+        #: the verdicts of values seen in earlier batches (value, bit mask of the patterns it matches)
+        self._known = pl.DataFrame(schema={"v": pl.String, "m": pl.Int64})
+        self._known_lock = threading.Lock()
 
     def each(self, column: pl.Series) -> list[pl.Series]:
         """Each distinct value is scanned once: traffic repeats its user agents, referrers and
         pages, so a batch holds far fewer distinct values than rows (a handful of agents in ten
-        thousand requests). A value's verdict depends on the value alone (see :func:`isolate_rows`)."""
+        thousand requests), and once in a while too (:meth:`_remembered_scan`). A value's verdict
+        depends on the value alone (see :func:`isolate_rows`)."""
         n = column.len()
         if n == 0 or column.null_count() == n:
             return [pl.Series(column.name, np.zeros(n, dtype=bool))] * self._count
         distinct = column.drop_nulls().unique(maintain_order=True)  # deterministic, like the input
-        if distinct.len() == n:
-            return [pl.Series(column.name, hit) for hit in self._scan(column)]
-        hits = self._scan(distinct)
+        hits = self._remembered_scan(distinct)
+        if distinct.len() == n:  # every row a value of its own, in the column's order
+            return [pl.Series(column.name, hit) for hit in hits]
         anywhere = np.logical_or.reduce(hits)
         if self._count == 1 or not anywhere.any():
             rows = column.is_in(distinct.filter(pl.Series(anywhere)).implode()).fill_null(False).alias(column.name)
@@ -345,6 +351,48 @@ class HyperscanColumnScanner(ColumnScanner):
             mine[at.to_numpy()] = among.is_in(distinct.filter(pl.Series(hit)).implode()).to_numpy()
             out.append(pl.Series(column.name, mine))
         return out
+
+    def _remembered_scan(self, distinct: pl.Series) -> np.ndarray[Any, np.dtype[np.bool_]]:
+        """:meth:`_scan` of distinct values, those seen in an earlier batch answered from memory.
+
+        Why: a long scan reads the same pages, agents and header sets batch after batch, and the
+        scan reports every place a broad symptom (a quote, a semicolon) occurs: on the CRS requests
+        cycled ten times, rescanning values already judged was a third of a steady batch's
+        detection. The memory is a Polars table, joined in Rust, so values never seen cost a join
+        and nothing per value in Python. Bounded: at most :data:`COLUMN_MEMORY_VALUES` values of at
+        most :data:`COLUMN_MEMORY_VALUE_CHARS` characters each, the oldest out first.
+        """
+        known = self._known
+        masks = (
+            distinct.to_frame("v").join(known, on="v", how="left", maintain_order="left")["m"]
+            if known.height
+            else pl.Series("m", [None] * distinct.len(), dtype=pl.Int64)
+        )
+        if masks.len() != distinct.len():  # cannot happen (each value is remembered once): scan them all
+            masks = pl.Series("m", [None] * distinct.len(), dtype=pl.Int64)
+        unknown = masks.is_null()
+        if unknown.any():
+            fresh_values = distinct.filter(unknown)
+            fresh = self._scan(fresh_values) if fresh_values.len() < distinct.len() else self._scan(distinct)
+            fresh_masks = self._bits @ fresh.astype(np.int64)
+            masks = masks.scatter(unknown.arg_true(), fresh_masks)
+            self._remember(fresh_values, fresh_masks)
+        held: np.ndarray[Any, np.dtype[np.bool_]] = (masks.to_numpy()[None, :] & self._bits[:, None]) != 0
+        return held
+
+    def _remember(self, values: pl.Series, masks: np.ndarray[Any, np.dtype[np.int64]]) -> None:
+        short = (values.str.len_chars() <= COLUMN_MEMORY_VALUE_CHARS).to_numpy()
+        # copied out, not filtered: a filtered string column still holds the whole batch's text
+        # buffers, and a memory of a few values would keep every batch it ever saw alive
+        kept = pl.Series("v", values.filter(pl.Series(short)).to_list(), dtype=pl.String)
+        fresh = pl.DataFrame({"v": kept, "m": masks[short]})
+        with self._known_lock:
+            known = pl.concat([self._known, fresh], rechunk=False)
+            if known.height > COLUMN_MEMORY_VALUES:
+                known = known.slice(known.height - COLUMN_MEMORY_VALUES)
+            if known.n_chunks() > 32:
+                known = known.rechunk()
+            self._known = known
 
     def _scan(self, column: pl.Series) -> np.ndarray[Any, np.dtype[np.bool_]]:
         """A boolean matrix: one row per pattern, one column per value."""
@@ -371,6 +419,12 @@ class HyperscanColumnScanner(ColumnScanner):
             hit[np.asarray(ids, dtype=np.int64) if self._count > 1 else 0, rows] = True
         hit &= lengths > 0
         return hit
+
+
+#: values a Hyperscan column scanner remembers its verdicts of, and the longest value remembered
+#: (at most about 8 MiB of text per scanner)
+COLUMN_MEMORY_VALUES = 16_384
+COLUMN_MEMORY_VALUE_CHARS = 512
 
 
 class FirstPattern(ColumnScanner):
