@@ -11,19 +11,22 @@ kept).
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 
 @contextmanager
-def paused_gc() -> Iterator[None]:
-    """The cyclic collector off inside the block, restored to its previous state after it."""
+def paused_gc(before_resuming: Callable[[], None] | None = None) -> Iterator[None]:
+    """The cyclic collector off inside the block, restored to its previous state after it;
+    ``before_resuming`` runs just before a collector that was on is switched back on."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if was_enabled:
+            if before_resuming is not None:
+                before_resuming()
             gc.enable()
 
 
@@ -55,16 +58,8 @@ class BatchPauses:
         self.full_collections = 0
         self._frozen_since = 0  # objects frozen since the last full look, as counted above
 
-    @contextmanager
-    def batch(self) -> Iterator[None]:
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            yield
-        finally:
-            if was_enabled:
-                self._freeze_survivors()
-                gc.enable()
+    def batch(self) -> AbstractContextManager[None]:
+        return paused_gc(self._freeze_survivors)
 
     def _freeze_survivors(self) -> None:
         self._frozen_since += gc.get_count()[0]
