@@ -253,3 +253,15 @@ def test_the_memory_holds_copies_not_the_batches_text() -> None:
     assert scanner._known["v"].to_list() == ["/a", "/b?q=%27"]
     held = scanner._known["v"].to_arrow(compat_level=pl.CompatLevel.newest())
     assert sum(buffer.size for buffer in held.buffers() if buffer is not None) < 64_000  # not the ~2 MB batch
+
+
+def test_a_value_remembered_twice_is_judged_right_and_remembered_once() -> None:
+    """Two threads may judge one new value at once and both remember it; the next batch that
+    holds it finds two entries and keeps one."""
+    scanner = HyperscanColumnScanner(prefilter.URL_PATTERN)
+    batch = pl.Series("u", ["/a", "/b?q=%27"])
+    scanner.each(batch)
+    scanner._known = pl.concat([scanner._known, scanner._known])  # as two threads would leave it
+    assert scanner.flags(batch).to_list() == [False, True]
+    assert sorted(scanner._known["v"].to_list()) == ["/a", "/b?q=%27"]
+    assert scanner.flags(batch).to_list() == [False, True]

@@ -368,13 +368,15 @@ class HyperscanColumnScanner(ColumnScanner):
             if known.height
             else pl.Series("m", [None] * distinct.len(), dtype=pl.Int64)
         )
-        if masks.len() != distinct.len():  # cannot happen (each value is remembered once): scan them all
-            masks = pl.Series("m", [None] * distinct.len(), dtype=pl.Int64)
+        if masks.len() != distinct.len():
+            # a value remembered twice (two threads judged it at once): keep one, and ask again
+            with self._known_lock:
+                self._known = self._known.unique("v", keep="last", maintain_order=True)
+            return self._remembered_scan(distinct)
         unknown = masks.is_null()
         if unknown.any():
-            fresh_values = distinct.filter(unknown)
-            fresh = self._scan(fresh_values) if fresh_values.len() < distinct.len() else self._scan(distinct)
-            fresh_masks = self._bits @ fresh.astype(np.int64)
+            fresh_values = distinct if unknown.all() else distinct.filter(unknown)
+            fresh_masks = self._bits @ self._scan(fresh_values).astype(np.int64)
             masks = masks.scatter(unknown.arg_true(), fresh_masks)
             self._remember(fresh_values, fresh_masks)
         held: np.ndarray[Any, np.dtype[np.bool_]] = (masks.to_numpy()[None, :] & self._bits[:, None]) != 0
