@@ -258,8 +258,10 @@ def decode_views(list parts, bint with_base64, tuple tables):
     cdef _Steps s = _Steps(tables)
     cdef list base_views = [], sql_views = [], shell_views = [], base64_views = []
     cdef tuple part
-    cdef str raw, url_text
+    cdef str raw
     for item in parts:
+        if not isinstance(item, tuple):  # a Part is a tuple: anything else is not read as one
+            raise TypeError(f"a part must be a Part, not {type(item).__name__}")
         part = <tuple> item
         raw = part[2]
         if raw is None:

@@ -99,9 +99,11 @@ def test_no_base64_view_is_made_where_no_rule_reads_it() -> None:
     assert b64 == [NO_BASE64] and b64[0] is NO_BASE64
 
 
-def test_a_part_without_a_text_is_refused_not_read() -> None:
+def test_a_part_without_a_text_or_not_a_part_is_refused_not_read() -> None:
     with pytest.raises(TypeError, match="str"):
         webdecode.decode_views([Part(Target.QUERY, "q", None)], True, decode_tables())  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="must be a Part"):
+        webdecode.decode_views(["%27"], True, decode_tables())  # type: ignore[list-item]
 
 
 def _corpus_parts() -> list[Part]:
