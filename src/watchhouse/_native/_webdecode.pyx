@@ -17,6 +17,8 @@ all; ``tests/detectors/web/test_native_webdecode.py`` holds them to it.
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.unicode cimport Py_UNICODE_ISPRINTABLE
+
+from watchhouse._native._chars cimport hex_value
 import unicodedata
 
 cdef extern from "Python.h":
@@ -50,37 +52,18 @@ cdef class _Steps:
         return tuple.__new__(self.decoded, (text, (<tuple> old[1]) + (step,)))
 
 
-cdef inline bint _is_hex(Py_UCS4 c):
-    return (u'0' <= c <= u'9') or (u'a' <= c <= u'f') or (u'A' <= c <= u'F')
-
-
 cdef bint _has_escape(str text):
     """``_PCT_ANY.search(text)``: a ``%`` followed by two hex digits, or by ``u`` and four."""
     cdef Py_ssize_t n = len(text), i
     for i in range(n):
         if text[i] != u'%':
             continue
-        if i + 2 < n and _is_hex(text[i + 1]) and _is_hex(text[i + 2]):
+        if i + 2 < n and hex_value(text[i + 1]) >= 0 and hex_value(text[i + 2]) >= 0:
             return True
         if (
-            i + 5 < n and text[i + 1] == u'u' and _is_hex(text[i + 2]) and _is_hex(text[i + 3])
-            and _is_hex(text[i + 4]) and _is_hex(text[i + 5])
+            i + 5 < n and text[i + 1] == u'u' and hex_value(text[i + 2]) >= 0 and hex_value(text[i + 3]) >= 0
+            and hex_value(text[i + 4]) >= 0 and hex_value(text[i + 5]) >= 0
         ):
-            return True
-    return False
-
-
-cdef bint _may_be_overlong(str text):
-    """Whether ``text`` holds ``%c``, ``%C``, ``%e0`` or ``%E0`` (``_replace_overlong``'s own test)."""
-    cdef Py_ssize_t n = len(text), i
-    cdef Py_UCS4 c
-    for i in range(n - 1):
-        if text[i] != u'%':
-            continue
-        c = text[i + 1]
-        if c == u'c' or c == u'C':
-            return True
-        if (c == u'e' or c == u'E') and i + 2 < n and text[i + 2] == u'0':
             return True
     return False
 
@@ -98,9 +81,8 @@ cdef object _url_decode(_Steps s, str raw, bint plus_as_space):
         text = <str> (<tuple> out)[0]
         if u'%' not in text or not _has_escape(text):
             break
-        if _may_be_overlong(text):
-            text = s.replace_overlong(text)
-            out = s.then(out, u"overlong_utf8", text)
+        text = s.replace_overlong(text)  # it tests for the overlong forms' prefixes itself
+        out = s.then(out, u"overlong_utf8", text)
         if u'%u' in text:
             text = s.pct_u(text)
             out = s.then(out, u"percent_u", text)

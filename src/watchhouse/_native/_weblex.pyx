@@ -15,22 +15,14 @@ from cpython.unicode cimport Py_UNICODE_ISALNUM, Py_UNICODE_ISDECIMAL, Py_UNICOD
 from cpython.unicode cimport PyUnicode_4BYTE_KIND, PyUnicode_FromKindAndData
 from libc.stdlib cimport free, malloc
 
+from watchhouse._native._chars cimport hex_value
+
 #: sha256 of this file and the shared .pxd declarations when it was compiled (setup.py passes it):
 #: the loader refuses a build that no longer matches its source (an editable checkout pulled new
 #: code without rebuilding)
 SOURCE_SHA256 = BUILT_FROM_SHA256
 
 # -- percent-decoding (twin of urllib.parse.unquote(text, errors="replace")) ------------------------
-
-
-cdef inline int _hex_value(Py_UCS4 c):
-    if u'0' <= c <= u'9':
-        return <int> c - 48
-    if u'a' <= c <= u'f':
-        return <int> c - 87
-    if u'A' <= c <= u'F':
-        return <int> c - 55
-    return -1
 
 
 cdef str _unquote_ascii(str text, Py_ssize_t i, Py_ssize_t j):
@@ -45,8 +37,8 @@ cdef str _unquote_ascii(str text, Py_ssize_t i, Py_ssize_t j):
         while i < j:
             c = text[i]
             if c == u'%' and i + 2 < j:
-                high = _hex_value(text[i + 1])
-                low = _hex_value(text[i + 2])
+                high = hex_value(text[i + 1])
+                low = hex_value(text[i + 2])
                 if high >= 0 and low >= 0:
                     buf[k] = <char> (high * 16 + low)
                     k += 1
