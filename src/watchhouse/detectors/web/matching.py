@@ -41,6 +41,7 @@ from watchhouse.detectors.web.engines import (
     pattern_set,
     resolve_engine,
 )
+from watchhouse.detectors.web.header_record import header_fields
 from watchhouse.detectors.web.memory import remember
 from watchhouse.detectors.web.rules import PolicyRule, Rule, RuleSet, Target, View
 from watchhouse.detectors.web.token_checks import TokenChecks
@@ -251,24 +252,18 @@ _MAX_JSON_VALUES = 256
 
 
 def _split_headers(headers: str) -> Iterator[Part]:
-    try:
-        parsed = orjson.loads(headers)
-    except orjson.JSONDecodeError:
-        parsed = None
-    if not isinstance(parsed, dict):
+    fields = header_fields(headers)
+    if fields is None:
         yield Part(Target.HEADERS, None, headers)
         return
-    for name, value in parsed.items():
-        lower = str(name).lower()
+    for name, values in fields:
+        lower = name.lower()
         if lower not in _KNOWN_HEADERS and not lower.startswith(("sec-", "x-")):
-            yield Part(Target.HEADERS, lower, str(name), is_name=True)
-        values = value if isinstance(value, list) else [value]
+            yield Part(Target.HEADERS, lower, name, is_name=True)
         for one in values:
-            if one is None:
-                continue
-            yield Part(Target.HEADERS, lower, str(one))
+            yield Part(Target.HEADERS, lower, one)
             if lower == "cookie":  # each cookie's name and value, like form fields
-                for piece in str(one).split(";"):
+                for piece in one.split(";"):
                     cname, _, cvalue = piece.strip().partition("=")
                     if cvalue:
                         yield Part(Target.HEADERS, f"cookie:{cname}", cvalue)

@@ -22,13 +22,13 @@ from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import numpy as np
-import orjson
 import polars as pl
 
 from watchhouse.core.findings import Severity
 from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.detectors.web.decoding import Decoded
 from watchhouse.detectors.web.engines import EngineName, column_scanner, resolve_engine
+from watchhouse.detectors.web.header_record import header_fields
 from watchhouse.detectors.web.matching import Hit, Part
 from watchhouse.detectors.web.memory import remember
 from watchhouse.detectors.web.rules import AttackClass, PolicyRule, Target
@@ -200,15 +200,9 @@ def _parse_headers(text: str | None) -> Mapping[str, Sequence[str]]:
     known = _parsed.get(text)
     if known is not None:
         return known
-    try:
-        parsed = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        parsed = None
     out: dict[str, list[str]] = {}
-    if isinstance(parsed, dict):
-        for name, value in parsed.items():
-            values = value if isinstance(value, list) else [value]
-            out.setdefault(str(name).lower(), []).extend(str(v) for v in values if v is not None)
+    for name, values in header_fields(text) or ():
+        out.setdefault(name.lower(), []).extend(values)
     return _remember(_parsed, text, out, PARSED_MAX_ENTRIES, PARSED_MAX_CHARS)
 
 
