@@ -39,11 +39,16 @@ def header_fields(text: str) -> HeaderFields | None:
     except orjson.JSONDecodeError:
         parsed = None
     fields: HeaderFields | None = None
-    if isinstance(parsed, dict):
-        fields = tuple(
-            (str(name), tuple(str(v) for v in (value if isinstance(value, list) else (value,)) if v is not None))
-            for name, value in parsed.items()
-        )
+    if isinstance(parsed, dict):  # (a JSON object's names are texts already)
+        read: list[tuple[str, tuple[str, ...]]] = []
+        for name, value in parsed.items():
+            if type(value) is str:  # nearly every header: one text, taken as it is
+                read.append((name, (value,)))
+            elif isinstance(value, list):
+                read.append((name, tuple(str(v) for v in value if v is not None)))
+            else:
+                read.append((name, () if value is None else (str(value),)))
+        fields = tuple(read)
     if len(text) <= FIELDS_MAX_CHARS:
         remember(_fields_of, text, fields, FIELDS_MAX_ENTRIES)
     return fields
