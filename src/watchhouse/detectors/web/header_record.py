@@ -31,9 +31,8 @@ def header_fields(text: str) -> HeaderFields | None:
     A value that is a list is one header sent more than once; any other JSON value is its text
     (``str``), as both readers always took it.
     """
-    known = _fields_of.get(text, _UNREAD)
-    if known is not _UNREAD:
-        return known  # type: ignore[return-value]
+    if text in _fields_of:  # (a text that is not an object is remembered too, as None)
+        return _fields_of[text]
     try:
         parsed = orjson.loads(text)
     except orjson.JSONDecodeError:
@@ -52,6 +51,3 @@ def header_fields(text: str) -> HeaderFields | None:
     if len(text) <= FIELDS_MAX_CHARS:
         remember(_fields_of, text, fields, FIELDS_MAX_ENTRIES)
     return fields
-
-
-_UNREAD = object()
