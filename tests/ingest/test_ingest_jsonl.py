@@ -133,6 +133,28 @@ def test_full_requests_sharing_key_sets_keep_their_own_values_and_datasets(tmp_p
     assert out.stats.unknown_fields["tenant"] == 4
 
 
+def test_integer_texts_int_cannot_read_are_quarantined_not_fatal(tmp_path: Path) -> None:
+    """``str.isdigit`` holds for "²" and, once every leading minus is stripped, for "--5": such
+    a status code stopped the whole read with a ValueError (found by the columnar property test).
+    Digits of other scripts are refused too; plain texts with a sign and blanks are read."""
+    good = {"@timestamp": "2026-01-01T00:00:00Z", "url.original": "/ok", "http.response.status_code": 200}
+    odd = ["\u00b2", "--5", "4\u00b2", "\u0664\u0660\u0664", "1_000", "+5"]
+    data = _lines(
+        good,
+        *({**good, "http.response.status_code": text} for text in odd),
+        {**good, "http.response.status_code": " -404 "},
+    )
+    out = read_bytes(tmp_path, data)
+    frame = out.frame(Dataset.HTTP)
+    assert frame["log.file.line"].to_list() == [1, 2 + len(odd)]
+    assert frame["http.response.status_code"].to_list() == [200, -404]
+    reasons = [(e["line"], str(e["reason"])) for e in quarantined(out)]
+    assert reasons == [
+        (2 + i, f"field http.response.status_code: cannot convert {text!r} to a 32-bit integer")
+        for i, text in enumerate(odd)
+    ]
+
+
 def test_values_past_their_column_are_quarantined_not_fatal(tmp_path: Path) -> None:
     """A status code past 32 bits, a byte count past 64 and headers nested deeper than JSON text
     can be written back once stopped the whole read; now each costs only its own line."""

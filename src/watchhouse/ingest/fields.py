@@ -87,9 +87,7 @@ def convert(name: str, kind: str, value: object) -> object:
         if isinstance(value, int) and not isinstance(value, bool):
             if -bound <= value < bound:
                 return value
-        elif (isinstance(value, float) and value.is_integer()) or (
-            isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value.strip()) < 19
-        ):
+        elif (isinstance(value, float) and value.is_integer()) or (isinstance(value, str) and _integer_text(value)):
             number = int(value)
             if -bound <= number < bound:
                 return number
@@ -105,6 +103,20 @@ def convert(name: str, kind: str, value: object) -> object:
                 pass
         raise FieldError(f"field {name}: cannot convert {_show(value)} to a number")
     return parse_timestamp(value)
+
+
+def _integer_text(value: str) -> bool:
+    """Whether ``value`` is a decimal integer as logs write one: ASCII digits, at most one leading
+    minus sign, surrounding blanks, under 19 characters (so within 64 bits).
+
+    Why ASCII: ``str.isdigit`` also holds for superscripts ("²") and other digit signs that
+    ``int`` refuses, and such a value stopped the whole read; ``int`` also reads digits of other
+    scripts, which no log writes in a number field. Anything else is refused as a value, which
+    costs its own line only.
+    """
+    text = value.strip()
+    digits = text[1:] if text.startswith("-") else text
+    return len(text) < 19 and digits.isascii() and digits.isdigit()
 
 
 def _show(value: object) -> str:
