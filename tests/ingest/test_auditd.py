@@ -77,6 +77,20 @@ def test_records_keep_their_lines_and_share_event_fields() -> None:
     assert frame.filter(pl.col("log.file.line") == 5).get_column("host.name").to_list() == ["web-3"]
 
 
+def test_a_pid_that_is_no_number_is_left_empty_not_fatal() -> None:
+    """``str.isdigit`` holds for "²", which ``int`` refuses, and twenty digits overflow the column:
+    each stopped the whole read. Now the pid is empty and the record is kept, its text intact."""
+    pids = ["\u00b2", "9" * 20, "-1", "", "2290"]
+    text = "".join(
+        f"type=USER_AUTH msg=audit(1764126020.000:{4110 + i}): pid={pid} uid=0 res=failed\n"
+        for i, pid in enumerate(pids)
+    )
+    frame, rejected = parse(text)
+    assert rejected == []
+    assert frame.get_column("process.pid").to_list() == [None, None, None, None, 2290]
+    assert [data(frame, line + 1)["pid"] for line in range(len(pids))] == pids
+
+
 def test_execve_carries_process_creation_names() -> None:
     frame, _ = parse(AUDIT_LOG)
     execve = data(frame, 6)

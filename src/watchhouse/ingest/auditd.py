@@ -249,7 +249,7 @@ class AuditdParser:
             "@timestamp": pa.array([r.micros for r in records], type=pa.int64()).cast(TIMESTAMP),
             "host.name": pa.array([r.node for r in records], type=pa.string()),
             "process.name": pa.array([r.fields.get("comm") for r in records], type=pa.string()),
-            "process.pid": pa.array([int(p) if p is not None and p.isdigit() else None for p in pids], type=pa.int64()),
+            "process.pid": pa.array([_pid(p) for p in pids], type=pa.int64()),
             "user.name": pa.array([r.fields.get("UID", r.fields.get("acct")) for r in records], type=pa.string()),
             "event.action": pa.array([r.type for r in records], type=pa.string()),
             "message": pa.array([lines[r.row].strip() for r in records], type=pa.string()),
@@ -267,3 +267,14 @@ def _absolute(name: str, cwd: str | None) -> str:
     if name.startswith("/") or not cwd:
         return name
     return cwd.rstrip("/") + "/" + name
+
+
+def _pid(text: str | None) -> int | None:
+    """A record's ``pid`` as a number, or None where it is not one (the text stays in the event data).
+
+    Why not ``str.isdigit`` alone: it holds for "²", which ``int`` refuses, and a digit run past
+    64 bits does not fit the column; either stopped the whole read.
+    """
+    if text is None or not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)
