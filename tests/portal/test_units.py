@@ -43,6 +43,7 @@ def test_identifiers_normalise_to_one_key(kind: IdentifierKind, given: str, expe
     [
         (IdentifierKind.EMAIL, "not-an-email"),
         (IdentifierKind.PHONE, "call me"),
+        (IdentifierKind.PHONE, "+44 \u00b2\u00b2\u00b2 7946"),  # superscripts pass str.isdigit, not as a number
         (IdentifierKind.IBAN, "GB29 NWBK 6016 1331 9268 18"),  # one digit off: check digits fail
         (IdentifierKind.URL, "javascript:alert(1)"),
         (IdentifierKind.WALLET, "short"),
@@ -120,6 +121,8 @@ def test_reporter_sessions_reject_tampering_and_expiry() -> None:
     assert session is not None and session.reference == "ABCDEFGHJK" and len(session.csrf_token) == 32
     assert sessions.read(cookie.replace("ABCDEFGHJK", "ZZZZZZZZZZ")) is None
     assert sessions.read("garbage") is None
+    # "²³" passes str.isdigit but not int: refused as any forged cookie is, not a server error
+    assert sessions.read("ABCDEFGHJK.\u00b2\u00b3." + cookie.rsplit(".", 1)[1]) is None
     now[0] += 61
     assert sessions.read(cookie) is None
 

@@ -36,6 +36,7 @@ def test_totp_accepts_one_step_of_drift_and_refuses_replay_and_junk() -> None:
     assert totp.matching_step(secret, code, now, after=step) is None  # replay of a used step
     assert totp.matching_step(secret, "12345", now) is None
     assert totp.matching_step(secret, "abcdef", now) is None
+    assert totp.matching_step(secret, code[:5] + "\u00b2", now) is None  # a digit to str.isdigit; compare_digest raised
     assert totp.provisioning_uri(secret, "ana").startswith("otpauth://totp/Watchhouse%3Aana?secret=")
 
 

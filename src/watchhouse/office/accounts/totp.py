@@ -48,7 +48,8 @@ def code_at(secret: str, moment: datetime) -> str:
 def matching_step(secret: str, code: str, moment: datetime, after: int | None = None) -> int | None:
     """The step whose code equals ``code`` (current ±1), newer than ``after``; ``None`` if none."""
     code = code.strip()
-    if len(code) != DIGITS or not code.isdigit():
+    # ASCII digits only: str.isdigit holds for "²", and compare_digest raises on non-ASCII text
+    if len(code) != DIGITS or not (code.isascii() and code.isdigit()):
         return None
     key, now = _key(secret), step_of(moment)
     for step in (now - 1, now, now + 1):

@@ -42,7 +42,7 @@ def normalise_phone(value: str) -> str:
     if text.startswith("00"):
         text = "+" + text[2:]
     digits = text[1:] if text.startswith("+") else text
-    if not digits.isdigit() or not 6 <= len(digits) <= 15:
+    if not (digits.isascii() and digits.isdigit()) or not 6 <= len(digits) <= 15:  # ("²" is a digit to isdigit)
         raise UsageError(f"{value[:80]!r} is not a phone number (6 to 15 digits, optionally starting with +)")
     return text
 

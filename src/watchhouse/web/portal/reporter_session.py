@@ -38,7 +38,8 @@ class ReporterSessions:
 
     def read(self, cookie: str | None) -> ReporterSession | None:
         parts = (cookie or "").split(".")
-        if len(parts) != 3 or not parts[1].isdigit():
+        # ASCII digits only: str.isdigit holds for "²", which int refuses (a 500 for a forged cookie)
+        if len(parts) != 3 or not (parts[1].isascii() and parts[1].isdigit()):
             return None
         reference, expires, signature = parts[0], int(parts[1]), parts[2]
         if expires < self.clock() or not hmac.compare_digest(self._sign(reference, expires), signature):
