@@ -175,6 +175,15 @@ def test_range_without_a_byte_unit_is_refused() -> None:
     assert "WH-POL-015" not in _rules(_row(headers={"Range": "bytes=1-2"}), 4)
 
 
+def test_a_content_length_of_other_digits_is_malformed() -> None:
+    """RFC 9110's Content-Length is ASCII digits: "²" passes ``str.isdigit`` and went unflagged
+    (by the check and by the mask's screen, which reduced it to a well-formed length)."""
+    post = {"http.request.body.content": "a=1"}
+    for length in ("\u00b2", "\u0664", "1\u00b9"):
+        assert "WH-POL-008" in _rules(_row("POST", "/", {"Content-Length": length}, **post), 1), length
+    assert "WH-POL-008" not in _rules(_row("POST", "/", {"Content-Length": " 3 "}, **post), 4)
+
+
 def test_shape_checks_of_the_query_need_a_request_record() -> None:
     # an access-log row reaches the policy only when something else flagged it; these must not depend on that
     assert "WH-POL-034" not in _rules(_row("GET", "/?a=1&a=2%27"), 4)

@@ -192,6 +192,7 @@ _VALUES = [
     "a=b\r\nX: y",
     "shell.php5...",
     "Mozilla/5.0",
+    "\u00b2",  # a digit to str.isdigit, not to a server reading a length
 ]
 _URLS = [
     "/",
