@@ -155,6 +155,27 @@ def test_integer_texts_int_cannot_read_are_quarantined_not_fatal(tmp_path: Path)
     ]
 
 
+def test_epoch_numbers_past_the_year_9999_are_quarantined_not_fatal(tmp_path: Path) -> None:
+    """An epoch number past any calendar went on to the timestamp column and overflowed it, which
+    stopped the read; as text, as an integer or as a float, it now costs its own line."""
+    good = {"@timestamp": "2026-01-01T00:00:00Z", "url.original": "/ok"}
+    data = _lines(
+        good,
+        {**good, "@timestamp": "99999999999999999999999"},
+        b'{"@timestamp": 10000000000000000000000, "url.original": "/ok"}',  # past what orjson writes
+        {**good, "@timestamp": 1e300},
+        {**good, "@timestamp": -(10**17)},  # milliseconds before the year 1
+        {**good, "@timestamp": 253402300799000},  # the last second of 9999 (as milliseconds): still a time
+    )
+    out = read_bytes(tmp_path, data)
+    frame = out.frame(Dataset.HTTP)
+    assert frame["log.file.line"].to_list() == [1, 6]
+    assert str(frame["@timestamp"][1]) == "9999-12-31 23:59:59+00:00"
+    reasons = [(e["line"], str(e["reason"])) for e in quarantined(out)]
+    assert [line for line, _ in reasons] == [2, 3, 4, 5]
+    assert all(reason.endswith("not a time between the years 1 and 9999") for _, reason in reasons)
+
+
 def test_values_past_their_column_are_quarantined_not_fatal(tmp_path: Path) -> None:
     """A status code past 32 bits, a byte count past 64 and headers nested deeper than JSON text
     can be written back once stopped the whole read; now each costs only its own line."""

@@ -20,6 +20,10 @@ _MICRO = timedelta(microseconds=1)
 # Epoch values above this are milliseconds: 1e11 seconds is the year 5138.
 _MILLIS_THRESHOLD = 100_000_000_000
 _NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+#: the epoch seconds an epoch number may stand for: the years datetime (and an ISO text) can hold.
+#: Past them a number once went on to the timestamp column and overflowed it, stopping the read.
+_FIRST_SECOND = (datetime.min.replace(tzinfo=UTC) - _EPOCH).total_seconds()
+_LAST_SECOND = (datetime.max.replace(tzinfo=UTC) - _EPOCH).total_seconds()
 DATASET_VALUES: frozenset[str] = frozenset(d.value for d in Dataset)
 
 _INT32 = 2**31
@@ -50,6 +54,8 @@ def parse_timestamp(value: object) -> int:
         raise FieldError(f"invalid {TIMESTAMP_FIELD} {value!r}")
     if isinstance(value, int | float):
         seconds = value / 1000 if abs(value) >= _MILLIS_THRESHOLD else value
+        if not _FIRST_SECOND <= seconds <= _LAST_SECOND:  # (a NaN is in no range either)
+            raise FieldError(f"invalid {TIMESTAMP_FIELD} {str(value)[:60]!r}: not a time between the years 1 and 9999")
         return round(seconds * 1_000_000)
     if isinstance(value, str):
         text = value.strip()
