@@ -91,6 +91,18 @@ def test_a_pid_that_is_no_number_is_left_empty_not_fatal() -> None:
     assert [data(frame, line + 1)["pid"] for line in range(len(pids))] == pids
 
 
+def test_a_serial_past_64_bits_is_quarantined_not_fatal() -> None:
+    """The record pattern admits 20 digits (auditd's counter is 32 bits): one past the
+    event.sequence column overflowed it and stopped the read; now it costs its own line."""
+    text = (
+        "type=USER_AUTH msg=audit(1764126020.000:18446744073709551615): pid=1 res=failed\n"
+        "type=USER_AUTH msg=audit(1764126020.000:9223372036854775807): pid=2 res=failed\n"
+    )
+    frame, rejected = parse(text)
+    assert rejected == [1]
+    assert frame.get_column("event.sequence").to_list() == [2**63 - 1]
+
+
 def test_execve_carries_process_creation_names() -> None:
     frame, _ = parse(AUDIT_LOG)
     execve = data(frame, 6)

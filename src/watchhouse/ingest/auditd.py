@@ -56,6 +56,8 @@ RECORD = re.compile(
     r"(?:node=(?P<node>\S+) )?type=(?P<type>[A-Za-z0-9_]+) "
     r"msg=audit\((?P<sec>[0-9]{1,12})\.(?P<ms>[0-9]{3}):(?P<serial>[0-9]{1,20})\):(?P<body>.*)"
 )
+#: the largest serial the event.sequence column holds (a 20-digit one overflowed it, stopping the read)
+_LAST_SERIAL = 2**63 - 1
 _PAIR = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*(?:\[[0-9]+\])?)=(\"[^\"]*\"?|'[^']*'?|\S*)")
 #: an argument too long for one field, split by auditd into ``a1[0]=HEX a1[1]=HEX ...``
 _SPLIT_ARG = re.compile(r"(a[0-9]+)\[([0-9]+)\]")
@@ -172,6 +174,10 @@ class AuditdParser:
             if match is None:
                 result.reject(chunk, row, "not an auditd record (type=... msg=audit(EPOCH.MS:SERIAL): ...)")
                 continue
+            serial = int(match["serial"])
+            if serial > _LAST_SERIAL:  # the kernel counts in 32 bits; the column holds 64
+                result.reject(chunk, row, f"auditd serial {match['serial']} is past 64 bits")
+                continue
             kind = match["type"]
             records.append(
                 _Record(
@@ -179,7 +185,7 @@ class AuditdParser:
                     match["node"],
                     kind,
                     int(match["sec"]) * 1_000_000 + int(match["ms"]) * 1_000,
-                    int(match["serial"]),
+                    serial,
                     parse_body(kind, match["body"]),
                 )
             )
