@@ -52,6 +52,25 @@ def test_malformed_and_foreign_records_are_quarantined_with_line_and_reason(tmp_
     ]
 
 
+def test_numbers_past_64_bits_are_quarantined_not_fatal(tmp_path: Path) -> None:
+    """An EventID or EventRecordID past the 64-bit column overflowed it and stopped the read."""
+    good = orjson.dumps(RECORD).decode()
+    big = good.replace('"EventRecordID":7', '"EventRecordID":99999999999999999999')
+    huge = good.replace('"EventID":1', '"EventID":1e30')
+    assert big != good and huge != good
+    path = tmp_path / "numbers.json"
+    path.write_text(f"{good}\n{big}\n{huge}\n{good}\n")
+    quarantine = Quarantine(tmp_path / "q.jsonl")
+    (batch,) = read_winlog_json(path, quarantine)
+    quarantine.close()
+    assert batch.table.column("log.file.line").to_pylist() == [1, 4]
+    entries = [orjson.loads(x) for x in (tmp_path / "q.jsonl").read_bytes().splitlines()]
+    assert [(e["line"], e["reason"]) for e in entries] == [
+        (2, "invalid EventRecordID '99999999999999999999': past 64 bits"),
+        (3, "invalid EventID '1e+30': past 64 bits"),
+    ]
+
+
 def test_winlogbeat_documents_are_read() -> None:
     doc = {
         "@timestamp": "2025-01-02T03:04:05Z",

@@ -72,9 +72,12 @@ def _int(value: Any, what: str) -> int | None:
     if isinstance(value, bool):
         raise FieldError(f"invalid {what} {value!r}")
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
         raise FieldError(f"invalid {what} {str(value)[:40]!r}") from None
+    if not -(2**63) <= number < 2**63:  # past the column: it overflowed it and stopped the read
+        raise FieldError(f"invalid {what} {str(value)[:40]!r}: past 64 bits")
+    return number
 
 
 def event_data(event: Mapping[str, Any]) -> dict[str, str]:
