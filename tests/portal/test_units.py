@@ -108,6 +108,8 @@ def test_proof_of_work_and_arithmetic_both_pass_once() -> None:
     third = challenges.issue()
     with pytest.raises(ChallengeFailedError, match="damaged"):
         challenges.verify(third.token.replace(".8.", ".0.", 1), "0", "")
+    with pytest.raises(ChallengeFailedError, match="damaged"):  # compare_digest raised TypeError on it
+        challenges.verify(third.token[:-1] + "\u00e9", "0", "")
     now[0] += 61
     with pytest.raises(ChallengeFailedError, match="expired"):
         challenges.verify(third.token, solve(third.salt, 8), "")
@@ -123,6 +125,7 @@ def test_reporter_sessions_reject_tampering_and_expiry() -> None:
     assert sessions.read("garbage") is None
     # "²³" passes str.isdigit but not int: refused as any forged cookie is, not a server error
     assert sessions.read("ABCDEFGHJK.\u00b2\u00b3." + cookie.rsplit(".", 1)[1]) is None
+    assert sessions.read(cookie[:-1] + "\u00e9") is None  # a non-ASCII signature: compare_digest raised
     now[0] += 61
     assert sessions.read(cookie) is None
 

@@ -85,7 +85,12 @@ class Challenges:
         is refused in every other server process too.
         """
         parts = token.split(".")
-        if len(parts) != 7 or not hmac.compare_digest(self._sign(".".join(parts[:6])), parts[6]):
+        # (compare_digest raises on a non-ASCII text: a signature that is not one is simply wrong)
+        if (
+            len(parts) != 7
+            or not parts[6].isascii()
+            or not hmac.compare_digest(self._sign(".".join(parts[:6])), parts[6])
+        ):
             raise ChallengeFailedError("the form's anti-abuse check is missing or damaged; reload the form")
         _, salt, difficulty, a, b, expires = parts[:6]
         now = self.clock()

@@ -42,7 +42,12 @@ class ReporterSessions:
         if len(parts) != 3 or not (parts[1].isascii() and parts[1].isdigit()):
             return None
         reference, expires, signature = parts[0], int(parts[1]), parts[2]
-        if expires < self.clock() or not hmac.compare_digest(self._sign(reference, expires), signature):
+        # (compare_digest raises on a non-ASCII text: a signature that is not one is simply wrong)
+        if (
+            expires < self.clock()
+            or not signature.isascii()
+            or not hmac.compare_digest(self._sign(reference, expires), signature)
+        ):
             return None
         csrf = hmac.new(self.key, f"csrf\x00{signature}".encode(), hashlib.sha256).hexdigest()[:32]
         return ReporterSession(reference, csrf)
