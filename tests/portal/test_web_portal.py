@@ -191,6 +191,14 @@ def test_raw_hostile_bodies_never_cause_a_500(client: TestClient) -> None:
     assert big.status_code in (400, 413)
 
 
+def test_hostile_reporter_cookies_never_cause_a_500(client: TestClient) -> None:
+    """A forged cookie is sent back to the status form, whatever bytes it holds: "²" passed
+    ``str.isdigit`` (then ``int`` raised) and a non-ASCII signature made ``compare_digest`` raise."""
+    for cookie in (b"wh_reporter=ABCDEFGHJK.\xb2\xb3.00", b"wh_reporter=ABCDEFGHJK.99999999999.\xe9", b"wh_reporter=."):
+        answer = client.get("/report/status/view", headers={"Cookie": cookie}, follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"] == "/report/status", cookie
+
+
 def test_replay_and_rate_limit_hold_across_two_workers(office: Office, tmp_path: Path) -> None:
     """Two server processes = two apps, each with its own memory, on one office database."""
     other_office = make_office(f"sqlite:///{tmp_path / 'office.db'}", tmp_path)
