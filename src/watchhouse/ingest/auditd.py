@@ -46,6 +46,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
+from watchhouse.core.digits import ascii_digits
 from watchhouse.core.events import TIMESTAMP, Dataset
 from watchhouse.ingest.base import ParseResult, ensure_utf8, normalise_newlines, provenance
 from watchhouse.ingest.options import AUDITD
@@ -281,6 +282,6 @@ def _pid(text: str | None) -> int | None:
     Why not ``str.isdigit`` alone: it holds for "²", which ``int`` refuses, and a digit run past
     64 bits does not fit the column; either stopped the whole read.
     """
-    if text is None or not (text.isascii() and text.isdigit()) or len(text) > 18:
+    if text is None or not ascii_digits(text) or len(text) > 18:
         return None
     return int(text)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pyarrow as pa
 
+from watchhouse.core.digits import ascii_digits
 from watchhouse.core.events import SCHEMAS, TIMESTAMP_FIELD, Dataset
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -122,7 +123,7 @@ def _integer_text(value: str) -> bool:
     """
     text = value.strip()
     digits = text[1:] if text.startswith("-") else text
-    return len(text) < 19 and digits.isascii() and digits.isdigit()
+    return len(text) < 19 and ascii_digits(digits)
 
 
 def _show(value: object) -> str:

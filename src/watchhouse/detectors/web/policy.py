@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 import numpy as np
 import polars as pl
 
+from watchhouse.core.digits import ascii_digits
 from watchhouse.core.findings import Severity
 from watchhouse.core.taxonomy import CrimeCode
 from watchhouse.detectors.web.decoding import Decoded
@@ -682,8 +683,7 @@ def _is_length(value: str) -> bool:
     Why not ``str.isdigit`` alone: it holds for "²" and digits of other scripts, which no server
     reads as a length; such a header went unflagged by WH-POL-008 (a smuggling sign).
     """
-    text = value.strip()
-    return text.isascii() and text.isdigit()
+    return ascii_digits(value.strip())
 
 
 def _reduced(name: str, values: Sequence[str]) -> tuple[str, ...]:

@@ -15,6 +15,8 @@ import struct
 from datetime import datetime
 from urllib.parse import quote
 
+from watchhouse.core.digits import ascii_digits
+
 STEP_SECONDS = 30
 DIGITS = 6
 
@@ -48,8 +50,7 @@ def code_at(secret: str, moment: datetime) -> str:
 def matching_step(secret: str, code: str, moment: datetime, after: int | None = None) -> int | None:
     """The step whose code equals ``code`` (current ±1), newer than ``after``; ``None`` if none."""
     code = code.strip()
-    # ASCII digits only: str.isdigit holds for "²", and compare_digest raises on non-ASCII text
-    if len(code) != DIGITS or not (code.isascii() and code.isdigit()):
+    if len(code) != DIGITS or not ascii_digits(code):
         return None
     key, now = _key(secret), step_of(moment)
     for step in (now - 1, now, now + 1):

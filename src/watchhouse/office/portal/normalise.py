@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from watchhouse.core.digits import ascii_digits
 from watchhouse.core.errors import UsageError
 from watchhouse.office.portal.models import IdentifierKind
 
@@ -42,7 +43,7 @@ def normalise_phone(value: str) -> str:
     if text.startswith("00"):
         text = "+" + text[2:]
     digits = text[1:] if text.startswith("+") else text
-    if not (digits.isascii() and digits.isdigit()) or not 6 <= len(digits) <= 15:  # ("²" is a digit to isdigit)
+    if not ascii_digits(digits) or not 6 <= len(digits) <= 15:
         raise UsageError(f"{value[:80]!r} is not a phone number (6 to 15 digits, optionally starting with +)")
     return text
 

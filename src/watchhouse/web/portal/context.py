@@ -9,6 +9,7 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 
+from watchhouse.core.digits import ascii_digits
 from watchhouse.core.errors import UsageError
 from watchhouse.web.context import ClientLimiter
 from watchhouse.web.portal.challenge import Challenges
@@ -43,7 +44,7 @@ async def read_form(request: Request, max_files: int) -> tuple[dict[str, str], l
     """Fields (first value each) and files (name, bytes), within the portal's limits."""
     settings = portal_of(request).settings
     declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > settings.max_body_bytes:  # ("²": int refuses it)
+    if ascii_digits(declared) and int(declared) > settings.max_body_bytes:
         raise BodyTooLargeError(f"the report is too large: at most {settings.max_body_bytes // (1024 * 1024)} MiB")
     try:
         form = await request.form(max_files=max_files + 1, max_fields=100, max_part_size=64 * 1024)

@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from watchhouse.core.digits import ascii_digits
+
 
 @dataclass(frozen=True)
 class ReporterSession:
@@ -38,8 +40,7 @@ class ReporterSessions:
 
     def read(self, cookie: str | None) -> ReporterSession | None:
         parts = (cookie or "").split(".")
-        # ASCII digits only: str.isdigit holds for "²", which int refuses (a 500 for a forged cookie)
-        if len(parts) != 3 or not (parts[1].isascii() and parts[1].isdigit()):
+        if len(parts) != 3 or not ascii_digits(parts[1]):
             return None
         reference, expires, signature = parts[0], int(parts[1]), parts[2]
         # (compare_digest raises on a non-ASCII text: a signature that is not one is simply wrong)
